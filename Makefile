@@ -1,0 +1,38 @@
+# Turnstone: the two commands are `make run` and `make test`.
+JOBS ?= $(shell nproc)
+
+.PHONY: all build run test unit fuzz bench clean deps
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS)
+
+run: build
+	@./scripts/run-default build/turnstone
+
+# Every test (unit and integration) under ASan and UBSan.
+test: deps
+	@cmake -S . -B build-asan -DTS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@cd build-asan && ctest --output-on-failure -j1
+
+# Unit tests only (fast loop while developing).
+unit: deps
+	@cmake -S . -B build-asan -DTS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@cd build-asan && ctest --output-on-failure -R '^unit/'
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun
+	@mkdir -p build-fuzz/corpus
+	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
+
+clean:
+	rm -rf build build-asan build-fuzz

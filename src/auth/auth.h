@@ -1,0 +1,81 @@
+/* Credentials for the long-term mechanism: pure functions of their inputs
+ * (time is always passed in). No sockets, no globals. */
+#ifndef TS_AUTH_H
+#define TS_AUTH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/sa.h"
+
+/* ----- TURN REST credentials (draft-uberti-behave-turn-rest-00, coturn
+ * use-auth-secret): username "<unix-expiry>:<user-id>", password
+ * base64(HMAC-SHA1(secret, username)). ----- */
+
+#define AUTH_REST_PASS_LEN 29 /* base64 of 20 bytes + NUL */
+
+/* out receives the NUL-terminated base64 password. 0, EINVAL or ENOSPC. */
+int auth_rest_password(const char *secret, size_t secret_len,
+		       const char *username, size_t user_len, char *out,
+		       size_t outsz);
+
+/* Split a REST username. expiry is the leading decimal; userid points just
+ * past the first ':' (an empty user-id is allowed, as in coturn: a username
+ * that is only a timestamp has user-id ""). 0 or EINVAL when the prefix is
+ * not a decimal timestamp. */
+int auth_rest_parse(const char *username, size_t len, uint64_t *expiry,
+		    const char **userid, size_t *userid_len);
+
+/* Check the expiry against now: EKEYEXPIRED when expiry < now, ERANGE when
+ * expiry > now + max_ttl + skew, EINVAL when unparsable, else 0. */
+int auth_rest_check_time(const char *username, size_t len, uint64_t now,
+			 uint64_t max_ttl, uint64_t skew);
+
+/* Build a REST username "<now+ttl>:<userid>" into out. */
+int auth_rest_username(uint64_t now, uint64_t ttl, const char *userid,
+		       char *out, size_t outsz);
+
+/* ----- Stateless nonces (RFC 8489 9.2) -----
+ * nonce = cookie(13) || hex(ts,16) || base64url(HMAC-SHA256(key,
+ *         cookie || ts || client-ip || client-port || transport))[0..22]
+ * Binding the nonce to the client's transport address means a signed
+ * request replayed from another source port fails. The server keeps no
+ * per-client state before MESSAGE-INTEGRITY verifies. */
+
+#define AUTH_NONCE_KEY_LEN 32
+#define AUTH_NONCE_MAX 64
+
+struct auth_nonce_key {
+	uint8_t key[AUTH_NONCE_KEY_LEN];
+};
+
+/* Writes a NUL-terminated nonce into out (>= AUTH_NONCE_MAX); returns its
+ * length through *len. features go into the RFC 8489 nonce cookie. */
+int auth_nonce_make(const struct auth_nonce_key *k, const struct sa *client,
+		    int transport, uint64_t now, uint32_t features, char *out,
+		    size_t *len);
+/* 0 if the nonce is ours, for this client and transport, and not older
+ * than lifetime seconds; ESTALE if it is ours but too old (reply 438);
+ * EACCES if it is not ours at all (also reply 438 with a fresh nonce;
+ * callers may treat both the same). */
+int auth_nonce_check(const struct auth_nonce_key *k, const struct sa *client,
+		     int transport, const uint8_t *nonce, size_t len,
+		     uint64_t now, uint64_t lifetime);
+
+/* ----- Per-source-IP limiter for 401 replies -----
+ * A fixed-size table of token buckets (no malloc after creation) so an
+ * unauthenticated flood cannot make the server a reflector. Collisions
+ * share a bucket, which only errs on the side of limiting. */
+struct auth_ratelimit;
+
+int auth_ratelimit_alloc(struct auth_ratelimit **rlp, unsigned buckets,
+			 unsigned rate_per_s, unsigned burst);
+void auth_ratelimit_free(struct auth_ratelimit *rl);
+/* true if a reply to this IP (port ignored) is allowed at now_ms. */
+bool auth_ratelimit_allow(struct auth_ratelimit *rl, const struct sa *ip,
+			  uint64_t now_ms);
+
+/* ----- Constant-time compare ----- */
+bool auth_ct_equal(const void *a, const void *b, size_t n);
+
+#endif

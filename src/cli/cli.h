@@ -1,0 +1,12 @@
+/* Command-line tools. They reuse stun, auth and net, never server. */
+#ifndef TS_CLI_H
+#define TS_CLI_H
+
+/* turnstone creds --secret S --user U [--ttl N] [--realm R] */
+int cli_creds_main(int argc, char **argv);
+/* turnstone probe stun:HOST:PORT
+ * turnstone probe 'turn:HOST:PORT?transport=udp|tcp' --user U --password P
+ *                 | --secret S [--realm R] [--count N] */
+int cli_probe_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,38 @@
+/* turnstone: one binary, a verb per job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "server/server.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: turnstone <command> [options]\n"
+		"  serve   run the STUN/TURN daemon (coturn-style options)\n"
+		"  creds   print TURN REST credentials for a shared secret\n"
+		"  probe   test a STUN or TURN server as a client\n"
+		"Run 'turnstone <command> --help' for the options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *verb = argv[1];
+	if (strcmp(verb, "serve") == 0)
+		return server_main(argc - 1, argv + 1);
+	if (strcmp(verb, "creds") == 0)
+		return cli_creds_main(argc - 1, argv + 1);
+	if (strcmp(verb, "probe") == 0)
+		return cli_probe_main(argc - 1, argv + 1);
+	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "turnstone: unknown command '%s'\n", verb);
+	usage(stderr);
+	return 2;
+}

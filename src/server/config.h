@@ -1,0 +1,88 @@
+/* Daemon configuration: parsed once from the command line and an optional
+ * coturn-style file into a read-only struct. Reload builds a new one and
+ * swaps it in; a bad new configuration leaves the old one running.
+ * Option names follow coturn's wherever the concept is the same. */
+#ifndef TS_SERVER_CONFIG_H
+#define TS_SERVER_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/sa.h"
+
+#define CFG_MAX_ADDRS 8
+#define CFG_MAX_SECRETS 8
+#define CFG_MAX_USERS 64
+#define CFG_MAX_RANGES 64
+
+struct cfg_user {
+	char name[128];
+	char pass[128];
+};
+
+struct config {
+	/* addresses and ports */
+	struct sa listen[CFG_MAX_ADDRS]; /* --listening-ip, port 0 here */
+	unsigned nlisten;
+	uint16_t port;                  /* --listening-port (3478) */
+	struct sa relay[CFG_MAX_ADDRS]; /* --relay-ip */
+	unsigned nrelay;
+	struct sa external[CFG_MAX_ADDRS]; /* --external-ip (public[/private]) */
+	unsigned nexternal;
+	uint16_t min_port, max_port;    /* 49152..65535 */
+	bool no_udp, no_tcp;
+
+	/* credentials */
+	char realm[128];                /* --realm (default "turnstone") */
+	bool use_auth_secret;           /* --use-auth-secret */
+	char secrets[CFG_MAX_SECRETS][256]; /* --static-auth-secret (repeatable) */
+	unsigned nsecrets;
+	struct cfg_user users[CFG_MAX_USERS]; /* --user=name:password */
+	unsigned nusers;
+	bool lt_cred_mech;              /* --lt-cred-mech (accepted; default on) */
+	uint32_t rest_max_ttl;          /* --rest-max-ttl (86400 s) */
+
+	/* peer policy: raw strings, validated at parse time */
+	char allowed_peers[CFG_MAX_RANGES][96]; /* --allowed-peer-ip */
+	unsigned nallowed;
+	char denied_peers[CFG_MAX_RANGES][96];  /* --denied-peer-ip */
+	unsigned ndenied;
+	bool allow_loopback_peers;      /* --allow-loopback-peers */
+
+	/* limits and lifetimes (seconds) */
+	uint32_t user_quota;            /* --user-quota (allocations per user-id; default 10) */
+	uint32_t total_quota;           /* --total-quota (default 10000) */
+	uint32_t max_allocate_lifetime; /* 3600 */
+	uint32_t channel_lifetime;      /* 600 */
+	uint32_t permission_lifetime;   /* 300 */
+	uint32_t nonce_lifetime;        /* --stale-nonce (600, at most 600) */
+
+	/* process */
+	unsigned relay_threads;         /* --relay-threads (0 = one per core) */
+	char pidfile[256];
+	char log_file[256];
+	bool verbose;                   /* -v / --verbose */
+	char software[64];              /* --software-name ("" = no SOFTWARE) */
+	bool check_config;              /* --check-config */
+};
+
+/* Fill defaults. */
+void config_defaults(struct config *c);
+
+/* Parse argv (after the "serve" word) into c, reading any "-c FILE" in
+ * order. On error, returns EINVAL and writes one line naming the offending
+ * key (and the value, unless it is a secret) to err. */
+int config_parse_args(struct config *c, int argc, char **argv, FILE *err);
+
+/* Parse a coturn-style file: key=value or "key value" lines, bare keys
+ * for flags, '#' comments, blank lines. Same keys as the long options
+ * without the leading dashes. Unknown keys are an error naming the key and
+ * the line number. */
+int config_parse_file(struct config *c, const char *path, FILE *err);
+
+/* Cross-field validation (min_port <= max_port, a credential source
+ * exists, ...). 0 or EINVAL with a message on err. */
+int config_validate(const struct config *c, FILE *err);
+
+#endif

@@ -1,0 +1,122 @@
+#include "util/sa.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int sa_set_str(struct sa *sa, const char *ip, uint16_t port)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, ip, &sa->u.in.sin_addr) == 1) {
+		sa->u.in.sin_family = AF_INET;
+		sa->u.in.sin_port = htons(port);
+		sa->len = sizeof(sa->u.in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &sa->u.in6.sin6_addr) == 1) {
+		sa->u.in6.sin6_family = AF_INET6;
+		sa->u.in6.sin6_port = htons(port);
+		sa->len = sizeof(sa->u.in6);
+		return 0;
+	}
+	return EINVAL;
+}
+
+void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (af == AF_INET) {
+		sa->u.in.sin_family = AF_INET;
+		memcpy(&sa->u.in.sin_addr, addr, 4);
+		sa->u.in.sin_port = htons(port);
+		sa->len = sizeof(sa->u.in);
+	} else {
+		sa->u.in6.sin6_family = AF_INET6;
+		memcpy(&sa->u.in6.sin6_addr, addr, 16);
+		sa->u.in6.sin6_port = htons(port);
+		sa->len = sizeof(sa->u.in6);
+	}
+}
+
+int sa_af(const struct sa *sa)
+{
+	return sa->u.sa.sa_family;
+}
+
+uint16_t sa_port(const struct sa *sa)
+{
+	if (sa_af(sa) == AF_INET)
+		return ntohs(sa->u.in.sin_port);
+	if (sa_af(sa) == AF_INET6)
+		return ntohs(sa->u.in6.sin6_port);
+	return 0;
+}
+
+void sa_set_port(struct sa *sa, uint16_t port)
+{
+	if (sa_af(sa) == AF_INET)
+		sa->u.in.sin_port = htons(port);
+	else if (sa_af(sa) == AF_INET6)
+		sa->u.in6.sin6_port = htons(port);
+}
+
+const uint8_t *sa_addr_bytes(const struct sa *sa)
+{
+	if (sa_af(sa) == AF_INET)
+		return (const uint8_t *)&sa->u.in.sin_addr;
+	return (const uint8_t *)&sa->u.in6.sin6_addr;
+}
+
+bool sa_eq_addr(const struct sa *a, const struct sa *b)
+{
+	if (sa_af(a) != sa_af(b))
+		return false;
+	size_t n = sa_af(a) == AF_INET ? 4 : 16;
+	return memcmp(sa_addr_bytes(a), sa_addr_bytes(b), n) == 0;
+}
+
+bool sa_eq(const struct sa *a, const struct sa *b)
+{
+	return sa_eq_addr(a, b) && sa_port(a) == sa_port(b);
+}
+
+uint32_t sa_hash(const struct sa *sa, uint32_t seed)
+{
+	/* FNV-1a over family, address and port; seeded per table so remote
+	 * parties cannot aim collisions at a predictable bucket. */
+	uint32_t h = 2166136261u ^ seed;
+	const uint8_t *p = sa_addr_bytes(sa);
+	size_t n = sa_af(sa) == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	uint16_t port = sa_port(sa);
+	h = (h ^ (port & 0xff)) * 16777619u;
+	h = (h ^ (port >> 8)) * 16777619u;
+	return h;
+}
+
+const char *sa_fmt_ip(const struct sa *sa, char *buf, size_t sz)
+{
+	if (!inet_ntop(sa_af(sa), sa_addr_bytes(sa), buf, (socklen_t)sz))
+		snprintf(buf, sz, "?");
+	return buf;
+}
+
+const char *sa_fmt(const struct sa *sa, char *buf, size_t sz)
+{
+	char ip[INET6_ADDRSTRLEN];
+	sa_fmt_ip(sa, ip, sizeof(ip));
+	if (sa_af(sa) == AF_INET6)
+		snprintf(buf, sz, "[%s]:%u", ip, sa_port(sa));
+	else
+		snprintf(buf, sz, "%s:%u", ip, sa_port(sa));
+	return buf;
+}
+
+bool sa_is_any(const struct sa *sa)
+{
+	static const uint8_t zero[16];
+	size_t n = sa_af(sa) == AF_INET ? 4 : 16;
+	return memcmp(sa_addr_bytes(sa), zero, n) == 0;
+}
