@@ -1,0 +1,214 @@
+/* Allocations (RFC 8656 2.2): found by 5-tuple, owning their relay
+ * sockets, permissions, channels, heap entry, port and quota. Destroying
+ * one is one call that releases all of it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turn/turn_int.h"
+
+static uint32_t alloc_hash(const struct turn_srv *srv,
+			   const struct turn_src *src)
+{
+	uint32_t h = sa_hash(&src->client, srv->hseed);
+	h = sa_hash(&src->local, h) ^ (uint32_t)src->proto;
+	return h & (TURN_HASH_BUCKETS - 1);
+}
+
+static bool src_eq(const struct turn_src *a, const struct turn_src *b)
+{
+	if (a->proto != b->proto || !sa_eq(&a->client, &b->client) ||
+	    !sa_eq(&a->local, &b->local))
+		return false;
+	/* Over TCP the connection is the 5-tuple (RFC 8656 2.2). */
+	return a->proto != TURN_PROTO_TCP || a->conn == b->conn;
+}
+
+struct turn_alloc *turn_alloc_find(struct turn_srv *srv,
+				   const struct turn_src *src)
+{
+	struct turn_alloc *a = srv->buckets[alloc_hash(srv, src)];
+	while (a && !src_eq(&a->src, src))
+		a = a->hnext;
+	return a;
+}
+
+int turn_alloc_create(struct turn_srv *srv, const struct turn_src *src,
+		      struct turn_alloc **ap)
+{
+	struct turn_alloc *a = calloc(1, sizeof(*a));
+	if (!a)
+		return ENOMEM;
+	a->src = *src;
+	a->expires = turn_now(srv);
+	int err = turn_heap_push(srv, a);
+	if (err) {
+		free(a);
+		return err;
+	}
+	uint32_t h = alloc_hash(srv, src);
+	a->hnext = srv->buckets[h];
+	srv->buckets[h] = a;
+	*ap = a;
+	return 0;
+}
+
+static void alloc_unlink(struct turn_srv *srv, struct turn_alloc *a)
+{
+	struct turn_alloc **pp = &srv->buckets[alloc_hash(srv, &a->src)];
+	while (*pp && *pp != a)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = a->hnext;
+}
+
+void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
+{
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct turn_relay *r = &a->relay[i];
+		if (r->handle)
+			srv->io.relay_close(srv->io.arg, r->handle);
+		turn_shared_port_put(srv->sh, sa_port(&r->addr));
+	}
+	/* A counted allocation always has a username; see turn_methods.c. */
+	if (a->username[0])
+		turn_shared_quota_put(srv->sh, a->username + a->userid_off,
+				      strlen(a->username + a->userid_off));
+	turn_heap_remove(srv, a);
+	alloc_unlink(srv, a);
+	free(a->perms);
+	free(a->chans);
+	free(a);
+}
+
+void turn_alloc_set_expiry(struct turn_srv *srv, struct turn_alloc *a,
+			   uint64_t expires)
+{
+	a->expires = expires;
+	turn_heap_fix(srv, a);
+}
+
+bool turn_alloc_has_family(const struct turn_alloc *a, int af)
+{
+	for (unsigned i = 0; i < a->nrelay; i++)
+		if (sa_af(&a->relay[i].addr) == af)
+			return true;
+	return false;
+}
+
+struct turn_perm *turn_perm_find(struct turn_alloc *a, const struct sa *peer,
+				 uint64_t now)
+{
+	for (uint16_t i = 0; i < a->nperms; i++) {
+		struct turn_perm *p = &a->perms[i];
+		if (p->expires > now && sa_eq_addr(&p->peer, peer))
+			return p;
+	}
+	return NULL;
+}
+
+/* Grow an array on the control path, bounded by max. */
+static int grow(void **arr, uint16_t *cap, uint16_t max, size_t elem)
+{
+	if (*cap >= max)
+		return ENOSPC;
+	uint16_t ncap = *cap ? (uint16_t)(*cap * 2) : 4;
+	if (ncap > max)
+		ncap = max;
+	void *n = realloc(*arr, (size_t)ncap * elem);
+	if (!n)
+		return ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+/* Install or refresh a permission for peer's IP (RFC 8656 9). Expired
+ * slots are reused before the array grows. */
+int turn_perm_install(struct turn_srv *srv, struct turn_alloc *a,
+		      const struct sa *peer)
+{
+	uint64_t now = turn_now(srv);
+	uint64_t exp = now + (uint64_t)srv->cfg->perm_lifetime * 1000;
+	struct turn_perm *slot = NULL;
+	for (uint16_t i = 0; i < a->nperms; i++) {
+		struct turn_perm *p = &a->perms[i];
+		if (sa_eq_addr(&p->peer, peer)) {
+			p->expires = exp;
+			return 0;
+		}
+		if (!slot && p->expires <= now)
+			slot = p;
+	}
+	if (!slot) {
+		if (a->nperms == a->capperms) {
+			int err = grow((void **)&a->perms, &a->capperms,
+				       srv->cfg->max_perms, sizeof(*a->perms));
+			if (err)
+				return err;
+		}
+		slot = &a->perms[a->nperms++];
+	}
+	slot->peer = *peer;
+	sa_set_port(&slot->peer, 0);
+	slot->expires = exp;
+	return 0;
+}
+
+struct turn_chan *turn_chan_by_num(struct turn_alloc *a, uint16_t num,
+				   uint64_t now)
+{
+	for (uint16_t i = 0; i < a->nchans; i++)
+		if (a->chans[i].num == num && a->chans[i].expires > now)
+			return &a->chans[i];
+	return NULL;
+}
+
+struct turn_chan *turn_chan_by_peer(struct turn_alloc *a, const struct sa *peer,
+				    uint64_t now)
+{
+	for (uint16_t i = 0; i < a->nchans; i++)
+		if (a->chans[i].expires > now && sa_eq(&a->chans[i].peer, peer))
+			return &a->chans[i];
+	return NULL;
+}
+
+/* A channel slot may be reused only after its quiet period (RFC 8656 12:
+ * the number and the peer stay reserved 5 minutes after expiry). */
+static bool chan_reserved(const struct turn_chan *c, uint64_t now)
+{
+	return c->expires + TURN_CHAN_QUIET_MS > now;
+}
+
+/* Bind or refresh num <-> peer. EINVAL when num is bound to another peer
+ * or peer to another number, including during the quiet period (400). */
+int turn_chan_bind(struct turn_srv *srv, struct turn_alloc *a, uint16_t num,
+		   const struct sa *peer)
+{
+	uint64_t now = turn_now(srv);
+	struct turn_chan *slot = NULL, *same = NULL;
+	for (uint16_t i = 0; i < a->nchans; i++) {
+		struct turn_chan *c = &a->chans[i];
+		bool n_eq = c->num == num, p_eq = sa_eq(&c->peer, peer);
+		if (n_eq && p_eq)
+			same = c;
+		else if ((n_eq || p_eq) && chan_reserved(c, now))
+			return EINVAL;
+		else if (!slot && !chan_reserved(c, now))
+			slot = c;
+	}
+	if (!same && !slot) {
+		if (a->nchans == a->capchans) {
+			int err = grow((void **)&a->chans, &a->capchans,
+				       srv->cfg->max_chans, sizeof(*a->chans));
+			if (err)
+				return err;
+		}
+		slot = &a->chans[a->nchans++];
+	}
+	struct turn_chan *c = same ? same : slot;
+	c->num = num;
+	c->peer = *peer;
+	c->expires = now + (uint64_t)srv->cfg->chan_lifetime * 1000;
+	return 0;
+}

@@ -1,0 +1,199 @@
+/* Allocate (RFC 8656 7.2, RFC 6156 dual-stack). Checks run in the RFC's
+ * order; the allocation is created only when they all pass, and any
+ * failure after that is undone by turn_alloc_destroy(). */
+#include <errno.h>
+#include <string.h>
+
+#include "turn/turn_int.h"
+
+#define BIND_TRIES 8
+
+struct alloc_req {
+	int af;            /* requested family */
+	bool additional;   /* ADDITIONAL-ADDRESS-FAMILY IPv6 */
+	bool even, reserve;
+	bool has_token;
+	uint8_t token[8];
+	bool dont_fragment;
+};
+
+/* Parse and cross-check the Allocate attributes: 0 or an error code. */
+static int allocate_parse(const struct turn_srv *srv, const struct stun_msg *req,
+			  struct alloc_req *ar)
+{
+	memset(ar, 0, sizeof(*ar));
+	uint8_t proto, fam, addfam;
+	if (stun_msg_get_transport(req, &proto) != 0)
+		return 400;
+	if (proto != TURN_PROTO_UDP)
+		return 442; /* TCP relays (RFC 6062) are not offered yet */
+	bool has_fam = stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0;
+	bool has_add = stun_msg_get_family(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &addfam) == 0;
+	const struct stun_attr *tok = stun_msg_attr(req, TURN_ATTR_RESERVATION_TOKEN);
+	bool has_even = stun_msg_get_even_port(req, &ar->reserve) == 0;
+	if ((stun_msg_attr(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY) && !has_fam) ||
+	    (stun_msg_attr(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY) && !has_add) ||
+	    (tok && (tok->len != 8 || has_even || has_fam || has_add)) ||
+	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6))
+		return 400; /* RFC 8656 7.2 and 18.11: conflicting attributes */
+	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
+	if (ar->af == 0)
+		return 440;
+	const struct sa *relay = ar->af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
+	if (sa_af(relay) == 0)
+		return 440;
+	ar->additional = has_add && sa_af(&srv->cfg->relay6) != 0;
+	ar->even = has_even;
+	if (tok) {
+		ar->has_token = true;
+		memcpy(ar->token, tok->val, 8);
+	}
+	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
+	return 0;
+}
+
+/* Open one relay socket of family af; the port comes from the token, or
+ * the pool (even, and reserving its successor, for EVEN-PORT). */
+static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
+			  const struct alloc_req *ar, int af, bool first)
+{
+	const struct sa *base = af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
+	struct turn_relay *r = &a->relay[a->nrelay];
+	for (int tries = 0; tries < BIND_TRIES; tries++) {
+		uint16_t port;
+		int err = first && ar->has_token
+			? turn_shared_resv_take(srv->sh, ar->token, turn_now(srv), &port)
+			: turn_shared_port_get(srv->sh, first && ar->even,
+					       first && ar->even && ar->reserve,
+					       &port);
+		if (err)
+			return 508;
+		r->alloc = a;
+		r->addr = *base;
+		sa_set_port(&r->addr, port);
+		err = srv->io.relay_open(srv->io.arg, &r->addr, ar->dont_fragment,
+					 r, &r->handle);
+		if (!err) {
+			a->nrelay++;
+			return 0;
+		}
+		turn_shared_port_put(srv->sh, port);
+		if (first && ar->even && ar->reserve)
+			turn_shared_port_put(srv->sh, (uint16_t)(port + 1));
+		if (err != EADDRINUSE || (first && ar->has_token))
+			return 508;
+	}
+	return 508;
+}
+
+/* EVEN-PORT with R=1 (RFC 8656 7.2, 14.6): hold port+1 for a later
+ * Allocate that presents the token. */
+static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a,
+			    uint8_t token[8])
+{
+	uint16_t next = (uint16_t)(sa_port(&a->relay[0].addr) + 1);
+	int err = turn_shared_resv_add(srv->sh, next, turn_now(srv), token);
+	if (err)
+		turn_shared_port_put(srv->sh, next);
+	return err;
+}
+
+static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
+			     const struct stun_msg *req,
+			     const struct turn_auth *auth,
+			     const struct turn_alloc *a, const uint8_t *token,
+			     int addr_err)
+{
+	struct turn_resp r;
+	uint64_t now = turn_now(srv);
+	uint32_t left = a->expires > now ? (uint32_t)((a->expires - now) / 1000) : 0;
+	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
+	for (unsigned i = 0; i < a->nrelay; i++)
+		stun_enc_xaddr(&r.enc, TURN_ATTR_XOR_RELAYED_ADDRESS, &a->relay[i].addr);
+	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, left);
+	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
+	if (token)
+		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, token, 8);
+	if (addr_err) {
+		/* RFC 8656 18.12: family, 11 reserved bits, class, number:
+		 * the IPv6 half failed with 440. */
+		const uint8_t v[4] = {STUN_FAMILY_IPV6, 0, 4, 40};
+		stun_enc_attr(&r.enc, TURN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
+	}
+	turn_resp_send(srv, src, &r);
+}
+
+/* The same 5-tuple again: a retransmitted Allocate gets the same success
+ * (RFC 8656 7.2); anything else is 437. */
+static void allocate_existing(struct turn_srv *srv, const struct turn_src *src,
+			      const struct stun_msg *req,
+			      const struct turn_auth *auth, struct turn_alloc *a)
+{
+	if (memcmp(a->tid, req->tid, STUN_TID_LEN) == 0 &&
+	    strcmp(a->username, auth->user) == 0)
+		allocate_success(srv, src, req, auth, a, NULL, 0);
+	else
+		turn_reply_error(srv, src, req, auth, 437);
+}
+
+static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req,
+			  const struct turn_auth *auth,
+			  const struct alloc_req *ar, struct turn_alloc **ap)
+{
+	const char *uid = auth->user + auth->userid_off;
+	int err = turn_shared_quota_take(srv->sh, uid, strlen(uid),
+					 srv->cfg->user_quota, srv->cfg->total_quota);
+	if (err)
+		return err == EDQUOT ? 486 : 508;
+	struct turn_alloc *a;
+	if (turn_alloc_create(srv, src, &a) != 0) {
+		turn_shared_quota_put(srv->sh, uid, strlen(uid));
+		return 508;
+	}
+	/* From here turn_alloc_destroy() releases the quota and ports. */
+	memcpy(a->username, auth->user, auth->ulen + 1);
+	a->userid_off = (uint16_t)auth->userid_off;
+	memcpy(a->tid, req->tid, STUN_TID_LEN);
+	int code = allocate_relay(srv, a, ar, ar->af, true);
+	if (code) {
+		turn_alloc_destroy(srv, a);
+		return code;
+	}
+	*ap = a;
+	return 0;
+}
+
+void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req,
+			  const struct turn_auth *auth)
+{
+	struct turn_alloc *a = turn_alloc_find(srv, src);
+	if (a) {
+		allocate_existing(srv, src, req, auth, a);
+		return;
+	}
+	struct alloc_req ar;
+	int code = allocate_parse(srv, req, &ar);
+	if (!code)
+		code = allocate_build(srv, src, req, auth, &ar, &a);
+	if (code) {
+		turn_reply_error(srv, src, req, auth, code);
+		return;
+	}
+	uint8_t token[8];
+	bool reserved = ar.even && ar.reserve && allocate_reserve(srv, a, token) == 0;
+	if (ar.even && ar.reserve && !reserved) {
+		turn_alloc_destroy(srv, a);
+		turn_reply_error(srv, src, req, auth, 508);
+		return;
+	}
+	int addr_err = 0;
+	if (ar.additional)
+		addr_err = allocate_relay(srv, a, &ar, AF_INET6, false);
+	uint32_t lt = turn_lifetime(srv, req);
+	if (lt == 0)
+		lt = srv->cfg->default_lifetime;
+	turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
+	allocate_success(srv, src, req, auth, a, reserved ? token : NULL, addr_err);
+}

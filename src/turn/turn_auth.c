@@ -1,0 +1,202 @@
+/* The long-term credential mechanism (RFC 8489 9.2) as one chain: it
+ * answers 400, 401 or 438 itself, or hands a verified key to the method
+ * handler. No per-client state exists before MESSAGE-INTEGRITY verifies:
+ * nonces are stateless HMACs (auth/nonce.c). */
+#include <errno.h>
+#include <string.h>
+
+#include "turn/turn_int.h"
+
+#define REST_SKEW_DEFAULT 60
+
+static uint32_t auth_features(void)
+{
+	return STUN_FEAT_PASSWORD_ALGORITHMS;
+}
+
+/* 401 and 438 carry REALM and a fresh NONCE (9.2.4). They are rate-limited
+ * per source IP so an unauthenticated flood draws few replies. */
+static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
+			   const struct stun_msg *req, int code)
+{
+	uint64_t now = turn_now(srv);
+	if (!auth_ratelimit_allow(srv->rl, &src->client, now))
+		return;
+	char nonce[AUTH_NONCE_MAX];
+	size_t nlen;
+	if (auth_nonce_make(&srv->cfg->nonce_key, &src->client, src->proto,
+			    now / 1000, auth_features(), nonce, &nlen) != 0)
+		return;
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
+	stun_enc_error(&r.enc, code, NULL);
+	stun_enc_str(&r.enc, STUN_ATTR_REALM, srv->cfg->realm);
+	stun_enc_attr(&r.enc, STUN_ATTR_NONCE, nonce, nlen);
+	stun_enc_password_algorithms(&r.enc);
+	turn_resp_send(srv, src, &r);
+}
+
+/* PASSWORD-ALGORITHM (9.2.4): absent means MD5 (a legacy or RFC 5389
+ * client); present, it must be one we offered, and the client must echo
+ * our PASSWORD-ALGORITHMS, which guards against a downgrade. */
+static int auth_algorithm(const struct stun_msg *req, bool *sha256)
+{
+	const struct stun_attr *pa = stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHM);
+	*sha256 = false;
+	if (!pa)
+		return 0;
+	if (pa->len < 4 || !stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHMS))
+		return EBADMSG;
+	uint16_t alg = (uint16_t)((pa->val[0] << 8) | pa->val[1]);
+	if (alg == STUN_PWALG_SHA256)
+		*sha256 = true;
+	else if (alg != STUN_PWALG_MD5)
+		return EBADMSG;
+	return 0;
+}
+
+static int auth_verify_mi(const struct stun_msg *req, const struct turn_auth *a)
+{
+	if (req->mi256 >= 0)
+		return stun_msg_check_mi256(req, a->key, a->klen);
+	return stun_msg_check_mi(req, a->key, a->klen);
+}
+
+static void auth_key_from_pass(struct turn_auth *a, const char *user,
+			       const char *realm, const char *pass)
+{
+	if (a->sha256) {
+		stun_key_sha256(user, realm, pass, a->key);
+		a->klen = 32;
+	} else {
+		stun_key_md5(user, realm, pass, a->key);
+		a->klen = 16;
+	}
+}
+
+/* REST credentials: try each configured secret (rotation). */
+static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
+		     struct turn_auth *a, const char *user)
+{
+	const struct turn_cfg *cfg = srv->cfg;
+	uint64_t now = srv->clk.wall_s(srv->clk.arg);
+	uint32_t skew = cfg->rest_skew ? cfg->rest_skew : REST_SKEW_DEFAULT;
+	if (auth_rest_check_time(user, a->ulen, now, cfg->rest_max_ttl, skew))
+		return EACCES;
+	for (unsigned i = 0; i < cfg->nsecrets; i++) {
+		char pass[AUTH_REST_PASS_LEN + 4];
+		if (auth_rest_password(cfg->secrets[i], strlen(cfg->secrets[i]),
+				       user, a->ulen, pass, sizeof(pass)))
+			continue;
+		auth_key_from_pass(a, user, cfg->realm, pass);
+		if (auth_verify_mi(req, a) == 0) {
+			const char *uid;
+			size_t uidlen;
+			uint64_t exp;
+			auth_rest_parse(user, a->ulen, &exp, &uid, &uidlen);
+			a->userid_off = (size_t)(uid - user);
+			return 0;
+		}
+	}
+	return EACCES;
+}
+
+static int auth_static(struct turn_srv *srv, const struct stun_msg *req,
+		       struct turn_auth *a, const char *user)
+{
+	for (unsigned i = 0; i < srv->cfg->nusers; i++) {
+		const struct turn_user *u = &srv->cfg->users[i];
+		if (strcmp(u->name, user) != 0)
+			continue;
+		memcpy(a->key, a->sha256 ? u->key_sha256 : u->key_md5,
+		       a->sha256 ? 32 : 16);
+		a->klen = a->sha256 ? 32 : 16;
+		a->userid_off = 0;
+		return auth_verify_mi(req, a);
+	}
+	return EACCES;
+}
+
+/* USERHASH (RFC 8489 14.4) names a static user without revealing it. */
+static const char *auth_userhash(struct turn_srv *srv, const struct stun_attr *uh)
+{
+	if (uh->len != 32)
+		return NULL;
+	for (unsigned i = 0; i < srv->cfg->nusers; i++)
+		if (auth_ct_equal(srv->cfg->users[i].userhash, uh->val, 32))
+			return srv->cfg->users[i].name;
+	return NULL;
+}
+
+/* Copy USERNAME into a NUL-terminated buffer, or resolve USERHASH. */
+static int auth_username(struct turn_srv *srv, const struct stun_msg *req,
+			 char *out, size_t outsz)
+{
+	const struct stun_attr *u = stun_msg_attr(req, STUN_ATTR_USERNAME);
+	if (u) {
+		if (u->len == 0 || u->len >= outsz || memchr(u->val, 0, u->len))
+			return EACCES;
+		memcpy(out, u->val, u->len);
+		out[u->len] = '\0';
+		return 0;
+	}
+	const struct stun_attr *uh = stun_msg_attr(req, STUN_ATTR_USERHASH);
+	const char *name = uh ? auth_userhash(srv, uh) : NULL;
+	if (!name)
+		return EACCES;
+	strncpy(out, name, outsz - 1);
+	out[outsz - 1] = '\0';
+	return 0;
+}
+
+static bool auth_realm_ok(const struct turn_srv *srv, const struct stun_msg *req)
+{
+	const struct stun_attr *r = stun_msg_attr(req, STUN_ATTR_REALM);
+	size_t n = strlen(srv->cfg->realm);
+	return r && r->len == n && memcmp(r->val, srv->cfg->realm, n) == 0;
+}
+
+/* The credential check itself: 401 for an unknown user, a wrong realm,
+ * an expired REST username or a bad MESSAGE-INTEGRITY (9.2.4). */
+static int auth_credentials(struct turn_srv *srv, const struct stun_msg *req,
+			    struct turn_auth *a)
+{
+	if (!auth_realm_ok(srv, req) ||
+	    auth_username(srv, req, a->user, sizeof(a->user)) != 0)
+		return EACCES;
+	a->ulen = strlen(a->user);
+	if (auth_static(srv, req, a, a->user) == 0)
+		return 0;
+	if (srv->cfg->use_auth_secret && auth_rest(srv, req, a, a->user) == 0)
+		return 0;
+	return EACCES;
+}
+
+int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
+		      const struct stun_msg *req, struct turn_auth *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (req->mi < 0 && req->mi256 < 0) {
+		auth_challenge(srv, src, req, 401);
+		return EACCES;
+	}
+	const struct stun_attr *nonce = stun_msg_attr(req, STUN_ATTR_NONCE);
+	bool has_user = stun_msg_attr(req, STUN_ATTR_USERNAME) ||
+			stun_msg_attr(req, STUN_ATTR_USERHASH);
+	if (!nonce || !has_user || !stun_msg_attr(req, STUN_ATTR_REALM) ||
+	    auth_algorithm(req, &a->sha256) != 0) {
+		turn_reply_error(srv, src, req, NULL, 400);
+		return EBADMSG;
+	}
+	if (auth_nonce_check(&srv->cfg->nonce_key, &src->client, src->proto,
+			     nonce->val, nonce->len, turn_now(srv) / 1000,
+			     srv->cfg->nonce_lifetime) != 0) {
+		auth_challenge(srv, src, req, 438);
+		return EACCES;
+	}
+	if (auth_credentials(srv, req, a) != 0) {
+		auth_challenge(srv, src, req, 401);
+		return EACCES;
+	}
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* The data path (RFC 8656 10-12): Send indications and ChannelData from
+ * clients, datagrams from peers. No lock, no malloc, no syscall other than
+ * the send itself; permissions are checked on every packet because they
+ * may expire between packets. */
+#include <string.h>
+
+#include "turn/turn_int.h"
+
+/* Send indication (10.2): no error responses exist for indications, so
+ * anything wrong means the data is silently dropped. */
+void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
+		      const struct stun_msg *ind)
+{
+	struct turn_alloc *a = turn_alloc_find(srv, src);
+	const struct stun_attr *data = stun_msg_attr(ind, TURN_ATTR_DATA);
+	struct sa peer;
+	if (!a || !data ||
+	    stun_msg_get_xaddr(ind, TURN_ATTR_XOR_PEER_ADDRESS, &peer) != 0)
+		return;
+	if (peer_policy_check(srv->cfg->policy, &peer) != 0 ||
+	    !turn_perm_find(a, &peer, turn_now(srv)))
+		return;
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct turn_relay *r = &a->relay[i];
+		if (sa_af(&r->addr) == sa_af(&peer)) {
+			srv->io.relay_send(srv->io.arg, r->handle, &peer,
+					   data->val, data->len);
+			return;
+		}
+	}
+}
+
+/* ChannelData from the client (12.4). The permission is re-checked: a
+ * channel outlives nothing, but its permission may lapse first. */
+void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
+			const uint8_t *buf, size_t len)
+{
+	uint16_t ch, dlen;
+	const uint8_t *data;
+	if (stun_chdata_decode(buf, len, &ch, &data, &dlen) != 0)
+		return;
+	struct turn_alloc *a = turn_alloc_find(srv, src);
+	if (!a)
+		return;
+	uint64_t now = turn_now(srv);
+	struct turn_chan *c = turn_chan_by_num(a, ch, now);
+	if (!c || !turn_perm_find(a, &c->peer, now))
+		return;
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct turn_relay *r = &a->relay[i];
+		if (sa_af(&r->addr) == sa_af(&c->peer)) {
+			srv->io.relay_send(srv->io.arg, r->handle, &c->peer,
+					   data, dlen);
+			return;
+		}
+	}
+}
+
+/* A peer's datagram: ChannelData if a channel is bound to that peer,
+ * otherwise a Data indication (11.3, 12.5); over TCP, ChannelData is
+ * padded to a multiple of four bytes. */
+void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
+		     const struct sa *peer, const uint8_t *buf, size_t len)
+{
+	struct turn_alloc *a = owner->alloc;
+	uint64_t now = turn_now(srv);
+	if (len > STUN_MAX_MSG - 64 || !turn_perm_find(a, peer, now))
+		return;
+	struct turn_chan *c = turn_chan_by_peer(a, peer, now);
+	if (c) {
+		static const uint8_t pad[4];
+		uint8_t hdr[STUN_CHDATA_HDR];
+		stun_chdata_hdr(hdr, c->num, (uint16_t)len);
+		struct iovec iov[3] = {
+			{.iov_base = hdr, .iov_len = sizeof(hdr)},
+			{.iov_base = (void *)(uintptr_t)buf, .iov_len = len},
+			{.iov_base = (void *)(uintptr_t)pad, .iov_len = (4 - len % 4) % 4},
+		};
+		int n = a->src.proto == TURN_PROTO_TCP && iov[2].iov_len ? 3 : 2;
+		srv->io.client_send(srv->io.arg, a->src.conn, &a->src.client, iov, n);
+		return;
+	}
+	uint8_t tid[STUN_TID_LEN];
+	turn_srv_tid(srv, tid);
+	struct stun_enc e;
+	stun_enc_init(&e, srv->scratch, sizeof(srv->scratch), TURN_DATA,
+		      STUN_CLASS_INDICATION, tid);
+	stun_enc_xaddr(&e, TURN_ATTR_XOR_PEER_ADDRESS, peer);
+	stun_enc_attr(&e, TURN_ATTR_DATA, buf, len);
+	size_t out;
+	if (stun_enc_finish(&e, &out) == 0)
+		turn_client_send(srv, &a->src, srv->scratch, out);
+}

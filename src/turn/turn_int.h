@@ -1,0 +1,158 @@
+/* Internal to the turn module: the allocation object and helpers shared by
+ * its files. Nothing outside src/turn includes this. */
+#ifndef TS_TURN_INT_H
+#define TS_TURN_INT_H
+#include <pthread.h>
+
+#include "stun/stun.h"
+#include "turn/portpool.h"
+#include "turn/turn.h"
+
+#define TURN_HASH_BUCKETS 4096  /* power of two */
+#define TURN_RESV_MAX 256       /* outstanding RESERVATION-TOKENs */
+#define TURN_RESV_MS 30000      /* RFC 8656 7.2: hold the reserved port ~30 s */
+#define TURN_CHAN_QUIET_MS 300000 /* 12: no rebind for 5 min after expiry */
+#define TURN_SCRATCH (STUN_MAX_MSG + 64)
+
+struct turn_relay {
+	struct turn_alloc *alloc;
+	struct sa addr;
+	void *handle;
+};
+
+struct turn_perm {
+	struct sa peer; /* port ignored (RFC 8656 9) */
+	uint64_t expires;
+};
+
+struct turn_chan {
+	struct sa peer;
+	uint64_t expires;
+	uint16_t num;
+};
+
+struct turn_alloc {
+	struct turn_alloc *hnext; /* 5-tuple hash chain */
+	struct turn_src src;
+	struct turn_relay relay[2];
+	unsigned nrelay;
+	uint64_t expires;
+	size_t heap_idx;
+	struct turn_perm *perms;
+	struct turn_chan *chans;
+	uint16_t nperms, capperms;
+	uint16_t nchans, capchans;
+	uint16_t userid_off; /* user-id starts at username + userid_off */
+	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */
+	char username[TURN_MAX_USERNAME];
+};
+
+struct turn_srv {
+	const struct turn_cfg *cfg;
+	struct turn_shared *sh;
+	struct turn_clock clk;
+	struct turn_io io;
+	struct auth_ratelimit *rl;
+	struct turn_alloc *buckets[TURN_HASH_BUCKETS];
+	uint32_t hseed;
+	struct turn_alloc **heap; /* min-heap on expires */
+	size_t nheap, capheap;
+	uint8_t scratch[TURN_SCRATCH]; /* Data indications / responses */
+	uint8_t rnd[4096]; /* getrandom() output, consumed 12 bytes a time */
+	size_t rnd_pos;
+};
+
+/* What a verified request authenticated as. */
+struct turn_auth {
+	char user[TURN_MAX_USERNAME]; /* NUL-terminated */
+	size_t ulen;
+	uint8_t key[32];
+	size_t klen;
+	bool sha256;        /* answer with MESSAGE-INTEGRITY-SHA256 */
+	size_t userid_off;
+};
+
+/* A response being built for a request. */
+struct turn_resp {
+	struct stun_enc enc;
+	const struct stun_msg *req;
+	const struct turn_auth *auth; /* NULL: unsigned response */
+};
+
+static inline uint64_t turn_now(const struct turn_srv *srv)
+{
+	return srv->clk.mono_ms(srv->clk.arg);
+}
+
+/* turn_srv.c: a fresh random transaction id (batched getrandom). */
+void turn_srv_tid(struct turn_srv *srv, uint8_t tid[STUN_TID_LEN]);
+
+/* turn_alloc.c */
+struct turn_alloc *turn_alloc_find(struct turn_srv *srv,
+				   const struct turn_src *src);
+int turn_alloc_create(struct turn_srv *srv, const struct turn_src *src,
+		      struct turn_alloc **ap);
+void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a);
+void turn_alloc_set_expiry(struct turn_srv *srv, struct turn_alloc *a,
+			   uint64_t expires);
+struct turn_perm *turn_perm_find(struct turn_alloc *a, const struct sa *peer,
+				 uint64_t now);
+int turn_perm_install(struct turn_srv *srv, struct turn_alloc *a,
+		      const struct sa *peer);
+struct turn_chan *turn_chan_by_num(struct turn_alloc *a, uint16_t num,
+				   uint64_t now);
+struct turn_chan *turn_chan_by_peer(struct turn_alloc *a, const struct sa *peer,
+				    uint64_t now);
+int turn_chan_bind(struct turn_srv *srv, struct turn_alloc *a, uint16_t num,
+		   const struct sa *peer);
+bool turn_alloc_has_family(const struct turn_alloc *a, int af);
+
+/* turn_heap.c */
+int turn_heap_push(struct turn_srv *srv, struct turn_alloc *a);
+void turn_heap_remove(struct turn_srv *srv, struct turn_alloc *a);
+void turn_heap_fix(struct turn_srv *srv, struct turn_alloc *a);
+
+/* turn_shared.c */
+int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
+			 uint16_t *port);
+void turn_shared_port_put(struct turn_shared *sh, uint16_t port);
+int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
+			 uint8_t token[8]);
+int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
+			  uint64_t now, uint16_t *port);
+int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
+			   size_t len, uint32_t user_quota,
+			   uint32_t total_quota);
+void turn_shared_quota_put(struct turn_shared *sh, const char *userid,
+			   size_t len);
+
+/* turn_auth.c: 0 = verified (auth filled); otherwise a reply was sent. */
+int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
+		      const struct stun_msg *req, struct turn_auth *auth);
+
+/* turn_resp.c */
+void turn_resp_init(struct turn_resp *r, struct turn_srv *srv,
+		    const struct stun_msg *req, uint8_t cls,
+		    const struct turn_auth *auth);
+void turn_resp_send(struct turn_srv *srv, const struct turn_src *src,
+		    struct turn_resp *r);
+void turn_reply_error(struct turn_srv *srv, const struct turn_src *src,
+		      const struct stun_msg *req, const struct turn_auth *auth,
+		      int code);
+void turn_client_send(struct turn_srv *srv, const struct turn_src *src,
+		      const uint8_t *buf, size_t len);
+
+/* turn_methods.c / turn_allocate.c / turn_data.c */
+uint32_t turn_lifetime(const struct turn_srv *srv, const struct stun_msg *req);
+int turn_family_af(uint8_t fam);
+void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req,
+			  const struct turn_auth *auth);
+void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
+			 const struct stun_msg *req);
+void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
+		      const struct stun_msg *ind);
+void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
+			const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,203 @@
+/* Request dispatch: one function per method behind a table (RFC 8656
+ * sections 7-12). Unknown comprehension-required attributes get 420 before
+ * anything else; authenticated methods then pass the auth chain. */
+#include <errno.h>
+#include <string.h>
+
+#include "turn/turn_int.h"
+
+typedef void(method_h)(struct turn_srv *srv, const struct turn_src *src,
+		       const struct stun_msg *req, const struct turn_auth *auth);
+
+static void method_binding(struct turn_srv *srv, const struct turn_src *src,
+			   const struct stun_msg *req,
+			   const struct turn_auth *auth)
+{
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
+	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
+	turn_resp_send(srv, src, &r);
+}
+
+/* The allocation for this 5-tuple, owned by the same user (441), or an
+ * answered 437 (RFC 8656 7.3, 9.2, 11.2). */
+static struct turn_alloc *method_alloc(struct turn_srv *srv,
+				       const struct turn_src *src,
+				       const struct stun_msg *req,
+				       const struct turn_auth *auth)
+{
+	struct turn_alloc *a = turn_alloc_find(srv, src);
+	if (!a) {
+		turn_reply_error(srv, src, req, auth, 437);
+		return NULL;
+	}
+	if (strcmp(a->username, auth->user) != 0) {
+		turn_reply_error(srv, src, req, auth, 441);
+		return NULL;
+	}
+	return a;
+}
+
+/* LIFETIME clamped to the configured maximum (RFC 8656 7.2); absent
+ * means the default; 0 (Refresh) means delete. */
+uint32_t turn_lifetime(const struct turn_srv *srv, const struct stun_msg *req)
+{
+	uint32_t lt = srv->cfg->default_lifetime;
+	if (stun_msg_get_u32(req, TURN_ATTR_LIFETIME, &lt) == 0 && lt == 0)
+		return 0;
+	if (lt > srv->cfg->max_lifetime)
+		lt = srv->cfg->max_lifetime;
+	return lt;
+}
+
+int turn_family_af(uint8_t fam)
+{
+	return fam == STUN_FAMILY_IPV4 ? AF_INET
+	     : fam == STUN_FAMILY_IPV6 ? AF_INET6 : 0;
+}
+
+static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
+			   const struct stun_msg *req,
+			   const struct turn_auth *auth)
+{
+	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	if (!a)
+		return;
+	uint8_t fam;
+	/* RFC 8656 7.3: a family the allocation lacks gets 443. */
+	if (stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0 &&
+	    !turn_alloc_has_family(a, turn_family_af(fam))) {
+		turn_reply_error(srv, src, req, auth, 443);
+		return;
+	}
+	uint32_t lt = turn_lifetime(srv, req);
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
+	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, lt);
+	turn_resp_send(srv, src, &r);
+	if (lt == 0)
+		turn_alloc_destroy(srv, a);
+	else
+		turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
+}
+
+/* Family match (443) and peer policy (403) for one XOR-PEER-ADDRESS.
+ * Returns 0 or the error code to answer. */
+static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
+			     const struct stun_msg *req,
+			     const struct stun_attr *at, struct sa *peer)
+{
+	if (stun_attr_get_xaddr(req, at, peer) != 0)
+		return 400;
+	if (!turn_alloc_has_family(a, sa_af(peer)))
+		return 443;
+	if (peer_policy_check(srv->cfg->policy, peer) != 0)
+		return 403;
+	return 0;
+}
+
+/* RFC 8656 9.2: every XOR-PEER-ADDRESS must pass before any is installed,
+ * so a request naming one forbidden peer changes nothing. */
+static void method_permission(struct turn_srv *srv, const struct turn_src *src,
+			      const struct stun_msg *req,
+			      const struct turn_auth *auth)
+{
+	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	if (!a)
+		return;
+	struct sa peers[STUN_MAX_ATTRS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < req->nattrs; i++) {
+		if (req->attrs[i].type != TURN_ATTR_XOR_PEER_ADDRESS)
+			continue;
+		int code = method_peer_check(srv, a, req, &req->attrs[i], &peers[n]);
+		if (code) {
+			turn_reply_error(srv, src, req, auth, code);
+			return;
+		}
+		n++;
+	}
+	if (n == 0) {
+		turn_reply_error(srv, src, req, auth, 400);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (turn_perm_install(srv, a, &peers[i]) != 0) {
+			turn_reply_error(srv, src, req, auth, 508);
+			return;
+		}
+	}
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
+	turn_resp_send(srv, src, &r);
+}
+
+static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src,
+				const struct stun_msg *req,
+				const struct turn_auth *auth)
+{
+	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	if (!a)
+		return;
+	uint16_t ch;
+	struct sa peer;
+	const struct stun_attr *at = stun_msg_attr(req, TURN_ATTR_XOR_PEER_ADDRESS);
+	/* RFC 8656 11.2: missing attributes or a number outside
+	 * 0x4000-0x4FFF get 400. */
+	if (!at || stun_msg_get_channel(req, &ch) != 0 ||
+	    ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_MAX) {
+		turn_reply_error(srv, src, req, auth, 400);
+		return;
+	}
+	int code = method_peer_check(srv, a, req, at, &peer);
+	if (!code) {
+		int err = turn_chan_bind(srv, a, ch, &peer);
+		code = err == EINVAL ? 400 : err ? 508 : 0;
+	}
+	/* ChannelBind also installs or refreshes the permission (11.2). */
+	if (!code && turn_perm_install(srv, a, &peer) != 0)
+		code = 508;
+	if (code) {
+		turn_reply_error(srv, src, req, auth, code);
+		return;
+	}
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
+	turn_resp_send(srv, src, &r);
+}
+
+static const struct {
+	uint16_t method;
+	bool auth;
+	method_h *h;
+} methods[] = {
+	{STUN_BINDING, false, method_binding},
+	{TURN_ALLOCATE, true, turn_method_allocate},
+	{TURN_REFRESH, true, method_refresh},
+	{TURN_CREATE_PERMISSION, true, method_permission},
+	{TURN_CHANNEL_BIND, true, method_channel_bind},
+};
+
+void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
+			 const struct stun_msg *req)
+{
+	if (req->nunknown > 0) {
+		struct turn_resp r;
+		turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
+		stun_enc_error(&r.enc, 420, NULL);
+		stun_enc_unknown(&r.enc, req->unknown, req->nunknown);
+		turn_resp_send(srv, src, &r);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (methods[i].method != req->method)
+			continue;
+		struct turn_auth auth;
+		if (methods[i].auth && turn_auth_request(srv, src, req, &auth))
+			return;
+		methods[i].h(srv, src, req, methods[i].auth ? &auth : NULL);
+		return;
+	}
+	/* Connect/ConnectionBind (RFC 6062) and unknown methods. */
+	turn_reply_error(srv, src, req, NULL, 400);
+}

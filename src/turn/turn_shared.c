@@ -1,0 +1,232 @@
+/* State shared between workers. Only the control path (Allocate and
+ * deallocation) takes this mutex; relaying never does. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "turn/turn_int.h"
+#include "util/rand.h"
+
+#define QUOTA_BUCKETS 1024
+
+struct quota_ent {
+	struct quota_ent *next;
+	uint32_t count;
+	size_t len;
+	char userid[];
+};
+
+struct resv {
+	uint8_t token[8];
+	uint16_t port;
+	uint64_t expires;
+	bool used;
+};
+
+struct turn_shared {
+	pthread_mutex_t mu;
+	struct portpool *pool;
+	struct quota_ent *quota[QUOTA_BUCKETS];
+	uint32_t qseed;
+	unsigned total;
+	struct resv resv[TURN_RESV_MAX];
+};
+
+static uint32_t shared_rand(void *arg)
+{
+	(void)arg;
+	return rand_u32();
+}
+
+int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
+		      uint16_t max_port)
+{
+	struct turn_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return ENOMEM;
+	int err = portpool_alloc(&sh->pool, min_port, max_port, shared_rand,
+				 NULL);
+	if (err) {
+		free(sh);
+		return err;
+	}
+	pthread_mutex_init(&sh->mu, NULL);
+	sh->qseed = rand_u32();
+	*shp = sh;
+	return 0;
+}
+
+void turn_shared_free(struct turn_shared *sh)
+{
+	if (!sh)
+		return;
+	for (size_t i = 0; i < QUOTA_BUCKETS; i++) {
+		struct quota_ent *q = sh->quota[i];
+		while (q) {
+			struct quota_ent *next = q->next;
+			free(q);
+			q = next;
+		}
+	}
+	portpool_free(sh->pool);
+	pthread_mutex_destroy(&sh->mu);
+	free(sh);
+}
+
+unsigned turn_shared_allocations(struct turn_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	unsigned n = sh->total;
+	pthread_mutex_unlock(&sh->mu);
+	return n;
+}
+
+unsigned turn_shared_ports_free(struct turn_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	unsigned n = portpool_nfree(sh->pool);
+	pthread_mutex_unlock(&sh->mu);
+	return n;
+}
+
+int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
+			 uint16_t *port)
+{
+	pthread_mutex_lock(&sh->mu);
+	int err = even ? portpool_get_even(sh->pool, reserve, port)
+		       : portpool_get(sh->pool, port);
+	pthread_mutex_unlock(&sh->mu);
+	return err;
+}
+
+void turn_shared_port_put(struct turn_shared *sh, uint16_t port)
+{
+	pthread_mutex_lock(&sh->mu);
+	(void)portpool_put(sh->pool, port);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* Expired reservations give their port back; called under the mutex. */
+static void resv_sweep(struct turn_shared *sh, uint64_t now)
+{
+	for (size_t i = 0; i < TURN_RESV_MAX; i++) {
+		struct resv *r = &sh->resv[i];
+		if (r->used && r->expires <= now) {
+			(void)portpool_put(sh->pool, r->port);
+			r->used = false;
+		}
+	}
+}
+
+int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
+			 uint8_t token[8])
+{
+	int err = ENOSPC;
+	if (rand_bytes(token, 8) != 0)
+		return EIO;
+	pthread_mutex_lock(&sh->mu);
+	resv_sweep(sh, now);
+	for (size_t i = 0; i < TURN_RESV_MAX; i++) {
+		struct resv *r = &sh->resv[i];
+		if (r->used)
+			continue;
+		memcpy(r->token, token, 8);
+		r->port = port;
+		r->expires = now + TURN_RESV_MS;
+		r->used = true;
+		err = 0;
+		break;
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return err;
+}
+
+/* Redeem a token: the reserved port moves to the caller (still in use in
+ * the pool). ENOENT for unknown or expired tokens. */
+int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
+			  uint64_t now, uint16_t *port)
+{
+	int err = ENOENT;
+	pthread_mutex_lock(&sh->mu);
+	resv_sweep(sh, now);
+	for (size_t i = 0; i < TURN_RESV_MAX; i++) {
+		struct resv *r = &sh->resv[i];
+		if (!r->used || !auth_ct_equal(r->token, token, 8))
+			continue;
+		*port = r->port;
+		r->used = false;
+		err = 0;
+		break;
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return err;
+}
+
+static uint32_t quota_hash(const struct turn_shared *sh, const char *s,
+			   size_t len)
+{
+	uint32_t h = 2166136261u ^ sh->qseed;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h & (QUOTA_BUCKETS - 1);
+}
+
+static struct quota_ent **quota_slot(struct turn_shared *sh, const char *id,
+				     size_t len)
+{
+	struct quota_ent **pp = &sh->quota[quota_hash(sh, id, len)];
+	while (*pp && !((*pp)->len == len && memcmp((*pp)->userid, id, len) == 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* Count one allocation against the user-id and the server total.
+ * 0, or EDQUOT (486) when either quota is reached, ENOMEM. */
+int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
+			   size_t len, uint32_t user_quota,
+			   uint32_t total_quota)
+{
+	int err = 0;
+	pthread_mutex_lock(&sh->mu);
+	struct quota_ent **pp = quota_slot(sh, userid, len);
+	if (total_quota && sh->total >= total_quota) {
+		err = EDQUOT;
+		goto out;
+	}
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp) + len + 1);
+		if (!*pp) {
+			err = ENOMEM;
+			goto out;
+		}
+		memcpy((*pp)->userid, userid, len);
+		(*pp)->len = len;
+	}
+	if (user_quota && (*pp)->count >= user_quota) {
+		err = EDQUOT;
+		goto out;
+	}
+	(*pp)->count++;
+	sh->total++;
+out:
+	pthread_mutex_unlock(&sh->mu);
+	return err;
+}
+
+void turn_shared_quota_put(struct turn_shared *sh, const char *userid,
+			   size_t len)
+{
+	pthread_mutex_lock(&sh->mu);
+	struct quota_ent **pp = quota_slot(sh, userid, len);
+	if (*pp && (*pp)->count > 0) {
+		(*pp)->count--;
+		sh->total--;
+		if ((*pp)->count == 0) {
+			struct quota_ent *dead = *pp;
+			*pp = dead->next;
+			free(dead);
+		}
+	}
+	pthread_mutex_unlock(&sh->mu);
+}

@@ -1,0 +1,120 @@
+/* One TURN server per worker: the entry points the net layer calls. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turn/turn_int.h"
+#include "util/rand.h"
+
+int turn_srv_alloc(struct turn_srv **srvp, const struct turn_cfg *cfg,
+		   struct turn_shared *sh, const struct turn_clock *clk,
+		   const struct turn_io *io)
+{
+	struct turn_srv *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return ENOMEM;
+	int err = auth_ratelimit_alloc(&srv->rl, 4096,
+				       cfg->unauth_rate ? cfg->unauth_rate : 20,
+				       cfg->unauth_burst ? cfg->unauth_burst : 40);
+	if (err) {
+		free(srv);
+		return err;
+	}
+	srv->cfg = cfg;
+	srv->sh = sh;
+	srv->clk = *clk;
+	srv->io = *io;
+	srv->hseed = rand_u32();
+	srv->rnd_pos = sizeof(srv->rnd);
+	*srvp = srv;
+	return 0;
+}
+
+void turn_srv_free(struct turn_srv *srv)
+{
+	if (!srv)
+		return;
+	while (srv->nheap > 0)
+		turn_alloc_destroy(srv, srv->heap[0]);
+	free(srv->heap);
+	auth_ratelimit_free(srv->rl);
+	free(srv);
+}
+
+void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg)
+{
+	srv->cfg = cfg;
+}
+
+unsigned turn_srv_count(const struct turn_srv *srv)
+{
+	return (unsigned)srv->nheap;
+}
+
+void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
+		       const uint8_t *buf, size_t len)
+{
+	/* ChannelData first: it is the hot path (RFC 8656 12). */
+	if (stun_is_chdata(buf, len)) {
+		turn_handle_chdata(srv, src, buf, len);
+		return;
+	}
+	struct stun_msg msg;
+	if (stun_msg_decode(&msg, buf, len) != 0)
+		return; /* malformed: drop silently (RFC 8489 6.3) */
+	if (msg.fp >= 0 && stun_msg_check_fingerprint(&msg) != 0)
+		return;
+	if (msg.cls == STUN_CLASS_REQUEST)
+		turn_handle_request(srv, src, &msg);
+	else if (msg.cls == STUN_CLASS_INDICATION && msg.method == TURN_SEND)
+		turn_handle_send(srv, src, &msg);
+	/* Responses and other indications from clients are ignored. */
+}
+
+void turn_conn_closed(struct turn_srv *srv, void *conn)
+{
+	/* A stream carries at most one allocation; find it by handle. */
+	for (size_t i = 0; i < srv->nheap; i++) {
+		struct turn_alloc *a = srv->heap[i];
+		if (a->src.proto == TURN_PROTO_TCP && a->src.conn == conn) {
+			turn_alloc_destroy(srv, a);
+			return;
+		}
+	}
+}
+
+int64_t turn_srv_tick(struct turn_srv *srv)
+{
+	uint64_t now = turn_now(srv);
+	while (srv->nheap > 0 && srv->heap[0]->expires <= now)
+		turn_alloc_destroy(srv, srv->heap[0]);
+	if (srv->nheap == 0)
+		return -1;
+	return (int64_t)(srv->heap[0]->expires - now);
+}
+
+int turn_user_set(struct turn_user *u, const char *name, const char *pass,
+		  const char *realm)
+{
+	if (strlen(name) >= sizeof(u->name))
+		return EINVAL;
+	memset(u, 0, sizeof(*u));
+	strcpy(u->name, name);
+	int err = stun_key_md5(name, realm, pass, u->key_md5);
+	if (!err)
+		err = stun_key_sha256(name, realm, pass, u->key_sha256);
+	if (!err)
+		err = stun_userhash(name, realm, u->userhash);
+	return err;
+}
+
+void turn_srv_tid(struct turn_srv *srv, uint8_t tid[STUN_TID_LEN])
+{
+	if (srv->rnd_pos + STUN_TID_LEN > sizeof(srv->rnd)) {
+		if (rand_bytes(srv->rnd, sizeof(srv->rnd)) != 0)
+			abort(); /* never hand out predictable ids */
+		srv->rnd_pos = 0;
+	}
+	memcpy(tid, srv->rnd + srv->rnd_pos, STUN_TID_LEN);
+	srv->rnd_pos += STUN_TID_LEN;
+}
