@@ -107,6 +107,8 @@ int turn_srv_alloc(struct turn_srv **srvp, const struct turn_cfg *cfg,
 		   const struct turn_io *io);
 /* Frees every allocation (closing relay sockets) and the server. */
 void turn_srv_free(struct turn_srv *srv);
+/* Draining: new Allocates get 508 while existing allocations go on. */
+void turn_srv_set_draining(struct turn_srv *srv, bool on);
 /* Swap in a new configuration (reload); allocations survive. */
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg);
 

@@ -174,7 +174,8 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 		return;
 	}
 	struct alloc_req ar;
-	int code = allocate_parse(srv, req, &ar);
+	/* Draining (shutdown): no new allocations, RFC 8656 7.2's 508. */
+	int code = srv->draining ? 508 : allocate_parse(srv, req, &ar);
 	if (!code)
 		code = allocate_build(srv, src, req, auth, &ar, &a);
 	if (code) {

@@ -55,6 +55,7 @@ struct turn_srv {
 	struct auth_ratelimit *rl;
 	struct turn_alloc *buckets[TURN_HASH_BUCKETS];
 	uint32_t hseed;
+	bool draining;
 	struct turn_alloc **heap; /* min-heap on expires */
 	size_t nheap, capheap;
 	uint8_t scratch[TURN_SCRATCH]; /* Data indications / responses */

@@ -41,6 +41,11 @@ void turn_srv_free(struct turn_srv *srv)
 	free(srv);
 }
 
+void turn_srv_set_draining(struct turn_srv *srv, bool on)
+{
+	srv->draining = on;
+}
+
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg)
 {
 	srv->cfg = cfg;

@@ -1,0 +1,95 @@
+#include "net/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define LOOP_EVENTS 128
+struct loop {
+	int epfd;
+	void **defer;
+	size_t ndefer, capdefer;
+};
+
+int loop_alloc(struct loop **lp)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	if (!l)
+		return ENOMEM;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = errno;
+		free(l);
+		return err;
+	}
+	*lp = l;
+	return 0;
+}
+
+static void loop_flush_defer(struct loop *l)
+{
+	for (size_t i = 0; i < l->ndefer; i++)
+		free(l->defer[i]);
+	l->ndefer = 0;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	loop_flush_defer(l);
+	free(l->defer);
+	close(l->epfd);
+	free(l);
+}
+
+int loop_add(struct loop *l, struct loop_fd *lf, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = lf};
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, lf->fd, &ev) ? errno : 0;
+}
+
+int loop_mod(struct loop *l, struct loop_fd *lf, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = lf};
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, lf->fd, &ev) ? errno : 0;
+}
+
+void loop_close(struct loop *l, struct loop_fd *lf)
+{
+	if (lf->fd < 0)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, lf->fd, NULL);
+	close(lf->fd);
+	lf->fd = -1;
+}
+
+void loop_defer_free(struct loop *l, void *ptr)
+{
+	if (l->ndefer == l->capdefer) {
+		size_t cap = l->capdefer ? l->capdefer * 2 : 64;
+		void **d = realloc(l->defer, cap * sizeof(*d));
+		if (!d)
+			abort(); /* freeing now could be a use-after-free */
+		l->defer = d;
+		l->capdefer = cap;
+	}
+	l->defer[l->ndefer++] = ptr;
+}
+
+int loop_run_once(struct loop *l, int timeout_ms)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	int n = epoll_wait(l->epfd, evs, LOOP_EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : errno;
+	for (int i = 0; i < n; i++) {
+		struct loop_fd *lf = evs[i].data.ptr;
+		/* An earlier handler in this batch may have closed it. */
+		if (lf->fd >= 0)
+			lf->h(lf, evs[i].events);
+	}
+	loop_flush_defer(l);
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* Relay sockets and the turn_io the core uses: datagrams from peers come
+ * in through recvmmsg batches; sends to clients go through the UDP
+ * listener's send queue or the TCP connection. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net_int.h"
+
+static void relay_readable(struct loop_fd *lf, uint32_t events)
+{
+	struct net_relay *r = lf->arg;
+	struct net_worker *w = r->w;
+	struct mmsghdr msgs[NET_UDP_BATCH];
+	struct iovec iov[NET_UDP_BATCH];
+	struct sa from[NET_UDP_BATCH];
+	(void)events;
+	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
+		iov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
+		msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &from[i].u, .msg_namelen = sizeof(from[i].u),
+			.msg_iov = &iov[i], .msg_iovlen = 1};
+	}
+	int n = recvmmsg(lf->fd, msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n && lf->fd >= 0; i++) {
+		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		from[i].len = msgs[i].msg_hdr.msg_namelen;
+		turn_peer_input(w->srv, r->owner, &from[i], w->rbufs[i],
+				msgs[i].msg_len);
+	}
+	net_flush_all(w);
+}
+
+/* RFC 8656 7.2 (DONT-FRAGMENT): set DF on everything this relay sends. */
+static void relay_set_df(int fd, int af)
+{
+	int v = IP_PMTUDISC_DO, one = 1;
+	if (af == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
+}
+
+static int io_relay_open(void *arg, const struct sa *bind, bool df,
+			 struct turn_relay *owner, void **handlep)
+{
+	struct net_worker *w = arg;
+	struct net_relay *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ENOMEM;
+	int fd = net_socket_bind(SOCK_DGRAM, bind, false);
+	if (fd < 0) {
+		free(r);
+		return -fd;
+	}
+	if (df)
+		relay_set_df(fd, sa_af(bind));
+	r->w = w;
+	r->owner = owner;
+	r->lf = (struct loop_fd){.fd = fd, .h = relay_readable, .arg = r};
+	int err = loop_add(w->loop, &r->lf, EPOLLIN);
+	if (err) {
+		close(fd);
+		free(r);
+		return err;
+	}
+	*handlep = r;
+	return 0;
+}
+
+static void io_relay_close(void *arg, void *handle)
+{
+	struct net_worker *w = arg;
+	struct net_relay *r = handle;
+	loop_close(w->loop, &r->lf);
+	loop_defer_free(w->loop, r);
+}
+
+static void io_relay_send(void *arg, void *handle, const struct sa *peer,
+			  const uint8_t *buf, size_t len)
+{
+	struct net_relay *r = handle;
+	(void)arg;
+	(void)sendto(r->lf.fd, buf, len, MSG_DONTWAIT, &peer->u.sa, peer->len);
+}
+
+static void io_client_send(void *arg, void *conn, const struct sa *client,
+			   const struct iovec *iov, int iovcnt)
+{
+	(void)arg;
+	if (*(const enum net_kind *)conn == NET_KIND_UDP)
+		net_udp_queue(conn, client, iov, iovcnt);
+	else
+		net_tcp_send(conn, iov, iovcnt);
+}
+
+void net_io_init(struct net_worker *w, struct turn_io *io)
+{
+	*io = (struct turn_io){
+		.relay_open = io_relay_open,
+		.relay_close = io_relay_close,
+		.relay_send = io_relay_send,
+		.client_send = io_client_send,
+		.arg = w,
+	};
+}
+
+void net_flush_all(struct net_worker *w)
+{
+	for (unsigned i = 0; i < w->nudp; i++)
+		if (w->udp[i]->nq)
+			net_udp_flush(w->udp[i]);
+}

@@ -1,0 +1,144 @@
+/* UDP listeners: recvmmsg batches in, sendmmsg batches out. Replies and
+ * relayed data produced while a batch is processed are queued and leave
+ * in one sendmmsg when the batch is done. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net_int.h"
+#include "util/log.h"
+
+int net_socket_bind(int type, const struct sa *addr, bool reuseport)
+{
+	int fd = socket(sa_af(addr), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (sa_af(addr) == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, &addr->u.sa, addr->len) != 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+void net_udp_flush(struct net_udp *u)
+{
+	unsigned off = 0;
+	while (off < u->nq) {
+		int n = sendmmsg(u->lf.fd, u->qmsg + off, u->nq - off, MSG_DONTWAIT);
+		if (n <= 0)
+			break; /* full socket buffer: the rest is dropped */
+		off += (unsigned)n;
+	}
+	u->nq = 0;
+}
+
+static void udp_send_now(struct net_udp *u, const struct sa *to,
+			 const struct iovec *iov, int iovcnt)
+{
+	struct msghdr mh = {
+		.msg_name = (void *)(uintptr_t)&to->u.sa,
+		.msg_namelen = to->len,
+		.msg_iov = (struct iovec *)(uintptr_t)iov,
+		.msg_iovlen = (size_t)iovcnt,
+	};
+	(void)sendmsg(u->lf.fd, &mh, MSG_DONTWAIT);
+}
+
+void net_udp_queue(struct net_udp *u, const struct sa *to,
+		   const struct iovec *iov, int iovcnt)
+{
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (total > NET_UDP_SLOT) {
+		udp_send_now(u, to, iov, iovcnt);
+		return;
+	}
+	if (u->nq == NET_UDP_BATCH)
+		net_udp_flush(u);
+	unsigned i = u->nq++;
+	uint8_t *p = u->qbuf[i];
+	for (int k = 0; k < iovcnt; k++) {
+		memcpy(p, iov[k].iov_base, iov[k].iov_len);
+		p += iov[k].iov_len;
+	}
+	u->qaddr[i] = *to;
+	u->qiov[i].iov_len = total;
+	u->qmsg[i].msg_hdr.msg_namelen = to->len;
+}
+
+static void udp_readable(struct loop_fd *lf, uint32_t events)
+{
+	struct net_udp *u = lf->arg;
+	struct net_worker *w = u->w;
+	struct mmsghdr msgs[NET_UDP_BATCH];
+	struct iovec iov[NET_UDP_BATCH];
+	struct sa from[NET_UDP_BATCH];
+	(void)events;
+	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
+		iov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
+		msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &from[i].u, .msg_namelen = sizeof(from[i].u),
+			.msg_iov = &iov[i], .msg_iovlen = 1};
+	}
+	int n = recvmmsg(lf->fd, msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		from[i].len = msgs[i].msg_hdr.msg_namelen;
+		struct turn_src src = {.proto = TURN_PROTO_UDP, .client = from[i],
+				       .local = u->local, .conn = u};
+		turn_client_input(w->srv, &src, w->rbufs[i], msgs[i].msg_len);
+	}
+	net_flush_all(w);
+}
+
+int net_udp_open(struct net_worker *w, const struct sa *addr,
+		 struct net_udp **up)
+{
+	struct net_udp *u = calloc(1, sizeof(*u));
+	if (!u)
+		return ENOMEM;
+	int fd = net_socket_bind(SOCK_DGRAM, addr, true);
+	if (fd < 0) {
+		free(u);
+		return -fd;
+	}
+	u->kind = NET_KIND_UDP;
+	u->w = w;
+	u->local = *addr;
+	u->lf = (struct loop_fd){.fd = fd, .h = udp_readable, .arg = u};
+	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
+		u->qiov[i].iov_base = u->qbuf[i];
+		u->qmsg[i].msg_hdr = (struct msghdr){
+			.msg_name = &u->qaddr[i].u, .msg_iov = &u->qiov[i],
+			.msg_iovlen = 1};
+	}
+	int err = loop_add(w->loop, &u->lf, EPOLLIN);
+	if (err) {
+		close(fd);
+		free(u);
+		return err;
+	}
+	*up = u;
+	return 0;
+}
+
+void net_udp_close(struct net_udp *u)
+{
+	if (!u)
+		return;
+	loop_close(u->w->loop, &u->lf);
+	free(u);
+}

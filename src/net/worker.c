@@ -1,0 +1,153 @@
+/* A worker thread: its loop, its listeners, its turn_srv. The main thread
+ * talks to it only through atomics (drain, new configuration). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/net_int.h"
+#include "util/log.h"
+
+#define WORKER_MAX_WAIT_MS 200 /* bounds how late drain/reload is seen */
+
+uint64_t net_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The turn core reads time per packet; a value cached once per loop
+ * iteration costs nothing and is precise enough for lifetimes. */
+static uint64_t worker_clock_mono(void *arg)
+{
+	return ((struct net_worker *)arg)->now_ms;
+}
+
+static uint64_t worker_clock_wall(void *arg)
+{
+	(void)arg;
+	return (uint64_t)time(NULL);
+}
+
+static int worker_listen(struct net_worker *w, const struct net_listen_cfg *lc)
+{
+	for (unsigned i = 0; i < lc->naddrs; i++) {
+		int err = 0;
+		if (lc->udp)
+			err = net_udp_open(w, &lc->addrs[i], &w->udp[w->nudp++]);
+		if (err) {
+			w->nudp--;
+			return err;
+		}
+		if (lc->tcp)
+			err = net_tcp_listen(w, &lc->addrs[i], &w->tcp[w->ntcp++]);
+		if (err) {
+			w->ntcp--;
+			return err;
+		}
+	}
+	return 0;
+}
+
+int net_worker_alloc(struct net_worker **wp, unsigned id,
+		     const struct net_listen_cfg *lc,
+		     const struct turn_cfg *tcfg, struct turn_shared *sh)
+{
+	struct net_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return ENOMEM;
+	w->id = id;
+	w->now_ms = net_mono_ms();
+	int err = loop_alloc(&w->loop);
+	struct turn_clock clk = {worker_clock_mono, worker_clock_wall, w};
+	struct turn_io io;
+	net_io_init(w, &io);
+	if (!err)
+		err = turn_srv_alloc(&w->srv, tcfg, sh, &clk, &io);
+	if (!err)
+		err = worker_listen(w, lc);
+	if (err) {
+		net_worker_free(w);
+		return err;
+	}
+	*wp = w;
+	return 0;
+}
+
+static void worker_close_listeners(struct net_worker *w)
+{
+	for (unsigned i = 0; i < w->ntcp; i++)
+		net_tcp_listener_close(w->tcp[i]);
+	w->ntcp = 0;
+}
+
+static bool worker_step(struct net_worker *w)
+{
+	const struct turn_cfg *cfg = atomic_exchange(&w->pending_cfg, NULL);
+	if (cfg)
+		turn_srv_set_cfg(w->srv, cfg);
+	int64_t next = turn_srv_tick(w->srv);
+	atomic_store(&w->nallocs, turn_srv_count(w->srv));
+	if (atomic_load(&w->draining)) {
+		turn_srv_set_draining(w->srv, true);
+		if (w->ntcp)
+			worker_close_listeners(w);
+		if (turn_srv_count(w->srv) == 0 || w->now_ms >= atomic_load(&w->deadline))
+			return false;
+	}
+	int timeout = next < 0 || next > WORKER_MAX_WAIT_MS ? WORKER_MAX_WAIT_MS
+							    : (int)next + 1;
+	if (loop_run_once(w->loop, timeout) != 0)
+		return false;
+	w->now_ms = net_mono_ms();
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct net_worker *w = arg;
+	while (worker_step(w))
+		;
+	return NULL;
+}
+
+int net_worker_start(struct net_worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void net_worker_drain(struct net_worker *w, uint64_t deadline_ms)
+{
+	atomic_store(&w->deadline, deadline_ms);
+	atomic_store(&w->draining, true);
+}
+
+void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg)
+{
+	atomic_store(&w->pending_cfg, tcfg);
+}
+
+void net_worker_join(struct net_worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+unsigned net_worker_allocations(const struct net_worker *w)
+{
+	return atomic_load(&w->nallocs);
+}
+
+void net_worker_free(struct net_worker *w)
+{
+	if (!w)
+		return;
+	if (w->loop)
+		net_tcp_close_all(w);
+	turn_srv_free(w->srv); /* closes relay sockets through the loop */
+	worker_close_listeners(w);
+	for (unsigned i = 0; i < w->nudp; i++)
+		net_udp_close(w->udp[i]);
+	loop_free(w->loop);
+	free(w);
+}

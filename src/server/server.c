@@ -1,0 +1,213 @@
+/* turnstone serve: parse, build, start one worker per core, then wait for
+ * signals. SIGTERM/SIGINT drain (no new allocations, bounded wait);
+ * SIGHUP rebuilds the TURN configuration and swaps it in. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/server.h"
+#include "server/server_int.h"
+#include "util/log.h"
+
+#define SERVER_MAX_WORKERS 64
+#define SERVER_DRAIN_MS 5000
+
+struct server {
+	struct config cfg;
+	int argc;
+	char **argv;
+	struct net_listen_cfg lc;
+	struct server_tcfg *tcfg;
+	struct turn_shared *sh;
+	struct net_worker *workers[SERVER_MAX_WORKERS];
+	unsigned nworkers, nstarted;
+	FILE *logf;
+};
+
+static int server_load(struct config *c, int argc, char **argv)
+{
+	config_defaults(c);
+	if (config_parse_args(c, argc, argv, stderr) != 0)
+		return EINVAL;
+	return config_validate(c, stderr);
+}
+
+static unsigned server_nthreads(const struct config *c)
+{
+	long n = c->relay_threads ? (long)c->relay_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : (unsigned)n;
+}
+
+static int server_start_workers(struct server *s)
+{
+	unsigned n = server_nthreads(&s->cfg);
+	for (unsigned i = 0; i < n; i++) {
+		int err = net_worker_alloc(&s->workers[i], i, &s->lc,
+					   &s->tcfg->tcfg, s->sh);
+		if (err) {
+			log_err("worker %u: cannot listen: %s", i, strerror(err));
+			return err;
+		}
+		s->nworkers++;
+	}
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		if (net_worker_start(s->workers[i]) != 0)
+			return EAGAIN;
+		s->nstarted++;
+	}
+	return 0;
+}
+
+static void server_banner(const struct server *s)
+{
+	char a[SA_STRLEN], r[SA_STRLEN] = "none";
+	const struct turn_cfg *t = &s->tcfg->tcfg;
+	for (unsigned i = 0; i < s->lc.naddrs; i++)
+		log_info("listening on %s (%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
+			 s->lc.udp ? "udp" : "", s->lc.udp && s->lc.tcp ? "," : "",
+			 s->lc.tcp ? "tcp" : "");
+	if (sa_af(&t->relay4))
+		sa_fmt_ip(&t->relay4, r, sizeof(r));
+	log_info("relay %s ports %u-%u, %u workers, realm '%s'%s", r,
+		 s->cfg.min_port, s->cfg.max_port, s->nworkers, t->realm,
+		 s->cfg.allow_loopback_peers ? ", loopback peers ALLOWED (testing only)" : "");
+}
+
+/* SIGHUP: a bad new configuration keeps the old one running. */
+static void server_reload(struct server *s)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct server_tcfg *t = NULL;
+	if (!c || server_load(c, s->argc, s->argv) != 0 ||
+	    server_tcfg_build(c, &s->lc, &t, stderr) != 0) {
+		log_err("reload failed; keeping the running configuration");
+		free(c);
+		return;
+	}
+	t->older = s->tcfg;
+	s->tcfg = t;
+	s->cfg = *c;
+	free(c);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_set_cfg(s->workers[i], &t->tcfg);
+	log_info("configuration reloaded");
+}
+
+static void server_wait(struct server *s, const sigset_t *set)
+{
+	for (;;) {
+		int sig;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			server_reload(s);
+			continue;
+		}
+		log_info("signal %d: draining (up to %d ms)", sig, SERVER_DRAIN_MS);
+		uint64_t deadline = net_mono_ms() + SERVER_DRAIN_MS;
+		for (unsigned i = 0; i < s->nworkers; i++)
+			net_worker_drain(s->workers[i], deadline);
+		return;
+	}
+}
+
+static void server_cleanup(struct server *s)
+{
+	/* Workers that run must stop before anything they use is freed. */
+	for (unsigned i = 0; i < s->nstarted; i++)
+		net_worker_drain(s->workers[i], 0);
+	for (unsigned i = 0; i < s->nstarted; i++)
+		net_worker_join(s->workers[i]);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_free(s->workers[i]);
+	turn_shared_free(s->sh);
+	while (s->tcfg) {
+		struct server_tcfg *older = s->tcfg->older;
+		server_tcfg_free(s->tcfg);
+		s->tcfg = older;
+	}
+	if (s->cfg.pidfile[0])
+		unlink(s->cfg.pidfile);
+	if (s->logf)
+		fclose(s->logf);
+	explicit_bzero(&s->cfg, sizeof(s->cfg));
+}
+
+static int server_setup(struct server *s)
+{
+	if (s->cfg.log_file[0]) {
+		s->logf = fopen(s->cfg.log_file, "a");
+		if (!s->logf) {
+			fprintf(stderr, "turnstone: cannot open log-file '%s': %s\n",
+				s->cfg.log_file, strerror(errno));
+			return EINVAL;
+		}
+	}
+	log_setup(s->logf ? s->logf : stderr, s->cfg.verbose ? LOG_DEBUG : LOG_INFO);
+	server_listen_cfg(&s->cfg, &s->lc);
+	int err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
+	if (!err)
+		err = turn_shared_alloc(&s->sh, s->cfg.min_port, s->cfg.max_port);
+	return err;
+}
+
+static void server_pidfile(const struct server *s)
+{
+	if (!s->cfg.pidfile[0])
+		return;
+	FILE *f = fopen(s->cfg.pidfile, "w");
+	if (!f) {
+		log_warn("cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int server_main(int argc, char **argv)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return 1;
+	s->argc = argc;
+	s->argv = argv;
+	int rc = 2;
+	if (server_load(&s->cfg, argc, argv) != 0)
+		goto out;
+	if (s->cfg.check_config) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+	if (server_setup(s) != 0)
+		goto out;
+	/* Workers inherit this mask: only the main thread takes signals. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = 1;
+	if (server_start_workers(s) != 0)
+		goto out;
+	server_banner(s);
+	server_pidfile(s);
+	server_wait(s, &set);
+	for (unsigned i = 0; i < s->nstarted; i++)
+		net_worker_join(s->workers[i]);
+	s->nstarted = 0;
+	log_info("stopped");
+	rc = 0;
+out:
+	server_cleanup(s);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/* Internal to src/server. */
+#ifndef TS_SERVER_INT_H
+#define TS_SERVER_INT_H
+#include <stdio.h>
+
+#include "net/net.h"
+#include "server/config.h"
+#include "turn/turn.h"
+
+/* A turn_cfg and the policy it points to: built together, freed together. */
+struct server_tcfg {
+	struct turn_cfg tcfg;
+	struct peer_policy *policy;
+	struct server_tcfg *older; /* kept until exit: workers may hold it */
+};
+
+void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
+int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
+		      struct server_tcfg **outp, FILE *err);
+void server_tcfg_free(struct server_tcfg *o);
+
+#endif

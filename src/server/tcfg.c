@@ -1,0 +1,131 @@
+/* From the parsed configuration to the read-only structures the workers
+ * use: the turn_cfg (keys derived once, here) and the peer policy. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+#include "util/rand.h"
+
+static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
+		       struct peer_policy **pp, FILE *err)
+{
+	struct peer_policy *p;
+	int rc = peer_policy_alloc(&p);
+	if (rc)
+		return rc;
+	peer_policy_allow_loopback(p, c->allow_loopback_peers);
+	for (unsigned i = 0; i < c->nallowed && !rc; i++)
+		if ((rc = peer_policy_add(p, c->allowed_peers[i], true)))
+			fprintf(err, "turnstone: invalid value for 'allowed-peer-ip': '%s'\n",
+				c->allowed_peers[i]);
+	for (unsigned i = 0; i < c->ndenied && !rc; i++)
+		if ((rc = peer_policy_add(p, c->denied_peers[i], false)))
+			fprintf(err, "turnstone: invalid value for 'denied-peer-ip': '%s'\n",
+				c->denied_peers[i]);
+	/* Our own listening sockets are never a peer (RFC 8656 21.3). */
+	for (unsigned i = 0; i < lc->naddrs && !rc; i++)
+		rc = peer_policy_add_self(p, &lc->addrs[i]);
+	if (rc) {
+		peer_policy_free(p);
+		return rc;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* Relay addresses: --relay-ip, else the listening address of the same
+ * family, else none (440 for that family). */
+static void tcfg_relays(const struct config *c, const struct net_listen_cfg *lc,
+			struct turn_cfg *t)
+{
+	for (unsigned i = 0; i < c->nrelay; i++) {
+		struct sa *dst = sa_af(&c->relay[i]) == AF_INET ? &t->relay4 : &t->relay6;
+		if (sa_af(dst) == 0)
+			*dst = c->relay[i];
+	}
+	for (unsigned i = 0; c->nrelay == 0 && i < lc->naddrs; i++) {
+		struct sa *dst = sa_af(&lc->addrs[i]) == AF_INET ? &t->relay4 : &t->relay6;
+		if (sa_af(dst) == 0)
+			*dst = lc->addrs[i];
+	}
+	if (sa_af(&t->relay4))
+		sa_set_port(&t->relay4, 0);
+	if (sa_af(&t->relay6))
+		sa_set_port(&t->relay6, 0);
+}
+
+static int tcfg_users(const struct config *c, struct turn_cfg *t)
+{
+	for (unsigned i = 0; i < c->nusers; i++) {
+		int err = turn_user_set(&t->users[i], c->users[i].name,
+					c->users[i].pass, t->realm);
+		if (err)
+			return err;
+	}
+	t->nusers = c->nusers;
+	for (unsigned i = 0; i < c->nsecrets; i++)
+		snprintf(t->secrets[i], sizeof(t->secrets[i]), "%s", c->secrets[i]);
+	t->nsecrets = c->nsecrets;
+	return 0;
+}
+
+void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	for (unsigned i = 0; i < c->nlisten && i < NET_MAX_LISTEN; i++) {
+		lc->addrs[lc->naddrs] = c->listen[i];
+		sa_set_port(&lc->addrs[lc->naddrs++], c->port);
+	}
+	if (lc->naddrs == 0) /* safe default: loopback only */
+		sa_set_str(&lc->addrs[lc->naddrs++], "127.0.0.1", c->port);
+	lc->udp = !c->no_udp;
+	lc->tcp = !c->no_tcp;
+}
+
+int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
+		      struct server_tcfg **outp, FILE *err)
+{
+	struct server_tcfg *o = calloc(1, sizeof(*o));
+	if (!o)
+		return ENOMEM;
+	struct turn_cfg *t = &o->tcfg;
+	snprintf(t->realm, sizeof(t->realm), "%s", c->realm);
+	snprintf(t->software, sizeof(t->software), "%s", c->software);
+	t->use_auth_secret = c->use_auth_secret;
+	t->rest_max_ttl = c->rest_max_ttl;
+	t->rest_skew = 60;
+	t->max_lifetime = c->max_allocate_lifetime;
+	t->default_lifetime = c->max_allocate_lifetime < 600 ? c->max_allocate_lifetime : 600;
+	t->perm_lifetime = c->permission_lifetime;
+	t->chan_lifetime = c->channel_lifetime;
+	t->nonce_lifetime = c->nonce_lifetime;
+	t->user_quota = c->user_quota;
+	t->total_quota = c->total_quota;
+	t->max_perms = 64;
+	t->max_chans = 64;
+	tcfg_relays(c, lc, t);
+	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));
+	if (!rc)
+		rc = tcfg_users(c, t);
+	if (!rc)
+		rc = tcfg_policy(c, lc, &o->policy, err);
+	if (rc) {
+		free(o);
+		return rc;
+	}
+	t->policy = o->policy;
+	*outp = o;
+	return 0;
+}
+
+void server_tcfg_free(struct server_tcfg *o)
+{
+	if (!o)
+		return;
+	peer_policy_free(o->policy);
+	/* The secrets and keys were in this block; wipe before freeing. */
+	explicit_bzero(o, sizeof(*o));
+	free(o);
+}

@@ -1,0 +1,502 @@
+/* Unit tests of the TURN core (RFC 8656) with a fake clock and fake
+ * sockets: allocation, auth chain, error codes, quotas, lifetimes. */
+#include "turn_harness.h"
+
+static void test_binding_minimal(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	/* 20-byte request: header + XOR-MAPPED-ADDRESS(IPv4) = 32 bytes. */
+	assert_true(h->outlen <= 32);
+	struct sa m;
+	assert_int_equal(stun_msg_get_xaddr(&h->resp, STUN_ATTR_XOR_MAPPED_ADDRESS, &m), 0);
+	assert_true(sa_eq(&m, &s.client));
+	assert_int_equal(h->resp.fp, -1);
+	assert_null(stun_msg_attr(&h->resp, STUN_ATTR_SOFTWARE));
+	h_free(h);
+}
+
+static void fp_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	stun_enc_fingerprint(e);
+}
+
+static void test_binding_fingerprint_echo(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, fp_attrs, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	assert_true(h->resp.fp >= 0);
+	assert_int_equal(stun_msg_check_fingerprint(&h->resp), 0);
+	h_free(h);
+}
+
+static void test_unauth_401_with_nonce_cookie(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_true(h->noncelen > 13);
+	assert_memory_equal(h->nonce, "obMatJos2", 9);
+	const struct stun_attr *r = stun_msg_attr(&h->resp, STUN_ATTR_REALM);
+	assert_non_null(r);
+	assert_int_equal(r->len, 4);
+	assert_memory_equal(r->val, "test", 4);
+	assert_non_null(stun_msg_attr(&h->resp, STUN_ATTR_PASSWORD_ALGORITHMS));
+	h_free(h);
+}
+
+static void test_401_rate_limited(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	unsigned replies = 0;
+	for (int i = 0; i < 100; i++) {
+		sa_set_port(&s.client, (uint16_t)(40000 + i));
+		if (h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, NULL) >= 0)
+			replies++;
+	}
+	/* burst 10, rate 5/s, no time passes: at most the burst. */
+	assert_true(replies <= 10);
+	assert_true(replies >= 1);
+	h->mono += 2000;
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, NULL),
+			 STUN_CLASS_ERROR);
+	h_free(h);
+}
+
+static void test_allocate_static_user(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	struct sa relayed = h_allocate(h, &s, &h_alice);
+	assert_true(sa_eq_addr(&relayed, &h->cfg.relay4));
+	assert_in_range(sa_port(&relayed), 50000, 50015);
+	uint32_t lt;
+	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, &lt), 0);
+	assert_int_equal(lt, 600);
+	/* The success response is signed with alice's key. */
+	uint8_t key[16];
+	stun_key_md5("alice", "test", "alicepw", key);
+	assert_int_equal(stun_msg_check_mi(&h->resp, key, 16), 0);
+	struct sa mapped;
+	assert_int_equal(stun_msg_get_xaddr(&h->resp, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+	assert_true(sa_eq(&mapped, &s.client));
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	h_free(h);
+}
+
+static void test_allocate_twice_437(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_allocate(h, &s, &h_alice);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 437);
+	h_free(h);
+}
+
+static void test_wrong_password_realm_user(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	const struct h_cred bad[] = {
+		{"alice", "wrong", "test"},
+		{"alice", "alicepw", "other-realm"},
+		{"mallory", "x", "test"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h_get_nonce(h, &s);
+		assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &bad[i]),
+				 STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 401);
+		h->mono += 1000; /* stay under the 401 rate limit */
+	}
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
+static void test_rest_credentials(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	char user[128], pass[64];
+	struct h_cred c;
+	/* Either secret works (rotation). */
+	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "s3cret");
+	h_allocate(h, &s, &c);
+	s = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
+	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "old-secret");
+	h_allocate(h, &s, &c);
+	/* Expired, too far ahead, unknown secret: 401. */
+	const struct {
+		int64_t ttl;
+		const char *secret;
+	} bad[] = {{-1, "s3cret"}, {86400 + 3600, "s3cret"}, {600, "nope"}};
+	for (size_t i = 0; i < 3; i++) {
+		s = h_src("198.51.100.8", (uint16_t)(41000 + i), TURN_PROTO_UDP);
+		h_rest_cred(h, &c, user, pass, bad[i].ttl, "acme:bob", bad[i].secret);
+		h_get_nonce(h, &s);
+		assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+				 STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 401);
+	}
+	h_free(h);
+}
+
+static void test_stale_nonce_438(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	h->mono += 601 * 1000;
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 438);
+	const struct stun_attr *n = stun_msg_attr(&h->resp, STUN_ATTR_NONCE);
+	assert_non_null(n);
+	memcpy(h->nonce, n->val, n->len);
+	h->noncelen = n->len;
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
+static void test_replay_other_port_fails(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	/* The same signed request, sent from another source port. */
+	struct turn_src other = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &other, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 438);
+	/* And over another transport from the same address. */
+	struct turn_src tcp = h_src("198.51.100.7", 40000, TURN_PROTO_TCP);
+	assert_int_equal(h_request(h, &tcp, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 438);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
+static void tcp_transport_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	h_transport(e, TURN_PROTO_TCP);
+}
+
+static void unknown_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	h_transport(e, TURN_PROTO_UDP);
+	stun_enc_u32(e, 0x7ffe, 1);
+}
+
+static void test_allocate_errors(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, NULL, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 400);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, tcp_transport_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 442);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, unknown_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 420);
+	const struct stun_attr *u = stun_msg_attr(&h->resp, STUN_ATTR_UNKNOWN_ATTRIBUTES);
+	assert_non_null(u);
+	assert_int_equal(u->len, 2);
+	assert_int_equal((u->val[0] << 8) | u->val[1], 0x7ffe);
+	/* Requests naming no allocation: 437. */
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 437);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
+static void fam_attrs(struct stun_enc *e, void *arg)
+{
+	const uint8_t *fams = arg; /* {requested, additional}, 0 = absent */
+	h_transport(e, TURN_PROTO_UDP);
+	uint8_t v[4] = {0};
+	if (fams[0]) {
+		v[0] = fams[0];
+		stun_enc_attr(e, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, v, 4);
+	}
+	if (fams[1]) {
+		v[0] = fams[1];
+		stun_enc_attr(e, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v, 4);
+	}
+}
+
+static void with_v6(struct turn_cfg *c)
+{
+	sa_set_str(&c->relay6, "2001:db8::5", 0);
+}
+
+static void test_address_families(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	uint8_t v6only[2] = {STUN_FAMILY_IPV6, 0};
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, fam_attrs, v6only, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 440);
+	uint8_t both[2] = {STUN_FAMILY_IPV4, STUN_FAMILY_IPV6};
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, fam_attrs, both, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 400);
+	uint8_t add4[2] = {0, STUN_FAMILY_IPV4};
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, fam_attrs, add4, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 400);
+	h_free(h);
+
+	/* Dual stack (RFC 8656 7.2): two relayed addresses. */
+	h = h_new(with_v6);
+	h_get_nonce(h, &s);
+	uint8_t dual[2] = {0, STUN_FAMILY_IPV6};
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, fam_attrs, dual, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	unsigned nrel = 0;
+	for (unsigned i = 0; i < h->resp.nattrs; i++)
+		nrel += h->resp.attrs[i].type == TURN_ATTR_XOR_RELAYED_ADDRESS;
+	assert_int_equal(nrel, 2);
+	assert_int_equal(h->nrelays, 2);
+	h_free(h);
+}
+
+static void even_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	h_transport(e, TURN_PROTO_UDP);
+	uint8_t r = 0x80;
+	stun_enc_attr(e, TURN_ATTR_EVEN_PORT, &r, 1);
+}
+
+static void token_attrs(struct stun_enc *e, void *arg)
+{
+	h_transport(e, TURN_PROTO_UDP);
+	stun_enc_attr(e, TURN_ATTR_RESERVATION_TOKEN, arg, 8);
+}
+
+static void test_even_port_reservation(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, even_attrs, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	struct sa relayed;
+	assert_int_equal(stun_msg_get_xaddr(&h->resp, TURN_ATTR_XOR_RELAYED_ADDRESS, &relayed), 0);
+	assert_int_equal(sa_port(&relayed) % 2, 0);
+	const struct stun_attr *tok = stun_msg_attr(&h->resp, TURN_ATTR_RESERVATION_TOKEN);
+	assert_non_null(tok);
+	uint8_t token[8];
+	memcpy(token, tok->val, 8);
+	assert_int_equal(turn_shared_ports_free(h->sh), 14);
+	struct turn_src s2 = h_src("198.51.100.7", 40002, TURN_PROTO_UDP);
+	h_get_nonce(h, &s2);
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, token_attrs, token, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	struct sa r2;
+	assert_int_equal(stun_msg_get_xaddr(&h->resp, TURN_ATTR_XOR_RELAYED_ADDRESS, &r2), 0);
+	assert_int_equal(sa_port(&r2), sa_port(&relayed) + 1);
+	/* A token is good once. */
+	struct turn_src s3 = h_src("198.51.100.7", 40004, TURN_PROTO_UDP);
+	h_get_nonce(h, &s3);
+	assert_int_equal(h_request(h, &s3, TURN_ALLOCATE, token_attrs, token, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 508);
+	h_free(h);
+}
+
+static void user_quota_1(struct turn_cfg *c)
+{
+	c->user_quota = 1;
+}
+
+static void test_user_quota_counts_user_id(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(user_quota_1);
+	char user[128], pass[64];
+	struct h_cred c;
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_rest_cred(h, &c, user, pass, 600, "carol", "s3cret");
+	h_allocate(h, &s, &c);
+	/* Same user-id, different expiry (so a different username): 486. */
+	struct turn_src s2 = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
+	h_rest_cred(h, &c, user, pass, 900, "carol", "s3cret");
+	h_get_nonce(h, &s2);
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 486);
+	/* Another user-id is fine. */
+	h_rest_cred(h, &c, user, pass, 900, "dave", "s3cret");
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
+/* One client address per allocation, so the 401 limiter stays quiet. */
+static struct turn_src exh_src(int i)
+{
+	char ip[32];
+	snprintf(ip, sizeof(ip), "198.51.100.%d", 10 + i);
+	return h_src(ip, 30000, TURN_PROTO_UDP);
+}
+
+static void test_port_exhaustion_508_and_bind_retry(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	h->fail_bind = 3; /* ports taken by someone else are skipped */
+	for (int i = 0; i < 13; i++) {
+		struct turn_src s = exh_src(i);
+		h_allocate(h, &s, &h_alice);
+	}
+	/* 16 ports: 13 in use; the 3 that failed to bind went back to the
+	 * pool, so the pool still accounts for all 16. */
+	assert_int_equal(turn_shared_ports_free(h->sh), 3);
+	for (int i = 13; i < 16; i++) {
+		struct turn_src s = exh_src(i);
+		h_allocate(h, &s, &h_alice);
+	}
+	struct turn_src s = exh_src(16);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 508);
+	h_free(h);
+}
+
+static void lifetime_attrs(struct stun_enc *e, void *arg)
+{
+	stun_enc_u32(e, TURN_ATTR_LIFETIME, *(uint32_t *)arg);
+}
+
+static void test_refresh_and_expiry(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_allocate(h, &s, &h_alice);
+	uint32_t big = 999999, lt;
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, lifetime_attrs, &big, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, &lt), 0);
+	assert_int_equal(lt, 3600); /* clamped to max-allocate-lifetime */
+	/* Another user on this 5-tuple: 441. */
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &h_bob),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 441);
+	/* Expiry through the timer heap. */
+	h->mono += 3599 * 1000;
+	turn_srv_tick(h->srv);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	h->mono += 2 * 1000;
+	assert_int_equal(turn_srv_tick(h->srv), -1);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	assert_int_equal(turn_shared_ports_free(h->sh), 16);
+	/* Refresh with lifetime 0 deletes at once. */
+	h_allocate(h, &s, &h_alice);
+	uint32_t zero = 0;
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, lifetime_attrs, &zero, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, &lt), 0);
+	assert_int_equal(lt, 0);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
+static void test_tcp_close_frees_allocation(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_TCP);
+	h_allocate(h, &s, &h_alice);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	turn_conn_closed(h->srv, s.conn);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
+static void test_draining_refuses_allocate(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	turn_srv_set_draining(h->srv, true);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 508);
+	h_free(h);
+}
+
+static void test_garbage_dropped(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	uint8_t junk[64];
+	for (size_t len = 0; len < sizeof(junk); len++) {
+		memset(junk, (int)len * 37, sizeof(junk));
+		turn_client_input(h->srv, &s, junk, len);
+	}
+	assert_int_equal(h->nout, 0);
+	assert_int_equal(h->npout, 0);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_binding_minimal),
+		cmocka_unit_test(test_binding_fingerprint_echo),
+		cmocka_unit_test(test_unauth_401_with_nonce_cookie),
+		cmocka_unit_test(test_401_rate_limited),
+		cmocka_unit_test(test_allocate_static_user),
+		cmocka_unit_test(test_allocate_twice_437),
+		cmocka_unit_test(test_wrong_password_realm_user),
+		cmocka_unit_test(test_rest_credentials),
+		cmocka_unit_test(test_stale_nonce_438),
+		cmocka_unit_test(test_replay_other_port_fails),
+		cmocka_unit_test(test_allocate_errors),
+		cmocka_unit_test(test_address_families),
+		cmocka_unit_test(test_even_port_reservation),
+		cmocka_unit_test(test_user_quota_counts_user_id),
+		cmocka_unit_test(test_port_exhaustion_508_and_bind_retry),
+		cmocka_unit_test(test_refresh_and_expiry),
+		cmocka_unit_test(test_tcp_close_frees_allocation),
+		cmocka_unit_test(test_draining_refuses_allocate),
+		cmocka_unit_test(test_garbage_dropped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
