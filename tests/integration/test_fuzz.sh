@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target for the STUN/ChannelData decoder with clang
+# and runs it for FUZZ_SECONDS (60 by default, as CI does). A crash, leak
+# or sanitizer report fails the test.
+set -euo pipefail
+src=${TS_SRC:?TS_SRC must point at the source tree}
+cd "$src"
+make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" 2>&1 | tail -n 25
