@@ -1,9 +1,13 @@
 /* Command-line tools. They reuse stun, auth and net, never server. */
 #ifndef TS_CLI_H
 #define TS_CLI_H
+#include <stdint.h>
+#include <stdio.h>
 
 /* turnstone creds --secret S --user U [--ttl N] [--realm R] */
 int cli_creds_main(int argc, char **argv);
+/* The same without exiting, for tests: now is the unix time to use. */
+int cli_creds_run(int argc, char **argv, uint64_t now, FILE *out, FILE *err);
 /* turnstone probe stun:HOST:PORT
  * turnstone probe 'turn:HOST:PORT?transport=udp|tcp' --user U --password P
  *                 | --secret S [--realm R] [--count N] */

@@ -70,7 +70,8 @@ struct config {
 /* Fill defaults. */
 void config_defaults(struct config *c);
 
-/* Parse argv (after the "serve" word) into c, reading any "-c FILE" in
+/* Parse argv into c, getopt style: argv[0] (the "serve" word) is skipped.
+ * Any "-c FILE" is read in
  * order. On error, returns EINVAL and writes one line naming the offending
  * key (and the value, unless it is a secret) to err. */
 int config_parse_args(struct config *c, int argc, char **argv, FILE *err);

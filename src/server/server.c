@@ -170,8 +170,25 @@ static void server_pidfile(const struct server *s)
 	fclose(f);
 }
 
+static void server_usage(void)
+{
+	printf("usage: turnstone serve [options] [-c FILE]\n"
+	       "Options use coturn's long names: --listening-ip, --listening-port,\n"
+	       "--relay-ip, --external-ip, --min-port, --max-port, --no-udp, --no-tcp,\n"
+	       "--realm, --use-auth-secret, --static-auth-secret, --user NAME:PASS,\n"
+	       "--denied-peer-ip, --allowed-peer-ip, --allow-loopback-peers,\n"
+	       "--user-quota, --total-quota, --max-allocate-lifetime,\n"
+	       "--channel-lifetime, --permission-lifetime, --stale-nonce,\n"
+	       "--relay-threads, --pidfile, --log-file, --verbose, --check-config.\n"
+	       "See docs/coturn-migration.md for the full table.\n");
+}
+
 int server_main(int argc, char **argv)
 {
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		server_usage();
+		return 0;
+	}
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return 1;

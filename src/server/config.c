@@ -1,0 +1,217 @@
+/* Configuration: defaults, the command line and cross-field checks. The
+ * option table lives in config_opts.c, value parsing in config_set.c and
+ * the file reader in config_file.c. */
+#include <errno.h>
+#include <string.h>
+
+#include "server/config_int.h"
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 3478;
+	c->min_port = 49152;
+	c->max_port = 65535;
+	strcpy(c->realm, "turnstone");
+	c->lt_cred_mech = true;
+	c->rest_max_ttl = 86400;
+	c->user_quota = 10;
+	c->total_quota = 10000;
+	c->max_allocate_lifetime = 3600;
+	c->channel_lifetime = 600;
+	c->permission_lifetime = 300;
+	c->nonce_lifetime = 600;
+	c->relay_threads = 0;
+}
+
+/* true if s looks like a number, so "--stale-nonce 300" takes it while
+ * "--stale-nonce --verbose" does not. */
+static bool cfg_is_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Take the value for an option that was given without "=value". */
+static int cfg_arg_value(const struct cfg_opt *o, const char *shown, int argc,
+			 char **argv, int *i, const char **val,
+			 const struct cfg_src *src)
+{
+	*val = NULL;
+	if (o->kind == CFG_UNSUP)
+		return 0;
+	if (config_opt_needs_value(o)) {
+		if (*i + 1 >= argc) {
+			config_err(src, "option '%s' needs a value", shown);
+			return EINVAL;
+		}
+		*val = argv[++*i];
+	} else if ((o->flags & CFG_F_OPTVAL) && *i + 1 < argc &&
+		   cfg_is_digits(argv[*i + 1])) {
+		*val = argv[++*i];
+	}
+	return 0;
+}
+
+static int cfg_arg_long(struct config *c, int argc, char **argv, int *i,
+			const struct cfg_src *src)
+{
+	const char *arg = argv[*i];
+	char name[64];
+	const char *eq = strchr(arg + 2, '=');
+	size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+	const struct cfg_opt *o = NULL;
+	if (n < sizeof(name)) {
+		memcpy(name, arg + 2, n);
+		name[n] = '\0';
+		o = config_opt_find(name);
+	}
+	if (!o) {
+		config_err(src, "unknown option '--%.*s'", (int)n, arg + 2);
+		return EINVAL;
+	}
+	const char *val = eq ? eq + 1 : NULL;
+	if (!eq && cfg_arg_value(o, arg, argc, argv, i, &val, src))
+		return EINVAL;
+	if (o->kind == CFG_UNSUP) {
+		config_err(src, "unsupported option '--%s'", name);
+		return EINVAL;
+	}
+	return config_opt_apply(c, o, o->name, val, src);
+}
+
+/* coturn short options: "-p 3478" or "-p3478"; flags stand alone. */
+static int cfg_arg_short(struct config *c, int argc, char **argv, int *i,
+			 const struct cfg_src *src)
+{
+	const char *arg = argv[*i];
+	const struct cfg_opt *o = config_opt_find_short(arg[1]);
+	if (!o) {
+		config_err(src, "unknown option '%s'", arg);
+		return EINVAL;
+	}
+	if (o->kind == CFG_UNSUP) {
+		config_err(src, "unsupported option '-%c' (coturn --%s)", arg[1],
+			   o->name);
+		return EINVAL;
+	}
+	char shown[3] = {'-', arg[1], '\0'};
+	const char *key = o->name ? o->name : shown;
+	const char *val = NULL;
+	if (arg[2] && !config_opt_needs_value(o)) {
+		config_err(src, "option '%s' takes no value", shown);
+		return EINVAL;
+	}
+	if (arg[2])
+		val = arg + 2;
+	else if (cfg_arg_value(o, shown, argc, argv, i, &val, src))
+		return EINVAL;
+	return config_opt_apply(c, o, key, val, src);
+}
+
+/* argv[0] is the command word ("serve"), as for getopt. */
+int config_parse_args(struct config *c, int argc, char **argv, FILE *err)
+{
+	struct cfg_src src = {.err = err};
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		int r;
+		if (arg[0] == '-' && arg[1] == '-' && arg[2])
+			r = cfg_arg_long(c, argc, argv, &i, &src);
+		else if (arg[0] == '-' && arg[1] && arg[1] != '-')
+			r = cfg_arg_short(c, argc, argv, &i, &src);
+		else {
+			config_err(&src, "unexpected argument '%s'", arg);
+			r = EINVAL;
+		}
+		if (r)
+			return EINVAL;
+	}
+	return 0;
+}
+
+static int cfg_check(bool ok, FILE *err, const char *msg)
+{
+	if (!ok && err)
+		fprintf(err, "turnstone: %s\n", msg);
+	return ok ? 0 : EINVAL;
+}
+
+/* Limits that the table also enforces, checked again because a struct
+ * config may be built by code rather than parsed. */
+static int cfg_check_counts(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check(c->nlisten <= CFG_MAX_ADDRS, err,
+		       "too many 'listening-ip' entries");
+	r |= cfg_check(c->nrelay <= CFG_MAX_ADDRS, err,
+		       "too many 'relay-ip' entries");
+	r |= cfg_check(c->nexternal <= CFG_MAX_ADDRS, err,
+		       "too many 'external-ip' entries");
+	r |= cfg_check(c->nsecrets <= CFG_MAX_SECRETS, err,
+		       "too many 'static-auth-secret' entries");
+	r |= cfg_check(c->nusers <= CFG_MAX_USERS, err,
+		       "too many 'user' entries");
+	r |= cfg_check(c->nallowed <= CFG_MAX_RANGES, err,
+		       "too many 'allowed-peer-ip' entries");
+	r |= cfg_check(c->ndenied <= CFG_MAX_RANGES, err,
+		       "too many 'denied-peer-ip' entries");
+	r |= cfg_check(c->relay_threads <= 64, err,
+		       "'relay-threads' must be at most 64");
+	return r ? EINVAL : 0;
+}
+
+static int cfg_check_ports(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check(c->port != 0, err, "'listening-port' must not be 0");
+	r |= cfg_check(c->min_port != 0, err, "'min-port' must not be 0");
+	r |= cfg_check(c->min_port <= c->max_port, err,
+		       "'min-port' must not be greater than 'max-port'");
+	r |= cfg_check(!(c->no_udp && c->no_tcp), err,
+		       "'no-udp' and 'no-tcp' together leave no listener");
+	return r ? EINVAL : 0;
+}
+
+static int cfg_check_creds(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check(c->lt_cred_mech, err,
+		       "'lt-cred-mech' cannot be turned off: turnstone always "
+		       "requires long-term credentials");
+	r |= cfg_check(c->realm[0] != '\0', err, "'realm' must not be empty");
+	if (c->use_auth_secret)
+		r |= cfg_check(c->nsecrets > 0, err,
+			       "'use-auth-secret' needs at least one "
+			       "'static-auth-secret'");
+	else
+		r |= cfg_check(c->nusers > 0, err,
+			       "no credentials: give 'user=name:password' or "
+			       "'use-auth-secret' with 'static-auth-secret'");
+	r |= cfg_check(c->rest_max_ttl > 0, err, "'rest-max-ttl' must be > 0");
+	return r ? EINVAL : 0;
+}
+
+static int cfg_check_lifetimes(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check(c->max_allocate_lifetime > 0, err,
+		       "'max-allocate-lifetime' must be > 0");
+	r |= cfg_check(c->channel_lifetime > 0 && c->channel_lifetime <= 3600,
+		       err, "'channel-lifetime' must be 1..3600");
+	r |= cfg_check(c->permission_lifetime > 0 &&
+			       c->permission_lifetime <= 3600,
+		       err, "'permission-lifetime' must be 1..3600");
+	r |= cfg_check(c->nonce_lifetime > 0 && c->nonce_lifetime <= 600, err,
+		       "'stale-nonce' must be 1..600");
+	return r ? EINVAL : 0;
+}
+
+int config_validate(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check_counts(c, err);
+	r |= cfg_check_ports(c, err);
+	r |= cfg_check_creds(c, err);
+	r |= cfg_check_lifetimes(c, err);
+	return r ? EINVAL : 0;
+}

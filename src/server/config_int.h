@@ -1,0 +1,69 @@
+/* Internals shared by config.c, config_opts.c and config_file.c: the
+ * option table and the code that applies one value to a struct config. */
+#ifndef TS_SERVER_CONFIG_INT_H
+#define TS_SERVER_CONFIG_INT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "server/config.h"
+
+enum cfg_kind {
+	CFG_FLAG,   /* bool; optional coturn boolean value */
+	CFG_NOOP,   /* coturn flag whose meaning is already our default */
+	CFG_STR,    /* char[size] */
+	CFG_NUM,    /* unsigned integer of width size, min..max */
+	CFG_IP,     /* struct sa list, count at noff */
+	CFG_EXTIP,  /* like CFG_IP, "public" or "public/private" */
+	CFG_RANGE,  /* peer range list (char[CFG_MAX_RANGES][96]) */
+	CFG_USER,   /* name:password */
+	CFG_SECRET, /* static-auth-secret */
+	CFG_FILE,   /* -c FILE */
+	CFG_UNSUP,  /* a coturn option we refuse */
+};
+
+enum cfg_flag {
+	CFG_F_SECRET = 1 << 0, /* never echo the value */
+	CFG_F_OPTVAL = 1 << 1, /* value may be omitted: dflt applies */
+	CFG_F_NEG = 1 << 2,    /* flag stores the inverse (no-loopback-peers) */
+	CFG_F_ALLOW = 1 << 3,  /* range list is the allow list */
+	CFG_F_ARG = 1 << 4,    /* unsupported option that takes a value */
+	CFG_F_LOGFILE = 1 << 5, /* coturn's special log-file names */
+};
+
+struct cfg_opt {
+	const char *name; /* long name / file key; NULL for short-only */
+	char sname;       /* coturn short option, 0 if none */
+	uint8_t kind;     /* enum cfg_kind */
+	uint8_t flags;    /* enum cfg_flag */
+	size_t off;       /* field offset in struct config */
+	size_t noff;      /* list count offset */
+	size_t size;      /* field (or list element) size in bytes */
+	size_t cap;       /* list capacity */
+	uint32_t min, max, dflt;
+};
+
+/* Where a value came from, for error messages. file NULL = argv. */
+struct cfg_src {
+	FILE *err;
+	const char *file;
+	unsigned line;
+	bool in_file;
+};
+
+const struct cfg_opt *config_opt_find(const char *name);
+const struct cfg_opt *config_opt_find_short(char sname);
+/* true if the option needs a value (it cannot be a bare flag). */
+bool config_opt_needs_value(const struct cfg_opt *o);
+/* Apply one value (NULL = given bare) of option o. key is the name as
+ * the user wrote it. 0 or EINVAL (message already written). */
+int config_opt_apply(struct config *c, const struct cfg_opt *o,
+		     const char *key, const char *val,
+		     const struct cfg_src *src);
+
+/* Error helpers: "turnstone: <msg>[ (line N of FILE)]\n". */
+void config_err(const struct cfg_src *src, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,206 @@
+/* The option table: one row per option, shared by the command line and
+ * the config file. Names follow coturn; options coturn has and we do not
+ * are listed too, so they fail with "unsupported" rather than "unknown". */
+#include <string.h>
+
+#include "server/config_int.h"
+
+#define FSZ(f) sizeof(((struct config *)0)->f)
+#define FLD(f) .off = offsetof(struct config, f), .size = FSZ(f)
+#define LST(f, n)                                                        \
+	.off = offsetof(struct config, f), .noff = offsetof(struct config, n), \
+	.size = FSZ(f[0]), .cap = FSZ(f) / FSZ(f[0])
+
+#define FLAG(nm, s, f) {.name = nm, .sname = s, .kind = CFG_FLAG, FLD(f)}
+#define NOOP(nm, s) {.name = nm, .sname = s, .kind = CFG_NOOP}
+#define STR(nm, s, f, minlen)                                            \
+	{.name = nm, .sname = s, .kind = CFG_STR, FLD(f), .min = minlen}
+#define NUM(nm, s, f, lo, hi)                                            \
+	{.name = nm, .sname = s, .kind = CFG_NUM, FLD(f), .min = lo, .max = hi}
+/* coturn lets these be given bare, meaning their default. */
+#define NUMOPT(nm, f, lo, hi, d)                                         \
+	{.name = nm, .kind = CFG_NUM, .flags = CFG_F_OPTVAL, FLD(f),       \
+	 .min = lo, .max = hi, .dflt = d}
+#define UNSUP(nm, s) {.name = nm, .sname = s, .kind = CFG_UNSUP}
+#define UNSUPV(nm, s)                                                    \
+	{.name = nm, .sname = s, .kind = CFG_UNSUP, .flags = CFG_F_ARG}
+
+static const struct cfg_opt cfg_opts[] = {
+	/* addresses and ports */
+	{.name = "listening-ip", .sname = 'L', .kind = CFG_IP,
+	 LST(listen, nlisten)},
+	NUM("listening-port", 'p', port, 1, 65535),
+	{.name = "relay-ip", .sname = 'E', .kind = CFG_IP, LST(relay, nrelay)},
+	{.name = "external-ip", .sname = 'X', .kind = CFG_EXTIP,
+	 LST(external, nexternal)},
+	NUM("min-port", 0, min_port, 1, 65535),
+	NUM("max-port", 0, max_port, 1, 65535),
+	FLAG("no-udp", 0, no_udp),
+	FLAG("no-tcp", 0, no_tcp),
+
+	/* credentials */
+	STR("realm", 'r', realm, 1),
+	FLAG("use-auth-secret", 0, use_auth_secret),
+	{.name = "static-auth-secret", .kind = CFG_SECRET,
+	 .flags = CFG_F_SECRET, LST(secrets, nsecrets)},
+	{.name = "user", .sname = 'u', .kind = CFG_USER, .flags = CFG_F_SECRET,
+	 LST(users, nusers)},
+	FLAG("lt-cred-mech", 'a', lt_cred_mech),
+	NUM("rest-max-ttl", 0, rest_max_ttl, 1, 31536000),
+
+	/* peer policy */
+	{.name = "allowed-peer-ip", .kind = CFG_RANGE, .flags = CFG_F_ALLOW,
+	 LST(allowed_peers, nallowed)},
+	{.name = "denied-peer-ip", .kind = CFG_RANGE,
+	 LST(denied_peers, ndenied)},
+	FLAG("allow-loopback-peers", 0, allow_loopback_peers),
+	{.name = "no-loopback-peers", .kind = CFG_FLAG, .flags = CFG_F_NEG,
+	 FLD(allow_loopback_peers)},
+
+	/* limits and lifetimes; 0 quota means unlimited, as in coturn */
+	NUM("user-quota", 'q', user_quota, 0, UINT32_MAX),
+	NUM("total-quota", 'Q', total_quota, 0, UINT32_MAX),
+	NUMOPT("max-allocate-lifetime", max_allocate_lifetime, 1, 86400, 3600),
+	NUMOPT("channel-lifetime", channel_lifetime, 1, 3600, 600),
+	NUMOPT("permission-lifetime", permission_lifetime, 1, 3600, 300),
+	NUMOPT("stale-nonce", nonce_lifetime, 1, 600, 600),
+
+	/* process */
+	NUM("relay-threads", 'm', relay_threads, 0, 64),
+	STR("pidfile", 0, pidfile, 1),
+	{.name = "log-file", .sname = 'l', .kind = CFG_STR,
+	 .flags = CFG_F_LOGFILE, FLD(log_file), .min = 1},
+	FLAG("verbose", 'v', verbose),
+	FLAG("Verbose", 'V', verbose), /* we have one debug level */
+	STR("software-name", 0, software, 0),
+	FLAG("check-config", 0, check_config),
+	{.name = NULL, .sname = 'c', .kind = CFG_FILE},
+
+	/* coturn flags whose behaviour is already ours (docs/coturn-migration.md) */
+	NOOP(NULL, 'n'),
+	NOOP("fingerprint", 'f'),
+	NOOP("no-cli", 0),
+	NOOP("no-software-attribute", 0),
+	NOOP("no-multicast-peers", 0),
+	NOOP("no-tls", 0),
+	NOOP("no-dtls", 0),
+	NOOP("no-tlsv1", 0),
+	NOOP("no-tlsv1_1", 0),
+	NOOP("no-sslv3", 0),
+	NOOP("no-rfc5780", 0),
+	NOOP("simple-log", 0),
+	NOOP("new-log-timestamp", 0),
+	NOOP("no-auth-pings", 0),
+	NOOP("no-dynamic-ip-list", 0),
+	NOOP("no-dynamic-realms", 0),
+
+	/* coturn options we refuse */
+	UNSUPV("listening-device", 'd'),
+	UNSUPV("tls-listening-port", 0),
+	UNSUPV("alt-listening-port", 0),
+	UNSUPV("alt-tls-listening-port", 0),
+	UNSUPV("tcp-proxy-port", 0),
+	UNSUPV("relay-device", 'i'),
+	UNSUP("no-auth", 'z'),
+	UNSUPV("userdb", 'b'),
+	UNSUPV("db", 0),
+	UNSUPV("psql-userdb", 'e'),
+	UNSUPV("sql-userdb", 0),
+	UNSUPV("mysql-userdb", 'M'),
+	UNSUPV("mongo-userdb", 'J'),
+	UNSUPV("redis-userdb", 'N'),
+	UNSUPV("redis-statsdb", 'O'),
+	UNSUP("prometheus", 0),
+	UNSUPV("prometheus-port", 0),
+	UNSUPV("prometheus-address", 0),
+	UNSUP("prometheus-username-labels", 0),
+	UNSUPV("server-name", 0),
+	UNSUP("oauth", 0),
+	UNSUPV("max-bps", 's'),
+	UNSUPV("bps-capacity", 'B'),
+	UNSUP("daemon", 'o'),
+	UNSUP("software-attribute", 0),
+	UNSUP("check-origin-consistency", 0),
+	UNSUP("no-udp-relay", 0),
+	UNSUP("no-tcp-relay", 0),
+	UNSUP("stun-only", 'S'),
+	UNSUP("no-stun", 0),
+	UNSUPV("cert", 0),
+	UNSUP("raw-public-keys", 0),
+	UNSUPV("pkey", 0),
+	UNSUPV("pkey-pwd", 0),
+	UNSUP("no-stdout-log", 0),
+	UNSUP("syslog", 0),
+	UNSUPV("syslog-facility", 0),
+	UNSUPV("new-log-timestamp-format", 0),
+	UNSUPV("aux-server", 0),
+	UNSUP("udp-self-balance", 0),
+	UNSUPV("alternate-server", 0),
+	UNSUPV("tls-alternate-server", 0),
+	UNSUPV("rest-api-separator", 'C'),
+	UNSUPV("max-allocate-timeout", 0),
+	UNSUPV("cipher-list", 0),
+	UNSUP("secure-stun", 0),
+	UNSUPV("CA-file", 0),
+	UNSUPV("dh-file", 0),
+	UNSUP("dh566", 0),
+	UNSUP("dh1066", 0),
+	UNSUP("dh2066", 0),
+	UNSUPV("ec-curve-name", 0),
+	UNSUPV("proc-user", 0),
+	UNSUPV("proc-group", 0),
+	UNSUP("mobility", 0),
+	UNSUPV("cli-ip", 0),
+	UNSUPV("cli-port", 0),
+	UNSUPV("cli-password", 0),
+	UNSUPV("cli-max-output-sessions", 0),
+	UNSUP("web-admin", 0),
+	UNSUPV("web-admin-ip", 0),
+	UNSUPV("web-admin-port", 0),
+	UNSUP("web-admin-listen-on-workers", 0),
+	UNSUP("server-relay", 0),
+	UNSUPV("ne", 0),
+	UNSUP("no-tlsv1_2", 0),
+	UNSUPV("secret-key-file", 0),
+	UNSUP("keep-address-family", 'K'),
+	UNSUPV("allocation-default-address-family", 'A'),
+	UNSUPV("acme-redirect", 0),
+	UNSUP("log-binding", 0),
+	UNSUP("no-stun-backward-compatibility", 0),
+	UNSUP("response-origin-only-with-rfc5780", 0),
+	UNSUP("respond-http-unsupported", 0),
+	UNSUP("version", 0),
+};
+
+#define CFG_NOPTS (sizeof(cfg_opts) / sizeof(cfg_opts[0]))
+
+const struct cfg_opt *config_opt_find(const char *name)
+{
+	for (size_t i = 0; i < CFG_NOPTS; i++) {
+		if (cfg_opts[i].name && strcmp(cfg_opts[i].name, name) == 0)
+			return &cfg_opts[i];
+	}
+	return NULL;
+}
+
+const struct cfg_opt *config_opt_find_short(char sname)
+{
+	for (size_t i = 0; i < CFG_NOPTS; i++) {
+		if (sname && cfg_opts[i].sname == sname)
+			return &cfg_opts[i];
+	}
+	return NULL;
+}
+
+bool config_opt_needs_value(const struct cfg_opt *o)
+{
+	switch (o->kind) {
+	case CFG_FLAG:
+	case CFG_NOOP:
+		return false;
+	case CFG_UNSUP:
+		return o->flags & CFG_F_ARG;
+	default:
+		return !(o->flags & CFG_F_OPTVAL);
+	}
+}

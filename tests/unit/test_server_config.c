@@ -1,0 +1,791 @@
+/* Configuration parser: command line, coturn-style files, validation. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/config.h"
+
+/* ----- helpers ----- */
+
+struct errbuf {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *err_open(struct errbuf *e)
+{
+	e->buf = NULL;
+	e->len = 0;
+	e->f = open_memstream(&e->buf, &e->len);
+	assert_non_null(e->f);
+	return e->f;
+}
+
+static const char *err_text(struct errbuf *e)
+{
+	fflush(e->f);
+	return e->buf ? e->buf : "";
+}
+
+static void err_close(struct errbuf *e)
+{
+	fclose(e->f);
+	free(e->buf);
+}
+
+/* argv is NULL-terminated and starts with the "serve" word. */
+static int args_parse(struct config *c, char **argv, struct errbuf *e)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return config_parse_args(c, argc, argv, err_open(e));
+}
+
+#define ARGV(...) ((char *[]){"serve", __VA_ARGS__, NULL})
+
+static char *file_make(const char *text)
+{
+	char *path = strdup("/tmp/ts_cfg_XXXXXX");
+	assert_non_null(path);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t n = strlen(text);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	return path;
+}
+
+static void file_drop(char *path)
+{
+	unlink(path);
+	free(path);
+}
+
+/* Parse text as a file; err text stays in e for the caller. */
+static int file_parse(struct config *c, const char *text, struct errbuf *e,
+		      char **pathp)
+{
+	char *path = file_make(text);
+	int r = config_parse_file(c, path, err_open(e));
+	if (pathp)
+		*pathp = path;
+	else
+		file_drop(path);
+	return r;
+}
+
+/* Expect a parse error whose message contains want (and not avoid). */
+static void file_expect_err(const char *text, const char *want,
+			    const char *avoid)
+{
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, text, &e, NULL), EINVAL);
+	const char *msg = err_text(&e);
+	if (!strstr(msg, want))
+		fail_msg("want '%s' in '%s'", want, msg);
+	if (avoid && strstr(msg, avoid))
+		fail_msg("'%s' leaked in '%s'", avoid, msg);
+	err_close(&e);
+}
+
+static void args_expect_err(char **argv, const char *want, const char *avoid)
+{
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, argv, &e), EINVAL);
+	const char *msg = err_text(&e);
+	if (!strstr(msg, want))
+		fail_msg("want '%s' in '%s'", want, msg);
+	if (avoid && strstr(msg, avoid))
+		fail_msg("'%s' leaked in '%s'", avoid, msg);
+	err_close(&e);
+}
+
+static void ip_expect(const struct sa *sa, const char *ip)
+{
+	char buf[SA_STRLEN];
+	assert_string_equal(sa_fmt_ip(sa, buf, sizeof(buf)), ip);
+}
+
+/* ----- defaults ----- */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct config c;
+	memset(&c, 0xa5, sizeof(c));
+	config_defaults(&c);
+	assert_int_equal(c.port, 3478);
+	assert_int_equal(c.min_port, 49152);
+	assert_int_equal(c.max_port, 65535);
+	assert_string_equal(c.realm, "turnstone");
+	assert_int_equal(c.rest_max_ttl, 86400);
+	assert_int_equal(c.user_quota, 10);
+	assert_int_equal(c.total_quota, 10000);
+	assert_int_equal(c.max_allocate_lifetime, 3600);
+	assert_int_equal(c.channel_lifetime, 600);
+	assert_int_equal(c.permission_lifetime, 300);
+	assert_int_equal(c.nonce_lifetime, 600);
+	assert_int_equal(c.relay_threads, 0);
+	assert_true(c.lt_cred_mech);
+	assert_int_equal(c.nlisten + c.nrelay + c.nexternal, 0);
+	assert_int_equal(c.nsecrets + c.nusers + c.nallowed + c.ndenied, 0);
+	assert_false(c.no_udp || c.no_tcp || c.use_auth_secret);
+	assert_false(c.allow_loopback_peers || c.verbose || c.check_config);
+	assert_string_equal(c.pidfile, "");
+	assert_string_equal(c.log_file, "");
+	assert_string_equal(c.software, "");
+}
+
+/* ----- every option ----- */
+
+/* The same settings, checked after either the command line or a file. */
+static void all_expect(const struct config *c)
+{
+	assert_int_equal(c->nlisten, 2);
+	ip_expect(&c->listen[0], "127.0.0.1");
+	ip_expect(&c->listen[1], "::1");
+	assert_int_equal(c->port, 5000);
+	assert_int_equal(c->nrelay, 2);
+	ip_expect(&c->relay[0], "10.0.0.2");
+	ip_expect(&c->relay[1], "2001:db8::2");
+	assert_int_equal(c->nexternal, 2);
+	ip_expect(&c->external[0], "203.0.113.1");
+	ip_expect(&c->external[1], "198.51.100.7");
+	assert_int_equal(c->min_port, 50000);
+	assert_int_equal(c->max_port, 50010);
+	assert_true(c->no_udp);
+	assert_false(c->no_tcp);
+	assert_string_equal(c->realm, "example.org");
+	assert_true(c->use_auth_secret);
+	assert_int_equal(c->nsecrets, 2);
+	assert_string_equal(c->secrets[0], "s3cr3t-one");
+	assert_string_equal(c->secrets[1], "s3cr3t-two");
+	assert_int_equal(c->nusers, 2);
+	assert_string_equal(c->users[0].name, "alice");
+	assert_string_equal(c->users[0].pass, "pw1");
+	assert_string_equal(c->users[1].name, "bob");
+	assert_string_equal(c->users[1].pass, "p:w#2");
+	assert_true(c->lt_cred_mech);
+	assert_int_equal(c->rest_max_ttl, 3600);
+	assert_int_equal(c->nallowed, 1);
+	assert_string_equal(c->allowed_peers[0], "10.1.2.3");
+	assert_int_equal(c->ndenied, 2);
+	assert_string_equal(c->denied_peers[0], "192.168.0.0/16");
+	assert_string_equal(c->denied_peers[1], "172.16.0.1-172.16.0.9");
+	assert_true(c->allow_loopback_peers);
+	assert_int_equal(c->user_quota, 5);
+	assert_int_equal(c->total_quota, 100);
+	assert_int_equal(c->max_allocate_lifetime, 1800);
+	assert_int_equal(c->channel_lifetime, 300);
+	assert_int_equal(c->permission_lifetime, 120);
+	assert_int_equal(c->nonce_lifetime, 300);
+	assert_int_equal(c->relay_threads, 4);
+	assert_string_equal(c->pidfile, "/run/ts.pid");
+	assert_string_equal(c->log_file, "/var/log/ts.log");
+	assert_true(c->verbose);
+	assert_string_equal(c->software, "turnstone-test");
+	assert_true(c->check_config);
+}
+
+static void test_args_all_long(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	char **argv = ARGV(
+		"--listening-ip=127.0.0.1", "--listening-ip", "::1",
+		"--listening-port=5000", "--relay-ip", "10.0.0.2",
+		"--relay-ip=2001:db8::2", "--external-ip=203.0.113.1/10.0.0.2",
+		"--external-ip", "198.51.100.7", "--min-port", "50000",
+		"--max-port=50010", "--no-udp", "--realm", "example.org",
+		"--use-auth-secret", "--static-auth-secret=s3cr3t-one",
+		"--static-auth-secret", "s3cr3t-two", "--user=alice:pw1",
+		"--user", "bob:p:w#2", "--lt-cred-mech", "--rest-max-ttl=3600",
+		"--allowed-peer-ip=10.1.2.3", "--denied-peer-ip",
+		"192.168.0.0/16", "--denied-peer-ip=172.16.0.1-172.16.0.9",
+		"--allow-loopback-peers", "--user-quota=5", "--total-quota",
+		"100", "--max-allocate-lifetime=1800", "--channel-lifetime",
+		"300", "--permission-lifetime=120", "--stale-nonce", "300",
+		"--relay-threads=4", "--pidfile", "/run/ts.pid",
+		"--log-file=/var/log/ts.log", "--verbose",
+		"--software-name", "turnstone-test", "--check-config");
+	assert_int_equal(args_parse(&c, argv, &e), 0);
+	assert_string_equal(err_text(&e), "");
+	err_close(&e);
+	all_expect(&c);
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
+static void test_args_short(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	char **argv = ARGV("-n", "-p", "3479", "-L", "127.0.0.1", "-E",
+			   "10.0.0.5", "-X", "203.0.113.9/10.0.0.5", "-r",
+			   "short.example", "-u", "carol:pw", "-a", "-v", "-f",
+			   "-m", "2", "-q3", "-Q", "4", "-l", "/tmp/ts.log",
+			   "-V");
+	assert_int_equal(args_parse(&c, argv, &e), 0);
+	err_close(&e);
+	assert_int_equal(c.port, 3479);
+	assert_int_equal(c.nlisten, 1);
+	ip_expect(&c.listen[0], "127.0.0.1");
+	ip_expect(&c.relay[0], "10.0.0.5");
+	ip_expect(&c.external[0], "203.0.113.9");
+	assert_string_equal(c.realm, "short.example");
+	assert_int_equal(c.nusers, 1);
+	assert_string_equal(c.users[0].name, "carol");
+	assert_string_equal(c.users[0].pass, "pw");
+	assert_true(c.lt_cred_mech && c.verbose);
+	assert_int_equal(c.relay_threads, 2);
+	assert_int_equal(c.user_quota, 3);
+	assert_int_equal(c.total_quota, 4);
+	assert_string_equal(c.log_file, "/tmp/ts.log");
+}
+
+static const char all_file[] =
+	"# every supported key\n"
+	"listening-ip=127.0.0.1\n"
+	"listening-ip ::1\n"
+	"listening-port = 5000\n"
+	"relay-ip=10.0.0.2\n"
+	"relay-ip=2001:db8::2\n"
+	"external-ip=203.0.113.1/10.0.0.2\n"
+	"external-ip=198.51.100.7\n"
+	"min-port=50000\n"
+	"max-port=50010\n"
+	"no-udp\n"
+	"no-tcp=false\n"
+	"realm=\"example.org\"\n"
+	"use-auth-secret\n"
+	"static-auth-secret=s3cr3t-one\n"
+	"static-auth-secret='s3cr3t-two'\n"
+	"user=alice:pw1\n"
+	"user=bob:p:w#2\n"
+	"lt-cred-mech\n"
+	"rest-max-ttl=3600\n"
+	"allowed-peer-ip=10.1.2.3\n"
+	"denied-peer-ip=192.168.0.0/16\n"
+	"denied-peer-ip=172.16.0.1-172.16.0.9\n"
+	"allow-loopback-peers=yes\n"
+	"user-quota=5\n"
+	"total-quota=100\n"
+	"max-allocate-lifetime=1800\n"
+	"channel-lifetime=300\n"
+	"permission-lifetime=120\n"
+	"stale-nonce=300\n"
+	"relay-threads=4\n"
+	"pidfile=/run/ts.pid\n"
+	"log-file=/var/log/ts.log\n"
+	"verbose\n"
+	"software-name=turnstone-test\n"
+	"check-config\n";
+
+static void test_file_all(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, all_file, &e, NULL), 0);
+	assert_string_equal(err_text(&e), "");
+	err_close(&e);
+	all_expect(&c);
+}
+
+static void test_file_syntax(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	const char *text =
+		"\n"
+		"   # indented comment\n"
+		"\t realm \t =  spaced.example  \r\n"
+		"listening-port 4000\n"
+		"   \n"
+		"static-auth-secret = \"with # hash and spaces\"\n"
+		"verbose=on\n"
+		"no-tcp=1\n"
+		"no-tcp=off\n"
+		"fingerprint\n"
+		"stale-nonce\n"
+		"software-name=\n";
+	assert_int_equal(file_parse(&c, text, &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.realm, "spaced.example");
+	assert_int_equal(c.port, 4000);
+	assert_string_equal(c.secrets[0], "with # hash and spaces");
+	assert_true(c.use_auth_secret); /* implied by a secret, as in coturn */
+	assert_true(c.verbose);
+	assert_false(c.no_tcp);
+	assert_int_equal(c.nonce_lifetime, 600);
+	assert_string_equal(c.software, "");
+}
+
+static void test_file_in_place(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	char *path = file_make("realm=from-file\nlistening-port=7000\n"
+			       "user=dave:pw\n");
+	config_defaults(&c);
+	char **argv = ARGV("--realm=first", "--listening-port=6000", "-c",
+			   path, "--listening-port", "9000");
+	assert_int_equal(args_parse(&c, argv, &e), 0);
+	err_close(&e);
+	assert_string_equal(c.realm, "from-file");
+	assert_int_equal(c.port, 9000);
+	assert_int_equal(c.nusers, 1);
+
+	config_defaults(&c);
+	char **argv2 = ARGV("-c", path, "--realm", "last");
+	assert_int_equal(args_parse(&c, argv2, &e), 0);
+	err_close(&e);
+	assert_string_equal(c.realm, "last");
+	file_drop(path);
+
+	args_expect_err(ARGV("-c", "/nonexistent/ts.conf"),
+			"cannot open config file '/nonexistent/ts.conf'", NULL);
+	args_expect_err(ARGV("-c"), "option '-c' needs a value", NULL);
+}
+
+static void test_optional_values(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	c.nonce_lifetime = 5;
+	c.channel_lifetime = 5;
+	assert_int_equal(args_parse(&c, ARGV("--stale-nonce", "--verbose",
+					     "--channel-lifetime"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.nonce_lifetime, 600);
+	assert_int_equal(c.channel_lifetime, 600);
+	assert_true(c.verbose);
+
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--stale-nonce=30", "--verbose=no",
+					     "--no-udp=true"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.nonce_lifetime, 30);
+	assert_false(c.verbose);
+	assert_true(c.no_udp);
+
+	/* no-loopback-peers switches allow-loopback-peers back off */
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--allow-loopback-peers",
+					     "--no-loopback-peers"), &e), 0);
+	err_close(&e);
+	assert_false(c.allow_loopback_peers);
+}
+
+static void test_noops(void **state)
+{
+	(void)state;
+	static const char *const noops[] = {
+		"fingerprint", "no-cli", "no-software-attribute",
+		"no-multicast-peers", "no-tls", "no-dtls", "no-tlsv1",
+		"no-tlsv1_1", "no-sslv3", "no-rfc5780", "simple-log",
+		"new-log-timestamp", "no-auth-pings", "no-dynamic-ip-list",
+		"no-dynamic-realms"};
+	for (size_t i = 0; i < sizeof(noops) / sizeof(noops[0]); i++) {
+		struct config c, d;
+		struct errbuf e;
+		char arg[64];
+		snprintf(arg, sizeof(arg), "--%s", noops[i]);
+		config_defaults(&c);
+		config_defaults(&d);
+		assert_int_equal(args_parse(&c, ARGV(arg), &e), 0);
+		err_close(&e);
+		assert_memory_equal(&c, &d, sizeof(c));
+		char line[64];
+		snprintf(line, sizeof(line), "%s\n", noops[i]);
+		assert_int_equal(file_parse(&c, line, &e, NULL), 0);
+		err_close(&e);
+		assert_memory_equal(&c, &d, sizeof(c));
+	}
+	file_expect_err("fingerprint=maybe\n",
+			"invalid value for 'fingerprint': 'maybe'", NULL);
+}
+
+static void test_log_file_names(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "log-file=/x.log\nlog-file=stdout\n",
+				    &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.log_file, "");
+	file_expect_err("log-file=syslog\n",
+			"unsupported value for 'log-file': 'syslog'", NULL);
+}
+
+/* ----- errors ----- */
+
+static void test_unknown_and_unsupported(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	char *path;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "realm=x\n\nbogus-key=1\n", &e, &path),
+			 EINVAL);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "turnstone: unknown option 'bogus-key' (line 3 of %s)\n", path);
+	assert_string_equal(err_text(&e), want);
+	err_close(&e);
+	file_drop(path);
+
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "# tls\ntls-listening-port=5349\n", &e,
+				    &path), EINVAL);
+	snprintf(want, sizeof(want),
+		 "turnstone: unsupported option 'tls-listening-port' "
+		 "(line 2 of %s)\n", path);
+	assert_string_equal(err_text(&e), want);
+	err_close(&e);
+	file_drop(path);
+
+	file_expect_err("mobility\n", "unsupported option 'mobility'", NULL);
+	file_expect_err("cert=/etc/x.pem\n", "unsupported option 'cert'", NULL);
+	file_expect_err("redis-userdb=\"ip=1.2.3.4\"\n",
+			"unsupported option 'redis-userdb'", NULL);
+	file_expect_err("prometheus\n", "unsupported option 'prometheus'", NULL);
+	args_expect_err(ARGV("--cert=/x.pem"), "unsupported option '--cert'",
+			NULL);
+	args_expect_err(ARGV("--cipher-list", "ALL"),
+			"unsupported option '--cipher-list'", NULL);
+	args_expect_err(ARGV("-z"), "unsupported option '-z' (coturn --no-auth)",
+			NULL);
+	args_expect_err(ARGV("--bogus"), "unknown option '--bogus'", NULL);
+	args_expect_err(ARGV("--bogus=1"), "unknown option '--bogus'", NULL);
+	args_expect_err(ARGV("-Y"), "unknown option '-Y'", NULL);
+	args_expect_err(ARGV("stray"), "unexpected argument 'stray'", NULL);
+	args_expect_err(ARGV("--realm"), "option '--realm' needs a value", NULL);
+	file_expect_err("realm\n", "option 'realm' needs a value", NULL);
+	args_expect_err(ARGV("-av"), "option '-a' takes no value", NULL);
+}
+
+static void test_invalid_numbers(void **state)
+{
+	(void)state;
+	file_expect_err("min-port=abc\n", "invalid value for 'min-port': 'abc'",
+			NULL);
+	file_expect_err("min-port=-1\n", "invalid value for 'min-port': '-1'",
+			NULL);
+	file_expect_err("max-port=12x\n", "invalid value for 'max-port': '12x'",
+			NULL);
+	file_expect_err("listening-port=0\n",
+			"invalid value for 'listening-port': '0' (allowed 1..65535)",
+			NULL);
+	file_expect_err("listening-port=65536\n",
+			"invalid value for 'listening-port': '65536'", NULL);
+	file_expect_err("total-quota=99999999999\n",
+			"invalid value for 'total-quota': '99999999999'", NULL);
+	file_expect_err("stale-nonce=601\n",
+			"invalid value for 'stale-nonce': '601' (allowed 1..600)",
+			NULL);
+	file_expect_err("stale-nonce=0\n", "invalid value for 'stale-nonce'",
+			NULL);
+	file_expect_err("relay-threads=65\n",
+			"invalid value for 'relay-threads'", NULL);
+	file_expect_err("channel-lifetime=0\n",
+			"invalid value for 'channel-lifetime'", NULL);
+	args_expect_err(ARGV("-p", "x1"),
+			"invalid value for 'listening-port': 'x1'", NULL);
+	args_expect_err(ARGV("--min-port", " 5"),
+			"invalid value for 'min-port': ' 5'", NULL);
+}
+
+static void test_bad_addresses(void **state)
+{
+	(void)state;
+	file_expect_err("listening-ip=1.2.3\n",
+			"invalid value for 'listening-ip': '1.2.3'", NULL);
+	file_expect_err("relay-ip=example.com\n",
+			"invalid value for 'relay-ip': 'example.com'", NULL);
+	file_expect_err("external-ip=1.2.3.4/bogus\n",
+			"invalid value for 'external-ip': '1.2.3.4/bogus'", NULL);
+	file_expect_err("external-ip=/10.0.0.1\n",
+			"invalid value for 'external-ip'", NULL);
+	args_expect_err(ARGV("-L", "::g"), "invalid value for 'listening-ip'",
+			NULL);
+	file_expect_err("denied-peer-ip=10.0.0.0/33\n",
+			"invalid value for 'denied-peer-ip': '10.0.0.0/33' (line 1",
+			NULL);
+	file_expect_err("allowed-peer-ip=10.0.0.9-banana\n",
+			"invalid value for 'allowed-peer-ip': '10.0.0.9-banana'",
+			NULL);
+	args_expect_err(ARGV("--denied-peer-ip", "not-an-ip"),
+			"invalid value for 'denied-peer-ip': 'not-an-ip'", NULL);
+}
+
+static void test_secrets_not_echoed(void **state)
+{
+	(void)state;
+	char text[512];
+	char big[400];
+	memset(big, 'K', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "LEAK", 4);
+
+	snprintf(text, sizeof(text), "static-auth-secret=%s\n", big);
+	file_expect_err(text, "invalid value for 'static-auth-secret': secret "
+			"too long (max 255 bytes)", "LEAK");
+	snprintf(text, sizeof(text), "user=eve:%s\n", big);
+	file_expect_err(text, "invalid value for 'user': password too long "
+			"(max 127 bytes)", "LEAK");
+	file_expect_err("user=eve:0x0123456789abcdef0123456789abcdef\n",
+			"hex keys (name:0x...) are not supported yet",
+			"0123456789");
+	file_expect_err("user=LEAKpassword\n",
+			"invalid value for 'user': expected name:password", "LEAK");
+	file_expect_err("user=eve:\n", "expected name:password", NULL);
+	file_expect_err("user=:LEAK\n", "expected name:password", "LEAK");
+	file_expect_err("static-auth-secret=\"LEAK\n",
+			"unbalanced quotes in value for 'static-auth-secret'",
+			"LEAK");
+	file_expect_err("static-auth-secret=\"\"\n",
+			"'static-auth-secret': must not be empty", NULL);
+	args_expect_err(ARGV("-u", "LEAKnocolon"), "expected name:password",
+			"LEAK");
+}
+
+static void test_too_long_strings(void **state)
+{
+	(void)state;
+	char text[512];
+	char big[300];
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text), "pidfile=/%s\n", big);
+	file_expect_err(text, "invalid value for 'pidfile': value too long "
+			"(max 255 bytes)", NULL);
+	snprintf(text, sizeof(text), "user=%s:pw\n", big);
+	file_expect_err(text, "invalid value for 'user': user name too long "
+			"(max 127 bytes)", NULL);
+	file_expect_err("realm=\n", "'realm': must not be empty", NULL);
+}
+
+/* Fill a list option one past its capacity. */
+static void overflow_expect(const char *key, const char *pre,
+			    const char *post, unsigned cap, const char *want)
+{
+	size_t sz = (size_t)(cap + 1) * 128;
+	char *text = calloc(1, sz);
+	assert_non_null(text);
+	size_t off = 0;
+	for (unsigned i = 0; i <= cap; i++)
+		off += (size_t)snprintf(text + off, sz - off, "%s=%s%u%s\n",
+					key, pre, i, post);
+	file_expect_err(text, want, NULL);
+	free(text);
+}
+
+static void test_list_overflow(void **state)
+{
+	(void)state;
+	overflow_expect("listening-ip", "10.0.0.", "", CFG_MAX_ADDRS,
+			"too many 'listening-ip' entries (max 8) (line 9");
+	overflow_expect("relay-ip", "10.0.1.", "", CFG_MAX_ADDRS,
+			"too many 'relay-ip' entries (max 8)");
+	overflow_expect("external-ip", "10.0.2.", "", CFG_MAX_ADDRS,
+			"too many 'external-ip' entries (max 8)");
+	overflow_expect("static-auth-secret", "secret", "", CFG_MAX_SECRETS,
+			"too many 'static-auth-secret' entries (max 8)");
+	overflow_expect("user", "u", ":pw", CFG_MAX_USERS,
+			"too many 'user' entries (max 64)");
+	overflow_expect("allowed-peer-ip", "10.9.0.", "", CFG_MAX_RANGES,
+			"too many 'allowed-peer-ip' entries (max 64)");
+	overflow_expect("denied-peer-ip", "10.8.0.", "", CFG_MAX_RANGES,
+			"too many 'denied-peer-ip' entries (max 64)");
+}
+
+/* ----- a coturn file ----- */
+
+static const char coturn_conf[] =
+	"# /etc/turnserver.conf from a coturn deployment\n"
+	"listening-port=3478\n"
+	"listening-ip=192.0.2.10\n"
+	"relay-ip=192.0.2.10\n"
+	"external-ip=203.0.113.10/192.0.2.10\n"
+	"min-port=49160\n"
+	"max-port=49200\n"
+	"verbose\n"
+	"fingerprint\n"
+	"lt-cred-mech\n"
+	"use-auth-secret\n"
+	"static-auth-secret=\"north-wind-42\"\n"
+	"realm=turn.example.com\n"
+	"total-quota=100\n"
+	"user-quota=12\n"
+	"stale-nonce=600\n"
+	"no-multicast-peers\n"
+	"no-loopback-peers\n"
+	"no-cli\n"
+	"no-tls\n"
+	"no-dtls\n"
+	"no-tlsv1\n"
+	"no-tlsv1_1\n"
+	"denied-peer-ip=0.0.0.0-0.255.255.255\n"
+	"denied-peer-ip=10.0.0.0-10.255.255.255\n"
+	"denied-peer-ip=172.16.0.0-172.31.255.255\n"
+	"denied-peer-ip=192.168.0.0-192.168.255.255\n"
+	"denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n"
+	"allowed-peer-ip=192.0.2.10\n"
+	"log-file=/var/log/turnserver.log\n"
+	"simple-log\n"
+	"new-log-timestamp\n"
+	"pidfile=\"/var/run/turnserver.pid\"\n"
+	"no-software-attribute\n";
+
+static void test_coturn_file(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, coturn_conf, &e, NULL), 0);
+	assert_string_equal(err_text(&e), "");
+	assert_int_equal(config_validate(&c, e.f), 0);
+	assert_string_equal(err_text(&e), "");
+	err_close(&e);
+	assert_int_equal(c.min_port, 49160);
+	assert_string_equal(c.secrets[0], "north-wind-42");
+	assert_string_equal(c.pidfile, "/var/run/turnserver.pid");
+	assert_int_equal(c.ndenied, 5);
+	assert_int_equal(c.nallowed, 1);
+	ip_expect(&c.external[0], "203.0.113.10");
+	assert_false(c.allow_loopback_peers);
+}
+
+/* ----- validation ----- */
+
+static void validate_expect(const struct config *c, const char *want)
+{
+	struct errbuf e;
+	assert_int_equal(config_validate(c, err_open(&e)), EINVAL);
+	const char *msg = err_text(&e);
+	if (!strstr(msg, want))
+		fail_msg("want '%s' in '%s'", want, msg);
+	err_close(&e);
+}
+
+static void valid_config(struct config *c)
+{
+	config_defaults(c);
+	strcpy(c->users[0].name, "u");
+	strcpy(c->users[0].pass, "p");
+	c->nusers = 1;
+}
+
+static void test_validate(void **state)
+{
+	(void)state;
+	struct config c;
+	valid_config(&c);
+	assert_int_equal(config_validate(&c, NULL), 0);
+
+	config_defaults(&c);
+	validate_expect(&c, "no credentials");
+	c.use_auth_secret = true;
+	validate_expect(&c, "'use-auth-secret' needs at least one "
+			    "'static-auth-secret'");
+
+	valid_config(&c);
+	c.min_port = 60000;
+	c.max_port = 50000;
+	validate_expect(&c, "'min-port' must not be greater than 'max-port'");
+
+	valid_config(&c);
+	c.no_udp = c.no_tcp = true;
+	validate_expect(&c, "no listener");
+
+	valid_config(&c);
+	c.lt_cred_mech = false;
+	validate_expect(&c, "'lt-cred-mech' cannot be turned off");
+
+	valid_config(&c);
+	c.nonce_lifetime = 0;
+	validate_expect(&c, "'stale-nonce' must be 1..600");
+	valid_config(&c);
+	c.max_allocate_lifetime = 0;
+	validate_expect(&c, "'max-allocate-lifetime' must be > 0");
+	valid_config(&c);
+	c.channel_lifetime = 100000;
+	validate_expect(&c, "'channel-lifetime' must be 1..3600");
+	valid_config(&c);
+	c.permission_lifetime = 0;
+	validate_expect(&c, "'permission-lifetime' must be 1..3600");
+	valid_config(&c);
+	c.relay_threads = 65;
+	validate_expect(&c, "'relay-threads' must be at most 64");
+	valid_config(&c);
+	c.nsecrets = CFG_MAX_SECRETS + 1;
+	validate_expect(&c, "too many 'static-auth-secret' entries");
+	valid_config(&c);
+	c.ndenied = CFG_MAX_RANGES + 1;
+	validate_expect(&c, "too many 'denied-peer-ip' entries");
+
+	/* lt-cred-mech=false parses, then fails validation */
+	struct errbuf e;
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "lt-cred-mech=false\n", &e, NULL), 0);
+	err_close(&e);
+	validate_expect(&c, "'lt-cred-mech' cannot be turned off");
+
+	/* a secret alone is a credential source, as in coturn */
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--static-auth-secret=x"), &e), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_args_all_long),
+		cmocka_unit_test(test_args_short),
+		cmocka_unit_test(test_file_all),
+		cmocka_unit_test(test_file_syntax),
+		cmocka_unit_test(test_file_in_place),
+		cmocka_unit_test(test_optional_values),
+		cmocka_unit_test(test_noops),
+		cmocka_unit_test(test_log_file_names),
+		cmocka_unit_test(test_unknown_and_unsupported),
+		cmocka_unit_test(test_invalid_numbers),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_secrets_not_echoed),
+		cmocka_unit_test(test_too_long_strings),
+		cmocka_unit_test(test_list_overflow),
+		cmocka_unit_test(test_coturn_file),
+		cmocka_unit_test(test_validate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
