@@ -178,10 +178,23 @@ static const struct {
 	{TURN_CHANNEL_BIND, true, method_channel_bind},
 };
 
+/* ICE agents (RFC 8445 16.1) may send PRIORITY and USE-CANDIDATE on a
+ * Binding to a STUN server; they are meaningless here but harmless, and
+ * answering 420 would break candidate gathering. */
+static bool unknown_is_fatal(const struct stun_msg *req)
+{
+	for (unsigned i = 0; i < req->nunknown; i++) {
+		bool ice = req->unknown[i] == 0x0024 || req->unknown[i] == 0x0025;
+		if (!(ice && req->method == STUN_BINDING))
+			return true;
+	}
+	return false;
+}
+
 void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 			 const struct stun_msg *req)
 {
-	if (req->nunknown > 0) {
+	if (unknown_is_fatal(req)) {
 		struct turn_resp r;
 		turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
 		stun_enc_error(&r.enc, 420, NULL);

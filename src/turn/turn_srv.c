@@ -67,6 +67,10 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 	struct stun_msg msg;
 	if (stun_msg_decode(&msg, buf, len) != 0)
 		return; /* malformed: drop silently (RFC 8489 6.3) */
+	/* A datagram or stream frame holds exactly one message; trailing
+	 * bytes could otherwise hide a FINGERPRINT cut off by the length. */
+	if (msg.len != len)
+		return;
 	if (msg.fp >= 0 && stun_msg_check_fingerprint(&msg) != 0)
 		return;
 	if (msg.cls == STUN_CLASS_REQUEST)

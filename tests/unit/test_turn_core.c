@@ -372,10 +372,15 @@ static struct turn_src exh_src(int i)
 	return h_src(ip, 30000, TURN_PROTO_UDP);
 }
 
+static void no_user_quota(struct turn_cfg *c)
+{
+	c->user_quota = 0;
+}
+
 static void test_port_exhaustion_508_and_bind_retry(void **state)
 {
 	(void)state;
-	struct harness *h = h_new(NULL);
+	struct harness *h = h_new(no_user_quota);
 	h->fail_bind = 3; /* ports taken by someone else are skipped */
 	for (int i = 0; i < 13; i++) {
 		struct turn_src s = exh_src(i);

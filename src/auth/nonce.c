@@ -1,0 +1,155 @@
+/* Stateless nonces (RFC 8489 9.2): the server can tell its own nonces and
+ * their age without storing them, and a nonce is bound to the client's
+ * transport address so it cannot be lifted to another source.
+ *
+ *   nonce = cookie(13) || hex(ts, 16) || tag(22)
+ *   tag   = base64url(HMAC-SHA256(key, cookie || ts(8, BE) || family(1) ||
+ *           ip(4|16) || port(2, BE) || transport(4, BE)))[0..22]
+ *
+ * The timestamp is inside the MAC, so it cannot be moved forward. */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auth/auth.h"
+#include "util/bytes.h"
+
+#define NONCE_PREFIX "obMatJos2"
+#define NONCE_PREFIX_LEN 9
+#define NONCE_COOKIE_LEN 13 /* prefix + 4 base64 characters */
+#define NONCE_TS_LEN 16
+#define NONCE_TAG_LEN 22 /* 132 bits of the MAC */
+#define NONCE_LEN (NONCE_COOKIE_LEN + NONCE_TS_LEN + NONCE_TAG_LEN)
+#define NONCE_FUTURE_SKEW 5 /* seconds; tolerates clocks across workers */
+#define NONCE_MAC_IN_MAX (NONCE_COOKIE_LEN + 8 + 1 + 16 + 2 + 4)
+
+static const char nonce_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char nonce_hex[] = "0123456789abcdef";
+
+/* RFC 8489 9.2: the 24-bit feature set as four base64 characters, bit 0
+ * (password algorithms) being the most significant. Kept here rather than
+ * calling the stun module so auth has no link-order dependency on it. */
+static void nonce_cookie(uint32_t features, char out[NONCE_COOKIE_LEN])
+{
+	memcpy(out, NONCE_PREFIX, NONCE_PREFIX_LEN);
+	for (int i = 0; i < 4; i++)
+		out[NONCE_PREFIX_LEN + i] =
+			nonce_b64[(features >> (18 - 6 * i)) & 0x3f];
+}
+
+static size_t nonce_mac_input(uint8_t *buf, const char *cookie, uint64_t ts,
+			      const struct sa *client, int transport)
+{
+	size_t n = 0;
+	size_t alen = sa_af(client) == AF_INET ? 4 : 16;
+
+	memcpy(buf, cookie, NONCE_COOKIE_LEN);
+	n += NONCE_COOKIE_LEN;
+	put_be32(buf + n, (uint32_t)(ts >> 32));
+	put_be32(buf + n + 4, (uint32_t)ts);
+	n += 8;
+	buf[n++] = (uint8_t)alen;
+	memcpy(buf + n, sa_addr_bytes(client), alen);
+	n += alen;
+	put_be16(buf + n, sa_port(client));
+	n += 2;
+	put_be32(buf + n, (uint32_t)transport);
+	return n + 4;
+}
+
+/* Writes NONCE_TAG_LEN base64url characters (no NUL). */
+static int nonce_tag(const struct auth_nonce_key *k, const char *cookie,
+		     uint64_t ts, const struct sa *client, int transport,
+		     char out[NONCE_TAG_LEN])
+{
+	uint8_t in[NONCE_MAC_IN_MAX];
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	unsigned char b64[48];
+
+	size_t n = nonce_mac_input(in, cookie, ts, client, transport);
+	if (!HMAC(EVP_sha256(), k->key, AUTH_NONCE_KEY_LEN, in, n, mac,
+		  &maclen) || maclen != 32)
+		return EACCES;
+	EVP_EncodeBlock(b64, mac, 32); /* 44 characters */
+	/* base64url so the nonce stays free of '+' and '/' (RFC 4648 5). */
+	for (size_t i = 0; i < NONCE_TAG_LEN; i++) {
+		char c = (char)b64[i];
+		out[i] = c == '+' ? '-' : c == '/' ? '_' : c;
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
+
+static bool nonce_client_ok(const struct sa *client)
+{
+	return client &&
+	       (sa_af(client) == AF_INET || sa_af(client) == AF_INET6);
+}
+
+int auth_nonce_make(const struct auth_nonce_key *k, const struct sa *client,
+		    int transport, uint64_t now, uint32_t features, char *out,
+		    size_t *len)
+{
+	char cookie[NONCE_COOKIE_LEN];
+
+	if (!k || !nonce_client_ok(client) || !out || !len)
+		return EINVAL;
+	nonce_cookie(features, cookie);
+	memcpy(out, cookie, NONCE_COOKIE_LEN);
+	char *ts = out + NONCE_COOKIE_LEN;
+	for (int i = 0; i < NONCE_TS_LEN; i++)
+		ts[i] = nonce_hex[(now >> (60 - 4 * i)) & 0xf];
+	int err = nonce_tag(k, cookie, now, client, transport,
+			    out + NONCE_COOKIE_LEN + NONCE_TS_LEN);
+	if (err)
+		return err;
+	out[NONCE_LEN] = '\0';
+	*len = NONCE_LEN;
+	return 0;
+}
+
+/* Strict lowercase hex, exactly as auth_nonce_make writes it, so no two
+ * spellings of one timestamp exist. */
+static int nonce_parse_ts(const uint8_t *p, uint64_t *ts)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < NONCE_TS_LEN; i++) {
+		const char *d = p[i] ? memchr(nonce_hex, p[i], 16) : NULL;
+		if (!d)
+			return EACCES;
+		v = (v << 4) | (uint64_t)(d - nonce_hex);
+	}
+	*ts = v;
+	return 0;
+}
+
+int auth_nonce_check(const struct auth_nonce_key *k, const struct sa *client,
+		     int transport, const uint8_t *nonce, size_t len,
+		     uint64_t now, uint64_t lifetime)
+{
+	char tag[NONCE_TAG_LEN];
+	uint64_t ts;
+
+	if (!k || !nonce_client_ok(client) || !nonce || len != NONCE_LEN ||
+	    memcmp(nonce, NONCE_PREFIX, NONCE_PREFIX_LEN) != 0 ||
+	    nonce_parse_ts(nonce + NONCE_COOKIE_LEN, &ts))
+		return EACCES;
+	/* The cookie's feature characters are covered by the tag as sent. */
+	if (nonce_tag(k, (const char *)nonce, ts, client, transport, tag))
+		return EACCES;
+	if (CRYPTO_memcmp(tag, nonce + NONCE_COOKIE_LEN + NONCE_TS_LEN,
+			  NONCE_TAG_LEN) != 0)
+		return EACCES;
+	/* Only an authentic nonce is ever called stale (RFC 8489 9.2.4). */
+	if (ts > now && ts - now > NONCE_FUTURE_SKEW)
+		return ESTALE;
+	if (ts < now && now - ts > lifetime)
+		return ESTALE;
+	return 0;
+}
