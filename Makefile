@@ -27,6 +27,9 @@ unit: deps
 	@cmake --build build-asan -j$(JOBS)
 	@cd build-asan && ctest --output-on-failure -R '^unit/'
 
+bench: build
+	@./scripts/bench build/turnstone
+
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null

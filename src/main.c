@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 		return cli_creds_main(argc - 1, argv + 1);
 	if (strcmp(verb, "probe") == 0)
 		return cli_probe_main(argc - 1, argv + 1);
+	if (strcmp(verb, "bench") == 0)
+		return cli_bench_main(argc - 1, argv + 1);
 	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -12,5 +12,7 @@ int cli_creds_run(int argc, char **argv, uint64_t now, FILE *out, FILE *err);
  * turnstone probe 'turn:HOST:PORT?transport=udp|tcp' --user U --password P
  *                 | --secret S [--realm R] [--count N] */
 int cli_probe_main(int argc, char **argv);
+/* turnstone bench MODE --server IP:PORT ...: loopback load generator. */
+int cli_bench_main(int argc, char **argv);
 
 #endif

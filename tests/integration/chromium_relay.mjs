@@ -1,0 +1,215 @@
+// Chromium's WebRTC stack (Debian's /usr/bin/chromium driven by
+// playwright-core; no browser is ever downloaded) relays a data channel
+// through the TURN server.
+//
+// In one page, two RTCPeerConnections with iceTransportPolicy "relay" and
+// the server as their only ICE server exchange offer/answer and candidates
+// in-page, open a data channel and send messages both ways. getStats()
+// must then show a selected candidate pair whose local and remote
+// candidates are both "relay" and whose local relayProtocol is the
+// transport asked for (?transport=udp / ?transport=tcp). A wrong
+// credential must not connect within a bounded time.
+//
+//   node chromium_relay.mjs PORT USERNAME CREDENTIAL
+//
+// Prints "ok NAME" / "FAIL NAME: detail" lines and exits 1 on any failure.
+// Every wait is bounded; a watchdog ends the process after 150 s.
+import { chromium } from 'playwright-core';
+
+const [port, username, credential] = process.argv.slice(2);
+if (!port || !username || !credential) {
+  console.error('usage: node chromium_relay.mjs PORT USERNAME CREDENTIAL');
+  process.exit(2);
+}
+const executablePath = process.env.TS_CHROMIUM || '/usr/bin/chromium';
+
+// Network safety first: no name resolves (so nothing can reach the
+// Internet by name), no background fetches, no component or sync traffic.
+// Then what WebRTC on loopback needs (docs/interop.md explains each).
+const args = [
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1 , EXCLUDE [::1]',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  // WebRTC ignores the loopback interface unless told otherwise; without
+  // this no socket to a TURN server on 127.0.0.1 is opened from lo.
+  '--allow-loopback-in-peer-connection',
+];
+// TS_CHROMIUM_LOOPBACK=0 drops that flag, to show that it is needed.
+if (process.env.TS_CHROMIUM_LOOPBACK === '0') args.pop();
+
+let failed = 0;
+function check(name, cond, detail = '') {
+  if (cond) {
+    console.log(`ok ${name}${detail ? ` (${detail})` : ''}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${name}: ${detail || 'failed'}`);
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.log('FAIL chromium watchdog: the whole run took over 150 s');
+  process.exit(1);
+}, 150000);
+
+// Runs inside the page. Returns a plain object describing what happened.
+async function relayInPage({ url, username, credential, timeoutMs, messages }) {
+  const log = [];
+  const cfg = {
+    iceServers: [{ urls: url, username, credential }],
+    iceTransportPolicy: 'relay',
+  };
+  const a = new RTCPeerConnection(cfg);
+  const b = new RTCPeerConnection(cfg);
+  const cands = { a: [], b: [] };
+  const wire = (from, to, tag) => {
+    from.onicecandidate = (e) => {
+      if (!e.candidate) return;
+      cands[tag].push(e.candidate.candidate);
+      to.addIceCandidate(e.candidate).catch((err) => log.push(`${tag} addIceCandidate: ${err}`));
+    };
+    from.onicecandidateerror = (e) =>
+      log.push(`${tag} icecandidateerror ${e.errorCode} ${e.errorText} ${e.url || ''}`);
+    from.oniceconnectionstatechange = () => log.push(`${tag} ice ${from.iceConnectionState}`);
+  };
+  wire(a, b, 'a');
+  wire(b, a, 'b');
+  const timeout = (ms, what) =>
+    new Promise((_, rej) => setTimeout(() => rej(new Error(`timeout: ${what}`)), ms));
+  const result = { log, cands, connected: false };
+  try {
+    const dcA = a.createDataChannel('relay-test');
+    const dcBp = new Promise((res) => { b.ondatachannel = (e) => res(e.channel); });
+    const openA = new Promise((res) => { dcA.onopen = res; });
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    const dcB = await Promise.race([dcBp, timeout(timeoutMs, 'data channel at b')]);
+    await Promise.race([openA, timeout(timeoutMs, 'data channel open at a')]);
+    if (dcB.readyState !== 'open') {
+      await Promise.race([new Promise((res) => { dcB.onopen = res; }),
+        timeout(timeoutMs, 'data channel open at b')]);
+    }
+    result.connected = true;
+
+    const gotB = [];
+    const gotA = [];
+    const allB = new Promise((res) => {
+      dcB.onmessage = (e) => { gotB.push(e.data); if (gotB.length === messages) res(); };
+    });
+    const allA = new Promise((res) => {
+      dcA.onmessage = (e) => { gotA.push(e.data); if (gotA.length === messages) res(); };
+    });
+    for (let i = 0; i < messages; i++) {
+      dcA.send(`a->b ${i} ${'x'.repeat(i * 10)}`);
+      dcB.send(`b->a ${i}`);
+    }
+    await Promise.race([Promise.all([allA, allB]), timeout(timeoutMs, 'messages')])
+      .catch((e) => log.push(String(e)));
+    result.gotA = gotA;
+    result.gotB = gotB;
+
+    // The selected pair, from the transport stats (fall back to a
+    // nominated, succeeded pair).
+    const stats = await a.getStats();
+    let pair = null;
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+    });
+    if (!pair) {
+      stats.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+      });
+    }
+    if (pair) {
+      const l = stats.get(pair.localCandidateId);
+      const r = stats.get(pair.remoteCandidateId);
+      result.pair = {
+        state: pair.state,
+        local: l && { candidateType: l.candidateType, relayProtocol: l.relayProtocol,
+          protocol: l.protocol, address: l.address, port: l.port, url: l.url },
+        remote: r && { candidateType: r.candidateType, protocol: r.protocol,
+          address: r.address, port: r.port },
+      };
+    }
+  } catch (e) {
+    log.push(String(e));
+  } finally {
+    result.iceState = [a.iceConnectionState, b.iceConnectionState];
+    a.close();
+    b.close();
+  }
+  return result;
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args,
+  timeout: 30000,
+});
+try {
+  console.log(`chromium ${browser.version()}`);
+  const page = await browser.newPage();
+  page.on('console', (m) => console.log(`   page: ${m.text()}`));
+  // about:blank is enough: RTCPeerConnection needs no secure context and
+  // no server, so nothing is fetched at all.
+  await page.goto('about:blank');
+
+  for (const transport of ['udp', 'tcp']) {
+    const name = `chromium relay over ${transport}`;
+    const res = await page.evaluate(relayInPage, {
+      url: `turn:127.0.0.1:${port}?transport=${transport}`,
+      username, credential, timeoutMs: 15000, messages: 20,
+    });
+    const show = () => JSON.stringify({ log: res.log, ice: res.iceState, cands: res.cands });
+    check(`${name}: data channel opens`, res.connected, res.connected ? '' : show());
+    if (!res.connected) continue;
+    const wantA = Array.from({ length: 20 }, (_, i) => `b->a ${i}`);
+    const wantB = Array.from({ length: 20 }, (_, i) => `a->b ${i} ${'x'.repeat(i * 10)}`);
+    check(`${name}: 20 messages each way`,
+      JSON.stringify(res.gotA) === JSON.stringify(wantA) &&
+      JSON.stringify(res.gotB) === JSON.stringify(wantB),
+      `a got ${res.gotA.length}, b got ${res.gotB.length}`);
+    const p = res.pair;
+    check(`${name}: selected pair found in getStats()`, !!(p && p.local && p.remote),
+      p && p.local && p.remote ? p.state : show());
+    if (!(p && p.local && p.remote)) continue;
+    check(`${name}: local candidate is relay`, p.local.candidateType === 'relay', JSON.stringify(p.local));
+    check(`${name}: remote candidate is relay`, p.remote.candidateType === 'relay', JSON.stringify(p.remote));
+    check(`${name}: local relayProtocol is ${transport}`, p.local.relayProtocol === transport,
+      JSON.stringify(p.local));
+    check(`${name}: relayed address on 127.0.0.1`,
+      p.local.address === '127.0.0.1' && p.remote.address === '127.0.0.1',
+      `${p.local.address}:${p.local.port} <-> ${p.remote.address}:${p.remote.port}`);
+    check(`${name}: only relay candidates signalled`,
+      [...res.cands.a, ...res.cands.b].every((c) => / typ relay /.test(c)) &&
+      res.cands.a.length > 0 && res.cands.b.length > 0,
+      `${res.cands.a.length + res.cands.b.length} candidates`);
+  }
+
+  // A wrong credential must not connect within 8 s.
+  const bad = await page.evaluate(relayInPage, {
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    username, credential: `wrong-${credential}`, timeoutMs: 8000, messages: 1,
+  });
+  check('chromium wrong credential: no connection within 8 s', !bad.connected,
+    JSON.stringify({ log: bad.log, ice: bad.iceState }));
+  check('chromium wrong credential: the server answered 401',
+    bad.log.some((l) => /icecandidateerror 401 /.test(l)), JSON.stringify(bad.log));
+  check('chromium wrong credential: no relay candidate gathered',
+    bad.cands.a.length === 0 && bad.cands.b.length === 0,
+    `${bad.cands.a.length + bad.cands.b.length} candidates`);
+} catch (e) {
+  check('chromium run', false, String(e && e.stack || e));
+} finally {
+  await browser.close().catch(() => {});
+  clearTimeout(watchdog);
+}
+process.exit(failed ? 1 : 0);

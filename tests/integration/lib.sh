@@ -1,0 +1,336 @@
+# shellcheck shell=bash
+# Shared helpers for the interop and security tests (tests/integration).
+#
+# A test sets TS_NAME and sources this file:
+#
+#     TS_NAME=uclient
+#     . "$(dirname "$0")/lib.sh"
+#     ts_start_server "$BIN" "${TS_AUTH[@]}" --allow-loopback-peers
+#     ts_check "name" some command ...
+#     ts_finish
+#
+# What it gives:
+#   - random free loopback ports (listening 20000-39999, relay ranges in
+#     40000-48999) so tests can run side by side;
+#   - ts_start_server: the daemon in the background, ready once it answers
+#     a STUN Binding (bounded wait); TS_SERVER=coturn runs coturn's
+#     turnserver with the same meaning instead, to validate the harness;
+#   - ts_bg: start any helper in the background and remember its PID;
+#   - an EXIT trap that stops only the PIDs recorded here, by PID, with a
+#     bounded wait, and removes the temporary directory;
+#   - ts_pass/ts_fail/ts_check/ts_finish reporting. ts_finish also fails the
+#     test if a daemon died, exited badly on SIGTERM or printed a sanitizer
+#     report.
+# Only loopback addresses are used (the netns test adds its own inside a
+# private namespace).
+set -uo pipefail
+
+TS_NAME=${TS_NAME:-test}
+TS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TS_SRC=${TS_SRC:-$(cd "$TS_DIR/../.." && pwd)}
+# Debian's python3 has python3-aioice; a pyenv python3 on PATH may not.
+TS_PY=/usr/bin/python3
+TS_SERVER=${TS_SERVER:-turnstone}
+TS_COTURN_BIN=${TS_COTURN_BIN:-/usr/bin/turnserver}
+TS_SECRET=${TS_SECRET:-ts-secret-$RANDOM$RANDOM}
+TS_TMP=$(mktemp -d "/tmp/ts_${TS_NAME}.XXXXXX")
+TS_PIDS=()        # every background PID we started, helpers and servers
+TS_SRV_PIDS=()    # servers only, with their logs in TS_SRV_LOGS
+TS_SRV_LOGS=()
+TS_FAILED=0
+TS_PASSED=0
+TS_PORT=
+TS_MINP=
+TS_MAXP=
+TS_PID=
+TS_LOG=
+
+ts_log() { printf '%s: %s\n' "$TS_NAME" "$*" >&2; }
+
+# Stop one PID we started: SIGTERM, up to $2 tenths of a second, SIGKILL.
+# Leaves the exit status in TS_STOP_RC ("killed" if SIGKILL was needed).
+# Not for use inside $(...): only the main shell can wait for its children.
+ts_stop_pid() {
+	local pid=$1 tenths=${2:-50} i
+	ts_forget_pid "$pid"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null
+		TS_STOP_RC=$?
+		return
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < tenths; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		TS_STOP_RC=killed
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	TS_STOP_RC=$?
+}
+
+# Drop a PID from TS_PIDS once it is reaped, so a recycled PID is never hit.
+ts_forget_pid() {
+	local p keep=()
+	for p in "${TS_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	TS_PIDS=("${keep[@]}")
+}
+
+ts_cleanup() {
+	local rc=$? pid
+	trap - EXIT
+	for pid in "${TS_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${TS_PIDS[@]}"; do
+		ts_stop_pid "$pid" 30
+	done
+	TS_PIDS=()
+	if [ -n "${TS_KEEP_TMP:-}" ]; then
+		ts_log "kept $TS_TMP"
+	else
+		rm -rf "$TS_TMP"
+	fi
+	exit "$rc"
+}
+trap ts_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Run "$@" in the background; its PID is recorded and left in TS_LAST_PID.
+# Must be called in the main shell (not inside $(...)) so the PID is ours.
+ts_bg() {
+	"$@" &
+	TS_LAST_PID=$!
+	TS_PIDS+=("$TS_LAST_PID")
+}
+
+# A port with no UDP or TCP socket on it (bounded number of tries).
+ts_port_free() {
+	[ -z "$(ss -Hanut "( sport = :$1 )" 2>/dev/null)" ]
+}
+ts_pick_port() {
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000))
+		if ts_port_free "$p"; then echo "$p"; return 0; fi
+	done
+	ts_log "no free port found"
+	return 1
+}
+# Sets TS_MINP/TS_MAXP to a block of 100 ports in 40000-48999 of which at
+# most 10 are in use (other programs, e.g. a load generator, may hold
+# ports there; a server skips busy relay ports).
+ts_pick_relay_range() {
+	local i lo
+	for ((i = 0; i < 100; i++)); do
+		lo=$((40000 + (RANDOM % 90) * 100))
+		if [ "$(ss -Hanut "( sport >= :$lo and sport <= :$((lo + 99)) )" 2>/dev/null | wc -l)" -le 10 ]; then
+			TS_MINP=$lo
+			TS_MAXP=$((lo + 99))
+			return 0
+		fi
+	done
+	ts_log "no free relay range found"
+	return 1
+}
+
+# REST credentials (draft-uberti-behave-turn-rest): "<expiry>:<user-id>"
+# and base64(HMAC-SHA1(secret, username)).
+ts_rest_user() { echo "$(($(date +%s) + ${2:-600})):$1"; }
+ts_rest_pass() {
+	printf '%s' "$2" | openssl dgst -sha1 -hmac "$1" -binary | base64
+}
+
+# The usual credential options: REST secret plus one static user.
+# shellcheck disable=SC2034 # used by the tests that source this file
+TS_AUTH=(--use-auth-secret --static-auth-secret "$TS_SECRET" --user alice:alicepw)
+
+# coturn's own defaults that turnstone does not have, switched off so the
+# two answer alike (docs/interop.md says why --fingerprint is not here).
+ts_coturn_args() {
+	TS_COTURN_ARGS=(--no-tls --no-dtls --no-cli --no-software-attribute
+		--no-rfc5780 --no-stun-backward-compatibility
+		--response-origin-only-with-rfc5780 --pidfile "$1"
+		--log-file stdout --simple-log)
+}
+
+# ts_start_server BIN [extra args...]: start a server on 127.0.0.1 at a
+# random port with a random relay range and realm "test"; wait (bounded by
+# TS_START_TIMEOUT, 20 s) until it answers a Binding. Sets TS_PORT, TS_PID,
+# TS_LOG, TS_MINP, TS_MAXP. Returns nonzero (after printing the log) if
+# the server exits or never answers.
+ts_start_server() {
+	local bin=$1 n=${#TS_SRV_PIDS[@]} i tries
+	shift
+	TS_PORT=$(ts_pick_port) || return 1
+	ts_pick_relay_range || return 1
+	TS_LOG="$TS_TMP/server$n.log"
+	local common=(--listening-ip 127.0.0.1 --listening-port "$TS_PORT"
+		--relay-ip 127.0.0.1 --min-port "$TS_MINP" --max-port "$TS_MAXP"
+		--realm test)
+	case $TS_SERVER in
+	turnstone)
+		echo "+ $bin serve ${common[*]} $*" >"$TS_LOG"
+		ts_bg "$bin" serve "${common[@]}" "$@" >>"$TS_LOG" 2>&1
+		;;
+	coturn)
+		ts_coturn_args "$TS_TMP/coturn$n.pid"
+		echo "+ turnserver -n ${common[*]} ${TS_COTURN_ARGS[*]} $*" >"$TS_LOG"
+		ts_bg "$TS_COTURN_BIN" -n "${common[@]}" "${TS_COTURN_ARGS[@]}" "$@" \
+			>>"$TS_LOG" 2>&1
+		;;
+	*)
+		ts_log "TS_SERVER must be turnstone or coturn, not '$TS_SERVER'"
+		return 1
+		;;
+	esac
+	TS_PID=$TS_LAST_PID
+	TS_SRV_PIDS+=("$TS_PID")
+	TS_SRV_LOGS+=("$TS_LOG")
+	tries=$((${TS_START_TIMEOUT:-20} * 5))
+	for ((i = 0; i < tries; i++)); do
+		if ! kill -0 "$TS_PID" 2>/dev/null; then
+			wait "$TS_PID" 2>/dev/null
+			ts_log "server exited early (status $?); log:"
+			cat "$TS_LOG" >&2
+			return 1
+		fi
+		if "$TS_PY" "$TS_DIR/turnclient.py" binding 127.0.0.1 "$TS_PORT" 0.2 \
+			>/dev/null 2>&1; then
+			ts_log "$TS_SERVER up on 127.0.0.1:$TS_PORT (pid $TS_PID, relay $TS_MINP-$TS_MAXP)"
+			return 0
+		fi
+		sleep 0.2
+	done
+	ts_log "server on 127.0.0.1:$TS_PORT never answered a Binding; log:"
+	cat "$TS_LOG" >&2
+	return 1
+}
+
+# coturn ignores --user accounts while --use-auth-secret is on, whereas
+# turnstone takes both. Tests that use the static user call this after
+# ts_start_server: under turnstone it only sets TS_SPORT=TS_PORT (same
+# server); under coturn it starts a second server with just the static
+# user and the given extra args. TS_PORT/TS_PID etc. keep the first server.
+ts_start_static_sibling() {
+	local bin=$1 port=$TS_PORT pid=$TS_PID log=$TS_LOG lo=$TS_MINP hi=$TS_MAXP
+	shift
+	if [ "$TS_SERVER" != coturn ]; then
+		export TS_SPORT=$TS_PORT
+		return 0
+	fi
+	ts_start_server "$bin" --lt-cred-mech --user alice:alicepw "$@" || return 1
+	TS_SPORT=$TS_PORT
+	export TS_SPORT
+	TS_PORT=$port TS_PID=$pid TS_LOG=$log TS_MINP=$lo TS_MAXP=$hi
+}
+
+# A daemon log holding a sanitizer report.
+ts_log_has_sanitizer() {
+	grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|ThreadSanitizer' "$1"
+}
+
+# ts_stop_server PID LOG: SIGTERM, bounded wait; fail the test if it had
+# died already, did not exit cleanly or logged a sanitizer report.
+ts_stop_server() {
+	local pid=$1 log=$2 alive=1 rc show=0
+	kill -0 "$pid" 2>/dev/null || alive=0
+	ts_stop_pid "$pid" 100
+	rc=$TS_STOP_RC
+	if [ "$alive" = 0 ]; then
+		ts_fail "server pid $pid stayed up" "it had exited (status $rc) before the end of the test"
+		show=1
+	elif [ "$rc" = killed ]; then
+		ts_fail "server pid $pid stops on SIGTERM" "needed SIGKILL after 10 s"
+		show=1
+	elif [ "$rc" != 0 ] && [ "$rc" != 143 ]; then
+		ts_fail "server pid $pid stops on SIGTERM" "exit status $rc"
+		show=1
+	fi
+	if ts_log_has_sanitizer "$log"; then
+		ts_fail "no sanitizer report from pid $pid" "see log below"
+		show=1
+	fi
+	if [ "$show" = 1 ]; then
+		echo "--- $log (last 60 lines)"
+		tail -n 60 "$log"
+	fi
+}
+
+# Reporting. A check's detail goes on the same line so a failure reads
+# alone: "FAIL name: what came back".
+ts_pass() { TS_PASSED=$((TS_PASSED + 1)); echo "ok   $1${2:+ ($2)}"; }
+ts_fail() { TS_FAILED=$((TS_FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
+
+# ts_check NAME CMD...: pass if CMD exits 0 within TS_CHECK_TIMEOUT (120 s).
+# Its output is shown indented.
+ts_check() {
+	local name=$1 rc
+	shift
+	echo "== $name"
+	timeout -k 5 "${TS_CHECK_TIMEOUT:-120}" "$@" 2>&1 | sed 's/^/   /'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then
+		ts_pass "$name"
+	elif [ "$rc" = 124 ]; then
+		ts_fail "$name" "timed out after ${TS_CHECK_TIMEOUT:-120} s"
+	else
+		ts_fail "$name" "exit status $rc"
+	fi
+}
+
+# ts_run_checks NAME CMD...: run a checker that prints "ok ..." and
+# "FAIL ..." lines; each line counts as one check, other lines are shown
+# indented. A nonzero exit with no FAIL line is a failure too.
+ts_run_checks() {
+	local name=$1 line before=$TS_FAILED
+	shift
+	echo "== $name"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ts_pass "${line#ok }" ;;
+		"FAIL "*) ts_fail "${line#FAIL }" ;;
+		"exit-status 0") ;;
+		"exit-status "*)
+			[ "$TS_FAILED" != "$before" ] ||
+				ts_fail "$name" "checker ${line/exit-status/exited with status}"
+			;;
+		*) echo "   $line" ;;
+		esac
+	done < <(PYTHONPATH="$TS_DIR" timeout -k 5 "${TS_CHECK_TIMEOUT:-120}" \
+		"$@" 2>&1; echo "exit-status $?")
+}
+# ts_python_checks NAME SCRIPT [args]: the same with Debian's python3.
+ts_python_checks() {
+	local name=$1
+	shift
+	ts_run_checks "$name" "$TS_PY" "$@"
+}
+
+# Stop every server (checking each) and exit 0 only if nothing failed.
+ts_finish() {
+	local i
+	for i in "${!TS_SRV_PIDS[@]}"; do
+		ts_stop_server "${TS_SRV_PIDS[$i]}" "${TS_SRV_LOGS[$i]}"
+	done
+	TS_SRV_PIDS=()
+	echo "$TS_NAME ($TS_SERVER): $TS_PASSED passed, $TS_FAILED failed"
+	[ "$TS_FAILED" = 0 ] || exit 1
+	exit 0
+}
+
+# The binary argument, checked (coturn mode does not need it).
+ts_need_bin() {
+	TS_BIN=${1:-}
+	if [ "$TS_SERVER" = turnstone ] && [ ! -x "$TS_BIN" ]; then
+		ts_log "usage: bash test_$TS_NAME.sh /path/to/turnstone (got '$TS_BIN')"
+		exit 2
+	fi
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Smoke test for `turnstone bench`: start the daemon on random loopback
+# ports, run every mode for 2 s with small parameters and check that each
+# printed a RESULT line with nonzero throughput. Loopback only; the daemon
+# is stopped by its PID.
+set -euo pipefail
+ts=${1:?usage: test_bench_smoke.sh /path/to/turnstone}
+tmp=$(mktemp -d)
+daemon=
+
+cleanup() {
+	if [[ -n $daemon ]]; then
+		kill "$daemon" 2>/dev/null || true
+		wait "$daemon" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	[[ -f $tmp/daemon.log ]] && tail -n 20 "$tmp/daemon.log" >&2
+	exit 1
+}
+
+secret=smoke-$RANDOM$RANDOM
+
+# Start the daemon on a random port; retry if the port is taken.
+start_daemon() {
+	local try lo
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 20000))
+		lo=$((40000 + RANDOM % 20000))
+		"$ts" serve --listening-ip 127.0.0.1 --listening-port "$port" \
+			--relay-ip 127.0.0.1 --min-port "$lo" --max-port $((lo + 999)) \
+			--use-auth-secret --static-auth-secret "$secret" --realm bench \
+			--allow-loopback-peers --user-quota 0 --total-quota 0 \
+			>"$tmp/daemon.log" 2>&1 &
+		daemon=$!
+		sleep 0.5
+		if kill -0 "$daemon" 2>/dev/null; then
+			return 0
+		fi
+		wait "$daemon" 2>/dev/null || true
+		daemon=
+	done
+	fail "the daemon did not start"
+}
+
+# run NAME KEY ARGS...: run one mode and check KEY in its RESULT is > 0.
+run() {
+	local name=$1 key=$2
+	shift 2
+	local out=$tmp/$name.out
+	if ! timeout 90 "$ts" bench "$@" --duration 2 >"$out" 2>"$tmp/$name.err"; then
+		cat "$tmp/$name.err" >&2
+		fail "$name: bench exited with an error"
+	fi
+	local line
+	line=$(grep '^RESULT ' "$out" | tail -n 1) || fail "$name: no RESULT line"
+	local val
+	val=$(sed -n "s/.* $key=\([0-9.]*\).*/\1/p" <<<"$line")
+	if [[ -z $val ]] || ! awk -v v="$val" 'BEGIN { exit !(v > 0) }'; then
+		fail "$name: $key is '${val}' in: $line"
+	fi
+	echo "ok: $line"
+}
+
+start_daemon
+srv=(--server "127.0.0.1:$port" --server-pid "$daemon")
+cred=(--secret "$secret")
+
+run binding rps binding "${srv[@]}" --clients 4 --threads 1
+run alloc allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 --perm --chan
+run relay pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --size 200 --window 2
+run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000
+run relay_audio pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --profile audio
+run hold setup_ok hold "${srv[@]}" "${cred[@]}" --allocs 200
+run forward pps forward --allocs 4 --window 2
+
+# --json: one object, no RESULT line.
+timeout 60 "$ts" bench alloc "${srv[@]}" "${cred[@]}" --clients 2 \
+	--duration 2 --json >"$tmp/json.out" 2>"$tmp/json.err" ||
+	fail "json: bench exited with an error"
+grep -q '^RESULT' "$tmp/json.out" && fail "json: a RESULT line in --json mode"
+grep -q '"allocs_per_s":[1-9]' "$tmp/json.out" || fail "json: no allocs_per_s"
+echo "ok: --json"
+
+kill -0 "$daemon" 2>/dev/null || fail "the daemon died during the runs"
+echo "PASS"

@@ -1,0 +1,214 @@
+/* turnstone bench: argument parsing, the log-bucket histogram and the
+ * RESULT line. The load itself is exercised by
+ * tests/integration/test_bench_smoke.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/bench.h"
+
+static int parse(struct bench_args *a, char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	char *err = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&err, &len);
+	assert_non_null(f);
+	int rc = bench_args_parse(a, argc, argv, f);
+	fclose(f);
+	if (rc)
+		assert_true(len > 0); /* every refusal says why */
+	free(err);
+	return rc;
+}
+
+static void test_args_relay_defaults(void **state)
+{
+	(void)state;
+	struct bench_args a;
+	char *argv[] = {"bench", "relay", "--server", "127.0.0.1:3478",
+			"--secret", "s", "--threads=3", NULL};
+	assert_int_equal(parse(&a, argv), 0);
+	assert_int_equal(a.mode, BENCH_RELAY);
+	assert_int_equal(sa_port(&a.server), 3478);
+	assert_int_equal(a.threads, 3);
+	assert_int_equal(a.allocs, 100);
+	assert_int_equal(a.size, 200);
+	assert_int_equal(a.window, 8);
+	assert_int_equal(a.duration, 5);
+	assert_true(a.perm && a.chan);
+	assert_int_equal(a.rate, 0);
+}
+
+static void test_args_profiles(void **state)
+{
+	(void)state;
+	struct bench_args a;
+	char *audio[] = {"bench", "relay", "--server", "127.0.0.1:1", "--user",
+			 "u", "--password", "p", "--allocs", "20", "--profile",
+			 "audio", NULL};
+	assert_int_equal(parse(&a, audio), 0);
+	assert_int_equal(a.size, 160);
+	assert_int_equal(a.rate, 50 * 20);
+	char *video[] = {"bench", "relay", "--server", "[::1]:3478", "--secret",
+			 "s", "--profile=video", NULL};
+	assert_int_equal(parse(&a, video), 0);
+	assert_int_equal(a.size, 1100);
+	assert_int_equal(a.rate, 150 * 100);
+	assert_int_equal(sa_af(&a.server), AF_INET6);
+}
+
+static void test_args_modes(void **state)
+{
+	(void)state;
+	struct bench_args a;
+	char *fwd[] = {"bench", "forward", "--duration", "2", NULL};
+	assert_int_equal(parse(&a, fwd), 0);
+	assert_int_equal(a.mode, BENCH_FORWARD);
+	assert_int_equal(a.duration, 2);
+	char *bind[] = {"bench", "binding", "--server", "127.0.0.2:9", NULL};
+	assert_int_equal(parse(&a, bind), 0);
+	assert_int_equal(a.clients, 16);
+	char *hold[] = {"bench", "hold", "--server", "127.0.0.1:9", "--secret",
+			"s", "--server-pid", "42", NULL};
+	assert_int_equal(parse(&a, hold), 0);
+	assert_int_equal(a.allocs, 1000);
+	assert_int_equal(a.server_pid, 42);
+	char *alloc[] = {"bench", "alloc", "--server", "127.0.0.1:9", "--secret",
+			 "s", "--perm", "--chan", "--clients", "7", NULL};
+	assert_int_equal(parse(&a, alloc), 0);
+	assert_true(a.perm && a.chan);
+	assert_int_equal(a.clients, 7);
+	char *help[] = {"bench", "--help", NULL};
+	assert_int_equal(parse(&a, help), 0);
+	assert_true(a.help);
+}
+
+static void test_args_errors(void **state)
+{
+	(void)state;
+	struct bench_args a;
+	char *cases[][10] = {
+		{"bench", NULL},
+		{"bench", "nope", "--server", "127.0.0.1:1", NULL},
+		{"bench", "binding", NULL},                        /* no server */
+		{"bench", "binding", "--server", "10.0.0.1:3478", NULL},
+		{"bench", "binding", "--server", "127.0.0.1", NULL},
+		{"bench", "binding", "--server", "127.0.0.1:0", NULL},
+		{"bench", "relay", "--server", "127.0.0.1:1", NULL}, /* no creds */
+		{"bench", "relay", "--server", "127.0.0.1:1", "--user", "u", NULL},
+		{"bench", "alloc", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--user", "u", NULL},
+		{"bench", "forward", "--size", "8", NULL},
+		{"bench", "forward", "--size", "9000", NULL},
+		{"bench", "forward", "--duration", "0", NULL},
+		{"bench", "forward", "--threads", "x", NULL},
+		{"bench", "forward", "--profile", "radio", NULL},
+		{"bench", "forward", "--bogus", "1", NULL},
+		{"bench", "forward", "--window", NULL},
+		{"bench", "forward", "stray", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(&a, cases[i]) == 0)
+			fail_msg("case %zu was accepted", i);
+	}
+}
+
+static void test_hist_buckets(void **state)
+{
+	(void)state;
+	unsigned prev = 0;
+	for (uint64_t v = 0; v < 200000; v += 1 + v / 64) {
+		unsigned i = bench_hist_index(v);
+		assert_true(i >= prev);
+		assert_true(i < BENCH_HIST_BUCKETS);
+		assert_true(bench_hist_low(i) <= v && v <= bench_hist_high(i));
+		/* A bucket is never wider than 1/16 of its lower bound. */
+		uint64_t w = bench_hist_high(i) - bench_hist_low(i);
+		assert_true(w * 16 <= bench_hist_low(i) || w == 0);
+		prev = i;
+	}
+	assert_int_equal(bench_hist_index(UINT64_MAX), BENCH_HIST_BUCKETS - 1);
+	assert_true(bench_hist_high(BENCH_HIST_BUCKETS - 1) == UINT64_MAX);
+	for (unsigned i = 1; i < BENCH_HIST_BUCKETS; i++)
+		assert_true(bench_hist_low(i) == bench_hist_high(i - 1) + 1);
+}
+
+static void test_hist_percentiles(void **state)
+{
+	(void)state;
+	struct bench_hist *h = malloc(sizeof(*h)), *g = malloc(sizeof(*g));
+	assert_non_null(h);
+	assert_non_null(g);
+	bench_hist_init(h);
+	assert_int_equal(bench_hist_pct(h, 50), 0);
+	for (uint64_t v = 1; v <= 1000; v++)
+		bench_hist_add(h, v * 1000);
+	uint64_t p50 = bench_hist_pct(h, 50), p99 = bench_hist_pct(h, 99);
+	assert_true(p50 >= 500000 && p50 <= 500000 + 500000 / 16);
+	assert_true(p99 >= 990000 && p99 <= 990000 + 990000 / 16);
+	assert_int_equal(bench_hist_pct(h, 100), 1000000);
+	uint64_t p0 = bench_hist_pct(h, 0);
+	assert_true(p0 >= 1000 && p0 <= 1000 + 1000 / 16);
+	bench_hist_init(g);
+	bench_hist_add(g, 5);
+	bench_hist_add(g, 7000000);
+	bench_hist_merge(g, h);
+	assert_int_equal(g->count, 1002);
+	assert_int_equal(g->min, 5);
+	assert_int_equal(g->max, 7000000);
+	assert_int_equal(bench_hist_pct(g, 100), 7000000);
+	free(h);
+	free(g);
+}
+
+static char *report_text(const struct bench_report *r, bool json)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	bench_report_print(r, NULL, json, f);
+	fclose(f);
+	return out;
+}
+
+static void test_report(void **state)
+{
+	(void)state;
+	struct bench_report r = {.n = 0};
+	bench_report_add(&r, "mode", false, "%s", "relay");
+	bench_report_add(&r, "pps", true, "%d", 1234);
+	bench_report_add(&r, "loss", true, "%.2f", 0.5);
+	char *t = report_text(&r, false);
+	assert_string_equal(t, "RESULT mode=relay pps=1234 loss=0.50\n");
+	free(t);
+	t = report_text(&r, true);
+	assert_string_equal(t, "{\"mode\":\"relay\",\"pps\":1234,\"loss\":0.50}\n");
+	free(t);
+	for (int i = 0; i < 2 * BENCH_KV_MAX; i++)
+		bench_report_add(&r, "k", true, "%d", i);
+	assert_int_equal(r.n, BENCH_KV_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_args_relay_defaults),
+		cmocka_unit_test(test_args_profiles),
+		cmocka_unit_test(test_args_modes),
+		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_hist_buckets),
+		cmocka_unit_test(test_hist_percentiles),
+		cmocka_unit_test(test_report),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
