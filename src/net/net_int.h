@@ -82,6 +82,7 @@ void net_udp_flush(struct net_udp *u);
 void net_udp_queue(struct net_udp *u, const struct sa *to,
 		   const struct iovec *iov, int iovcnt);
 int net_socket_bind(int type, const struct sa *addr, bool reuseport);
+void net_socket_buffers(int fd);
 
 /* tcp.c */
 int net_tcp_listen(struct net_worker *w, const struct sa *addr,

@@ -65,6 +65,7 @@ struct config {
 	bool verbose;                   /* -v / --verbose */
 	char software[64];              /* --software-name ("" = no SOFTWARE) */
 	bool check_config;              /* --check-config */
+	bool legacy_channels;           /* --legacy-channel-range (0x4000-0x7FFF) */
 };
 
 /* Fill defaults. */

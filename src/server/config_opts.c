@@ -74,6 +74,7 @@ static const struct cfg_opt cfg_opts[] = {
 	FLAG("Verbose", 'V', verbose), /* we have one debug level */
 	STR("software-name", 0, software, 0),
 	FLAG("check-config", 0, check_config),
+	FLAG("legacy-channel-range", 0, legacy_channels),
 	{.name = NULL, .sname = 'c', .kind = CFG_FILE},
 
 	/* coturn flags whose behaviour is already ours (docs/coturn-migration.md) */

@@ -213,6 +213,7 @@ const char *stun_reason(int code);
 /* ----- ChannelData (RFC 8656 12) ----- */
 #define STUN_CHANNEL_MIN 0x4000
 #define STUN_CHANNEL_MAX 0x4FFF
+#define STUN_CHANNEL_MAX_5766 0x7FFF /* RFC 5766's wider range */
 #define STUN_CHDATA_HDR 4
 
 bool stun_is_chdata(const uint8_t *buf, size_t len);
@@ -220,6 +221,10 @@ bool stun_is_chdata(const uint8_t *buf, size_t len);
  * length are allowed (padding). 0 or EBADMSG. */
 int stun_chdata_decode(const uint8_t *buf, size_t len, uint16_t *ch,
 		       const uint8_t **data, uint16_t *dlen);
+/* The same, accepting RFC 5766's 0x4000-0x7FFF; the caller applies its
+ * own range policy. */
+int stun_chdata_parse(const uint8_t *buf, size_t len, uint16_t *ch,
+		      const uint8_t **data, uint16_t *dlen);
 /* Write the 4-byte header. */
 void stun_chdata_hdr(uint8_t hdr[STUN_CHDATA_HDR], uint16_t ch, uint16_t dlen);
 

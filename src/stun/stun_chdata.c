@@ -15,11 +15,20 @@ bool stun_is_chdata(const uint8_t *buf, size_t len)
 int stun_chdata_decode(const uint8_t *buf, size_t len, uint16_t *ch,
 		       const uint8_t **data, uint16_t *dlen)
 {
+	int err = stun_chdata_parse(buf, len, ch, data, dlen);
+	if (!err && *ch > STUN_CHANNEL_MAX)
+		return EBADMSG;
+	return err;
+}
+
+int stun_chdata_parse(const uint8_t *buf, size_t len, uint16_t *ch,
+		      const uint8_t **data, uint16_t *dlen)
+{
 	if (len < STUN_CHDATA_HDR)
 		return EBADMSG;
 	uint16_t c = get_be16(buf);
 	uint16_t n = get_be16(buf + 2);
-	if (c < STUN_CHANNEL_MIN || c > STUN_CHANNEL_MAX)
+	if (c < STUN_CHANNEL_MIN || c > STUN_CHANNEL_MAX_5766)
 		return EBADMSG;
 	if (n > len - STUN_CHDATA_HDR)
 		return EBADMSG;

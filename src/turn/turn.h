@@ -73,6 +73,7 @@ struct turn_cfg {
 	uint32_t total_quota;       /* allocations per server */
 	uint16_t max_perms;         /* permissions per allocation */
 	uint16_t max_chans;         /* channels per allocation */
+	uint16_t max_channel;       /* 0x4FFF (RFC 8656), 0x7FFF (RFC 5766) */
 	struct sa relay4;           /* relay address (port 0); family 0 = none */
 	struct sa relay6;
 	struct auth_nonce_key nonce_key;

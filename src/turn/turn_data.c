@@ -37,7 +37,8 @@ void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 {
 	uint16_t ch, dlen;
 	const uint8_t *data;
-	if (stun_chdata_decode(buf, len, &ch, &data, &dlen) != 0)
+	if (stun_chdata_parse(buf, len, &ch, &data, &dlen) != 0 ||
+	    ch > turn_max_channel(srv))
 		return;
 	struct turn_alloc *a = turn_alloc_find(srv, src);
 	if (!a)

@@ -80,6 +80,11 @@ struct turn_resp {
 	const struct turn_auth *auth; /* NULL: unsigned response */
 };
 
+static inline uint16_t turn_max_channel(const struct turn_srv *srv)
+{
+	return srv->cfg->max_channel ? srv->cfg->max_channel : STUN_CHANNEL_MAX;
+}
+
 static inline uint64_t turn_now(const struct turn_srv *srv)
 {
 	return srv->clk.mono_ms(srv->clk.arg);

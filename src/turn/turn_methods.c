@@ -81,7 +81,7 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
 		turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
 }
 
-/* Family match (443) and peer policy (403) for one XOR-PEER-ADDRESS.
+/* Peer policy (403) and family match (443) for one XOR-PEER-ADDRESS.
  * Returns 0 or the error code to answer. */
 static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 			     const struct stun_msg *req,
@@ -89,10 +89,13 @@ static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 {
 	if (stun_attr_get_xaddr(req, at, peer) != 0)
 		return 400;
-	if (!turn_alloc_has_family(a, sa_af(peer)))
-		return 443;
+	/* Policy first: a forbidden peer is 403 whatever its family, so an
+	 * IPv4-in-IPv6 spelling of an internal address never gets a more
+	 * informative answer than the plain one. */
 	if (peer_policy_check(srv->cfg->policy, peer) != 0)
 		return 403;
+	if (!turn_alloc_has_family(a, sa_af(peer)))
+		return 443;
 	return 0;
 }
 
@@ -143,9 +146,10 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 	struct sa peer;
 	const struct stun_attr *at = stun_msg_attr(req, TURN_ATTR_XOR_PEER_ADDRESS);
 	/* RFC 8656 11.2: missing attributes or a number outside
-	 * 0x4000-0x4FFF get 400. */
+	 * 0x4000-0x4FFF get 400 (0x7FFF with --legacy-channel-range, for
+	 * RFC 5766 clients such as turnutils_uclient). */
 	if (!at || stun_msg_get_channel(req, &ch) != 0 ||
-	    ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_MAX) {
+	    ch < STUN_CHANNEL_MIN || ch > turn_max_channel(srv)) {
 		turn_reply_error(srv, src, req, auth, 400);
 		return;
 	}

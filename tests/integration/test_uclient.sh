@@ -19,9 +19,13 @@ for t in "$UCLIENT" "$PEER"; do
 	[ -x "$t" ] || { ts_log "$t missing (apt-get install coturn)"; exit 1; }
 done
 
+# turnutils_uclient speaks RFC 5766 and picks channels in 0x4000-0x7FFF;
+# turnstone follows RFC 8656 (0x4000-0x4FFF) unless told otherwise.
+legacy=()
+[ "${TS_SERVER:-turnstone}" = coturn ] || legacy=(--legacy-channel-range)
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers \
-	--relay-threads 2 || exit 1
-ts_start_static_sibling "$TS_BIN" --allow-loopback-peers || exit 1
+	--relay-threads 2 "${legacy[@]}" || exit 1
+ts_start_static_sibling "$TS_BIN" --allow-loopback-peers "${legacy[@]}" || exit 1
 
 peer_port=$(ts_pick_port) || exit 1
 ts_bg "$PEER" -L 127.0.0.1 -p "$peer_port" >"$TS_TMP/peer.log" 2>&1

@@ -121,6 +121,14 @@ static void test_denied_peers_403(void **state)
 		assert_int_equal(code, 403);
 		assert_int_equal(fx_bind(&f, 0x4000, denied[i], 9), 403);
 	}
+	/* Regression: on an IPv4 allocation, IPv4-in-IPv6 spellings of
+	 * internal addresses got 443 (family) instead of 403 (policy). */
+	const char *mapped[] = {"::ffff:10.0.0.1", "::ffff:127.0.0.1",
+				"2002:a00:1::1", "64:ff9b::7f00:1"};
+	for (size_t i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++) {
+		assert_int_equal(fx_perm(&f, mapped[i]), 403);
+		assert_int_equal(fx_bind(&f, 0x4000, mapped[i], 9), 403);
+	}
 	/* Send indications to a denied peer go nowhere. */
 	fx_send_ind(&f, "10.0.0.1", "x");
 	assert_int_equal(f.h->npout, 0);
@@ -170,6 +178,30 @@ static void test_channel_bind_rules(void **state)
 	assert_int_equal(fx_bind(&f, 0x4001, "8.8.8.8", 1001), 0);
 	/* IPv6 peer on an IPv4-only allocation: 443. */
 	assert_int_equal(fx_bind(&f, 0x4002, "2606:4700::1111", 1), 443);
+	h_free(f.h);
+}
+
+static void legacy_channels(struct turn_cfg *c)
+{
+	c->max_channel = STUN_CHANNEL_MAX_5766;
+}
+
+/* RFC 8656 is the default; --legacy-channel-range admits RFC 5766's
+ * 0x5000-0x7FFF, both for ChannelBind and for ChannelData. */
+static void test_legacy_channel_range(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup(&f);
+	assert_int_equal(fx_bind(&f, 0x7f2e, "8.8.8.8", 1000), 400);
+	h_free(f.h);
+	f.h = h_new(legacy_channels);
+	f.s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	f.relayed = h_allocate(f.h, &f.s, &h_alice);
+	assert_int_equal(fx_bind(&f, 0x7f2e, "8.8.8.8", 1000), 0);
+	assert_int_equal(fx_bind(&f, 0x8000, "8.8.8.8", 1001), 400);
+	fx_chdata(&f, 0x7f2e, "old");
+	assert_int_equal(f.h->npout, 1);
 	h_free(f.h);
 }
 
@@ -262,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_permission_all_or_nothing),
 		cmocka_unit_test(test_channel_bind_rules),
 		cmocka_unit_test(test_channel_data_both_ways),
+		cmocka_unit_test(test_legacy_channel_range),
 		cmocka_unit_test(test_tcp_channel_data_padded),
 		cmocka_unit_test(test_mapped_v6_forms_denied),
 	};
