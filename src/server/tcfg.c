@@ -9,8 +9,34 @@
 #include "stun/stun.h"
 #include "util/rand.h"
 
+static bool tcfg_is_loopback(const struct sa *a)
+{
+	const uint8_t *b = sa_addr_bytes(a);
+	static const uint8_t v6lo[16] = {[15] = 1};
+	return sa_af(a) == AF_INET ? b[0] == 127 : memcmp(b, v6lo, 16) == 0;
+}
+
+static int tcfg_self_relay(const struct config *c, struct peer_policy *p,
+			   const struct sa *relay)
+{
+	int rc = 0;
+	if (sa_af(relay) == 0 || sa_is_any(relay))
+		return 0;
+	/* --allow-loopback-peers already opens this host on loopback. */
+	if (c->allow_loopback_peers && tcfg_is_loopback(relay))
+		return 0;
+	if (c->min_port > 0)
+		rc = peer_policy_add_self_range(p, relay, 0,
+						(uint16_t)(c->min_port - 1));
+	if (!rc && c->max_port < 65535)
+		rc = peer_policy_add_self_range(p, relay,
+						(uint16_t)(c->max_port + 1), 65535);
+	return rc;
+}
+
 static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
-		       struct peer_policy **pp, FILE *err)
+		       const struct turn_cfg *t, struct peer_policy **pp,
+		       FILE *err)
 {
 	struct peer_policy *p;
 	int rc = peer_policy_alloc(&p);
@@ -25,9 +51,16 @@ static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
 		if ((rc = peer_policy_add(p, c->denied_peers[i], false)))
 			fprintf(err, "turnstone: invalid value for 'denied-peer-ip': '%s'\n",
 				c->denied_peers[i]);
-	/* Our own listening sockets are never a peer (RFC 8656 21.3). */
+	/* Our own sockets are never a peer (RFC 8656 21.3): the listening
+	 * ports, and every port outside the relay range on the relay and
+	 * external addresses (sshd, the API, ...). Ports inside the range
+	 * stay reachable: two clients relaying through the same server are
+	 * each other's peers (relay/relay, the usual WebRTC case). */
 	for (unsigned i = 0; i < lc->naddrs && !rc; i++)
 		rc = peer_policy_add_self(p, &lc->addrs[i]);
+	const struct sa *relays[] = {&t->relay4, &t->relay6, &t->ext4, &t->ext6};
+	for (size_t i = 0; i < 4 && !rc; i++)
+		rc = tcfg_self_relay(c, p, relays[i]);
 	if (rc) {
 		peer_policy_free(p);
 		return rc;
@@ -50,6 +83,11 @@ static void tcfg_relays(const struct config *c, const struct net_listen_cfg *lc,
 		struct sa *dst = sa_af(&lc->addrs[i]) == AF_INET ? &t->relay4 : &t->relay6;
 		if (sa_af(dst) == 0)
 			*dst = lc->addrs[i];
+	}
+	for (unsigned i = 0; i < c->nexternal; i++) {
+		struct sa *dst = sa_af(&c->external[i]) == AF_INET ? &t->ext4 : &t->ext6;
+		if (sa_af(dst) == 0)
+			*dst = c->external[i];
 	}
 	if (sa_af(&t->relay4))
 		sa_set_port(&t->relay4, 0);
@@ -112,7 +150,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	if (!rc)
 		rc = tcfg_users(c, t);
 	if (!rc)
-		rc = tcfg_policy(c, lc, &o->policy, err);
+		rc = tcfg_policy(c, lc, t, &o->policy, err);
 	if (rc) {
 		free(o);
 		return rc;

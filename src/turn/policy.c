@@ -23,10 +23,17 @@ struct policy_vec {
 	size_t n, cap;
 };
 
+/* One of the server's own addresses, with the ports that are ours on it
+ * (a listening port, or the whole relay range). */
+struct policy_self {
+	struct sa addr;
+	uint16_t lo, hi;
+};
+
 struct peer_policy {
 	struct policy_vec allow;
 	struct policy_vec deny;
-	struct sa *self;
+	struct policy_self *self;
 	size_t nself, capself;
 	bool loopback;
 };
@@ -357,18 +364,21 @@ int peer_policy_add(struct peer_policy *p, const char *range, bool allow)
 	return 0;
 }
 
-int peer_policy_add_self(struct peer_policy *p, const struct sa *addr)
+int peer_policy_add_self_range(struct peer_policy *p, const struct sa *addr,
+			       uint16_t lo, uint16_t hi)
 {
-	struct sa s;
+	struct policy_self s = {.lo = lo, .hi = hi};
 
-	if (!p || !addr || (sa_af(addr) != AF_INET && sa_af(addr) != AF_INET6))
+	if (!p || !addr || lo > hi ||
+	    (sa_af(addr) != AF_INET && sa_af(addr) != AF_INET6))
 		return EINVAL;
 	/* A mapped listening address (dual-stack socket) is the IPv4 one it
 	 * stands for; the check compares the peer's IPv4 forms against it. */
-	s = *addr;
+	s.addr = *addr;
 	if (policy_is_mapped(addr))
-		peer_policy_unmap(addr, &s);
-	struct sa *nv = policy_grow(p->self, &p->capself, p->nself, sizeof(s));
+		peer_policy_unmap(addr, &s.addr);
+	struct policy_self *nv = policy_grow(p->self, &p->capself, p->nself,
+					     sizeof(s));
 	if (!nv)
 		return ENOMEM;
 	p->self = nv;
@@ -376,14 +386,21 @@ int peer_policy_add_self(struct peer_policy *p, const struct sa *addr)
 	return 0;
 }
 
+int peer_policy_add_self(struct peer_policy *p, const struct sa *addr)
+{
+	uint16_t port = addr ? sa_port(addr) : 0;
+	return peer_policy_add_self_range(p, addr, port ? port : 0,
+					  port ? port : 65535);
+}
+
 /* ----- The decision ----- */
 
 static bool policy_is_self(const struct peer_policy *p, const struct sa *s)
 {
 	for (size_t i = 0; i < p->nself; i++) {
-		uint16_t port = sa_port(&p->self[i]);
-		if (sa_eq_addr(&p->self[i], s) &&
-		    (port == 0 || port == sa_port(s)))
+		const struct policy_self *e = &p->self[i];
+		uint16_t port = sa_port(s);
+		if (sa_eq_addr(&e->addr, s) && port >= e->lo && port <= e->hi)
 			return true;
 	}
 	return false;

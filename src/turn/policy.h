@@ -36,4 +36,9 @@ bool peer_policy_unmap(const struct sa *in, struct sa *out);
  * denies. Returns 0 (allowed) or EPERM. */
 int peer_policy_check(const struct peer_policy *p, const struct sa *peer);
 
+/* Deny ports lo..hi on one of the server's addresses: the relay range, so
+ * no allocation can relay into another allocation on this server. */
+int peer_policy_add_self_range(struct peer_policy *p, const struct sa *addr,
+			       uint16_t lo, uint16_t hi);
+
 #endif

@@ -76,6 +76,8 @@ struct turn_cfg {
 	uint16_t max_channel;       /* 0x4FFF (RFC 8656), 0x7FFF (RFC 5766) */
 	struct sa relay4;           /* relay address (port 0); family 0 = none */
 	struct sa relay6;
+	struct sa ext4;             /* --external-ip: reported instead of the */
+	struct sa ext6;             /* relay address (1:1 NAT); family 0 = none */
 	struct auth_nonce_key nonce_key;
 	const struct peer_policy *policy;
 	unsigned unauth_rate;       /* 401s per second per source IP */

@@ -108,8 +108,17 @@ static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 	uint64_t now = turn_now(srv);
 	uint32_t left = a->expires > now ? (uint32_t)((a->expires - now) / 1000) : 0;
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
-	for (unsigned i = 0; i < a->nrelay; i++)
-		stun_enc_xaddr(&r.enc, TURN_ATTR_XOR_RELAYED_ADDRESS, &a->relay[i].addr);
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct sa shown = a->relay[i].addr;
+		const struct sa *ext = sa_af(&shown) == AF_INET ? &srv->cfg->ext4
+								 : &srv->cfg->ext6;
+		/* Behind 1:1 NAT peers reach the public address, same port. */
+		if (sa_af(ext)) {
+			shown = *ext;
+			sa_set_port(&shown, sa_port(&a->relay[i].addr));
+		}
+		stun_enc_xaddr(&r.enc, TURN_ATTR_XOR_RELAYED_ADDRESS, &shown);
+	}
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, left);
 	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
 	if (token)

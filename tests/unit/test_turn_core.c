@@ -95,6 +95,23 @@ static void test_allocate_static_user(void **state)
 	h_free(h);
 }
 
+static void with_external(struct turn_cfg *c)
+{
+	sa_set_str(&c->ext4, "192.0.2.77", 0);
+}
+
+/* --external-ip: clients are told the public address, same port. */
+static void test_external_ip_reported(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_external);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	struct sa relayed = h_allocate(h, &s, &h_alice);
+	struct sa want = h_sa("192.0.2.77", sa_port(&h->relays[0].addr));
+	assert_true(sa_eq(&relayed, &want));
+	h_free(h);
+}
+
 static void test_allocate_twice_437(void **state)
 {
 	(void)state;
@@ -489,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_401_rate_limited),
 		cmocka_unit_test(test_allocate_static_user),
 		cmocka_unit_test(test_allocate_twice_437),
+		cmocka_unit_test(test_external_ip_reported),
 		cmocka_unit_test(test_wrong_password_realm_user),
 		cmocka_unit_test(test_rest_credentials),
 		cmocka_unit_test(test_stale_nonce_438),

@@ -491,6 +491,27 @@ static void test_many_ranges(void **state)
 	peer_policy_free(p);
 }
 
+/* The relay range on our relay address is ours: a peer there would make
+ * one allocation relay into another on the same server. */
+static void test_self_relay_range(void **state)
+{
+	(void)state;
+	struct peer_policy *p;
+	struct sa relay, peer;
+	assert_int_equal(peer_policy_alloc(&p), 0);
+	peer_policy_allow_loopback(p, true);
+	sa_set_str(&relay, "127.0.0.1", 0);
+	assert_int_equal(peer_policy_add_self_range(p, &relay, 49152, 65535), 0);
+	sa_set_str(&peer, "127.0.0.1", 50000);
+	assert_int_equal(peer_policy_check(p, &peer), EPERM);
+	sa_set_str(&peer, "::ffff:127.0.0.1", 65535);
+	assert_int_equal(peer_policy_check(p, &peer), EPERM);
+	sa_set_str(&peer, "127.0.0.1", 49151);
+	assert_int_equal(peer_policy_check(p, &peer), 0);
+	assert_int_equal(peer_policy_add_self_range(p, &relay, 10, 9), EINVAL);
+	peer_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_ranges_parse),
 		cmocka_unit_test(test_many_ranges),
+		cmocka_unit_test(test_self_relay_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
