@@ -395,12 +395,17 @@ int peer_policy_add_self(struct peer_policy *p, const struct sa *addr)
 
 /* ----- The decision ----- */
 
-static bool policy_is_self(const struct peer_policy *p, const struct sa *s)
+/* any_port: judge the address alone (a permission covers every port),
+ * so only entries that cover every port deny. */
+static bool policy_is_self(const struct peer_policy *p, const struct sa *s,
+			   bool any_port)
 {
 	for (size_t i = 0; i < p->nself; i++) {
 		const struct policy_self *e = &p->self[i];
 		uint16_t port = sa_port(s);
-		if (sa_eq_addr(&e->addr, s) && port >= e->lo && port <= e->hi)
+		bool ports = any_port ? e->lo == 0 && e->hi == 65535
+				      : port >= e->lo && port <= e->hi;
+		if (ports && sa_eq_addr(&e->addr, s))
 			return true;
 	}
 	return false;
@@ -420,7 +425,8 @@ static bool policy_default_denies(const struct peer_policy *p,
 
 /* Every form of the peer must pass, so an allowed or public wrapper
  * cannot smuggle a denied IPv4 address inside it. */
-int peer_policy_check(const struct peer_policy *p, const struct sa *peer)
+static int policy_check(const struct peer_policy *p, const struct sa *peer,
+			bool any_port)
 {
 	struct sa forms[POLICY_FORMS_MAX];
 
@@ -428,11 +434,21 @@ int peer_policy_check(const struct peer_policy *p, const struct sa *peer)
 		return EPERM;
 	size_t n = policy_forms(peer, forms);
 	for (size_t i = 0; i < n; i++) {
-		if (p && (policy_is_self(p, &forms[i]) ||
+		if (p && (policy_is_self(p, &forms[i], any_port) ||
 			  policy_in_vec(&p->deny, &forms[i])))
 			return EPERM;
 		if (policy_default_denies(p, &forms[i]))
 			return EPERM;
 	}
 	return 0;
+}
+
+int peer_policy_check(const struct peer_policy *p, const struct sa *peer)
+{
+	return policy_check(p, peer, false);
+}
+
+int peer_policy_check_ip(const struct peer_policy *p, const struct sa *peer)
+{
+	return policy_check(p, peer, true);
 }

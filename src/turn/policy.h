@@ -41,4 +41,9 @@ int peer_policy_check(const struct peer_policy *p, const struct sa *peer);
 int peer_policy_add_self_range(struct peer_policy *p, const struct sa *addr,
 			       uint16_t lo, uint16_t hi);
 
+/* The same for an address alone (CreatePermission, RFC 8656 9: a
+ * permission covers every port). Port-range self entries do not apply;
+ * Send and ChannelBind, which name a port, still check it. */
+int peer_policy_check_ip(const struct peer_policy *p, const struct sa *peer);
+
 #endif

@@ -85,14 +85,17 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
  * Returns 0 or the error code to answer. */
 static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 			     const struct stun_msg *req,
-			     const struct stun_attr *at, struct sa *peer)
+			     const struct stun_attr *at, struct sa *peer,
+			     bool any_port)
 {
 	if (stun_attr_get_xaddr(req, at, peer) != 0)
 		return 400;
 	/* Policy first: a forbidden peer is 403 whatever its family, so an
 	 * IPv4-in-IPv6 spelling of an internal address never gets a more
 	 * informative answer than the plain one. */
-	if (peer_policy_check(srv->cfg->policy, peer) != 0)
+	int denied = any_port ? peer_policy_check_ip(srv->cfg->policy, peer)
+			      : peer_policy_check(srv->cfg->policy, peer);
+	if (denied)
 		return 403;
 	if (!turn_alloc_has_family(a, sa_af(peer)))
 		return 443;
@@ -113,7 +116,8 @@ static void method_permission(struct turn_srv *srv, const struct turn_src *src,
 	for (unsigned i = 0; i < req->nattrs; i++) {
 		if (req->attrs[i].type != TURN_ATTR_XOR_PEER_ADDRESS)
 			continue;
-		int code = method_peer_check(srv, a, req, &req->attrs[i], &peers[n]);
+		int code = method_peer_check(srv, a, req, &req->attrs[i],
+					     &peers[n], true);
 		if (code) {
 			turn_reply_error(srv, src, req, auth, code);
 			return;
@@ -153,7 +157,7 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 		turn_reply_error(srv, src, req, auth, 400);
 		return;
 	}
-	int code = method_peer_check(srv, a, req, at, &peer);
+	int code = method_peer_check(srv, a, req, at, &peer, false);
 	if (!code) {
 		int err = turn_chan_bind(srv, a, ch, &peer);
 		code = err == EINVAL ? 400 : err ? 508 : 0;

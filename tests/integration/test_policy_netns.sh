@@ -255,7 +255,45 @@ def deny_ip():
     c.refresh(0)
 
 
-{"deny": deny, "loopback": loopback, "allow": allow, "deny-ip": deny_ip}[scenario]()
+def self_relay():
+    """The relay IP is allowed as a peer only inside the relay range:
+    another allocation there is fine (relay/relay through one server, the
+    usual WebRTC case), a service on another port is not."""
+    svc = Listener("127.0.0.1")
+    a, ra = client("self-a")
+    b, rb = client("self-b")
+    check("Allocate x2", ra.cls == tc.SUCCESS and rb.cls == tc.SUCCESS,
+          ra.describe() + " / " + rb.describe())
+    # A permission is per IP (it covers the other allocations too); the
+    # port is judged where one is named: ChannelBind and Send.
+    r = a.channel_bind(0x4123, "127.0.0.1", svc.port)
+    check("ChannelBind to a service on the relay IP: 403", r.code() == 403,
+          r.describe(), coturn="does not deny its relay address")
+    for i in range(3):
+        a.send_indication("127.0.0.1", svc.port, b"must-not-arrive-%d" % i)
+    n = svc.drain(1.0)
+    check("Send to a service on the relay IP delivers nothing", n == 0,
+          "%d packets" % n, coturn="does not deny its relay address")
+    ipa, pa = ra.xaddr(tc.XOR_RELAYED_ADDRESS)
+    ipb, pb = rb.xaddr(tc.XOR_RELAYED_ADDRESS)
+    r = a.create_permission(ipb)
+    check("CreatePermission to another allocation's relay: allowed",
+          r.cls == tc.SUCCESS, r.describe())
+    r = b.create_permission(ipa)
+    check("CreatePermission back: allowed", r.cls == tc.SUCCESS, r.describe())
+    b.send_indication(ipa, pa, b"relay-to-relay")
+    try:
+        raw = a.recv_raw(2.0)
+    except tc.Timeout:
+        raw = b""
+    check("data crosses from one allocation to the other",
+          b"relay-to-relay" in raw, "%d bytes" % len(raw))
+    a.refresh(0)
+    b.refresh(0)
+
+
+{"deny": deny, "loopback": loopback, "allow": allow, "deny-ip": deny_ip,
+ "self-relay": self_relay}[scenario]()
 sys.exit(1 if failed else 0)
 PY
 
@@ -274,5 +312,7 @@ run_scenario allow "${auth[@]}" --allowed-peer-ip 10.0.0.0-10.0.0.255 \
 	--denied-peer-ip 10.0.0.7 "${coturn_deny[@]}"
 run_scenario deny-ip "${auth[@]}" --allow-loopback-peers \
 	--denied-peer-ip 127.0.0.2 --denied-peer-ip 127.0.0.3-127.0.0.9 \
+	"${coturn_deny[@]}"
+run_scenario self-relay "${auth[@]}" --allowed-peer-ip 127.0.0.1 \
 	"${coturn_deny[@]}"
 ts_finish

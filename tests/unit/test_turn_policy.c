@@ -508,6 +508,15 @@ static void test_self_relay_range(void **state)
 	assert_int_equal(peer_policy_check(p, &peer), EPERM);
 	sa_set_str(&peer, "127.0.0.1", 49151);
 	assert_int_equal(peer_policy_check(p, &peer), 0);
+	/* Address-level checks (CreatePermission) ignore port ranges but
+	 * not whole-address self entries. */
+	sa_set_str(&peer, "127.0.0.1", 50000);
+	assert_int_equal(peer_policy_check_ip(p, &peer), 0);
+	struct sa whole;
+	sa_set_str(&whole, "127.0.0.9", 0);
+	assert_int_equal(peer_policy_add_self(p, &whole), 0);
+	sa_set_str(&peer, "127.0.0.9", 1234);
+	assert_int_equal(peer_policy_check_ip(p, &peer), EPERM);
 	assert_int_equal(peer_policy_add_self_range(p, &relay, 10, 9), EINVAL);
 	peer_policy_free(p);
 }
