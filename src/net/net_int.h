@@ -71,7 +71,12 @@ struct net_worker {
 	atomic_bool draining;
 	atomic_uint_fast64_t deadline;
 	atomic_uint nallocs;
-	uint8_t rbufs[NET_UDP_BATCH][NET_UDP_SLOT]; /* receive batch */
+	/* The receive batch, wired up once (net_recv_init) and shared by
+	 * every socket of this worker: listeners and relays. */
+	uint8_t rbufs[NET_UDP_BATCH][NET_UDP_SLOT];
+	struct mmsghdr rmsgs[NET_UDP_BATCH];
+	struct iovec riov[NET_UDP_BATCH];
+	struct sa rfrom[NET_UDP_BATCH];
 };
 
 /* udp.c */
@@ -83,6 +88,10 @@ void net_udp_queue(struct net_udp *u, const struct sa *to,
 		   const struct iovec *iov, int iovcnt);
 int net_socket_bind(int type, const struct sa *addr, bool reuseport);
 void net_socket_buffers(int fd);
+void net_recv_init(struct net_worker *w);
+/* One recvmmsg into the worker's batch; returns the count (0 on
+ * EAGAIN). Truncated datagrams come back with rmsgs[i].msg_len = 0. */
+int net_recv_batch(struct net_worker *w, int fd);
 
 /* tcp.c */
 int net_tcp_listen(struct net_worker *w, const struct sa *addr,

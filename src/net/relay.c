@@ -14,23 +14,13 @@ static void relay_readable(struct loop_fd *lf, uint32_t events)
 {
 	struct net_relay *r = lf->arg;
 	struct net_worker *w = r->w;
-	struct mmsghdr msgs[NET_UDP_BATCH];
-	struct iovec iov[NET_UDP_BATCH];
-	struct sa from[NET_UDP_BATCH];
 	(void)events;
-	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
-		iov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
-		msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &from[i].u, .msg_namelen = sizeof(from[i].u),
-			.msg_iov = &iov[i], .msg_iovlen = 1};
-	}
-	int n = recvmmsg(lf->fd, msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	int n = net_recv_batch(w, lf->fd);
 	for (int i = 0; i < n && lf->fd >= 0; i++) {
-		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+		if (w->rmsgs[i].msg_len == 0)
 			continue;
-		from[i].len = msgs[i].msg_hdr.msg_namelen;
-		turn_peer_input(w->srv, r->owner, &from[i], w->rbufs[i],
-				msgs[i].msg_len);
+		turn_peer_input(w->srv, r->owner, &w->rfrom[i], w->rbufs[i],
+				w->rmsgs[i].msg_len);
 	}
 	net_flush_all(w);
 }

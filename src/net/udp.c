@@ -92,28 +92,42 @@ void net_udp_queue(struct net_udp *u, const struct sa *to,
 	u->qmsg[i].msg_hdr.msg_namelen = to->len;
 }
 
+void net_recv_init(struct net_worker *w)
+{
+	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
+		w->riov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
+		w->rmsgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &w->rfrom[i].u, .msg_iov = &w->riov[i],
+			.msg_iovlen = 1};
+	}
+}
+
+int net_recv_batch(struct net_worker *w, int fd)
+{
+	for (unsigned i = 0; i < NET_UDP_BATCH; i++)
+		w->rmsgs[i].msg_hdr.msg_namelen = sizeof(w->rfrom[i].u);
+	int n = recvmmsg(fd, w->rmsgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		w->rfrom[i].len = w->rmsgs[i].msg_hdr.msg_namelen;
+		/* Larger than a slot: drop rather than relay a cut datagram. */
+		if (w->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			w->rmsgs[i].msg_len = 0;
+	}
+	return n > 0 ? n : 0;
+}
+
 static void udp_readable(struct loop_fd *lf, uint32_t events)
 {
 	struct net_udp *u = lf->arg;
 	struct net_worker *w = u->w;
-	struct mmsghdr msgs[NET_UDP_BATCH];
-	struct iovec iov[NET_UDP_BATCH];
-	struct sa from[NET_UDP_BATCH];
 	(void)events;
-	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
-		iov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
-		msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &from[i].u, .msg_namelen = sizeof(from[i].u),
-			.msg_iov = &iov[i], .msg_iovlen = 1};
-	}
-	int n = recvmmsg(lf->fd, msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	int n = net_recv_batch(w, lf->fd);
 	for (int i = 0; i < n; i++) {
-		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+		if (w->rmsgs[i].msg_len == 0)
 			continue;
-		from[i].len = msgs[i].msg_hdr.msg_namelen;
-		struct turn_src src = {.proto = TURN_PROTO_UDP, .client = from[i],
+		struct turn_src src = {.proto = TURN_PROTO_UDP, .client = w->rfrom[i],
 				       .local = u->local, .conn = u};
-		turn_client_input(w->srv, &src, w->rbufs[i], msgs[i].msg_len);
+		turn_client_input(w->srv, &src, w->rbufs[i], w->rmsgs[i].msg_len);
 	}
 	net_flush_all(w);
 }

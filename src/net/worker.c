@@ -59,6 +59,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 		return ENOMEM;
 	w->id = id;
 	w->now_ms = net_mono_ms();
+	net_recv_init(w);
 	int err = loop_alloc(&w->loop);
 	struct turn_clock clk = {worker_clock_mono, worker_clock_wall, w};
 	struct turn_io io;
