@@ -77,6 +77,7 @@ struct net_worker {
 	struct mmsghdr rmsgs[NET_UDP_BATCH];
 	struct iovec riov[NET_UDP_BATCH];
 	struct sa rfrom[NET_UDP_BATCH];
+	unsigned rused; /* entries the last read filled: reset only those */
 };
 
 /* udp.c */

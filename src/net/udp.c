@@ -97,16 +97,19 @@ void net_recv_init(struct net_worker *w)
 	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
 		w->riov[i] = (struct iovec){w->rbufs[i], NET_UDP_SLOT};
 		w->rmsgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &w->rfrom[i].u, .msg_iov = &w->riov[i],
-			.msg_iovlen = 1};
+			.msg_name = &w->rfrom[i].u,
+			.msg_namelen = sizeof(w->rfrom[i].u),
+			.msg_iov = &w->riov[i], .msg_iovlen = 1};
 	}
 }
 
 int net_recv_batch(struct net_worker *w, int fd)
 {
-	for (unsigned i = 0; i < NET_UDP_BATCH; i++)
+	/* recvmmsg rewrites msg_namelen only in the entries it fills. */
+	for (unsigned i = 0; i < w->rused; i++)
 		w->rmsgs[i].msg_hdr.msg_namelen = sizeof(w->rfrom[i].u);
 	int n = recvmmsg(fd, w->rmsgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	w->rused = n > 0 ? (unsigned)n : 0;
 	for (int i = 0; i < n; i++) {
 		w->rfrom[i].len = w->rmsgs[i].msg_hdr.msg_namelen;
 		/* Larger than a slot: drop rather than relay a cut datagram. */

@@ -39,46 +39,12 @@ void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port)
 	}
 }
 
-int sa_af(const struct sa *sa)
-{
-	return sa->u.sa.sa_family;
-}
-
-uint16_t sa_port(const struct sa *sa)
-{
-	if (sa_af(sa) == AF_INET)
-		return ntohs(sa->u.in.sin_port);
-	if (sa_af(sa) == AF_INET6)
-		return ntohs(sa->u.in6.sin6_port);
-	return 0;
-}
-
 void sa_set_port(struct sa *sa, uint16_t port)
 {
 	if (sa_af(sa) == AF_INET)
 		sa->u.in.sin_port = htons(port);
 	else if (sa_af(sa) == AF_INET6)
 		sa->u.in6.sin6_port = htons(port);
-}
-
-const uint8_t *sa_addr_bytes(const struct sa *sa)
-{
-	if (sa_af(sa) == AF_INET)
-		return (const uint8_t *)&sa->u.in.sin_addr;
-	return (const uint8_t *)&sa->u.in6.sin6_addr;
-}
-
-bool sa_eq_addr(const struct sa *a, const struct sa *b)
-{
-	if (sa_af(a) != sa_af(b))
-		return false;
-	size_t n = sa_af(a) == AF_INET ? 4 : 16;
-	return memcmp(sa_addr_bytes(a), sa_addr_bytes(b), n) == 0;
-}
-
-bool sa_eq(const struct sa *a, const struct sa *b)
-{
-	return sa_eq_addr(a, b) && sa_port(a) == sa_port(b);
 }
 
 uint32_t sa_hash(const struct sa *sa, uint32_t seed)

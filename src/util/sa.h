@@ -4,7 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 struct sa {
@@ -22,14 +24,47 @@ struct sa {
 int sa_set_str(struct sa *sa, const char *ip, uint16_t port);
 /* Build from raw address bytes (4 or 16) and a port. */
 void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port);
-int sa_af(const struct sa *sa);
-uint16_t sa_port(const struct sa *sa);
 void sa_set_port(struct sa *sa, uint16_t port);
-/* Pointer to the 4 or 16 address bytes. */
-const uint8_t *sa_addr_bytes(const struct sa *sa);
-bool sa_eq(const struct sa *a, const struct sa *b);      /* addr + port */
-bool sa_eq_addr(const struct sa *a, const struct sa *b); /* addr only  */
 uint32_t sa_hash(const struct sa *sa, uint32_t seed);
+
+/* The accessors below run for every relayed packet (5-tuple, permission
+ * and channel lookups), so they are inline: callgrind showed them at a
+ * quarter of the relay path's instructions as out-of-line calls. */
+static inline int sa_af(const struct sa *sa)
+{
+	return sa->u.sa.sa_family;
+}
+
+static inline uint16_t sa_port(const struct sa *sa)
+{
+	in_port_t p = sa_af(sa) == AF_INET ? sa->u.in.sin_port
+		    : sa_af(sa) == AF_INET6 ? sa->u.in6.sin6_port : 0;
+	return ntohs(p);
+}
+
+/* Pointer to the 4 or 16 address bytes. */
+static inline const uint8_t *sa_addr_bytes(const struct sa *sa)
+{
+	if (sa_af(sa) == AF_INET)
+		return (const uint8_t *)&sa->u.in.sin_addr;
+	return (const uint8_t *)&sa->u.in6.sin6_addr;
+}
+
+/* Address only. */
+static inline bool sa_eq_addr(const struct sa *a, const struct sa *b)
+{
+	if (sa_af(a) != sa_af(b))
+		return false;
+	if (sa_af(a) == AF_INET)
+		return a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+	return memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+}
+
+/* Address and port. */
+static inline bool sa_eq(const struct sa *a, const struct sa *b)
+{
+	return sa_eq_addr(a, b) && sa_port(a) == sa_port(b);
+}
 /* "1.2.3.4:5" or "[::1]:5"; returns buf. */
 const char *sa_fmt(const struct sa *sa, char *buf, size_t sz);
 /* "1.2.3.4" or "::1"; returns buf. */
