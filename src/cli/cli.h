@@ -14,5 +14,11 @@ int cli_creds_run(int argc, char **argv, uint64_t now, FILE *out, FILE *err);
 int cli_probe_main(int argc, char **argv);
 /* turnstone bench MODE --server IP:PORT ...: loopback load generator. */
 int cli_bench_main(int argc, char **argv);
+/* turnstone account create|list|show|enable|disable|delete|key|turn ...
+ * against the SQLite store (--db PATH or $TURNSTONE_DB). */
+int cli_account_main(int argc, char **argv);
+/* turnstone token mint --account A --sub S [--ttl N]: a JWT for trying the
+ * ICE-servers API. */
+int cli_token_main(int argc, char **argv);
 
 #endif

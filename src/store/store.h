@@ -1,0 +1,136 @@
+/* Accounts, their JWT keys and their Configurable TURN policy, in one
+ * SQLite file (WAL mode, versioned schema migrations).
+ *
+ * A small table of operations, not an ORM: create/get/update/delete an
+ * account (its TURN policy and custom servers travel with it), add and
+ * remove keys, and load an immutable in-memory snapshot of everything for
+ * the request path. Readers never touch SQLite per request: the API swaps
+ * in a new snapshot when store_data_version() changes.
+ *
+ * Every function returns 0 or an errno value: ENOENT (no such account or
+ * key), EEXIST (name or kid taken), EINVAL (a field out of range), ENOMEM,
+ * EIO (SQLite failed: unreadable, corrupt, disk full). A struct store is
+ * one connection guarded by its own mutex, so any thread may call it. */
+#ifndef TS_STORE_H
+#define TS_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX 64     /* account name: [a-z0-9][a-z0-9_-]{0,62} */
+#define STORE_ISSUER_MAX 256
+#define STORE_KID_MAX 64      /* [A-Za-z0-9._-]{1,63} */
+#define STORE_ALG_MAX 8       /* "HS256" "RS256" "ES256" "EdDSA" */
+#define STORE_URL_MAX 256
+#define STORE_URLS_MAX 4      /* urls per custom server */
+#define STORE_SERVERS_MAX 4   /* custom servers per account */
+#define STORE_CRED_MAX 256
+#define STORE_KEYMAT_MAX 8192 /* HS256 secret or PEM public key */
+
+enum store_turn_mode {
+	STORE_TURN_PLATFORM = 0, /* platform servers only (default) */
+	STORE_TURN_OVERRIDE,     /* the account's own servers only */
+	STORE_TURN_FALLBACK,     /* platform first, then the account's */
+};
+const char *store_turn_mode_str(enum store_turn_mode m);
+/* "platform" | "override" | "fallback" -> mode; EINVAL otherwise. */
+int store_turn_mode_parse(const char *s, enum store_turn_mode *m);
+
+/* A customer's own TURN/STUN server: either a static username/credential,
+ * or a shared secret from which REST credentials are minted per request
+ * (exactly one of the two, or neither for a stun: only server). */
+struct store_server {
+	unsigned nurls;
+	char urls[STORE_URLS_MAX][STORE_URL_MAX];
+	char username[STORE_CRED_MAX];
+	char credential[STORE_CRED_MAX];
+	char secret[STORE_CRED_MAX];
+};
+
+struct store_account {
+	int64_t id; /* assigned by the store */
+	char name[STORE_NAME_MAX];
+	bool disabled;
+	bool configurable_turn; /* paid feature: custom servers allowed */
+	uint32_t default_ttl;   /* seconds; 1..max_ttl */
+	uint32_t max_ttl;       /* seconds; 1..604800 */
+	uint32_t rate_per_s;    /* API requests per second; 0 = no limit */
+	uint32_t rate_burst;
+	char issuer[STORE_ISSUER_MAX]; /* expected JWT iss */
+	enum store_turn_mode mode;
+	bool relay_only; /* iceTransportPolicy "relay" instead of "all" */
+	unsigned nservers;
+	struct store_server *servers; /* nservers entries, heap; may be NULL */
+	int64_t created; /* unix seconds */
+};
+
+/* Defaults for a new account: enabled, feature off, default_ttl 86400,
+ * max_ttl 86400, rate 100/s burst 200, issuer = name, mode platform,
+ * iceTransportPolicy all, no servers. */
+void store_account_init(struct store_account *a, const char *name);
+/* Frees a->servers (the struct itself is the caller's). */
+void store_account_clear(struct store_account *a);
+/* Checks names, TTLs, modes, server shapes (urls start with stun:, turn:
+ * or turns:; static xor secret; custom servers or a non-platform mode only
+ * with configurable_turn). 0 or EINVAL; *field names the first bad field
+ * ("name", "max_ttl", "servers[1].urls[0]", ...). */
+int store_account_validate(const struct store_account *a,
+			   const char **field);
+
+struct store_key {
+	char kid[STORE_KID_MAX];
+	char alg[STORE_ALG_MAX];
+	char account[STORE_NAME_MAX]; /* owner's name */
+	size_t len;
+	uint8_t *material; /* heap */
+	int64_t created;
+};
+
+struct store;
+
+/* Opens or creates path, sets WAL and synchronous=FULL (an acknowledged
+ * write survives SIGKILL and power loss), runs pending migrations. */
+int store_open(struct store **sp, const char *path);
+void store_close(struct store *s);
+
+int store_account_create(struct store *s, struct store_account *a);
+/* Out: *a filled (a->servers allocated; release with
+ * store_account_clear). */
+int store_account_get(struct store *s, const char *name,
+		      struct store_account *a);
+/* Replaces every field but id/created, servers included, in one
+ * transaction. */
+int store_account_update(struct store *s, const struct store_account *a);
+/* Deletes the account, its keys and servers. */
+int store_account_delete(struct store *s, const char *name);
+
+/* kid is unique across all accounts. */
+int store_key_add(struct store *s, const struct store_key *k);
+int store_key_remove(struct store *s, const char *account, const char *kid);
+
+/* Everything, read in one transaction; immutable once returned. */
+struct store_snap {
+	uint64_t version; /* store_data_version() when it was read */
+	size_t naccounts;
+	struct store_account *accounts; /* sorted by name */
+	size_t nkeys;
+	struct store_key *keys; /* sorted by kid */
+};
+int store_snapshot(struct store *s, struct store_snap **snapp);
+void store_snap_free(struct store_snap *snap);
+/* bsearch lookups; NULL when absent. */
+const struct store_account *store_snap_account(const struct store_snap *snap,
+					       const char *name);
+const struct store_key *store_snap_key(const struct store_snap *snap,
+				       const char *kid);
+
+/* A number that changes whenever any connection (another process too, such
+ * as the CLI) commits. 0 or EIO. */
+int store_data_version(struct store *s, uint64_t *v);
+/* 0 while the file at the opened path is still the one we opened and
+ * still reads as an SQLite database; EIO when it was removed, replaced,
+ * truncated or its header no longer reads (a failed disk, a bad restore).
+ * Cheap enough to call every second. */
+int store_check(struct store *s);
+
+#endif
