@@ -1,0 +1,349 @@
+/* Opening the SQLite file, schema migrations, transactions, the data
+ * version and the liveness check. The CLI and the daemon write the same
+ * file at once: WAL lets readers run beside one writer, and the busy
+ * timeout queues writers instead of failing them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+#include "util/log.h"
+
+#define STORE_BUSY_MS 5000
+#define STORE_MAGIC "SQLite format 3" /* and its NUL: 16 bytes */
+#define STORE_MAGIC_LEN 16
+
+/* Schema steps in order; step i takes user_version i to i + 1. Append
+ * only: a released step never changes. */
+static const char *const store_migrations[] = {
+	"CREATE TABLE accounts ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" disabled INTEGER NOT NULL DEFAULT 0,"
+	" configurable_turn INTEGER NOT NULL DEFAULT 0,"
+	" default_ttl INTEGER NOT NULL,"
+	" max_ttl INTEGER NOT NULL,"
+	" rate_per_s INTEGER NOT NULL,"
+	" rate_burst INTEGER NOT NULL,"
+	" issuer TEXT NOT NULL,"
+	" mode TEXT NOT NULL"
+	"  CHECK (mode IN ('platform', 'override', 'fallback')),"
+	" relay_only INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE keys ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL"
+	"  REFERENCES accounts(id) ON DELETE CASCADE,"
+	" kid TEXT NOT NULL UNIQUE,"
+	" alg TEXT NOT NULL,"
+	" material BLOB NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX keys_account ON keys(account_id);"
+	"CREATE TABLE servers ("
+	" account_id INTEGER NOT NULL"
+	"  REFERENCES accounts(id) ON DELETE CASCADE,"
+	" position INTEGER NOT NULL,"
+	" username TEXT NOT NULL DEFAULT '',"
+	" credential TEXT NOT NULL DEFAULT '',"
+	" secret TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (account_id, position));"
+	"CREATE TABLE server_urls ("
+	" account_id INTEGER NOT NULL,"
+	" position INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" url TEXT NOT NULL,"
+	" PRIMARY KEY (account_id, position, idx),"
+	" FOREIGN KEY (account_id, position)"
+	"  REFERENCES servers(account_id, position) ON DELETE CASCADE);",
+};
+#define STORE_SCHEMA_VERSION                                               \
+	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+int store_sql_err(struct store *s, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return EEXIST;
+		break;
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	}
+	/* SQLite's messages name tables and columns, never bound values. */
+	log_err("store: %s: %s", s->path, sqlite3_errmsg(s->db));
+	return EIO;
+}
+
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **stp)
+{
+	return store_sql_err(s, sqlite3_prepare_v2(s->db, sql, -1, stp, NULL));
+}
+
+int store_step_done(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_ROW ? 0 : store_sql_err(s, rc);
+}
+
+int store_change(struct store *s, const char *sql, store_bind_h *bind,
+		 const void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int err = store_prepare(s, sql, &st);
+	if (!err)
+		err = bind(s, st, arg);
+	if (!err)
+		err = store_step_done(s, st);
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int store_exec(struct store *s, const char *sql)
+{
+	return store_sql_err(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+int store_query_int(struct store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int err = store_prepare(s, sql, &st);
+	if (err)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? EIO : store_sql_err(s, rc);
+		goto out;
+	}
+	*v = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_version_read(struct store *s, uint64_t *v)
+{
+	int64_t dv;
+	int err = store_query_int(s, "PRAGMA data_version", &dv);
+	if (err)
+		return err;
+	/* data_version moves only for other connections' commits; our own
+	 * are counted in store_tx. */
+	if (dv != s->last_dv) {
+		s->last_dv = dv;
+		s->version++;
+	}
+	*v = s->version;
+	return 0;
+}
+
+int store_tx(struct store *s, bool write, store_tx_h *fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	/* IMMEDIATE takes the write lock up front, so a writer waits in the
+	 * busy handler instead of failing when it upgrades mid-way. */
+	int err = store_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (err)
+		goto out;
+	err = fn(s, arg);
+	if (!err)
+		err = store_exec(s, "COMMIT");
+	if (err)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (write)
+		s->version++;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* Runs the next pending step, if any, in its own transaction. The version
+ * is re-read under the write lock so two processes opening a fresh file
+ * at once do not both run a step. *done is set when none is left. */
+static int store_migrate_step(struct store *s, bool *done)
+{
+	char sql[64];
+	int64_t v;
+	int err = store_exec(s, "BEGIN IMMEDIATE");
+	if (err)
+		return err;
+	err = store_query_int(s, "PRAGMA user_version", &v);
+	if (err)
+		goto out;
+	if (v > STORE_SCHEMA_VERSION || v < 0) {
+		log_err("store: %s: schema version %lld is newer than this "
+			"build knows (%d)", s->path, (long long)v,
+			STORE_SCHEMA_VERSION);
+		err = EIO;
+		goto out;
+	}
+	*done = v == STORE_SCHEMA_VERSION;
+	if (*done)
+		goto out;
+	err = store_exec(s, store_migrations[v]);
+	/* PRAGMA takes no parameters; v + 1 is our own small integer. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", (int)v + 1);
+	if (!err)
+		err = store_exec(s, sql);
+out:
+	if (!err)
+		err = store_exec(s, "COMMIT");
+	if (err)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+static int store_migrate(struct store *s)
+{
+	bool done = false;
+	int err = 0;
+	while (!err && !done)
+		err = store_migrate_step(s, &done);
+	return err;
+}
+
+/* journal_mode answers with the mode in force; anything but "wal" (say, a
+ * file system without shared memory) would break concurrent writers. */
+static int store_wal_set(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int err = store_prepare(s, "PRAGMA journal_mode = WAL", &st);
+	if (err)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = store_sql_err(s, rc);
+		goto out;
+	}
+	const unsigned char *mode = sqlite3_column_text(st, 0);
+	if (!mode || strcmp((const char *)mode, "wal") != 0) {
+		log_err("store: %s: cannot enable WAL mode", s->path);
+		err = EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int store_configure(struct store *s)
+{
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	/* Hardening: no writes to sqlite_master, no functions run from the
+	 * schema of a file someone else may have crafted. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	int err = store_wal_set(s);
+	if (!err)
+		err = store_exec(s, "PRAGMA synchronous = FULL");
+	if (!err)
+		err = store_exec(s, "PRAGMA foreign_keys = ON");
+	if (!err)
+		err = store_migrate(s);
+	if (!err)
+		err = store_query_int(s, "PRAGMA data_version", &s->last_dv);
+	return err;
+}
+
+/* Remembers which file we opened, by absolute path and inode, so that a
+ * later chdir() or a file swapped in under the name is noticed. */
+static int store_identity_set(struct store *s)
+{
+	struct stat sb;
+	char *abs = realpath(s->path, NULL);
+	if (abs) {
+		free(s->path);
+		s->path = abs;
+	}
+	if (stat(s->path, &sb) != 0) {
+		log_err("store: %s: %s", s->path, strerror(errno));
+		return EIO;
+	}
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
+	return 0;
+}
+
+int store_open(struct store **sp, const char *path)
+{
+	if (!sp || !path || !*path)
+		return EINVAL;
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	int err = ENOMEM;
+	s->path = strdup(path);
+	if (!s->path)
+		goto out;
+	/* Our own mutex serialises callers; SQLite's would be a second. */
+	int rc = sqlite3_open_v2(path, &s->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	err = store_sql_err(s, rc);
+	if (!err)
+		err = store_configure(s);
+	if (!err)
+		err = store_identity_set(s);
+out:
+	if (err)
+		store_close(s);
+	else
+		*sp = s;
+	return err;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}
+
+int store_data_version(struct store *s, uint64_t *v)
+{
+	pthread_mutex_lock(&s->lock);
+	int err = store_version_read(s, v);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* The first 16 bytes, read through a fresh descriptor so that a file
+ * replaced or damaged under us is seen as it is now on disk. */
+static int store_magic_check(const char *path)
+{
+	char buf[STORE_MAGIC_LEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return EIO;
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(buf) ||
+	    memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
+		return EIO;
+	return 0;
+}
+
+int store_check(struct store *s)
+{
+	struct stat sb;
+	/* s->path and the identity never change after open: no lock. */
+	if (stat(s->path, &sb) != 0 || sb.st_dev != s->dev ||
+	    sb.st_ino != s->ino)
+		return EIO;
+	return store_magic_check(s->path);
+}

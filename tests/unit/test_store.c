@@ -1,0 +1,479 @@
+/* store: round trips, uniqueness, cascades, validation, snapshots, key
+ * material and hostile input. The file-level behaviour (persistence,
+ * data version, migrations, store_check, concurrency) is in
+ * test_store_file.c. */
+#include <errno.h>
+
+#include "store_fixture.h"
+
+static void test_account_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	account_paid(&a, "acme");
+	a.default_ttl = 600;
+	a.rate_per_s = 0;
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	assert_true(a.id > 0);
+	assert_true(a.created > 1700000000);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_account_equal(&a, &b);
+	store_account_clear(&b);
+
+	/* Update replaces every field and the whole server list. */
+	a.disabled = true;
+	a.max_ttl = 3600;
+	snprintf(a.issuer, sizeof(a.issuer), "https://acme.example/");
+	a.mode = STORE_TURN_OVERRIDE;
+	a.nservers = 1;
+	server_set(&a.servers[0], "stun:192.0.2.1:3478", "", "", "");
+	assert_int_equal(store_account_update(f->s, &a), 0);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_account_equal(&a, &b);
+	store_account_clear(&b);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM server_urls"),
+			 1);
+
+	/* And to none at all. */
+	a.nservers = 0;
+	assert_int_equal(store_account_update(f->s, &a), 0);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_int_equal(b.nservers, 0);
+	assert_null(b.servers);
+	store_account_clear(&a);
+
+	assert_int_equal(store_account_delete(f->s, "acme"), 0);
+	assert_int_equal(store_account_get(f->s, "acme", &b), ENOENT);
+}
+
+static void test_defaults(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	store_account_init(&a, "plain");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	assert_int_equal(store_account_get(f->s, "plain", &b), 0);
+	assert_false(b.disabled);
+	assert_false(b.configurable_turn);
+	assert_int_equal(b.default_ttl, 86400);
+	assert_int_equal(b.max_ttl, 86400);
+	assert_int_equal(b.rate_per_s, 100);
+	assert_int_equal(b.rate_burst, 200);
+	assert_string_equal(b.issuer, "plain");
+	assert_int_equal(b.mode, STORE_TURN_PLATFORM);
+	assert_false(b.relay_only);
+	assert_int_equal(b.nservers, 0);
+	store_account_clear(&b);
+}
+
+static void test_duplicates(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	store_account_init(&a, "one");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	assert_int_equal(store_account_create(f->s, &a), EEXIST);
+	store_account_init(&a, "two");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+
+	key_add(f->s, "one", "k1", "0123456789abcdef0123456789abcdef");
+	struct store_key k = {.kid = "k1", .alg = "HS256", .account = "two",
+			      .len = 3, .material = (uint8_t *)"abc"};
+	/* The kid is taken by another account: still a conflict. */
+	assert_int_equal(store_key_add(f->s, &k), EEXIST);
+	snprintf(k.account, sizeof(k.account), "one");
+	assert_int_equal(store_key_add(f->s, &k), EEXIST);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM keys"), 1);
+}
+
+static void test_enoent(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	store_account_init(&a, "ghost");
+	assert_int_equal(store_account_get(f->s, "ghost", &a), ENOENT);
+	assert_int_equal(store_account_update(f->s, &a), ENOENT);
+	assert_int_equal(store_account_delete(f->s, "ghost"), ENOENT);
+	struct store_key k = {.kid = "k1", .alg = "HS256", .account = "ghost",
+			      .len = 3, .material = (uint8_t *)"abc"};
+	assert_int_equal(store_key_add(f->s, &k), ENOENT);
+	assert_int_equal(store_key_remove(f->s, "ghost", "k1"), ENOENT);
+
+	/* A key is removed only through its own account. */
+	store_account_init(&a, "real");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	store_account_init(&a, "other");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	key_add(f->s, "real", "k1", "secret");
+	assert_int_equal(store_key_remove(f->s, "other", "k1"), ENOENT);
+	assert_int_equal(store_key_remove(f->s, "real", "k2"), ENOENT);
+	assert_int_equal(store_key_remove(f->s, "real", "k1"), 0);
+	assert_int_equal(store_key_remove(f->s, "real", "k1"), ENOENT);
+}
+
+static void test_cascade(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	account_paid(&a, "acme");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	store_account_clear(&a);
+	store_account_init(&a, "keep");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	key_add(f->s, "acme", "a1", "s1");
+	key_add(f->s, "acme", "a2", "s2");
+	key_add(f->s, "keep", "b1", "s3");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM servers"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM server_urls"),
+			 3);
+
+	assert_int_equal(store_account_delete(f->s, "acme"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM keys"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM servers"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM server_urls"),
+			 0);
+	/* The freed kid may be used again. */
+	key_add(f->s, "keep", "a1", "s4");
+}
+
+/* One field broken per row; "name" is what store_account_validate must
+ * report as the first bad field. */
+struct valid_case {
+	const char *field;
+	void (*mutate)(struct store_account *a);
+};
+
+static void m_name_empty(struct store_account *a) { a->name[0] = '\0'; }
+static void m_name_upper(struct store_account *a) { a->name[0] = 'A'; }
+static void m_name_dash(struct store_account *a) { a->name[0] = '-'; }
+static void m_name_dot(struct store_account *a) { a->name[1] = '.'; }
+static void m_name_long(struct store_account *a)
+{
+	memset(a->name, 'a', 63);
+	a->name[63] = 'a'; /* no NUL at all */
+}
+static void m_max_zero(struct store_account *a) { a->max_ttl = 0; }
+static void m_max_big(struct store_account *a) { a->max_ttl = 604801; }
+static void m_def_zero(struct store_account *a) { a->default_ttl = 0; }
+static void m_def_over(struct store_account *a) { a->max_ttl = 60; }
+static void m_burst(struct store_account *a) { a->rate_burst = 0; }
+static void m_issuer_empty(struct store_account *a) { a->issuer[0] = 0; }
+static void m_issuer_ctl(struct store_account *a) { a->issuer[1] = '\n'; }
+static void m_mode_bad(struct store_account *a)
+{
+	a->mode = (enum store_turn_mode)7;
+}
+static void m_mode_unpaid(struct store_account *a)
+{
+	a->configurable_turn = false;
+	a->nservers = 0;
+}
+static void m_servers_unpaid(struct store_account *a)
+{
+	a->configurable_turn = false;
+	a->mode = STORE_TURN_PLATFORM;
+}
+static void m_servers_many(struct store_account *a) { a->nservers = 5; }
+static void m_urls_none(struct store_account *a)
+{
+	a->servers[1].nurls = 0;
+}
+static void m_url_scheme(struct store_account *a)
+{
+	snprintf(a->servers[0].urls[1], STORE_URL_MAX, "http://x");
+}
+static void m_url_space(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn:a b");
+}
+static void m_url_ctl(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn:a\x7f");
+}
+static void m_url_bare(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turns:");
+}
+static void m_url_long(struct store_account *a)
+{
+	memset(a->servers[0].urls[0] + 5, 'x', STORE_URL_MAX - 5);
+}
+static void m_both(struct store_account *a)
+{
+	snprintf(a->servers[0].secret, STORE_CRED_MAX, "s");
+}
+static void m_no_cred(struct store_account *a)
+{
+	a->servers[0].credential[0] = '\0';
+}
+static void m_no_user(struct store_account *a)
+{
+	a->servers[0].username[0] = '\0';
+}
+static void m_turn_nocreds(struct store_account *a)
+{
+	a->servers[1].secret[0] = '\0';
+}
+static void m_user_ctl(struct store_account *a)
+{
+	a->servers[0].username[0] = '\r';
+}
+
+static const struct valid_case valid_cases[] = {
+	{"name", m_name_empty},
+	{"name", m_name_upper},
+	{"name", m_name_dash},
+	{"name", m_name_dot},
+	{"name", m_name_long},
+	{"max_ttl", m_max_zero},
+	{"max_ttl", m_max_big},
+	{"default_ttl", m_def_zero},
+	{"default_ttl", m_def_over},
+	{"rate_burst", m_burst},
+	{"issuer", m_issuer_empty},
+	{"issuer", m_issuer_ctl},
+	{"mode", m_mode_bad},
+	{"mode", m_mode_unpaid},
+	{"servers", m_servers_unpaid},
+	{"servers", m_servers_many},
+	{"servers[1].urls", m_urls_none},
+	{"servers[0].urls[1]", m_url_scheme},
+	{"servers[1].urls[0]", m_url_space},
+	{"servers[1].urls[0]", m_url_ctl},
+	{"servers[1].urls[0]", m_url_bare},
+	{"servers[0].urls[0]", m_url_long},
+	{"servers[0].secret", m_both},
+	{"servers[0].credential", m_no_cred},
+	{"servers[0].username", m_no_user},
+	{"servers[1].secret", m_turn_nocreds},
+	{"servers[0].username", m_user_ctl},
+};
+
+static void test_validate(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	const char *field = "unset";
+	account_paid(&a, "acme");
+	assert_int_equal(store_account_validate(&a, &field), 0);
+	assert_null(field);
+	struct store_server *keep = a.servers;
+	for (size_t i = 0; i < sizeof(valid_cases) / sizeof(valid_cases[0]);
+	     i++) {
+		struct store_server srv[2] = {keep[0], keep[1]};
+		struct store_account b = a;
+		b.servers = srv;
+		valid_cases[i].mutate(&b);
+		int err = store_account_validate(&b, &field);
+		if (err != EINVAL || !field ||
+		    strcmp(field, valid_cases[i].field) != 0)
+			fail_msg("case %zu: got %d %s, want %s", i, err,
+				 field ? field : "-", valid_cases[i].field);
+		/* Nothing invalid reaches the file. */
+		assert_int_equal(store_account_create(f->s, &b), EINVAL);
+	}
+	/* A stun: only server needs no credentials. */
+	server_set(&a.servers[1], "stun:192.0.2.1", "", "", "");
+	assert_int_equal(store_account_validate(&a, &field), 0);
+	store_account_clear(&a);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM accounts"), 0);
+}
+
+static void test_turn_mode(void **state)
+{
+	(void)state;
+	enum store_turn_mode m;
+	assert_int_equal(store_turn_mode_parse("override", &m), 0);
+	assert_int_equal(m, STORE_TURN_OVERRIDE);
+	assert_string_equal(store_turn_mode_str(m), "override");
+	assert_int_equal(store_turn_mode_parse("fallback", &m), 0);
+	assert_int_equal(store_turn_mode_parse("platform", &m), 0);
+	assert_int_equal(m, STORE_TURN_PLATFORM);
+	assert_int_equal(store_turn_mode_parse("Platform", &m), EINVAL);
+	assert_int_equal(store_turn_mode_parse("", &m), EINVAL);
+	assert_int_equal(store_turn_mode_parse(NULL, &m), EINVAL);
+}
+
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct store_snap *snap = NULL;
+	struct store_account a;
+	const char *names[] = {"zeta", "acme", "m-1", "0day"};
+	for (size_t i = 0; i < 4; i++) {
+		store_account_init(&a, names[i]);
+		assert_int_equal(store_account_create(f->s, &a), 0);
+	}
+	account_paid(&a, "paid");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	key_add(f->s, "zeta", "z9", "zz");
+	key_add(f->s, "acme", "Ak", "aa");
+	key_add(f->s, "paid", "b.2", "bb");
+	key_add(f->s, "acme", "a_1", "cc");
+
+	uint64_t v;
+	assert_int_equal(store_data_version(f->s, &v), 0);
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	assert_true(snap->version == v);
+	assert_int_equal(snap->naccounts, 5);
+	assert_int_equal(snap->nkeys, 4);
+	for (size_t i = 1; i < snap->naccounts; i++)
+		assert_true(strcmp(snap->accounts[i - 1].name,
+				   snap->accounts[i].name) < 0);
+	for (size_t i = 1; i < snap->nkeys; i++)
+		assert_true(strcmp(snap->keys[i - 1].kid, snap->keys[i].kid) <
+			    0);
+
+	const struct store_account *p = store_snap_account(snap, "paid");
+	assert_non_null(p);
+	a.id = p->id;
+	assert_account_equal(&a, p);
+	store_account_clear(&a);
+	for (size_t i = 0; i < 4; i++)
+		assert_non_null(store_snap_account(snap, names[i]));
+	assert_null(store_snap_account(snap, "nope"));
+	assert_null(store_snap_account(snap, ""));
+
+	const struct store_key *k = store_snap_key(snap, "a_1");
+	assert_non_null(k);
+	assert_string_equal(k->account, "acme");
+	assert_string_equal(k->alg, "HS256");
+	assert_int_equal(k->len, 2);
+	assert_memory_equal(k->material, "cc", 2);
+	assert_true(k->created > 1700000000);
+	assert_non_null(store_snap_key(snap, "z9"));
+	assert_null(store_snap_key(snap, "z"));
+
+	/* Immutable: a later write does not touch it. */
+	assert_int_equal(store_account_delete(f->s, "acme"), 0);
+	assert_non_null(store_snap_key(snap, "Ak"));
+	store_snap_free(snap);
+
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	assert_true(snap->version != v);
+	assert_int_equal(snap->naccounts, 4);
+	assert_int_equal(snap->nkeys, 2);
+	assert_null(store_snap_key(snap, "Ak"));
+	store_snap_free(snap);
+}
+
+static void test_snapshot_empty(void **state)
+{
+	struct fx *f = *state;
+	struct store_snap *snap = NULL;
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	assert_int_equal(snap->naccounts, 0);
+	assert_int_equal(snap->nkeys, 0);
+	assert_null(store_snap_account(snap, "acme"));
+	assert_null(store_snap_key(snap, "k1"));
+	store_snap_free(snap);
+}
+
+static void test_key_material(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	struct store_snap *snap = NULL;
+	uint8_t *big = malloc(STORE_KEYMAT_MAX + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i <= STORE_KEYMAT_MAX; i++)
+		big[i] = (uint8_t)(i * 7); /* NULs included */
+	store_account_init(&a, "acme");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	struct store_key k = {.kid = "big", .alg = "RS256", .account = "acme",
+			      .len = STORE_KEYMAT_MAX, .material = big};
+	assert_int_equal(store_key_add(f->s, &k), 0);
+	k.len = STORE_KEYMAT_MAX + 1;
+	snprintf(k.kid, sizeof(k.kid), "bigger");
+	assert_int_equal(store_key_add(f->s, &k), EINVAL);
+	k.len = 0;
+	assert_int_equal(store_key_add(f->s, &k), EINVAL);
+	k.len = 1;
+	snprintf(k.alg, sizeof(k.alg), "none");
+	assert_int_equal(store_key_add(f->s, &k), EINVAL);
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	const struct store_key *got = store_snap_key(snap, "big");
+	assert_non_null(got);
+	assert_int_equal(got->len, STORE_KEYMAT_MAX);
+	assert_memory_equal(got->material, big, STORE_KEYMAT_MAX);
+	assert_string_equal(got->alg, "RS256");
+	assert_null(store_snap_key(snap, "bigger"));
+	store_snap_free(snap);
+	free(big);
+}
+
+/* Quotes and SQL in input are data: refused by validation where the
+ * field has a grammar, stored verbatim where it does not. */
+static void test_injection(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	const char *evil = "x'); DROP TABLE accounts; --";
+	store_account_init(&a, evil);
+	assert_int_equal(store_account_create(f->s, &a), EINVAL);
+	assert_int_equal(store_account_get(f->s, evil, &b), ENOENT);
+	assert_int_equal(store_account_delete(f->s, "' OR '1'='1"), ENOENT);
+
+	account_paid(&a, "acme");
+	snprintf(a.issuer, sizeof(a.issuer), "%s", evil);
+	snprintf(a.servers[0].username, STORE_CRED_MAX, "\"; DELETE FROM keys");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	key_add(f->s, "acme", "k1", "' OR 1=1 --");
+	struct store_key k = {.kid = "k1' OR '1'='1", .alg = "HS256",
+			      .account = "acme", .len = 1,
+			      .material = (uint8_t *)"x"};
+	assert_int_equal(store_key_add(f->s, &k), EINVAL);
+	assert_int_equal(store_key_remove(f->s, "acme", "k1' OR '1'='1"),
+			 ENOENT);
+	assert_int_equal(store_key_remove(f->s, "' OR '1'='1", "k1"), ENOENT);
+
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_string_equal(b.issuer, evil);
+	assert_string_equal(b.servers[0].username, "\"; DELETE FROM keys");
+	store_account_clear(&a);
+	store_account_clear(&b);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM keys"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM accounts"), 1);
+}
+
+static void test_args(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	struct store_snap *snap = NULL;
+	struct store_account a;
+	assert_int_equal(store_open(&s, NULL), EINVAL);
+	assert_int_equal(store_open(&s, ""), EINVAL);
+	log_quiet(true);
+	assert_int_equal(store_open(&s, "/nonexistent/dir/x.db"), EIO);
+	log_quiet(false);
+	assert_null(s);
+	assert_int_equal(store_snapshot(f->s, NULL), EINVAL);
+	assert_null(snap);
+	assert_int_equal(store_account_create(f->s, NULL), EINVAL);
+	assert_int_equal(store_account_get(f->s, NULL, &a), EINVAL);
+	assert_int_equal(store_key_add(f->s, NULL), EINVAL);
+	assert_int_equal(store_account_validate(NULL, NULL), EINVAL);
+	store_close(NULL);
+	store_snap_free(NULL);
+	store_account_clear(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_account_roundtrip),
+		T(test_defaults),
+		T(test_duplicates),
+		T(test_enoent),
+		T(test_cascade),
+		T(test_validate),
+		T(test_turn_mode),
+		T(test_snapshot),
+		T(test_snapshot_empty),
+		T(test_key_material),
+		T(test_injection),
+		T(test_args),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+/* store, the file itself: persistence across reopen, the data version
+ * seen across connections, migrations (from an empty file, refusing a
+ * newer schema), store_check against a damaged, removed or replaced file,
+ * and concurrent writers. */
+#include <errno.h>
+#include <pthread.h>
+
+#include "store_fixture.h"
+
+static void test_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	account_paid(&a, "acme");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	key_add(f->s, "acme", "k1", "0123456789abcdef0123456789abcdef");
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(&f->s, f->path), 0);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_account_equal(&a, &b);
+	store_account_clear(&a);
+	store_account_clear(&b);
+	assert_int_equal(store_key_remove(f->s, "acme", "k1"), 0);
+	/* The settings that make concurrent writers safe. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_data_version(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = NULL;
+	struct store_account a;
+	uint64_t v0, v1, v2, v3;
+	assert_int_equal(store_open(&other, f->path), 0);
+	assert_int_equal(store_data_version(f->s, &v0), 0);
+	assert_int_equal(store_data_version(f->s, &v1), 0);
+	assert_true(v0 == v1);
+
+	store_account_init(&a, "acme");
+	assert_int_equal(store_account_create(other, &a), 0);
+	assert_int_equal(store_data_version(f->s, &v1), 0);
+	assert_true(v1 != v0);
+
+	/* Our own commits count too. */
+	assert_int_equal(store_account_delete(f->s, "acme"), 0);
+	assert_int_equal(store_data_version(f->s, &v2), 0);
+	assert_true(v2 != v1);
+	/* A failed write commits nothing. */
+	assert_int_equal(store_account_delete(f->s, "acme"), ENOENT);
+	assert_int_equal(store_data_version(f->s, &v3), 0);
+	assert_true(v3 == v2);
+	store_close(other);
+}
+
+static void test_migrate_empty_file(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	struct store *s = NULL;
+	struct store_account a;
+	fx_file(f, "empty.db", "", 0, path, sizeof(path));
+	assert_int_equal(store_open(&s, path), 0);
+	store_account_init(&a, "acme");
+	assert_int_equal(store_account_create(s, &a), 0);
+	store_close(s);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+	/* Opening again runs nothing twice. */
+	assert_int_equal(store_open(&s, path), 0);
+	store_close(s);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM accounts"), 1);
+}
+
+static void test_migrate_future(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	raw_exec(f->path, "PRAGMA user_version = 99");
+	FILE *log = open_memstream(&logbuf, &loglen);
+	assert_non_null(log);
+	log_setup(log, LOG_INFO);
+	assert_int_equal(store_open(&s, f->path), EIO);
+	assert_null(s);
+	log_setup(stderr, LOG_INFO);
+	fclose(log);
+	assert_non_null(strstr(logbuf, "schema version 99"));
+	free(logbuf);
+}
+
+static void test_not_a_database(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	struct store *s = NULL;
+	fx_file(f, "junk.db", "not sqlite at all ", 64, path, sizeof(path));
+	log_quiet(true);
+	assert_int_equal(store_open(&s, path), EIO);
+	log_quiet(false);
+}
+
+static void test_check(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(store_check(f->s), 0);
+	assert_int_equal(store_check(f->s), 0);
+
+	int fd = open(f->path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "garbage", 7, 0), 7);
+	close(fd);
+	assert_int_equal(store_check(f->s), EIO);
+}
+
+static void test_check_unlink(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(store_check(f->s), 0);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(store_check(f->s), EIO);
+}
+
+static void test_check_replaced(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	struct store *s = NULL;
+	/* A valid database, but not the one we opened. */
+	snprintf(path, sizeof(path), "%s/new.db", f->dir);
+	assert_int_equal(store_open(&s, path), 0);
+	store_close(s);
+	assert_int_equal(rename(path, f->path), 0);
+	assert_int_equal(store_check(f->s), EIO);
+}
+
+/* Writers on separate connections (as the CLI and the daemon are) queue
+ * on the busy timeout instead of failing; threads may share one store. */
+struct writer {
+	struct store *s;
+	char prefix;
+	int err;
+};
+
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	struct store_account a;
+	char name[16];
+	for (int i = 0; i < 40 && !w->err; i++) {
+		snprintf(name, sizeof(name), "%c%d", w->prefix, i);
+		store_account_init(&a, name);
+		w->err = store_account_create(w->s, &a);
+		if (!w->err)
+			w->err = store_account_update(w->s, &a);
+	}
+	return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = NULL;
+	pthread_t th[3];
+	assert_int_equal(store_open(&other, f->path), 0);
+	struct writer w[3] = {{f->s, 'a', 0}, {other, 'b', 0}, {f->s, 'c', 0}};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+			pthread_create(&th[i], NULL, writer_run, &w[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].err, 0);
+	}
+	store_close(other);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM accounts"),
+			 120);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_reopen),
+		T(test_data_version),
+		T(test_migrate_empty_file),
+		T(test_migrate_future),
+		T(test_not_a_database),
+		T(test_check),
+		T(test_check_unlink),
+		T(test_check_replaced),
+		T(test_concurrent_writers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
