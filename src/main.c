@@ -12,6 +12,9 @@ static void usage(FILE *out)
 		"  serve   run the STUN/TURN daemon (coturn-style options)\n"
 		"  creds   print TURN REST credentials for a shared secret\n"
 		"  probe   test a STUN or TURN server as a client\n"
+		"  bench   load generator (turnstone or any TURN server)\n"
+		"  account manage API accounts, JWT keys and Configurable TURN\n"
+		"  token   mint a JWT for trying the ICE-servers API\n"
 		"Run 'turnstone <command> --help' for the options.\n");
 }
 
@@ -30,6 +33,10 @@ int main(int argc, char **argv)
 		return cli_probe_main(argc - 1, argv + 1);
 	if (strcmp(verb, "bench") == 0)
 		return cli_bench_main(argc - 1, argv + 1);
+	if (strcmp(verb, "account") == 0)
+		return cli_account_main(argc - 1, argv + 1);
+	if (strcmp(verb, "token") == 0)
+		return cli_token_main(argc - 1, argv + 1);
 	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -1,8 +1,68 @@
 /* The ICE-servers HTTP API (libmicrohttpd): POST /v1/ice-servers, the
- * admin API, /v1/ip-ranges, /healthz, /metrics and the demo page. */
+ * admin API, /v1/ip-ranges, /healthz, /metrics and the demo page.
+ * docs/api.md is the user's guide; docs/openapi.yaml the contract. */
 #ifndef TS_API_H
 #define TS_API_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define API_PLATFORM_MAX 8
+#define API_ENDPOINTS_MAX 16
+#define API_SECRET_MAX 256
+
+/* One platform TURN node (or group of URLs sharing a REST secret). */
+struct api_platform {
+	unsigned nurls;
+	char urls[STORE_URLS_MAX][STORE_URL_MAX];
+	char secret[API_SECRET_MAX];
+};
+
+/* A public address and port for GET /v1/ip-ranges. */
+struct api_endpoint {
+	char ip[64];
+	uint16_t port;
+	char transport[8]; /* "udp" | "tcp" | "tls" */
+};
+
+struct api_cfg {
+	char listen_ip[64];
+	uint16_t port;
+	char db_path[256];
+	char admin_token[256]; /* "" leaves /v1/admin/ off */
+	char audience[128];    /* expected JWT aud */
+	unsigned threads;      /* HTTP worker threads (0 = one per core) */
+	unsigned nplatform;
+	struct api_platform platform[API_PLATFORM_MAX];
+	unsigned nendpoints;
+	struct api_endpoint endpoints[API_ENDPOINTS_MAX];
+	uint16_t relay_min, relay_max;
+	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
+	uint32_t health_interval_ms;    /* 0 = no health checks */
+	uint32_t health_failures;       /* consecutive failures = down */
+};
+
+void api_cfg_defaults(struct api_cfg *c);
+
+struct api;
+/* Opens the store, starts the HTTP threads, the store watcher and the
+ * health checker. 0, or an errno value with a log line saying why. */
+int api_start(struct api **ap, const struct api_cfg *cfg);
+void api_stop(struct api *a);
+
+/* stun:, stuns:, turn:, turns: URLs (RFC 7064, RFC 7065). */
+enum api_transport { API_T_UDP, API_T_TCP, API_T_TLS };
+/* host receives the name or address without brackets. 0 or EINVAL. */
+int api_url_parse(const char *url, char *host, size_t hostsz, uint16_t *port,
+		  enum api_transport *t);
+
+/* An account as the admin API shows it (secrets "(redacted)", no key
+ * material); the CLI's `account show` prints the same. A jansson json_t*
+ * returned as void* keeps jansson out of this header. */
+void *api_account_json(const struct store_account *a,
+		       const struct store_snap *snap);
 
 /* Files compiled into the binary by scripts/embed.cmake. */
 struct api_asset {

@@ -22,6 +22,12 @@ void config_defaults(struct config *c)
 	c->permission_lifetime = 300;
 	c->nonce_lifetime = 600;
 	c->relay_threads = 0;
+	strcpy(c->api_ip, "127.0.0.1");
+	strcpy(c->api_audience, "turnstone");
+	c->api_health_interval = 10;
+	c->api_health_failures = 3;
+	c->api_rate = 200;
+	c->api_burst = 400;
 }
 
 /* true if s looks like a number, so "--stale-nonce 300" takes it while
@@ -179,6 +185,8 @@ static int cfg_check_creds(const struct config *c, FILE *err)
 		       "'lt-cred-mech' cannot be turned off: turnstone always "
 		       "requires long-term credentials");
 	r |= cfg_check(c->realm[0] != '\0', err, "'realm' must not be empty");
+	if (c->no_turn)
+		return r ? EINVAL : 0;
 	if (c->use_auth_secret)
 		r |= cfg_check(c->nsecrets > 0, err,
 			       "'use-auth-secret' needs at least one "
@@ -206,9 +214,32 @@ static int cfg_check_lifetimes(const struct config *c, FILE *err)
 	return r ? EINVAL : 0;
 }
 
+static int cfg_check_api(const struct config *c, FILE *err)
+{
+	int r = 0;
+	if (c->api_port) {
+		r |= cfg_check(c->db[0] != '\0', err,
+			       "'api-listening-port' needs 'db' (the SQLite "
+			       "account store)");
+		r |= cfg_check(c->no_turn || c->api_port != c->port, err,
+			       "'api-listening-port' must differ from "
+			       "'listening-port'");
+	}
+	if (c->no_turn) {
+		r |= cfg_check(c->api_port != 0, err,
+			       "'no-turn' needs 'api-listening-port': the node "
+			       "would do nothing");
+		r |= cfg_check(c->napi_servers > 0, err,
+			       "'no-turn' needs 'api-turn-server' entries to "
+			       "hand out");
+	}
+	return r ? EINVAL : 0;
+}
+
 int config_validate(const struct config *c, FILE *err)
 {
 	int r = 0;
+	r |= cfg_check_api(c, err);
 	r |= cfg_check_counts(c, err);
 	r |= cfg_check_ports(c, err);
 	r |= cfg_check_creds(c, err);

@@ -15,6 +15,7 @@
 #define CFG_MAX_SECRETS 8
 #define CFG_MAX_USERS 64
 #define CFG_MAX_RANGES 64
+#define CFG_MAX_API_SERVERS 8
 
 struct cfg_user {
 	char name[128];
@@ -66,6 +67,21 @@ struct config {
 	char software[64];              /* --software-name ("" = no SOFTWARE) */
 	bool check_config;              /* --check-config */
 	bool legacy_channels;           /* --legacy-channel-range (0x4000-0x7FFF) */
+
+	/* ICE-servers REST API (docs/api.md) */
+	uint16_t api_port;              /* --api-listening-port (0 = no API) */
+	char api_ip[64];                /* --api-listening-ip (127.0.0.1) */
+	char db[256];                   /* --db: SQLite account store */
+	bool no_turn;                   /* --no-turn: an API-only node */
+	char api_admin_token_file[256]; /* --api-admin-token-file */
+	char api_audience[128];         /* --api-audience ("turnstone") */
+	/* --api-turn-server "URL[,URL...] [SECRET]": platform TURN nodes */
+	char api_servers[CFG_MAX_API_SERVERS][1280];
+	unsigned napi_servers;
+	uint32_t api_health_interval;   /* seconds; 0 = no checks (10) */
+	uint32_t api_health_failures;   /* failed checks in a row = down (3) */
+	uint32_t api_rate, api_burst;   /* per client IP (200/s, 400) */
+	unsigned api_threads;           /* 0 = one per core */
 };
 
 /* Fill defaults. */

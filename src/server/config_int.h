@@ -20,6 +20,7 @@ enum cfg_kind {
 	CFG_USER,   /* name:password */
 	CFG_SECRET, /* static-auth-secret */
 	CFG_FILE,   /* -c FILE */
+	CFG_STRL,   /* list of strings, validated by the module using them */
 	CFG_UNSUP,  /* a coturn option we refuse */
 };
 

@@ -75,6 +75,21 @@ static const struct cfg_opt cfg_opts[] = {
 	STR("software-name", 0, software, 0),
 	FLAG("check-config", 0, check_config),
 	FLAG("legacy-channel-range", 0, legacy_channels),
+
+	/* ICE-servers REST API */
+	NUM("api-listening-port", 0, api_port, 1, 65535),
+	STR("api-listening-ip", 0, api_ip, 1),
+	STR("db", 0, db, 1),
+	FLAG("no-turn", 0, no_turn),
+	STR("api-admin-token-file", 0, api_admin_token_file, 1),
+	STR("api-audience", 0, api_audience, 1),
+	{.name = "api-turn-server", .kind = CFG_STRL, .flags = CFG_F_SECRET,
+	 LST(api_servers, napi_servers)},
+	NUM("api-health-interval", 0, api_health_interval, 0, 3600),
+	NUM("api-health-failures", 0, api_health_failures, 1, 100),
+	NUM("api-rate", 0, api_rate, 0, 1000000),
+	NUM("api-burst", 0, api_burst, 1, 1000000),
+	NUM("api-threads", 0, api_threads, 0, 64),
 	{.name = NULL, .sname = 'c', .kind = CFG_FILE},
 
 	/* coturn flags whose behaviour is already ours (docs/coturn-migration.md) */
@@ -104,7 +119,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("relay-device", 'i'),
 	UNSUP("no-auth", 'z'),
 	UNSUPV("userdb", 'b'),
-	UNSUPV("db", 0),
 	UNSUPV("psql-userdb", 'e'),
 	UNSUPV("sql-userdb", 0),
 	UNSUPV("mysql-userdb", 'M'),

@@ -264,9 +264,10 @@ static int cfg_user_set(struct config *c, const struct cfg_opt *o,
 }
 
 /* As in coturn, a static secret turns the REST mechanism on by itself. */
-static int cfg_secret_set(struct config *c, const struct cfg_opt *o,
-			  const char *key, const char *val,
-			  const struct cfg_src *src)
+/* Append one string to a list option; what names it in errors. */
+static int cfg_list_add(struct config *c, const struct cfg_opt *o,
+			const char *key, const char *val, const char *what,
+			const struct cfg_src *src)
 {
 	char *slot = cfg_list_slot(c, o, key, src);
 	if (!slot)
@@ -275,9 +276,18 @@ static int cfg_secret_set(struct config *c, const struct cfg_opt *o,
 		config_err(src, "invalid value for '%s': must not be empty", key);
 		return EINVAL;
 	}
-	if (cfg_copy(slot, o->size, val, "secret", key, src))
+	if (cfg_copy(slot, o->size, val, what, key, src))
 		return EINVAL;
 	(*cfg_count(c, o))++;
+	return 0;
+}
+
+static int cfg_secret_set(struct config *c, const struct cfg_opt *o,
+			  const char *key, const char *val,
+			  const struct cfg_src *src)
+{
+	if (cfg_list_add(c, o, key, val, "secret", src))
+		return EINVAL;
 	c->use_auth_secret = true;
 	return 0;
 }
@@ -327,6 +337,8 @@ int config_opt_apply(struct config *c, const struct cfg_opt *o,
 		return cfg_secret_set(c, o, key, val, src);
 	case CFG_FILE:
 		return cfg_file_set(c, val, src);
+	case CFG_STRL:
+		return cfg_list_add(c, o, key, val, "value", src);
 	default:
 		return EINVAL;
 	}

@@ -24,6 +24,8 @@ struct server {
 	struct server_tcfg *tcfg;
 	struct turn_shared *sh;
 	struct net_worker *workers[SERVER_MAX_WORKERS];
+	struct api *api;
+	struct api_cfg acfg;
 	unsigned nworkers, nstarted;
 	FILE *logf;
 };
@@ -36,6 +38,17 @@ static int server_load(struct config *c, int argc, char **argv)
 	return config_validate(c, stderr);
 }
 
+/* The API's part of the configuration, checked with the rest so that
+ * --check-config catches a bad api-turn-server too. */
+static int server_load_api(const struct config *c, struct api_cfg *a)
+{
+	struct net_listen_cfg lc;
+	if (!c->api_port)
+		return 0;
+	server_listen_cfg(c, &lc);
+	return server_api_cfg(c, &lc, a, stderr);
+}
+
 static unsigned server_nthreads(const struct config *c)
 {
 	long n = c->relay_threads ? (long)c->relay_threads : sysconf(_SC_NPROCESSORS_ONLN);
@@ -46,6 +59,8 @@ static unsigned server_nthreads(const struct config *c)
 
 static int server_start_workers(struct server *s)
 {
+	if (s->cfg.no_turn)
+		return 0;
 	unsigned n = server_nthreads(&s->cfg);
 	for (unsigned i = 0; i < n; i++) {
 		int err = net_worker_alloc(&s->workers[i], i, &s->lc,
@@ -68,6 +83,10 @@ static void server_banner(const struct server *s)
 {
 	char a[SA_STRLEN], r[SA_STRLEN] = "none";
 	const struct turn_cfg *t = &s->tcfg->tcfg;
+	if (s->cfg.no_turn) {
+		log_info("TURN off (--no-turn): API-only node");
+		return;
+	}
 	for (unsigned i = 0; i < s->lc.naddrs; i++)
 		log_info("listening on %s (%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
 			 s->lc.udp ? "udp" : "", s->lc.udp && s->lc.tcp ? "," : "",
@@ -119,6 +138,8 @@ static void server_wait(struct server *s, const sigset_t *set)
 
 static void server_cleanup(struct server *s)
 {
+	api_stop(s->api);
+	explicit_bzero(&s->acfg, sizeof(s->acfg));
 	/* Workers that run must stop before anything they use is freed. */
 	for (unsigned i = 0; i < s->nstarted; i++)
 		net_worker_drain(s->workers[i], 0);
@@ -195,7 +216,8 @@ int server_main(int argc, char **argv)
 	s->argc = argc;
 	s->argv = argv;
 	int rc = 2;
-	if (server_load(&s->cfg, argc, argv) != 0)
+	if (server_load(&s->cfg, argc, argv) != 0 ||
+	    server_load_api(&s->cfg, &s->acfg) != 0)
 		goto out;
 	if (s->cfg.check_config) {
 		printf("configuration OK\n");
@@ -214,6 +236,8 @@ int server_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
 	if (server_start_workers(s) != 0)
+		goto out;
+	if (s->cfg.api_port && api_start(&s->api, &s->acfg) != 0)
 		goto out;
 	server_banner(s);
 	server_pidfile(s);

@@ -3,6 +3,7 @@
 #define TS_SERVER_INT_H
 #include <stdio.h>
 
+#include "api/api.h"
 #include "net/net.h"
 #include "server/config.h"
 #include "turn/turn.h"
@@ -18,5 +19,9 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		      struct server_tcfg **outp, FILE *err);
 void server_tcfg_free(struct server_tcfg *o);
+/* The API's configuration from the daemon's. 0 or EINVAL (message on
+ * err naming the key). */
+int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
+		   struct api_cfg *a, FILE *err);
 
 #endif

@@ -1,0 +1,375 @@
+/* /v1/admin/: accounts, their JWT keys, their TURN policy, and health.
+ * Authenticated by the admin token from configuration (compared as
+ * SHA-256 digests in constant time, so neither content nor length leaks).
+ * Every write goes to SQLite first and is acknowledged only once
+ * committed (synchronous=FULL), then the directory is refreshed so the
+ * next request sees it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "api/api_admin.h"
+
+#define SEG_MAX 5
+
+struct admin_path {
+	unsigned n;
+	char seg[SEG_MAX][STORE_URL_MAX];
+};
+
+static bool admin_authorized(struct api_req *r)
+{
+	const char *h = api_header(r, "Authorization");
+	uint8_t want[32], got[32];
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	const char *tok = r->api->cfg.admin_token;
+	if (!EVP_Digest(tok, strlen(tok), want, NULL, EVP_sha256(), NULL) ||
+	    !EVP_Digest(h + 7, strlen(h + 7), got, NULL, EVP_sha256(), NULL))
+		return false;
+	return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+}
+
+static int admin_path_split(const char *url, struct admin_path *p)
+{
+	const char *s = url + strlen("/v1/admin/");
+	memset(p, 0, sizeof(*p));
+	while (*s) {
+		size_t n = strcspn(s, "/");
+		if (n == 0 || n >= STORE_URL_MAX || p->n == SEG_MAX)
+			return EINVAL;
+		memcpy(p->seg[p->n++], s, n);
+		s += n + (s[n] == '/');
+	}
+	return 0;
+}
+
+static int reply_store_err(struct api_req *r, int err, const char *what)
+{
+	char msg[128];
+	switch (err) {
+	case ENOENT:
+		snprintf(msg, sizeof(msg), "no such %s", what);
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", msg);
+	case EEXIST:
+		snprintf(msg, sizeof(msg), "%s already exists", what);
+		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict", msg);
+	case EINVAL:
+		snprintf(msg, sizeof(msg), "invalid %s", what);
+		return api_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT,
+				       "invalid_field", msg);
+	default:
+		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				       "store_unavailable",
+				       "the account store is unavailable");
+	}
+}
+
+/* The store names C fields; the API speaks its JSON names. */
+static const char *field_json(const char *f)
+{
+	static const char *const map[][2] = {
+		{"max_ttl", "maxTtl"}, {"default_ttl", "defaultTtl"},
+		{"rate_per_s", "rateLimit.perSecond"},
+		{"rate_burst", "rateLimit.burst"},
+		{"configurable_turn", "features.configurableTurn"},
+		{"relay_only", "iceTransportPolicy"}};
+	for (size_t i = 0; f && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(f, map[i][0]) == 0)
+			return map[i][1];
+	return f;
+}
+
+static int reply_field(struct api_req *r, int err, const char *field)
+{
+	char msg[160];
+	field = field_json(field);
+	snprintf(msg, sizeof(msg), "%s field: %s",
+		 err == ENOENT ? "unknown" : "invalid", field ? field : "?");
+	if (err == ENOENT)
+		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+	return api_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT,
+			       "invalid_field", msg);
+}
+
+/* The JSON body, or NULL after replying 400/415. */
+static json_t *admin_body(struct api_req *r, int *rc)
+{
+	const char *ct = api_header(r, "Content-Type");
+	json_error_t jerr;
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		*rc = api_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				      "unsupported_media_type",
+				      "Content-Type must be application/json");
+		return NULL;
+	}
+	json_t *j = json_loadb(r->body ? r->body : "", r->len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		*rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				      "body is not valid JSON");
+	return j;
+}
+
+/* Run fn on the store under the directory lock (the watcher may reopen
+ * the store), then refresh the directory if it succeeded. */
+static int admin_write(struct api *a, int (*fn)(struct store *, void *),
+		       void *arg)
+{
+	pthread_mutex_lock(&a->dir_mu);
+	int err = a->store ? fn(a->store, arg) : EIO;
+	pthread_mutex_unlock(&a->dir_mu);
+	if (!err)
+		api_dir_refresh(a);
+	return err;
+}
+
+static int reply_account(struct api_req *r, unsigned status, const char *name)
+{
+	struct api_dir *d = api_dir_get(r->api);
+	const struct store_account *acc = d ? store_snap_account(d->snap, name) : NULL;
+	int rc = acc ? api_reply_json(r, status, admin_account_json(acc, d->snap))
+		     : reply_store_err(r, ENOENT, "account");
+	api_dir_put(d);
+	return rc;
+}
+
+static int op_create(struct store *s, void *a) { return store_account_create(s, a); }
+static int op_update(struct store *s, void *a) { return store_account_update(s, a); }
+static int op_delete(struct store *s, void *n) { return store_account_delete(s, n); }
+static int op_key_add(struct store *s, void *k) { return store_key_add(s, k); }
+
+/* Validate, then create or update, then answer with the stored account.
+ * err is what applying the JSON gave (0 or a field error). */
+static int account_save(struct api_req *r, int err, const char *field,
+			int (*op)(struct store *, void *),
+			struct store_account *acc, unsigned status)
+{
+	if (!err && (err = store_account_validate(acc, &field)) == 0) {
+		err = admin_write(r->api, op, acc);
+		return err ? reply_store_err(r, err, "account")
+			   : reply_account(r, status, acc->name);
+	}
+	return reply_field(r, err, field);
+}
+
+static int account_create(struct api_req *r)
+{
+	int rc;
+	const char *field = NULL;
+	json_t *j = admin_body(r, &rc);
+	if (!j)
+		return rc;
+	struct store_account acc;
+	const char *name = json_string_value(json_object_get(j, "name"));
+	store_account_init(&acc, name && strlen(name) < STORE_NAME_MAX ? name : "");
+	int err = admin_account_apply(j, &acc, true, &field);
+	rc = account_save(r, err, field, op_create, &acc, MHD_HTTP_CREATED);
+	json_decref(j);
+	return rc;
+}
+
+/* Read-modify-write of one account with a JSON patch. */
+static int account_patch(struct api_req *r, const char *name, bool turn)
+{
+	int rc;
+	const char *field = NULL;
+	json_t *j = admin_body(r, &rc);
+	if (!j)
+		return rc;
+	struct store_account acc;
+	struct store_server tmp[STORE_SERVERS_MAX];
+	pthread_mutex_lock(&r->api->dir_mu);
+	int err = r->api->store ? store_account_get(r->api->store, name, &acc) : EIO;
+	pthread_mutex_unlock(&r->api->dir_mu);
+	if (err) {
+		json_decref(j);
+		return reply_store_err(r, err, "account");
+	}
+	struct store_server *own = acc.servers;
+	err = turn ? admin_turn_apply(j, &acc, tmp, &field)
+		   : admin_account_apply(j, &acc, false, &field);
+	if (!err && turn && !acc.configurable_turn &&
+	    (acc.mode != STORE_TURN_PLATFORM || acc.nservers))
+		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "feature_disabled",
+				     "Configurable TURN is not enabled for this account");
+	else
+		rc = account_save(r, err, field, op_update, &acc, MHD_HTTP_OK);
+	acc.servers = own;
+	store_account_clear(&acc);
+	json_decref(j);
+	return rc;
+}
+
+static int account_delete(struct api_req *r, char *name)
+{
+	int err = admin_write(r->api, op_delete, name);
+	return err ? reply_store_err(r, err, "account")
+		   : api_reply_json(r, MHD_HTTP_NO_CONTENT, NULL);
+}
+
+static int account_list(struct api_req *r)
+{
+	struct api_dir *d = api_dir_get(r->api);
+	json_t *arr = json_array();
+	for (size_t i = 0; d && i < d->snap->naccounts; i++)
+		json_array_append_new(arr, admin_account_json(&d->snap->accounts[i],
+							       d->snap));
+	api_dir_put(d);
+	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "accounts", arr));
+}
+
+/* Key material must parse for its algorithm before it is stored. */
+static int key_check(json_t *j, struct store_key *k, const char **field)
+{
+	const char *kid = json_string_value(json_object_get(j, "kid"));
+	const char *alg = json_string_value(json_object_get(j, "alg"));
+	const char *sec = json_string_value(json_object_get(j, "secret"));
+	const char *pem = json_string_value(json_object_get(j, "publicKey"));
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		*field = key;
+		if (strcmp(key, "kid") && strcmp(key, "alg") &&
+		    strcmp(key, "secret") && strcmp(key, "publicKey"))
+			return ENOENT;
+	}
+	*field = "kid";
+	if (!kid || strlen(kid) >= STORE_KID_MAX || strspn(kid,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(kid) || !*kid)
+		return EINVAL;
+	*field = "alg";
+	enum jwt_alg a = alg ? jwt_alg_from_str(alg) : JWT_ALG_NONE;
+	if (a == JWT_ALG_NONE)
+		return EINVAL;
+	*field = a == JWT_ALG_HS256 ? "secret" : "publicKey";
+	const char *mat = a == JWT_ALG_HS256 ? sec : pem;
+	struct jwt_key *jk = NULL;
+	if (!mat || (a == JWT_ALG_HS256 ? pem != NULL : sec != NULL) ||
+	    jwt_key_new(&jk, a, (const uint8_t *)mat, strlen(mat)) != 0)
+		return EINVAL;
+	jwt_key_free(jk);
+	snprintf(k->kid, sizeof(k->kid), "%s", kid);
+	snprintf(k->alg, sizeof(k->alg), "%s", jwt_alg_str(a));
+	k->material = (uint8_t *)(uintptr_t)mat;
+	k->len = strlen(mat);
+	return 0;
+}
+
+static int key_add(struct api_req *r, const char *name)
+{
+	int rc;
+	const char *field = NULL;
+	json_t *j = admin_body(r, &rc);
+	if (!j)
+		return rc;
+	struct store_key k;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.account, name, strlen(name) + 1); /* length checked by caller */
+	int err = json_is_object(j) ? key_check(j, &k, &field) : EINVAL;
+	if (!err) {
+		err = admin_write(r->api, op_key_add, &k);
+		rc = err ? reply_store_err(r, err, err == ENOENT ? "account" : "kid")
+			 : api_reply_json(r, MHD_HTTP_CREATED,
+					  json_pack("{s:s,s:s,s:I}", "kid", k.kid,
+						    "alg", k.alg, "created",
+						    (json_int_t)api_wall_s()));
+	} else
+		rc = reply_field(r, err, field ? field : "body");
+	json_decref(j);
+	return rc;
+}
+
+struct key_ref {
+	const char *account, *kid;
+};
+
+static int op_key_rm(struct store *s, void *arg)
+{
+	struct key_ref *k = arg;
+	return store_key_remove(s, k->account, k->kid);
+}
+
+static int admin_keys(struct api_req *r, struct admin_path *p, const char *m)
+{
+	if (p->n == 3 && strcmp(m, "POST") == 0)
+		return key_add(r, p->seg[1]);
+	if (p->n == 4 && strcmp(m, "DELETE") == 0) {
+		struct key_ref k = {p->seg[1], p->seg[3]};
+		int err = admin_write(r->api, op_key_rm, &k);
+		return err ? reply_store_err(r, err, "key")
+			   : api_reply_json(r, MHD_HTTP_NO_CONTENT, NULL);
+	}
+	if (p->n == 3 && strcmp(m, "GET") == 0) {
+		struct api_dir *d = api_dir_get(r->api);
+		json_t *keys = admin_keys_json(d ? d->snap : NULL, p->seg[1]);
+		api_dir_put(d);
+		return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "keys", keys));
+	}
+	return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+				 "method not allowed on this path", "Allow",
+				 p->n == 3 ? "GET, POST" : "DELETE");
+}
+
+static int admin_account(struct api_req *r, struct admin_path *p, const char *m)
+{
+	if (strlen(p->seg[1]) >= STORE_NAME_MAX)
+		return reply_store_err(r, ENOENT, "account");
+	if (p->n == 2) {
+		if (strcmp(m, "GET") == 0)
+			return reply_account(r, MHD_HTTP_OK, p->seg[1]);
+		if (strcmp(m, "PATCH") == 0)
+			return account_patch(r, p->seg[1], false);
+		if (strcmp(m, "DELETE") == 0)
+			return account_delete(r, p->seg[1]);
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					 "method_not_allowed", "method not allowed",
+					 "Allow", "GET, PATCH, DELETE");
+	}
+	if (strcmp(p->seg[2], "keys") == 0 && p->n <= 4)
+		return admin_keys(r, p, m);
+	if (strcmp(p->seg[2], "turn") == 0 && p->n == 3) {
+		if (strcmp(m, "PUT") == 0)
+			return account_patch(r, p->seg[1], true);
+		if (strcmp(m, "GET") == 0)
+			return reply_account(r, MHD_HTTP_OK, p->seg[1]);
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					 "method_not_allowed", "method not allowed",
+					 "Allow", "GET, PUT");
+	}
+	return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
+}
+
+int api_admin_handle(struct api_req *r)
+{
+	struct admin_path p;
+	const char *m = r->method;
+	if (!admin_authorized(r))
+		return api_reply_error_h(r, MHD_HTTP_UNAUTHORIZED, "invalid_token",
+					 "admin token required", "WWW-Authenticate",
+					 "Bearer error=\"invalid_token\"");
+	if (!atomic_load(&r->api->store_ok))
+		return reply_store_err(r, EIO, "store");
+	if (admin_path_split(r->url, &p) != 0 || p.n == 0)
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
+	if (strcmp(p.seg[0], "health") == 0 && p.n == 1)
+		return r->api->health ? api_reply_json(r, MHD_HTTP_OK, api_health_json(r->api->health))
+				      : api_reply_json(r, MHD_HTTP_OK, json_pack("{s:[]}", "servers"));
+	if (strcmp(p.seg[0], "accounts") != 0)
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
+	if (p.n == 1) {
+		if (strcmp(m, "GET") == 0)
+			return account_list(r);
+		if (strcmp(m, "POST") == 0)
+			return account_create(r);
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+					 "method not allowed", "Allow", "GET, POST");
+	}
+	return admin_account(r, &p, m);
+}

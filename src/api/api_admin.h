@@ -1,0 +1,22 @@
+/* The admin API's JSON mapping (api_admin_json.c), used by api_admin.c. */
+#ifndef TS_API_ADMIN_H
+#define TS_API_ADMIN_H
+#include <stdbool.h>
+
+#include "api/api_int.h"
+
+json_t *admin_account_json(const struct store_account *a,
+			   const struct store_snap *snap);
+json_t *admin_turn_json(const struct store_account *a);
+json_t *admin_keys_json(const struct store_snap *snap, const char *account);
+/* Apply the fields of body to a. EINVAL: a bad value; ENOENT: an unknown
+ * field. *field names it either way. name is settable only on create. */
+int admin_account_apply(json_t *body, struct store_account *a, bool create,
+			const char **field);
+/* mode, iceTransportPolicy and servers (into tmp, which a->servers then
+ * points at). Same errors as admin_account_apply. */
+int admin_turn_apply(json_t *body, struct store_account *a,
+		     struct store_server tmp[STORE_SERVERS_MAX],
+		     const char **field);
+
+#endif

@@ -1,0 +1,249 @@
+/* Account <-> JSON for the admin API. Output never carries a secret: TURN
+ * credentials and shared secrets print as "(redacted)", JWT key material
+ * not at all. Input is strict: unknown fields are refused, so a typo is
+ * an error instead of a silently ignored setting. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_admin.h"
+
+#define REDACTED "(redacted)"
+
+static json_t *server_json(const struct store_server *s)
+{
+	json_t *urls = json_array();
+	for (unsigned j = 0; j < s->nurls; j++)
+		json_array_append_new(urls, json_string(s->urls[j]));
+	json_t *o = json_pack("{s:o}", "urls", urls);
+	if (s->secret[0])
+		json_object_set_new(o, "secret", json_string(REDACTED));
+	if (s->username[0]) {
+		json_object_set_new(o, "username", json_string(s->username));
+		json_object_set_new(o, "credential", json_string(REDACTED));
+	}
+	return o;
+}
+
+json_t *admin_turn_json(const struct store_account *a)
+{
+	json_t *servers = json_array();
+	for (unsigned i = 0; i < a->nservers; i++)
+		json_array_append_new(servers, server_json(&a->servers[i]));
+	return json_pack("{s:s,s:s,s:o}", "mode", store_turn_mode_str(a->mode),
+			 "iceTransportPolicy", a->relay_only ? "relay" : "all",
+			 "servers", servers);
+}
+
+json_t *admin_keys_json(const struct store_snap *snap, const char *account)
+{
+	json_t *keys = json_array();
+	for (size_t i = 0; snap && i < snap->nkeys; i++) {
+		const struct store_key *k = &snap->keys[i];
+		if (strcmp(k->account, account) == 0)
+			json_array_append_new(keys, json_pack("{s:s,s:s,s:I}",
+				"kid", k->kid, "alg", k->alg, "created",
+				(json_int_t)k->created));
+	}
+	return keys;
+}
+
+void *api_account_json(const struct store_account *a,
+		       const struct store_snap *snap)
+{
+	return admin_account_json(a, snap);
+}
+
+json_t *admin_account_json(const struct store_account *a,
+			   const struct store_snap *snap)
+{
+	return json_pack("{s:s,s:s,s:{s:b},s:i,s:i,s:{s:i,s:i},s:s,s:o,s:o,s:I}",
+		"name", a->name, "status", a->disabled ? "disabled" : "active",
+		"features", "configurableTurn", a->configurable_turn,
+		"defaultTtl", (int)a->default_ttl, "maxTtl", (int)a->max_ttl,
+		"rateLimit", "perSecond", (int)a->rate_per_s, "burst",
+		(int)a->rate_burst, "issuer", a->issuer, "turn",
+		admin_turn_json(a), "keys", admin_keys_json(snap, a->name),
+		"created", (json_int_t)a->created);
+}
+
+static int get_u32(json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)UINT32_MAX)
+		return EINVAL;
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_str(json_t *v, char *out, size_t sz)
+{
+	const char *s = json_string_value(v);
+	if (!s || strlen(s) >= sz)
+		return EINVAL;
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+static int apply_status(json_t *v, struct store_account *a)
+{
+	const char *s = json_string_value(v);
+	if (!s || (strcmp(s, "active") && strcmp(s, "disabled")))
+		return EINVAL;
+	a->disabled = strcmp(s, "disabled") == 0;
+	return 0;
+}
+
+static int apply_features(json_t *v, struct store_account *a, const char **f)
+{
+	const char *k;
+	json_t *x;
+	if (!json_is_object(v))
+		return EINVAL;
+	json_object_foreach(v, k, x) {
+		*f = "features.configurableTurn";
+		if (strcmp(k, "configurableTurn") != 0 || !json_is_boolean(x))
+			return EINVAL;
+		a->configurable_turn = json_is_true(x);
+	}
+	return 0;
+}
+
+static int apply_rate(json_t *v, struct store_account *a, const char **f)
+{
+	const char *k;
+	json_t *x;
+	if (!json_is_object(v))
+		return EINVAL;
+	json_object_foreach(v, k, x) {
+		*f = "rateLimit";
+		if (strcmp(k, "perSecond") == 0)
+			*f = "rateLimit.perSecond";
+		else if (strcmp(k, "burst") == 0)
+			*f = "rateLimit.burst";
+		else
+			return EINVAL;
+		if (get_u32(x, k[0] == 'p' ? &a->rate_per_s : &a->rate_burst))
+			return EINVAL;
+	}
+	return 0;
+}
+
+/* One field of an account object. EINVAL with *f naming it. */
+static int apply_field(const char *k, json_t *v, struct store_account *a,
+		       bool create, const char **f)
+{
+	*f = k;
+	if (strcmp(k, "name") == 0)
+		return create ? get_str(v, a->name, sizeof(a->name)) : EINVAL;
+	if (strcmp(k, "status") == 0)
+		return apply_status(v, a);
+	if (strcmp(k, "features") == 0)
+		return apply_features(v, a, f);
+	if (strcmp(k, "defaultTtl") == 0)
+		return get_u32(v, &a->default_ttl);
+	if (strcmp(k, "maxTtl") == 0)
+		return get_u32(v, &a->max_ttl);
+	if (strcmp(k, "rateLimit") == 0)
+		return apply_rate(v, a, f);
+	if (strcmp(k, "issuer") == 0)
+		return get_str(v, a->issuer, sizeof(a->issuer));
+	return ENOENT;
+}
+
+int admin_account_apply(json_t *body, struct store_account *a, bool create,
+			const char **field)
+{
+	const char *k;
+	json_t *v;
+	if (!json_is_object(body)) {
+		*field = "body";
+		return EINVAL;
+	}
+	json_object_foreach(body, k, v) {
+		int err = apply_field(k, v, a, create, field);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int server_apply(json_t *o, struct store_server *s, const char **f)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(o))
+		return EINVAL;
+	json_object_foreach(o, k, v) {
+		*f = k;
+		if (strcmp(k, "urls") == 0) {
+			json_t *u;
+			if (!json_is_array(v) || json_array_size(v) > STORE_URLS_MAX)
+				return EINVAL;
+			json_array_foreach(v, i, u)
+				if (get_str(u, s->urls[s->nurls++], STORE_URL_MAX))
+					return EINVAL;
+		} else if (strcmp(k, "username") == 0) {
+			if (get_str(v, s->username, sizeof(s->username)))
+				return EINVAL;
+		} else if (strcmp(k, "credential") == 0) {
+			if (get_str(v, s->credential, sizeof(s->credential)))
+				return EINVAL;
+		} else if (strcmp(k, "secret") == 0) {
+			if (get_str(v, s->secret, sizeof(s->secret)))
+				return EINVAL;
+		} else
+			return ENOENT;
+	}
+	return 0;
+}
+
+static int turn_servers_apply(json_t *v, struct store_account *a,
+			      struct store_server *tmp, const char **f)
+{
+	json_t *o;
+	size_t i;
+	*f = "servers";
+	if (!json_is_array(v) || json_array_size(v) > STORE_SERVERS_MAX)
+		return EINVAL;
+	json_array_foreach(v, i, o) {
+		int err = server_apply(o, &tmp[i], f);
+		if (err)
+			return err;
+	}
+	a->servers = tmp;
+	a->nservers = (unsigned)json_array_size(v);
+	return 0;
+}
+
+int admin_turn_apply(json_t *body, struct store_account *a,
+		     struct store_server tmp[STORE_SERVERS_MAX],
+		     const char **field)
+{
+	const char *k;
+	json_t *v;
+	*field = "body";
+	if (!json_is_object(body))
+		return EINVAL;
+	json_object_foreach(body, k, v) {
+		*field = k;
+		if (strcmp(k, "mode") == 0) {
+			if (!json_is_string(v) ||
+			    store_turn_mode_parse(json_string_value(v), &a->mode))
+				return EINVAL;
+		} else if (strcmp(k, "iceTransportPolicy") == 0) {
+			const char *s = json_string_value(v);
+			if (!s || (strcmp(s, "all") && strcmp(s, "relay")))
+				return EINVAL;
+			a->relay_only = strcmp(s, "relay") == 0;
+		} else if (strcmp(k, "servers") == 0) {
+			int err = turn_servers_apply(v, a, tmp, field);
+			if (err)
+				return err;
+		} else
+			return ENOENT;
+	}
+	return 0;
+}

@@ -1,0 +1,111 @@
+/* The optional body of POST /v1/ice-servers: JSON {"ttl":N} or the form
+ * ttl=N that PHP's http_build_query sends. Anything else is refused so a
+ * typo ("tll") is an error, not a silent default. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_int.h"
+
+#define API_TTL_CEIL 31536000u /* parse bound; accounts clamp lower */
+
+static bool ctype_is(const char *ctype, const char *want)
+{
+	size_t n = strlen(want);
+	if (strncasecmp(ctype, want, n) != 0)
+		return false;
+	/* "application/json; charset=utf-8" is the same type. */
+	return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
+}
+
+static int ttl_json(const char *body, size_t len, uint32_t *ttl,
+		    const char **msg)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	int err = EINVAL;
+	*msg = "body is not valid JSON";
+	if (!o)
+		return EINVAL;
+	*msg = "body must be a JSON object";
+	if (!json_is_object(o))
+		goto out;
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (strcmp(k, "ttl") != 0) {
+			*msg = "unknown field (only \"ttl\" is accepted)";
+			goto out;
+		}
+	}
+	v = json_object_get(o, "ttl");
+	*msg = "ttl must be a positive integer (seconds)";
+	if (v && (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+		  json_integer_value(v) > API_TTL_CEIL))
+		goto out;
+	*ttl = v ? (uint32_t)json_integer_value(v) : 0;
+	err = 0;
+out:
+	json_decref(o);
+	return err;
+}
+
+static int ttl_digits(const char *s, size_t len, uint32_t *ttl)
+{
+	uint64_t n = 0;
+	if (len == 0 || len > 10)
+		return EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return EINVAL;
+		n = n * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (n == 0 || n > API_TTL_CEIL)
+		return EINVAL;
+	*ttl = (uint32_t)n;
+	return 0;
+}
+
+/* Only "ttl=<digits>" pairs; no percent-escapes are needed for digits. */
+static int ttl_form(const char *body, size_t len, uint32_t *ttl,
+		    const char **msg)
+{
+	size_t i = 0;
+	bool seen = false;
+	while (i < len) {
+		const char *pair = body + i;
+		const char *amp = memchr(pair, '&', len - i);
+		size_t plen = amp ? (size_t)(amp - pair) : len - i;
+		i += plen + 1;
+		if (plen == 0)
+			continue;
+		*msg = "unknown field (only \"ttl\" is accepted)";
+		if (plen < 4 || memcmp(pair, "ttl=", 4) != 0)
+			return EINVAL;
+		*msg = "ttl given twice";
+		if (seen)
+			return EINVAL;
+		*msg = "ttl must be a positive integer (seconds)";
+		if (ttl_digits(pair + 4, plen - 4, ttl) != 0)
+			return EINVAL;
+		seen = true;
+	}
+	return 0;
+}
+
+int api_body_ttl(const char *ctype, const char *body, size_t len,
+		 uint32_t *ttl, const char **msg)
+{
+	*ttl = 0;
+	*msg = NULL;
+	if (len == 0)
+		return 0;
+	if (ctype && ctype_is(ctype, "application/json"))
+		return ttl_json(body, len, ttl, msg);
+	if (ctype && ctype_is(ctype, "application/x-www-form-urlencoded"))
+		return ttl_form(body, len, ttl, msg);
+	*msg = "Content-Type must be application/json or "
+	       "application/x-www-form-urlencoded";
+	return EPROTONOSUPPORT;
+}

@@ -1,0 +1,309 @@
+/* libmicrohttpd glue: one request context per request, bounded bodies,
+ * routing to handlers, and the reply helpers every handler uses. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/api_int.h"
+#include "util/sa.h"
+
+uint64_t api_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t api_wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+const char *api_header(struct api_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct MHD_Response *api_resp_json(json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+	json_decref(body);
+	if (text)
+		resp = MHD_create_response_from_buffer(strlen(text), text,
+						       MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(text);
+		return NULL;
+	}
+	if (text)
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return resp;
+}
+
+int api_reply(struct api_req *r, unsigned status, struct MHD_Response *resp)
+{
+	if (!resp)
+		return MHD_NO;
+	if (strncmp(r->url, "/v1/ice-servers", 15) == 0)
+	{
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+		/* so a page on another origin can honour a 429's wait */
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+					"Retry-After");
+	}
+	enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->replied = true;
+	api_metrics_request(&r->api->metrics, status,
+			    api_now_us() - r->start_us);
+	return rc;
+}
+
+int api_reply_json(struct api_req *r, unsigned status, json_t *body)
+{
+	return api_reply(r, status, api_resp_json(body));
+}
+
+int api_reply_error_h(struct api_req *r, unsigned status, const char *code,
+		      const char *msg, const char *hname, const char *hval)
+{
+	json_t *b = json_pack("{s:{s:s,s:s}}", "error", "code", code,
+			      "message", msg);
+	struct MHD_Response *resp = api_resp_json(b);
+	if (resp && hname)
+		MHD_add_response_header(resp, hname, hval);
+	return api_reply(r, status, resp);
+}
+
+int api_reply_error(struct api_req *r, unsigned status, const char *code,
+		    const char *msg)
+{
+	return api_reply_error_h(r, status, code, msg, NULL, NULL);
+}
+
+static int route_405(struct api_req *r, const char *allow)
+{
+	return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+				 "method_not_allowed",
+				 "method not allowed on this path", "Allow",
+				 allow);
+}
+
+static int route_cors(struct api_req *r)
+{
+	struct MHD_Response *resp = api_resp_json(NULL);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+				"POST, OPTIONS");
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"Authorization, Content-Type");
+	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+	return api_reply(r, MHD_HTTP_NO_CONTENT, resp);
+}
+
+static bool is(const struct api_req *r, const char *m)
+{
+	return strcmp(r->method, m) == 0;
+}
+
+static int route_get(struct api_req *r, int (*h)(struct api_req *))
+{
+	if (is(r, "GET") || is(r, "HEAD"))
+		return h(r);
+	return route_405(r, "GET, HEAD");
+}
+
+static int route_demo(struct api_req *r)
+{
+	if (!is(r, "GET") && !is(r, "HEAD"))
+		return route_405(r, "GET, HEAD");
+	if (strcmp(r->url, "/demo/turnstone.js") == 0)
+		return api_misc_asset(r, "turnstone.js", "text/javascript");
+	return api_misc_asset(r, "demo.html", "text/html; charset=utf-8");
+}
+
+static int route(struct api_req *r)
+{
+	const char *u = r->url;
+	if (strcmp(u, "/v1/ice-servers") == 0) {
+		if (is(r, "POST"))
+			return api_ice_handle(r);
+		if (is(r, "OPTIONS"))
+			return route_cors(r);
+		return route_405(r, "POST, OPTIONS");
+	}
+	if (strcmp(u, "/v1/ip-ranges") == 0)
+		return route_get(r, api_misc_ip_ranges);
+	if (strcmp(u, "/healthz") == 0)
+		return route_get(r, api_misc_healthz);
+	if (strcmp(u, "/metrics") == 0)
+		return route_get(r, api_misc_metrics);
+	if (strcmp(u, "/demo") == 0 || strcmp(u, "/demo/") == 0 ||
+	    strcmp(u, "/demo/turnstone.js") == 0)
+		return route_demo(r);
+	if (strncmp(u, "/v1/admin/", 10) == 0 && r->api->cfg.admin_token[0])
+		return api_admin_handle(r);
+	return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+			       "no such endpoint");
+}
+
+static bool req_has_body(const struct api_req *r)
+{
+	return is(r, "POST") || is(r, "PUT") || is(r, "PATCH");
+}
+
+static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
+			       const char *url, const char *method)
+{
+	struct api_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->api = a;
+	r->conn = c;
+	r->url = url;
+	r->method = method;
+	r->start_us = api_now_us();
+	r->max = strncmp(url, "/v1/admin/", 10) == 0 ? API_ADMIN_BODY_MAX
+						     : API_BODY_MAX;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		struct sa s;
+		memset(&s, 0, sizeof(s));
+		s.len = ci->client_addr->sa_family == AF_INET6
+				? sizeof(struct sockaddr_in6)
+				: sizeof(struct sockaddr_in);
+		memcpy(&s.u, ci->client_addr, s.len);
+		sa_fmt_ip(&s, r->ip, sizeof(r->ip));
+	}
+	return r;
+}
+
+/* Declared Content-Length over the limit: refuse before reading it. */
+static bool req_declared_too_big(struct api_req *r)
+{
+	const char *cl = api_header(r, "Content-Length");
+	if (!cl)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno || *end || n > r->max;
+}
+
+static void req_append(struct api_req *r, const char *data, size_t n)
+{
+	if (r->too_big || r->len + n > r->max) {
+		r->too_big = true;
+		return;
+	}
+	char *b = realloc(r->body, r->len + n + 1);
+	if (!b) {
+		r->too_big = true;
+		return;
+	}
+	memcpy(b + r->len, data, n);
+	r->len += n;
+	b[r->len] = '\0';
+	r->body = b;
+}
+
+static int reply_too_big(struct api_req *r)
+{
+	char msg[64];
+	snprintf(msg, sizeof(msg), "request body over %zu bytes", r->max);
+	return api_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+			       "payload_too_large", msg);
+}
+
+static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *data,
+				  size_t *data_size, void **ctx)
+{
+	(void)version;
+	struct api_req *r = *ctx;
+	if (!r) {
+		r = req_new(cls, c, url, method);
+		if (!r)
+			return MHD_NO;
+		*ctx = r;
+		if (req_has_body(r) && req_declared_too_big(r))
+			return (enum MHD_Result)reply_too_big(r);
+		return MHD_YES;
+	}
+	if (r->replied) {
+		*data_size = 0; /* discard the rest of a refused body */
+		return MHD_YES;
+	}
+	if (*data_size) {
+		req_append(r, data, *data_size);
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big)
+		return (enum MHD_Result)reply_too_big(r);
+	return (enum MHD_Result)route(r);
+}
+
+static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct api_req *r = *ctx;
+	if (!r)
+		return;
+	free(r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+int api_http_start(struct api *a)
+{
+	struct sockaddr_storage ss;
+	struct sa s;
+	if (sa_set_str(&s, a->cfg.listen_ip, a->cfg.port) != 0)
+		return EINVAL;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &s.u, s.len);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	if (sa_af(&s) == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	unsigned threads = a->cfg.threads;
+	if (threads == 0)
+		threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	a->mhd = MHD_start_daemon(
+		flags, a->cfg.port, NULL, NULL, api_access, a,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)1024,
+		/* Headers and the body buffer share this; larger headers get
+		 * 431 from MHD. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
+		MHD_OPTION_END);
+	return a->mhd ? 0 : EADDRINUSE;
+}
+
+void api_http_stop(struct api *a)
+{
+	if (a->mhd)
+		MHD_stop_daemon(a->mhd);
+	a->mhd = NULL;
+}

@@ -1,0 +1,159 @@
+/* POST /v1/ice-servers: Bearer JWT in, RTCConfiguration out.
+ * Order matters: the cheap checks (per-IP limit, token shape, kid lookup,
+ * per-account limit) run before the signature, so forged tokens cannot
+ * buy CPU; the account's status is only revealed to a valid token. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "api/api_int.h"
+
+#define REJ_MISSING 0
+#define REJ_RATELIMIT 1
+#define REJ_DISABLED 2
+
+static int reply_401(struct api_req *r, enum jwt_reason why)
+{
+	char msg[64];
+	r->api->metrics.rejected[why]++;
+	snprintf(msg, sizeof(msg), "invalid token (%s)", jwt_reason_str(why));
+	return api_reply_error_h(r, MHD_HTTP_UNAUTHORIZED, "invalid_token", msg,
+				 "WWW-Authenticate",
+				 "Bearer error=\"invalid_token\"");
+}
+
+static int reply_429(struct api_req *r, unsigned wait)
+{
+	char s[16];
+	r->api->metrics.rejected_other[REJ_RATELIMIT]++;
+	snprintf(s, sizeof(s), "%u", wait);
+	return api_reply_error_h(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+				 "too many requests", "Retry-After", s);
+}
+
+/* "Bearer <token>" (scheme case-insensitive, RFC 6750 2.1). */
+static const char *bearer_token(struct api_req *r)
+{
+	const char *h = api_header(r, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+struct ice_ctx {
+	struct api_dir *dir;
+	const struct store_account *acc;
+	struct jwt_claims claims;
+};
+
+/* Token -> verified claims and account. Replies itself on failure and
+ * returns its MHD result through *rc. */
+static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
+{
+	struct api *a = r->api;
+	const char *tok = bearer_token(r);
+	struct jwt t;
+	enum jwt_reason why = JWT_OK;
+	if (!tok) {
+		a->metrics.rejected_other[REJ_MISSING]++;
+		*rc = api_reply_error_h(r, MHD_HTTP_UNAUTHORIZED, "invalid_token",
+					"missing Bearer token",
+					"WWW-Authenticate", "Bearer");
+		return false;
+	}
+	if (jwt_parse(tok, strlen(tok), &t, &why) != 0) {
+		*rc = reply_401(r, why);
+		return false;
+	}
+	long k = api_dir_key(c->dir, t.kid);
+	if (k < 0 || !c->dir->keys[k]) {
+		*rc = reply_401(r, JWT_R_KID);
+		return false;
+	}
+	c->acc = store_snap_account(c->dir->snap, c->dir->snap->keys[k].account);
+	if (!c->acc) {
+		*rc = reply_401(r, JWT_R_KID);
+		return false;
+	}
+	char lk[STORE_NAME_MAX + 2];
+	snprintf(lk, sizeof(lk), "a:%s", c->acc->name);
+	unsigned wait = api_limit_take(a->acct_limit, lk, c->acc->rate_per_s,
+				       c->acc->rate_burst, api_now_us() / 1000);
+	if (wait) {
+		*rc = reply_429(r, wait);
+		return false;
+	}
+	struct jwt_expect e = {.iss = c->acc->issuer, .aud = a->cfg.audience,
+			       .now = api_wall_s(), .skew = JWT_SKEW_DEFAULT};
+	if (jwt_verify(&t, c->dir->keys[k], &e, &c->claims, &why) != 0) {
+		*rc = reply_401(r, why);
+		return false;
+	}
+	return true;
+}
+
+static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
+{
+	struct api *a = r->api;
+	const struct store_account *acc = c->acc;
+	struct api_group g[API_PLATFORM_MAX + STORE_SERVERS_MAX];
+	unsigned ng = api_groups_for(&a->cfg, acc, g, API_PLATFORM_MAX + STORE_SERVERS_MAX);
+	if (ttl == 0)
+		ttl = acc->default_ttl;
+	if (ttl > acc->max_ttl)
+		ttl = acc->max_ttl;
+	struct api_ice_req q = {.account = acc->name, .sub = c->claims.sub,
+				.ttl = ttl, .now = api_wall_s(),
+				.relay_only = acc->relay_only};
+	struct api_ice_out out = {0};
+	if (api_compose(g, ng, &q, a->health ? api_health_up : NULL, a->health,
+			&out) != 0)
+		return api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				       "internal", "cannot compose the answer");
+	if (out.all_down && acc->mode == STORE_TURN_OVERRIDE)
+		a->metrics.override_all_down++;
+	return api_reply_json(r, MHD_HTTP_OK, out.body);
+}
+
+int api_ice_handle(struct api_req *r)
+{
+	struct api *a = r->api;
+	unsigned wait = api_limit_take(a->ip_limit, r->ip, a->cfg.ip_rate,
+				       a->cfg.ip_burst, api_now_us() / 1000);
+	if (wait)
+		return reply_429(r, wait);
+	struct ice_ctx c = {.dir = atomic_load(&a->store_ok) ? api_dir_get(a) : NULL};
+	if (!c.dir)
+		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				       "store_unavailable",
+				       "the account store is unavailable");
+	int rc;
+	if (!ice_auth(r, &c, &rc))
+		goto out;
+	if (c.acc->disabled) {
+		a->metrics.rejected_other[REJ_DISABLED]++;
+		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "account_disabled",
+				     "this account is disabled");
+		goto out;
+	}
+	uint32_t ttl;
+	const char *msg;
+	int err = api_body_ttl(api_header(r, "Content-Type"), r->body, r->len,
+			       &ttl, &msg);
+	if (err == EPROTONOSUPPORT)
+		rc = api_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				     "unsupported_media_type", msg);
+	else if (err)
+		rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+	else
+		rc = ice_answer(r, &c, ttl);
+out:
+	api_dir_put(c.dir);
+	return rc;
+}

@@ -1,0 +1,181 @@
+/* Internals of the API module, shared by its files. */
+#ifndef TS_API_INT_H
+#define TS_API_INT_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "auth/jwt.h"
+#include "store/store.h"
+
+#define API_BODY_MAX 1024         /* POST /v1/ice-servers */
+#define API_ADMIN_BODY_MAX 65536  /* admin endpoints (PEM keys) */
+/* Firefox counts every URL in iceServers and logs "Using five or more
+ * STUN/TURN servers causes problems" at five (PeerConnection.sys.mjs). */
+#define API_ICE_MAX_URLS 4
+
+/* ----- composing the iceServers answer (api_compose.c, pure) ----- */
+
+/* true if the health checker has not marked url down. */
+typedef bool(api_up_h)(void *arg, const char *url);
+
+/* One group of URLs sharing credentials: a platform node or a custom
+ * server. Exactly one of secret / (username, credential) or neither. */
+struct api_group {
+	unsigned nurls;
+	const char *urls[STORE_URLS_MAX];
+	const char *secret;
+	const char *username;
+	const char *credential;
+};
+
+struct api_ice_req {
+	const char *account;
+	const char *sub;
+	uint32_t ttl;
+	uint64_t now;
+	bool relay_only;
+};
+
+struct api_ice_out {
+	json_t *body;   /* {"iceServers":[...],"ttl":..,"expires":..,...} */
+	bool all_down;  /* no TURN URL was up, so health was not applied */
+};
+
+/* Groups in priority order -> response. The mode decides which groups
+ * the caller passes (platform, custom, or both). 0, EINVAL, ENOMEM. */
+int api_compose(const struct api_group *g, unsigned ng,
+		const struct api_ice_req *r, api_up_h *up, void *uparg,
+		struct api_ice_out *out);
+/* Fill groups for an account's mode; returns how many were written. */
+unsigned api_groups_for(const struct api_cfg *cfg,
+			const struct store_account *acc,
+			struct api_group *g, unsigned cap);
+
+/* ----- request bodies (api_body.c, pure) ----- */
+
+/* Parse the optional {"ttl":N} / ttl=N body. ctype may be NULL. *ttl is 0
+ * when absent. 0, EINVAL (400, *msg says why), EPROTONOSUPPORT (415). */
+int api_body_ttl(const char *ctype, const char *body, size_t len,
+		 uint32_t *ttl, const char **msg);
+
+/* ----- the directory: store snapshot + parsed JWT keys (api_dir.c) ----- */
+struct api_dir {
+	atomic_uint refs;
+	struct store_snap *snap;
+	struct jwt_key **keys; /* parallel to snap->keys; NULL if unusable */
+};
+
+/* ----- rate limits (api_limit.c) ----- */
+struct api_limit;
+int api_limit_alloc(struct api_limit **lp, unsigned slots);
+void api_limit_free(struct api_limit *l);
+/* Token bucket for key (rate/s, burst). 0 when allowed; otherwise the
+ * number of whole seconds to wait (>= 1). rate 0 = unlimited. */
+unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
+			uint32_t burst, uint64_t now_ms);
+
+/* ----- health checks (api_health.c) ----- */
+struct api_health;
+int api_health_start(struct api_health **hp, uint32_t interval_ms,
+		     uint32_t failures);
+void api_health_stop(struct api_health *h);
+/* Replace the set of URLs to probe (called when the directory changes). */
+void api_health_set_targets(struct api_health *h, const char *const *urls,
+			    size_t n);
+bool api_health_up(void *h, const char *url); /* an api_up_h */
+/* {"servers":[...]} for the admin API and metrics. */
+json_t *api_health_json(struct api_health *h);
+
+/* ----- metrics (api_metrics.c) ----- */
+struct api_metrics {
+	atomic_ulong status[600];
+	atomic_ulong lat_bucket[12]; /* see api_metrics.c for bounds */
+	atomic_ulong lat_count;
+	atomic_ulong lat_sum_us;
+	atomic_ulong rejected[JWT_R_COUNT];
+	atomic_ulong rejected_other[4]; /* missing, ratelimit, disabled, kid */
+	atomic_ulong override_all_down;
+};
+void api_metrics_request(struct api_metrics *m, unsigned status,
+			 uint64_t dur_us);
+
+#endif
+
+/* ----- the running API (api.c) and one request (api_http.c) ----- */
+struct MHD_Daemon;
+struct MHD_Connection;
+struct MHD_Response;
+
+struct api {
+	struct api_cfg cfg;
+	struct MHD_Daemon *mhd;
+	struct store *store;
+	pthread_mutex_t dir_mu; /* guards dir and store reopen */
+	struct api_dir *dir;
+	atomic_bool store_ok;
+	atomic_bool stopping;
+	pthread_t watcher;
+	bool watcher_started;
+	pthread_mutex_t wait_mu;
+	pthread_cond_t wait_cv;
+	struct api_limit *ip_limit;
+	struct api_limit *acct_limit;
+	struct api_health *health;
+	struct api_metrics metrics;
+	char *ranges_body;
+	char ranges_etag[24];
+};
+
+struct api_req {
+	struct api *api;
+	struct MHD_Connection *conn;
+	const char *url;
+	const char *method;
+	uint64_t start_us;
+	char *body;
+	size_t len, max;
+	bool too_big;
+	bool replied;
+	char ip[64];
+};
+
+uint64_t api_now_us(void);   /* monotonic */
+uint64_t api_wall_s(void);   /* unix seconds */
+const char *api_header(struct api_req *r, const char *name);
+
+/* Replies: each queues exactly one response and records metrics. */
+int api_reply(struct api_req *r, unsigned status, struct MHD_Response *resp);
+/* body is stolen (may be NULL for an empty 204/304). */
+int api_reply_json(struct api_req *r, unsigned status, json_t *body);
+int api_reply_error(struct api_req *r, unsigned status, const char *code,
+		    const char *msg);
+/* Same, with one extra header (WWW-Authenticate, Retry-After, Allow). */
+int api_reply_error_h(struct api_req *r, unsigned status, const char *code,
+		      const char *msg, const char *hname, const char *hval);
+struct MHD_Response *api_resp_json(json_t *body);
+
+/* Handlers (api_ice.c, api_misc.c, api_admin*.c). */
+int api_ice_handle(struct api_req *r);
+int api_misc_ip_ranges(struct api_req *r);
+int api_misc_healthz(struct api_req *r);
+int api_misc_metrics(struct api_req *r);
+int api_misc_asset(struct api_req *r, const char *name, const char *ctype);
+int api_admin_handle(struct api_req *r);
+int api_ranges_build(struct api *a); /* at start: body + ETag */
+
+/* Directory (api_dir.c). */
+struct api_dir *api_dir_get(struct api *a); /* +1 ref; NULL if none */
+void api_dir_put(struct api_dir *d);
+/* Re-read the store now (after an admin write). 0 or EIO. */
+int api_dir_refresh(struct api *a);
+int api_dir_watch_start(struct api *a);
+int api_http_start(struct api *a);
+void api_http_stop(struct api *a);
+void api_dir_watch_stop(struct api *a);
+/* Index of the key in d->snap->keys, or -1. */
+long api_dir_key(const struct api_dir *d, const char *kid);

@@ -1,0 +1,149 @@
+/* The API's configuration, built from the daemon's: where it listens,
+ * which TURN servers it hands out (the daemon's own listeners unless
+ * api-turn-server lists a fleet) and with which secret it mints their
+ * credentials. Every error names the key; secrets are never echoed. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+static int apicfg_err(FILE *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int apicfg_err(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("turnstone: ", err);
+	vfprintf(err, fmt, ap);
+	fputc('\n', err);
+	va_end(ap);
+	return EINVAL;
+}
+
+static int apicfg_token(const char *path, char *out, size_t sz, FILE *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return apicfg_err(err, "cannot read 'api-admin-token-file' %s", path);
+	size_t n = fread(out, 1, sz - 1, f);
+	fclose(f);
+	out[n] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	if (strlen(out) < 16)
+		return apicfg_err(err, "'api-admin-token-file' %s: the token must be "
+			       "at least 16 characters", path);
+	return 0;
+}
+
+static int apicfg_add_url(struct api_platform *p, struct api_cfg *a,
+			  const char *url, FILE *err)
+{
+	char host[STORE_URL_MAX];
+	uint16_t port;
+	enum api_transport t;
+	if (strlen(url) >= STORE_URL_MAX || p->nurls == STORE_URLS_MAX ||
+	    api_url_parse(url, host, sizeof(host), &port, &t) != 0)
+		return apicfg_err(err, "invalid URL '%s' in 'api-turn-server' "
+			       "(at most 4 stun:/turn:/turns: URLs)", url);
+	snprintf(p->urls[p->nurls++], STORE_URL_MAX, "%s", url);
+	const char *tr = t == API_T_UDP ? "udp" : t == API_T_TCP ? "tcp" : "tls";
+	for (unsigned i = 0; i < a->nendpoints; i++)
+		if (strcmp(a->endpoints[i].ip, host) == 0 &&
+		    a->endpoints[i].port == port &&
+		    strcmp(a->endpoints[i].transport, tr) == 0)
+			return 0; /* stun: and turn: on one UDP port */
+	if (a->nendpoints < API_ENDPOINTS_MAX && strlen(host) < 64) {
+		struct api_endpoint *e = &a->endpoints[a->nendpoints++];
+		memcpy(e->ip, host, strlen(host) + 1); /* length checked above */
+		e->port = port;
+		snprintf(e->transport, sizeof(e->transport), "%s", tr);
+	}
+	return 0;
+}
+
+/* "URL[,URL...] [SECRET]" */
+static int apicfg_server(const struct config *c, const char *spec,
+			 struct api_cfg *a, FILE *err)
+{
+	char buf[sizeof(c->api_servers[0])], *save = NULL;
+	struct api_platform *p = &a->platform[a->nplatform++];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *urls = strtok_r(buf, " \t", &save), *secret = strtok_r(NULL, " \t", &save);
+	if (strtok_r(NULL, " \t", &save))
+		return apicfg_err(err, "%s", "'api-turn-server' takes URLs and at "
+			       "most one secret");
+	const char *sec = secret ? secret : c->nsecrets ? c->secrets[0] : NULL;
+	if (!sec || strlen(sec) >= sizeof(p->secret))
+		return apicfg_err(err, "%s", "'api-turn-server' needs a secret, "
+			       "or 'static-auth-secret' to share");
+	snprintf(p->secret, sizeof(p->secret), "%s", sec);
+	for (char *u = strtok_r(urls, ",", &save); u; u = strtok_r(NULL, ",", &save))
+		if (apicfg_add_url(p, a, u, err))
+			return EINVAL;
+	return 0;
+}
+
+/* The daemon's own listeners, by their public address when one is set. */
+static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
+		       struct api_cfg *a, FILE *err)
+{
+	if (!c->use_auth_secret || !c->nsecrets)
+		return apicfg_err(err, "%s", "'api-listening-port' needs "
+			       "'static-auth-secret' to mint TURN credentials");
+	unsigned n = c->nexternal ? c->nexternal : lc->naddrs;
+	for (unsigned i = 0; i < n && a->nplatform < API_PLATFORM_MAX; i++) {
+		const struct sa *s = c->nexternal ? &c->external[i] : &lc->addrs[i];
+		char ip[SA_STRLEN], host[SA_STRLEN + 2], url[STORE_URL_MAX];
+		sa_fmt_ip(s, ip, sizeof(ip));
+		if (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0)
+			return apicfg_err(err, "%s", "'api-listening-port' with a "
+				       "wildcard 'listening-ip' needs 'external-ip' to "
+				       "advertise");
+		snprintf(host, sizeof(host), sa_af(s) == AF_INET6 ? "[%s]" : "%s", ip);
+		struct api_platform *p = &a->platform[a->nplatform++];
+		snprintf(p->secret, sizeof(p->secret), "%s", c->secrets[0]);
+		snprintf(url, sizeof(url), "stun:%s:%u", host, c->port);
+		apicfg_add_url(p, a, url, err);
+		if (lc->udp) {
+			snprintf(url, sizeof(url), "turn:%s:%u?transport=udp", host, c->port);
+			apicfg_add_url(p, a, url, err);
+		}
+		if (lc->tcp) {
+			snprintf(url, sizeof(url), "turn:%s:%u?transport=tcp", host, c->port);
+			apicfg_add_url(p, a, url, err);
+		}
+	}
+	return 0;
+}
+
+int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
+		   struct api_cfg *a, FILE *err)
+{
+	struct sa s;
+	api_cfg_defaults(a);
+	if (sa_set_str(&s, c->api_ip, c->api_port) != 0)
+		return apicfg_err(err, "invalid value for 'api-listening-ip': %s",
+				  c->api_ip);
+	snprintf(a->listen_ip, sizeof(a->listen_ip), "%s", c->api_ip);
+	a->port = c->api_port;
+	snprintf(a->db_path, sizeof(a->db_path), "%s", c->db);
+	snprintf(a->audience, sizeof(a->audience), "%s", c->api_audience);
+	a->threads = c->api_threads;
+	a->ip_rate = c->api_rate;
+	a->ip_burst = c->api_burst;
+	a->health_interval_ms = c->api_health_interval * 1000;
+	a->health_failures = c->api_health_failures;
+	a->relay_min = c->min_port;
+	a->relay_max = c->max_port;
+	if (c->api_admin_token_file[0] &&
+	    apicfg_token(c->api_admin_token_file, a->admin_token,
+			 sizeof(a->admin_token), err))
+		return EINVAL;
+	for (unsigned i = 0; i < c->napi_servers; i++)
+		if (apicfg_server(c, c->api_servers[i], a, err))
+			return EINVAL;
+	return c->napi_servers ? 0 : apicfg_self(c, lc, a, err);
+}

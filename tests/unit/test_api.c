@@ -1,0 +1,311 @@
+/* Unit tests for the API's pure parts: composing iceServers (modes,
+ * health, de-duplication, the URL cap, minted credentials), request
+ * bodies, STUN/TURN URL parsing and the rate limiter. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/api_int.h"
+#include "auth/auth.h"
+
+#define NOW 1700000000ull
+
+static const struct api_ice_req req = {.account = "acme", .sub = "alice",
+				       .ttl = 600, .now = NOW};
+
+/* Health stub: URLs containing "down" are down. */
+static bool up_stub(void *arg, const char *url)
+{
+	(void)arg;
+	return strstr(url, "down") == NULL;
+}
+
+static json_t *compose(const struct api_group *g, unsigned n, bool *all_down)
+{
+	struct api_ice_out out = {0};
+	assert_int_equal(api_compose(g, n, &req, up_stub, NULL, &out), 0);
+	if (all_down)
+		*all_down = out.all_down;
+	return out.body;
+}
+
+static const char *url_at(json_t *body, size_t entry, size_t i)
+{
+	json_t *e = json_array_get(json_object_get(body, "iceServers"), entry);
+	return json_string_value(json_array_get(json_object_get(e, "urls"), i));
+}
+
+static size_t nurls(json_t *body)
+{
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach(json_object_get(body, "iceServers"), i, e)
+		n += json_array_size(json_object_get(e, "urls"));
+	return n;
+}
+
+static const struct api_group platform = {
+	.nurls = 3,
+	.urls = {"stun:192.0.2.1:3478", "turn:192.0.2.1:3478?transport=udp",
+		 "turn:192.0.2.1:3478?transport=tcp"},
+	.secret = "platform-secret"};
+
+static void test_compose_platform_shape(void **state)
+{
+	(void)state;
+	json_t *b = compose(&platform, 1, NULL);
+	assert_int_equal(json_integer_value(json_object_get(b, "ttl")), 600);
+	assert_int_equal(json_integer_value(json_object_get(b, "expires")), NOW + 600);
+	assert_string_equal(json_string_value(json_object_get(b, "iceTransportPolicy")), "all");
+	assert_int_equal(nurls(b), 3);
+	json_t *e = json_array_get(json_object_get(b, "iceServers"), 0);
+	const char *user = json_string_value(json_object_get(e, "username"));
+	assert_string_equal(user, "1700000600:acme:alice");
+	/* The credential is the REST password a TURN server will recompute. */
+	char pass[AUTH_REST_PASS_LEN];
+	assert_int_equal(auth_rest_password("platform-secret", 15, user, strlen(user),
+					    pass, sizeof(pass)), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "credential")), pass);
+	json_decref(b);
+}
+
+static void test_compose_static_creds(void **state)
+{
+	(void)state;
+	struct api_group g = {.nurls = 1, .urls = {"turn:198.51.100.7:3478"},
+			      .username = "u1", .credential = "p1"};
+	json_t *b = compose(&g, 1, NULL);
+	json_t *e = json_array_get(json_object_get(b, "iceServers"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "username")), "u1");
+	assert_string_equal(json_string_value(json_object_get(e, "credential")), "p1");
+	json_decref(b);
+}
+
+static void test_compose_stun_only_has_no_creds(void **state)
+{
+	(void)state;
+	struct api_group g = {.nurls = 1, .urls = {"stun:198.51.100.7:3478"},
+			      .secret = "s"};
+	json_t *b = compose(&g, 1, NULL);
+	json_t *e = json_array_get(json_object_get(b, "iceServers"), 0);
+	assert_null(json_object_get(e, "username"));
+	json_decref(b);
+}
+
+static void test_compose_dedupe(void **state)
+{
+	(void)state;
+	struct api_group g[2] = {platform, platform};
+	json_t *b = compose(g, 2, NULL);
+	assert_int_equal(nurls(b), 3);
+	assert_int_equal(json_array_size(json_object_get(b, "iceServers")), 1);
+	json_decref(b);
+}
+
+/* Fallback: platform then custom under the 4-URL cap. Each server keeps
+ * its first TURN URL, turns: is kept, STUN goes first. */
+static void test_compose_cap_priority(void **state)
+{
+	(void)state;
+	struct api_group g[2] = {platform,
+		{.nurls = 3, .urls = {"turn:203.0.113.9:3478?transport=udp",
+				      "turns:203.0.113.9:443?transport=tcp",
+				      "stun:203.0.113.9:3478"},
+		 .secret = "customer"}};
+	json_t *b = compose(g, 2, NULL);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(url_at(b, 0, 0), "turn:192.0.2.1:3478?transport=udp");
+	assert_string_equal(url_at(b, 0, 1), "turn:192.0.2.1:3478?transport=tcp");
+	assert_string_equal(url_at(b, 1, 0), "turn:203.0.113.9:3478?transport=udp");
+	assert_string_equal(url_at(b, 1, 1), "turns:203.0.113.9:443?transport=tcp");
+	json_decref(b);
+}
+
+static void test_compose_health_filters(void **state)
+{
+	(void)state;
+	struct api_group g[2] = {
+		{.nurls = 1, .urls = {"turn:down.example:3478"}, .secret = "a"},
+		{.nurls = 1, .urls = {"turn:up.example:3478"}, .secret = "b"}};
+	bool all_down = true;
+	json_t *b = compose(g, 2, &all_down);
+	assert_false(all_down);
+	assert_int_equal(nurls(b), 1);
+	assert_string_equal(url_at(b, 0, 0), "turn:up.example:3478");
+	json_decref(b);
+}
+
+/* Every server down: answer with them anyway and say so. */
+static void test_compose_all_down_keeps_servers(void **state)
+{
+	(void)state;
+	struct api_group g = {.nurls = 2,
+			      .urls = {"turn:down1:3478", "turn:down2:3478?transport=tcp"},
+			      .secret = "c"};
+	bool all_down = false;
+	json_t *b = compose(&g, 1, &all_down);
+	assert_true(all_down);
+	assert_int_equal(nurls(b), 2);
+	json_decref(b);
+}
+
+static void test_groups_for_modes(void **state)
+{
+	(void)state;
+	struct api_cfg cfg;
+	api_cfg_defaults(&cfg);
+	cfg.nplatform = 1;
+	cfg.platform[0].nurls = 1;
+	strcpy(cfg.platform[0].urls[0], "turn:192.0.2.1:3478");
+	strcpy(cfg.platform[0].secret, "p");
+	struct store_server srv = {.nurls = 1, .urls = {"turn:203.0.113.9:3478"},
+				   .secret = "c"};
+	struct store_account acc;
+	store_account_init(&acc, "acme");
+	acc.nservers = 1;
+	acc.servers = &srv;
+	struct api_group g[4];
+	acc.mode = STORE_TURN_PLATFORM;
+	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 1);
+	assert_string_equal(g[0].urls[0], "turn:192.0.2.1:3478");
+	acc.mode = STORE_TURN_OVERRIDE;
+	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 1);
+	assert_string_equal(g[0].urls[0], "turn:203.0.113.9:3478");
+	assert_string_equal(g[0].secret, "c");
+	acc.mode = STORE_TURN_FALLBACK;
+	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 2);
+	assert_string_equal(g[0].urls[0], "turn:192.0.2.1:3478");
+	assert_string_equal(g[1].urls[0], "turn:203.0.113.9:3478");
+}
+
+static void test_compose_relay_policy(void **state)
+{
+	(void)state;
+	struct api_ice_req r = req;
+	r.relay_only = true;
+	struct api_ice_out out = {0};
+	assert_int_equal(api_compose(&platform, 1, &r, NULL, NULL, &out), 0);
+	assert_string_equal(json_string_value(json_object_get(out.body, "iceTransportPolicy")), "relay");
+	json_decref(out.body);
+}
+
+struct body_case {
+	const char *ctype, *body;
+	int err;
+	uint32_t ttl;
+};
+
+static void test_body_ttl(void **state)
+{
+	(void)state;
+	static const struct body_case cases[] = {
+		{NULL, "", 0, 0},
+		{"application/json", "{\"ttl\":600}", 0, 600},
+		{"application/json; charset=utf-8", "{\"ttl\":1}", 0, 1},
+		{"application/json", "{}", 0, 0},
+		{"application/x-www-form-urlencoded", "ttl=600", 0, 600},
+		{"application/x-www-form-urlencoded", "", 0, 0},
+		{"application/json", "{\"ttl\":0}", EINVAL, 0},
+		{"application/json", "{\"ttl\":-5}", EINVAL, 0},
+		{"application/json", "{\"ttl\":\"600\"}", EINVAL, 0},
+		{"application/json", "{\"ttl\":6.5}", EINVAL, 0},
+		{"application/json", "{\"ttl\":600,\"tll\":1}", EINVAL, 0},
+		{"application/json", "{\"ttl\":1,\"ttl\":2}", EINVAL, 0},
+		{"application/json", "[600]", EINVAL, 0},
+		{"application/json", "{\"ttl\":", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "ttl=abc", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "ttl=0", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "ttl=1&ttl=2", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "foo=1", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "ttl=99999999999", EINVAL, 0},
+		{"text/plain", "ttl=600", EPROTONOSUPPORT, 0},
+		{NULL, "{\"ttl\":600}", EPROTONOSUPPORT, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t ttl = 77;
+		const char *msg;
+		int err = api_body_ttl(cases[i].ctype, cases[i].body,
+				       strlen(cases[i].body), &ttl, &msg);
+		if (err != cases[i].err)
+			fail_msg("case %zu (%s): got %d want %d", i, cases[i].body,
+				 err, cases[i].err);
+		if (!err)
+			assert_int_equal(ttl, cases[i].ttl);
+		else
+			assert_non_null(msg);
+	}
+}
+
+static void test_url_parse(void **state)
+{
+	(void)state;
+	char host[64];
+	uint16_t port;
+	enum api_transport t;
+	assert_int_equal(api_url_parse("stun:1.2.3.4", host, sizeof(host), &port, &t), 0);
+	assert_string_equal(host, "1.2.3.4");
+	assert_int_equal(port, 3478);
+	assert_int_equal(t, API_T_UDP);
+	assert_int_equal(api_url_parse("turn:[::1]:3479?transport=tcp", host,
+				       sizeof(host), &port, &t), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 3479);
+	assert_int_equal(t, API_T_TCP);
+	assert_int_equal(api_url_parse("turns:turn.example.com", host, sizeof(host),
+				       &port, &t), 0);
+	assert_int_equal(port, 5349);
+	assert_int_equal(t, API_T_TLS);
+	assert_int_equal(api_url_parse("turns:x:443?transport=udp", host, sizeof(host),
+				       &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("http://x", host, sizeof(host), &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("turn::3478", host, sizeof(host), &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("turn:x:0", host, sizeof(host), &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("turn:x:70000", host, sizeof(host), &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("stun:x?transport=udp", host, sizeof(host), &port, &t), EINVAL);
+	assert_int_equal(api_url_parse("turn:x?transport=sctp", host, sizeof(host), &port, &t), EINVAL);
+}
+
+static void test_limit(void **state)
+{
+	(void)state;
+	struct api_limit *l;
+	assert_int_equal(api_limit_alloc(&l, 64), 0);
+	/* burst 3 at 1/s: three pass, the fourth waits about a second */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(api_limit_take(l, "a", 1, 3, 1000), 0);
+	assert_true(api_limit_take(l, "a", 1, 3, 1000) >= 1);
+	/* another key is independent */
+	assert_int_equal(api_limit_take(l, "b", 1, 3, 1000), 0);
+	/* after a second one token is back */
+	assert_int_equal(api_limit_take(l, "a", 1, 3, 2001), 0);
+	assert_true(api_limit_take(l, "a", 1, 3, 2001) >= 1);
+	/* rate 0 means no limit */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(api_limit_take(l, "c", 0, 0, 1000), 0);
+	api_limit_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_compose_platform_shape),
+		cmocka_unit_test(test_compose_static_creds),
+		cmocka_unit_test(test_compose_stun_only_has_no_creds),
+		cmocka_unit_test(test_compose_dedupe),
+		cmocka_unit_test(test_compose_cap_priority),
+		cmocka_unit_test(test_compose_health_filters),
+		cmocka_unit_test(test_compose_all_down_keeps_servers),
+		cmocka_unit_test(test_groups_for_modes),
+		cmocka_unit_test(test_compose_relay_policy),
+		cmocka_unit_test(test_body_ttl),
+		cmocka_unit_test(test_url_parse),
+		cmocka_unit_test(test_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
