@@ -1,7 +1,7 @@
 # Turnstone: the two commands are `make run` and `make test`.
 JOBS ?= $(shell nproc)
 
-.PHONY: all build run test unit fuzz bench clean deps
+.PHONY: all build run test unit fuzz bench bench-api clean deps
 
 all: build
 
@@ -28,7 +28,13 @@ unit: deps
 	@cd build-asan && ctest --output-on-failure -R '^unit/'
 
 bench: build
+	@./scripts/install-deps --bench
 	@./scripts/bench build/turnstone
+
+# The API benchmark alone (also part of `make bench`).
+bench-api: build
+	@./scripts/install-deps --bench
+	@./scripts/bench-api build/turnstone
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
