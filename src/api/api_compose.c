@@ -51,9 +51,9 @@ static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
 {
 	for (unsigned i = 0; i < ng; i++) {
 		unsigned taken = 0;
-		for (unsigned j = 0; j < g[i].nurls; j++) {
+		for (unsigned j = 0; j < g[i].nurls && taken < per_group; j++) {
 			const char *u = g[i].urls[j];
-			if (p->n >= API_ICE_MAX_URLS || taken >= per_group)
+			if (p->n >= API_ICE_MAX_URLS)
 				return;
 			if (p->on[i][j] || !pred(u) || (up && !up(uparg, u)) ||
 			    url_seen(g, p, u))

@@ -131,8 +131,10 @@ int api_dir_refresh(struct api *a)
 	return err;
 }
 
-/* The file exists and starts with SQLite's magic: safe to reopen without
- * creating an empty database in place of a lost one. */
+/* The file now at the path exists and starts with SQLite's magic: safe to
+ * reopen without creating an empty database in place of a lost one. Only
+ * called once store_check() said the path names another file (ESTALE), so
+ * this open/close never touches the file whose locks SQLite holds. */
 static bool dir_file_ok(const char *path)
 {
 	char hdr[16];
@@ -160,10 +162,11 @@ static void dir_set_ok(struct api *a, bool ok)
 static void dir_watch_once(struct api *a, uint64_t *seen)
 {
 	uint64_t v = 0;
-	bool ok = a->store && store_check(a->store) == 0 &&
-		  store_data_version(a->store, &v) == 0;
-	if (!ok && dir_file_ok(a->cfg.db_path)) {
-		store_close(a->store);
+	int chk = a->store ? store_check(a->store) : ESTALE;
+	bool ok = chk == 0 && store_data_version(a->store, &v) == 0;
+	if (chk == ESTALE && dir_file_ok(a->cfg.db_path)) {
+		if (a->store)
+			store_close(a->store);
 		a->store = NULL;
 		ok = store_open(&a->store, a->cfg.db_path) == 0 &&
 		     store_data_version(a->store, &v) == 0;

@@ -190,6 +190,24 @@ static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 	return r;
 }
 
+static enum MHD_Result header_bytes(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Our own limit on the request head, well under MHD's buffer, so that an
+ * oversized one gets our JSON 431 rather than MHD's HTML page (which
+ * remains only for heads too large for the buffer itself). */
+static bool req_headers_too_big(struct api_req *r, const char *url)
+{
+	size_t n = strlen(url);
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_bytes, &n);
+	return n > API_HEADERS_MAX;
+}
+
 /* Declared Content-Length over the limit: refuse before reading it. */
 static bool req_declared_too_big(struct api_req *r)
 {
@@ -239,6 +257,10 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 		if (!r)
 			return MHD_NO;
 		*ctx = r;
+		if (req_headers_too_big(r, url))
+			return (enum MHD_Result)api_reply_error(
+				r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				"headers_too_large", "request headers over 16 KiB");
 		if (req_has_body(r) && req_declared_too_big(r))
 			return (enum MHD_Result)reply_too_big(r);
 		return MHD_YES;
@@ -293,9 +315,9 @@ int api_http_start(struct api *a)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)1024,
-		/* Headers and the body buffer share this; larger headers get
-		 * 431 from MHD. */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+		/* The request head and MHD's buffers share this; see
+		 * req_headers_too_big for the limit we apply. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
 	return a->mhd ? 0 : EADDRINUSE;

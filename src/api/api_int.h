@@ -14,6 +14,7 @@
 
 #define API_BODY_MAX 1024         /* POST /v1/ice-servers */
 #define API_ADMIN_BODY_MAX 65536  /* admin endpoints (PEM keys) */
+#define API_HEADERS_MAX 16384     /* request line + headers -> 431 */
 /* Firefox counts every URL in iceServers and logs "Using five or more
  * STUN/TURN servers causes problems" at five (PeerConnection.sys.mjs). */
 #define API_ICE_MAX_URLS 4

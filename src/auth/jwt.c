@@ -3,6 +3,7 @@
  * before anything in the payload is looked at. */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/jwt_int.h"
 
@@ -57,13 +58,28 @@ static bool jwt_split(const char *tok, size_t len, struct jwt *t)
 	       jwt_b64_decode(t->sig_b64, t->sig_len, NULL, SIZE_MAX, &n) == 0;
 }
 
+/* typ is optional; when present it must name a JWT (RFC 7519 5.1: "JWT";
+ * RFC 9068's access-token type too), compared case-insensitively as a
+ * media type (RFC 7515 4.1.9), so a JWE or other object is not taken for
+ * one (RFC 8725 3.11). */
+static bool jwt_typ_ok(const json_t *typ)
+{
+	static const char *const ok[] = {"JWT", "application/jwt", "at+jwt",
+					 "application/at+jwt"};
+	const char *s = json_string_value(typ);
+	if (!typ)
+		return true;
+	for (size_t i = 0; s && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcasecmp(s, ok[i]) == 0)
+			return true;
+	return false;
+}
+
 /* RFC 7515 4.1: alg is required. crit lists extensions that must be
- * understood (4.1.11); we implement none, so any crit is refused. typ is
- * not checked: issuers differ ("JWT", "at+jwt"), and the pinned key
- * already says whose tokens these are. */
+ * understood (4.1.11); we implement none, so any crit is refused. */
 static enum jwt_reason jwt_header_fields(const json_t *h, struct jwt *t)
 {
-	if (json_object_get(h, "crit"))
+	if (json_object_get(h, "crit") || !jwt_typ_ok(json_object_get(h, "typ")))
 		return JWT_R_MALFORMED;
 	t->alg = jwt_alg_from_str(json_string_value(json_object_get(h, "alg")));
 	if (t->alg == JWT_ALG_NONE)

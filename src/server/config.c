@@ -225,6 +225,10 @@ static int cfg_check_api(const struct config *c, FILE *err)
 			       "'api-listening-port' must differ from "
 			       "'listening-port'");
 	}
+	r |= cfg_check(!c->db[0] || c->api_port, err,
+		       "'db' is the ICE-servers API's account store and needs "
+		       "'api-listening-port' (coturn's SQLite userdb is not "
+		       "supported)");
 	if (c->no_turn) {
 		r |= cfg_check(c->api_port != 0, err,
 			       "'no-turn' needs 'api-listening-port': the node "

@@ -271,7 +271,8 @@ static int store_identity_set(struct store *s)
 	}
 	s->dev = sb.st_dev;
 	s->ino = sb.st_ino;
-	return 0;
+	s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return s->fd >= 0 ? 0 : EIO;
 }
 
 int store_open(struct store **sp, const char *path)
@@ -282,6 +283,7 @@ int store_open(struct store **sp, const char *path)
 	if (!s)
 		return ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	s->fd = -1;
 	int err = ENOMEM;
 	s->path = strdup(path);
 	if (!s->path)
@@ -309,6 +311,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	sqlite3_close_v2(s->db);
+	if (s->fd >= 0)
+		close(s->fd); /* after SQLite: see struct store */
 	pthread_mutex_destroy(&s->lock);
 	free(s->path);
 	free(s);
@@ -322,16 +326,13 @@ int store_data_version(struct store *s, uint64_t *v)
 	return err;
 }
 
-/* The first 16 bytes, read through a fresh descriptor so that a file
- * replaced or damaged under us is seen as it is now on disk. */
-static int store_magic_check(const char *path)
+/* The first 16 bytes as they are on disk now (pread bypasses SQLite's
+ * page cache), through the descriptor kept since open: opening and
+ * closing another one would drop SQLite's locks (see struct store). */
+static int store_magic_check(int fd)
 {
 	char buf[STORE_MAGIC_LEN];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return EIO;
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
 	if (n != (ssize_t)sizeof(buf) ||
 	    memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
 		return EIO;
@@ -344,6 +345,6 @@ int store_check(struct store *s)
 	/* s->path and the identity never change after open: no lock. */
 	if (stat(s->path, &sb) != 0 || sb.st_dev != s->dev ||
 	    sb.st_ino != s->ino)
-		return EIO;
-	return store_magic_check(s->path);
+		return ESTALE;
+	return store_magic_check(s->fd);
 }

@@ -128,9 +128,11 @@ const struct store_key *store_snap_key(const struct store_snap *snap,
  * as the CLI) commits. 0 or EIO. */
 int store_data_version(struct store *s, uint64_t *v);
 /* 0 while the file at the opened path is still the one we opened and
- * still reads as an SQLite database; EIO when it was removed, replaced,
- * truncated or its header no longer reads (a failed disk, a bad restore).
- * Cheap enough to call every second. */
+ * still reads as an SQLite database; ESTALE when the path was removed or
+ * now names another file (a restore: reopen it); EIO when our file's
+ * header no longer reads (truncated, a failed disk). Cheap enough to call
+ * every second; it never opens the database file (that would drop
+ * SQLite's POSIX locks). */
 int store_check(struct store *s);
 
 #endif

@@ -15,6 +15,11 @@ struct store {
 	char *path;
 	dev_t dev;      /* identity of the file we opened, for store_check */
 	ino_t ino;
+	/* A read-only descriptor of that file, kept for the store's lifetime:
+	 * on Linux, close() of ANY descriptor of a file drops every POSIX lock
+	 * the process holds on it, SQLite's included, so store_check must
+	 * never open and close the database file itself. */
+	int fd;
 	uint64_t version;  /* bumped on our commits and on others' */
 	int64_t last_dv;   /* PRAGMA data_version when last looked at */
 };

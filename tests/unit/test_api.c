@@ -127,6 +127,28 @@ static void test_compose_cap_priority(void **state)
 	json_decref(b);
 }
 
+/* Regression: a group reaching its per-tier quota ended the whole tier,
+ * so only the first custom server got in under the cap. */
+static void test_compose_cap_every_server(void **state)
+{
+	(void)state;
+	struct api_group g[4] = {platform};
+	static const char *const u[3][2] = {
+		{"turn:203.0.113.1:3478?transport=udp", "turn:203.0.113.1:3478?transport=tcp"},
+		{"turn:203.0.113.2:3478?transport=udp", "turn:203.0.113.2:3478?transport=tcp"},
+		{"turn:203.0.113.3:3478?transport=udp", "turn:203.0.113.3:3478?transport=tcp"}};
+	for (int i = 0; i < 3; i++)
+		g[i + 1] = (struct api_group){.nurls = 2, .urls = {u[i][0], u[i][1]},
+					      .secret = "c"};
+	json_t *b = compose(g, 4, NULL);
+	assert_int_equal(nurls(b), 4);
+	assert_int_equal(json_array_size(json_object_get(b, "iceServers")), 4);
+	assert_string_equal(url_at(b, 0, 0), "turn:192.0.2.1:3478?transport=udp");
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(url_at(b, (size_t)i + 1, 0), u[i][0]);
+	json_decref(b);
+}
+
 static void test_compose_health_filters(void **state)
 {
 	(void)state;
@@ -299,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_compose_stun_only_has_no_creds),
 		cmocka_unit_test(test_compose_dedupe),
 		cmocka_unit_test(test_compose_cap_priority),
+		cmocka_unit_test(test_compose_cap_every_server),
 		cmocka_unit_test(test_compose_health_filters),
 		cmocka_unit_test(test_compose_all_down_keeps_servers),
 		cmocka_unit_test(test_groups_for_modes),

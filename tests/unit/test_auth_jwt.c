@@ -894,6 +894,8 @@ static void test_header_shape(void **state)
 		"{\"alg\":\"HS256\",\"kid\":\"k1\",\"x\":[1]}",
 		"{\"alg\":\"HS256\",\"kid\":\"k1\",\"crit\":[\"exp\"]}",
 		"{\"alg\":\"HS256\",\"kid\":\"k1\",\"crit\":\"b64\"}",
+		"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"JWE\"}",
+		"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":1}",
 		"{\"alg\":\"HS256\",\"kid\":\"k1\"} x",
 		"{\"alg\":\"HS256\",\"kid\":\"k1\"",
 		"",
@@ -902,12 +904,15 @@ static void test_header_shape(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(hdr_check(bad[i]), JWT_R_MALFORMED);
 	}
-	/* Brackets inside strings are not nesting; typ is not checked. */
+	/* Brackets inside strings are not nesting; JWT types pass. */
 	assert_int_equal(hdr_check("{\"alg\":\"HS256\",\"kid\":\"k1\","
 				   "\"x\":\"[{\\\"]\"}"),
 			 JWT_R_SIGNATURE);
 	assert_int_equal(hdr_check("{\"alg\":\"HS256\",\"kid\":\"k1\","
 				   "\"typ\":\"at+jwt\"}"),
+			 JWT_R_SIGNATURE);
+	assert_int_equal(hdr_check("{\"alg\":\"HS256\",\"kid\":\"k1\","
+				   "\"typ\":\"jwt\"}"),
 			 JWT_R_SIGNATURE);
 }
 

@@ -4,6 +4,7 @@
  * and concurrent writers. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 #include "store_fixture.h"
 
@@ -126,7 +127,7 @@ static void test_check_unlink(void **state)
 	struct fx *f = *state;
 	assert_int_equal(store_check(f->s), 0);
 	assert_int_equal(unlink(f->path), 0);
-	assert_int_equal(store_check(f->s), EIO);
+	assert_int_equal(store_check(f->s), ESTALE);
 }
 
 static void test_check_replaced(void **state)
@@ -139,7 +140,7 @@ static void test_check_replaced(void **state)
 	assert_int_equal(store_open(&s, path), 0);
 	store_close(s);
 	assert_int_equal(rename(path, f->path), 0);
-	assert_int_equal(store_check(f->s), EIO);
+	assert_int_equal(store_check(f->s), ESTALE);
 }
 
 /* Writers on separate connections (as the CLI and the daemon are) queue
@@ -184,8 +185,53 @@ static void test_concurrent_writers(void **state)
 			 120);
 }
 
-int main(void)
+/* Regression: store_check used to open() and close() the database file,
+ * and on Linux that close dropped every POSIX lock this process held on
+ * it, SQLite's shared lock included. Another process (the CLI) closing its
+ * connection then believed it was the last one, checkpointed and deleted
+ * the WAL under the daemon, whose later writes went to a deleted file. */
+static void test_check_keeps_locks(void **state)
 {
+	struct fx *f = *state;
+	char wal[128];
+	struct store_account a;
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_check(f->s), 0);
+	/* A fresh process (exec, not just fork: a forked child would share
+	 * SQLite's in-memory lock bookkeeping with us). */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_store_file", "--child-create",
+		      f->path, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* We still hold the database open, so the WAL must still be there. */
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(store_account_get(f->s, "child", &a), 0);
+	store_account_clear(&a);
+}
+
+/* The other process of test_check_keeps_locks: create one account. */
+static int child_create(const char *path)
+{
+	struct store *c = NULL;
+	struct store_account a;
+	store_account_init(&a, "child");
+	int ok = store_open(&c, path) == 0 && store_account_create(c, &a) == 0;
+	if (c)
+		store_close(c);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--child-create") == 0)
+		return child_create(argv[2]);
 	const struct CMUnitTest tests[] = {
 		T(test_reopen),
 		T(test_data_version),
@@ -195,6 +241,7 @@ int main(void)
 		T(test_check),
 		T(test_check_unlink),
 		T(test_check_replaced),
+		T(test_check_keeps_locks),
 		T(test_concurrent_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
