@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "server/config.h"
+#include "server/server_int.h"
 
 /* ----- helpers ----- */
 
@@ -704,6 +705,122 @@ static void valid_config(struct config *c)
 	c->nusers = 1;
 }
 
+/* The ICE-servers API's options: parsed, cross-checked, and turned into
+ * an api_cfg, with every error naming its key and no secret echoed. */
+static void test_api_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--api-listening-port", "8080", "--db",
+					     "/tmp/x.db", "--api-audience", "aud",
+					     "--api-health-interval", "0",
+					     "--api-rate", "5", "--api-burst", "9"),
+				    &e), 0);
+	err_close(&e);
+	assert_int_equal(c.api_port, 8080);
+	assert_string_equal(c.db, "/tmp/x.db");
+	assert_string_equal(c.api_audience, "aud");
+	assert_int_equal(c.api_health_interval, 0);
+	assert_int_equal(c.api_rate, 5);
+	assert_int_equal(c.api_burst, 9);
+	assert_string_equal(c.api_ip, "127.0.0.1"); /* loopback by default */
+
+	file_expect_err("api-listening-port=0\n",
+			"invalid value for 'api-listening-port'", NULL);
+	file_expect_err("api-health-failures=0\n",
+			"invalid value for 'api-health-failures'", NULL);
+	file_expect_err("api-turn-server=\n", "'api-turn-server'", NULL);
+
+	valid_config(&c);
+	strcpy(c.db, "/tmp/x.db");
+	validate_expect(&c, "'db' is the ICE-servers API's account store");
+	valid_config(&c);
+	c.api_port = 8080;
+	validate_expect(&c, "'api-listening-port' needs 'db'");
+	valid_config(&c);
+	c.api_port = c.port;
+	strcpy(c.db, "/tmp/x.db");
+	validate_expect(&c, "must differ from 'listening-port'");
+	config_defaults(&c);
+	c.no_turn = true;
+	validate_expect(&c, "'no-turn' needs 'api-listening-port'");
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	validate_expect(&c, "'no-turn' needs 'api-turn-server'");
+	strcpy(c.api_servers[c.napi_servers++], "turn:192.0.2.1:3478 s3cret-value");
+	assert_int_equal(config_validate(&c, NULL), 0); /* no TURN creds needed */
+}
+
+static void apicfg_expect(const struct config *c, const char *want,
+			  const char *avoid)
+{
+	struct net_listen_cfg lc;
+	struct api_cfg a;
+	struct errbuf e;
+	server_listen_cfg(c, &lc);
+	assert_int_equal(server_api_cfg(c, &lc, &a, err_open(&e)), EINVAL);
+	const char *msg = err_text(&e);
+	if (!strstr(msg, want))
+		fail_msg("want '%s' in '%s'", want, msg);
+	if (avoid && strstr(msg, avoid))
+		fail_msg("'%s' leaked in '%s'", avoid, msg);
+	err_close(&e);
+}
+
+static void test_api_cfg(void **state)
+{
+	(void)state;
+	struct config c;
+	struct net_listen_cfg lc;
+	struct api_cfg a;
+	config_defaults(&c);
+	c.use_auth_secret = true;
+	strcpy(c.secrets[c.nsecrets++], "topsecret");
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	server_listen_cfg(&c, &lc);
+	/* Default: this node's own listeners, minted with its secret. */
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.nplatform, 1);
+	assert_int_equal(a.platform[0].nurls, 3);
+	assert_string_equal(a.platform[0].urls[1], "turn:127.0.0.1:3478?transport=udp");
+	assert_string_equal(a.platform[0].secret, "topsecret");
+	assert_int_equal(a.nendpoints, 2); /* udp and tcp, stun: not twice */
+
+	strcpy(c.api_servers[c.napi_servers++],
+	       "turn:192.0.2.1:3478,turns:192.0.2.1:443?transport=tcp fleet-secret");
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.nplatform, 1);
+	assert_string_equal(a.platform[0].urls[1], "turns:192.0.2.1:443?transport=tcp");
+	assert_string_equal(a.platform[0].secret, "fleet-secret");
+
+	strcpy(c.api_servers[0], "http://192.0.2.1 fleet-secret");
+	apicfg_expect(&c, "invalid URL 'http://192.0.2.1' in 'api-turn-server'",
+		      "fleet-secret");
+	strcpy(c.api_servers[0], "turn:192.0.2.1 a b");
+	apicfg_expect(&c, "at most one secret", NULL);
+
+	c.napi_servers = 0;
+	c.nsecrets = 0;
+	c.use_auth_secret = false;
+	apicfg_expect(&c, "needs 'static-auth-secret'", NULL);
+	c.use_auth_secret = true;
+	c.nsecrets = 1;
+	sa_set_str(&c.listen[0], "0.0.0.0", 0);
+	c.nlisten = 1;
+	apicfg_expect(&c, "needs 'external-ip'", NULL);
+	c.nlisten = 0;
+	strcpy(c.api_ip, "not-an-ip");
+	apicfg_expect(&c, "invalid value for 'api-listening-ip'", NULL);
+	strcpy(c.api_ip, "127.0.0.1");
+	char *tok = file_make("short\n");
+	snprintf(c.api_admin_token_file, sizeof(c.api_admin_token_file), "%s", tok);
+	apicfg_expect(&c, "at least 16 characters", "short");
+	file_drop(tok);
+}
+
 static void test_validate(void **state)
 {
 	(void)state;
@@ -786,6 +903,8 @@ int main(void)
 		cmocka_unit_test(test_list_overflow),
 		cmocka_unit_test(test_coturn_file),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_api_options),
+		cmocka_unit_test(test_api_cfg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
