@@ -66,10 +66,10 @@ static void render_rejected(FILE *f, struct api_metrics *m)
 	for (size_t i = 0; i < sizeof(other_reasons) / sizeof(other_reasons[0]); i++)
 		fprintf(f, "turnstone_api_tokens_rejected_total{reason=\"%s\"} %lu\n",
 			other_reasons[i], (unsigned long)m->rejected_other[i]);
-	fputs("# HELP turnstone_api_override_all_down_total Answers in override mode "
-	      "whose custom servers were all failing health checks.\n"
-	      "# TYPE turnstone_api_override_all_down_total counter\n", f);
-	fprintf(f, "turnstone_api_override_all_down_total %lu\n",
+	fputs("# HELP turnstone_api_override_all_down_answers_total Answers in "
+	      "override mode whose custom servers were all failing health checks.\n"
+	      "# TYPE turnstone_api_override_all_down_answers_total counter\n", f);
+	fprintf(f, "turnstone_api_override_all_down_answers_total %lu\n",
 		(unsigned long)m->override_all_down);
 }
 
@@ -85,6 +85,29 @@ static void put_label(FILE *f, const char *s)
 		}
 		fputc(*s, f);
 	}
+}
+
+/* 1 for an override account none of whose TURN URLs passes its health
+ * checks: its users get servers that are down, by the account's choice. */
+static void render_override(FILE *f, struct api *a)
+{
+	struct api_dir *d = api_dir_get(a);
+	fputs("# HELP turnstone_api_override_all_down 1 if every custom server of "
+	      "an override account fails its health checks.\n"
+	      "# TYPE turnstone_api_override_all_down gauge\n", f);
+	for (size_t i = 0; d && i < d->snap->naccounts; i++) {
+		const struct store_account *acc = &d->snap->accounts[i];
+		bool up = false;
+		if (acc->mode != STORE_TURN_OVERRIDE || !acc->nservers)
+			continue;
+		for (unsigned s = 0; s < acc->nservers && !up; s++)
+			for (unsigned j = 0; j < acc->servers[s].nurls && !up; j++)
+				up = api_health_up(a->health, acc->servers[s].urls[j]);
+		fputs("turnstone_api_override_all_down{account=\"", f);
+		put_label(f, acc->name);
+		fprintf(f, "\"} %d\n", up ? 0 : 1);
+	}
+	api_dir_put(d);
 }
 
 static void render_health(FILE *f, struct api *a)
@@ -104,6 +127,7 @@ static void render_health(FILE *f, struct api *a)
 		fprintf(f, "\"} %d\n", json_is_true(json_object_get(s, "healthy")));
 	}
 	json_decref(h);
+	render_override(f, a);
 }
 
 int api_misc_metrics(struct api_req *r)
