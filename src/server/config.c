@@ -26,8 +26,8 @@ void config_defaults(struct config *c)
 	strcpy(c->api_audience, "turnstone");
 	c->api_health_interval = 10;
 	c->api_health_failures = 3;
-	c->api_rate = 200;
-	c->api_burst = 400;
+	c->api_rate = 1000;
+	c->api_burst = 2000;
 }
 
 /* true if s looks like a number, so "--stale-nonce 300" takes it while

@@ -80,7 +80,7 @@ struct config {
 	unsigned napi_servers;
 	uint32_t api_health_interval;   /* seconds; 0 = no checks (10) */
 	uint32_t api_health_failures;   /* failed checks in a row = down (3) */
-	uint32_t api_rate, api_burst;   /* per client IP (200/s, 400) */
+	uint32_t api_rate, api_burst;   /* per client IP (1000/s, 2000): an app server is one IP */
 	unsigned api_threads;           /* 0 = one per core */
 };
 
