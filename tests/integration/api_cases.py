@@ -1386,54 +1386,35 @@ def cmd_wait_health(a):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("cases")
-    for k in ("api-port", "turn-port", "relay-min", "relay-max"):
-        s.add_argument("--" + k, type=int, required=True)
-    for k in ("secret", "admin-token", "bin", "db", "tmp", "acme-secret",
-              "small-secret", "limited-secret", "gone-secret"):
-        s.add_argument("--" + k, required=True)
-    s = sub.add_parser("mint")
-    s.add_argument("--kid", required=True)
-    s.add_argument("--key-secret", required=True)
-    s.add_argument("--iss", required=True)
-    s.add_argument("--sub", default="alice")
-    s.add_argument("--ttl", type=int, default=3600)
-    s = sub.add_parser("wait-http")
+
+    def cmd(name, ints=(), strs=(), **optional):
+        """A subcommand: required --ints (integers) and --strs, then the
+        optional ones (keyword_name=default, typed by the default)."""
+        s = sub.add_parser(name)
+        for k in ints:
+            s.add_argument("--" + k, type=int, required=True)
+        for k in strs:
+            s.add_argument("--" + k, required=True)
+        for k, v in optional.items():
+            s.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+        return s
+    cmd("cases", ("api-port", "turn-port", "relay-min", "relay-max"),
+        ("secret", "admin-token", "bin", "db", "tmp", "acme-secret",
+         "small-secret", "limited-secret", "gone-secret"))
+    cmd("mint", (), ("kid", "key-secret", "iss"), sub="alice", ttl=3600)
+    s = cmd("wait-http")
     s.add_argument("url")
     s.add_argument("timeout", type=float)
     s.add_argument("status", type=int, nargs="?", default=200)
-    s = sub.add_parser("load")
-    s.add_argument("--api-port", type=int, required=True)
-    s.add_argument("--admin-token", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--prefix", required=True)
-    s.add_argument("--max", type=int, default=5000)
-    s = sub.add_parser("verify")
-    s.add_argument("--label", default="")
-    s.add_argument("--api-port", type=int, required=True)
-    s.add_argument("--admin-token", required=True)
-    s.add_argument("--acks", required=True)
-    s.add_argument("--bin", required=True)
-    s.add_argument("--db", required=True)
-    s = sub.add_parser("store-down")
-    s.add_argument("--api-port", type=int, required=True)
-    s.add_argument("--admin-token", required=True)
-    s.add_argument("--token", required=True)
-    s.add_argument("--turn-port", type=int, required=True)
-    s.add_argument("--secret", required=True)
-    s.add_argument("--bin", required=True)
-    s = sub.add_parser("wait-ice")
-    s.add_argument("--api-port", type=int, required=True)
-    s.add_argument("--token", required=True)
-    s.add_argument("--want", required=True)
-    s.add_argument("--absent", default="")
-    s.add_argument("--timeout", type=float, default=10)
-    s = sub.add_parser("wait-health")
-    s.add_argument("--api-port", type=int, required=True)
-    s.add_argument("--admin-token", required=True)
-    s.add_argument("--url", required=True)
-    s.add_argument("--healthy", type=int, required=True)
-    s.add_argument("--timeout", type=float, default=20)
+    cmd("load", ("api-port",), ("admin-token", "out", "prefix"), max=5000)
+    cmd("verify", ("api-port",), ("admin-token", "acks", "bin", "db"),
+        label="")
+    cmd("store-down", ("api-port", "turn-port"),
+        ("admin-token", "token", "secret", "bin"))
+    cmd("wait-ice", ("api-port",), ("token", "want"), absent="",
+        timeout=10.0)
+    cmd("wait-health", ("api-port", "healthy"), ("admin-token", "url"),
+        timeout=20.0)
     a = p.parse_args(argv)
     if a.cmd == "cases":
         main_cases(a)

@@ -1,9 +1,9 @@
 // Chromium (Debian's /usr/bin/chromium, driven by playwright-core; no
-// browser is downloaded) opens the daemon's own demo page,
-// /demo#token=JWT&policy=relay. The page fetches POST /v1/ice-servers with
-// the token, connects two RTCPeerConnections through the returned TURN
-// servers (relay only) and publishes what happened as window.turnstoneDemo
-// (src/api/www/demo.html):
+// browser is downloaded; launched with the flags of chromium_launch.mjs)
+// opens the daemon's own demo page, /demo#token=JWT&policy=relay. The page
+// fetches POST /v1/ice-servers with the token, connects two
+// RTCPeerConnections through the returned TURN servers (relay only) and
+// publishes what happened as window.turnstoneDemo (src/api/www/demo.html):
 //   {state, error, config, pair: {localType, remoteType, localAddress,
 //    localPort, remoteAddress, remotePort, protocol, relayProtocol, url},
 //    rttMs, pingMs, relayAddresses: [...]}
@@ -21,7 +21,7 @@
 // a failure. Every wait is bounded; a watchdog ends the run after 100 s.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium_launch.mjs';
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,23 +41,6 @@ if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) {
   console.error('api_demo.mjs: loopback URLs only');
   process.exit(2);
 }
-const executablePath = process.env.TS_CHROMIUM || '/usr/bin/chromium';
-
-// Same flags as chromium_relay.mjs (docs/interop.md): nothing resolves but
-// localhost and loopback literals, no background traffic, and WebRTC may
-// use the loopback interface.
-const args = [
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1 , EXCLUDE [::1]',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--allow-loopback-in-peer-connection',
-];
-
 let failed = 0;
 function check(what, cond, detail = '') {
   const n = `${name}: ${what}`;
@@ -77,7 +60,7 @@ const watchdog = setTimeout(() => {
 
 const inRange = (p) => Number.isInteger(p) && p >= range[0] && p <= range[1];
 
-const browser = await chromium.launch({ executablePath, headless: true, args, timeout: 30000 });
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
   const pageErrors = [];

@@ -1,6 +1,6 @@
 // Chromium's WebRTC stack (Debian's /usr/bin/chromium driven by
-// playwright-core; no browser is ever downloaded) relays a data channel
-// through the TURN server.
+// playwright-core; no browser is ever downloaded; the flags are in
+// chromium_launch.mjs) relays a data channel through the TURN server.
 //
 // In one page, two RTCPeerConnections with iceTransportPolicy "relay" and
 // the server as their only ICE server exchange offer/answer and candidates
@@ -14,33 +14,16 @@
 //
 // Prints "ok NAME" / "FAIL NAME: detail" lines and exits 1 on any failure.
 // Every wait is bounded; a watchdog ends the process after 150 s.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium_launch.mjs';
 
 const [port, username, credential] = process.argv.slice(2);
 if (!port || !username || !credential) {
   console.error('usage: node chromium_relay.mjs PORT USERNAME CREDENTIAL');
   process.exit(2);
 }
-const executablePath = process.env.TS_CHROMIUM || '/usr/bin/chromium';
-
-// Network safety first: no name resolves (so nothing can reach the
-// Internet by name), no background fetches, no component or sync traffic.
-// Then what WebRTC on loopback needs (docs/interop.md explains each).
-const args = [
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1 , EXCLUDE [::1]',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  // WebRTC ignores the loopback interface unless told otherwise; without
-  // this no socket to a TURN server on 127.0.0.1 is opened from lo.
-  '--allow-loopback-in-peer-connection',
-];
-// TS_CHROMIUM_LOOPBACK=0 drops that flag, to show that it is needed.
-if (process.env.TS_CHROMIUM_LOOPBACK === '0') args.pop();
+// TS_CHROMIUM_LOOPBACK=0 drops --allow-loopback-in-peer-connection, to
+// show that it is needed (docs/interop.md).
+const loopback = process.env.TS_CHROMIUM_LOOPBACK !== '0';
 
 let failed = 0;
 function check(name, cond, detail = '') {
@@ -148,12 +131,7 @@ async function relayInPage({ url, username, credential, timeoutMs, messages }) {
   return result;
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args,
-  timeout: 30000,
-});
+const browser = await launchChromium({ loopback });
 try {
   console.log(`chromium ${browser.version()}`);
   const page = await browser.newPage();

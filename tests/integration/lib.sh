@@ -20,7 +20,11 @@
 #     bounded wait, and removes the temporary directory;
 #   - ts_pass/ts_fail/ts_check/ts_finish reporting. ts_finish also fails the
 #     test if a daemon died, exited badly on SIGTERM or printed a sanitizer
-#     report.
+#     report;
+#   - for the HTTP API tests: ts_api_init (account store and admin token)
+#     and ts_start_api (a daemon with the API, ready once /healthz answers);
+#   - for the Chromium tests: ts_netns_lo (re-run inside a network
+#     namespace with only "lo") and ts_need_chromium.
 # Only loopback addresses are used (the netns test adds its own inside a
 # private namespace).
 set -uo pipefail
@@ -333,4 +337,98 @@ ts_need_bin() {
 		ts_log "usage: bash test_$TS_NAME.sh /path/to/turnstone (got '$TS_BIN')"
 		exit 2
 	fi
+}
+
+# ts_forget_server PID: the server at PID leaves the list ts_finish checks
+# (it is stopped or killed on purpose by the test, which checks its log
+# itself if it wants to). Its PID stays in TS_PIDS until it is reaped.
+ts_forget_server() {
+	local i pids=() logs=()
+	for i in "${!TS_SRV_PIDS[@]}"; do
+		if [ "${TS_SRV_PIDS[$i]}" != "$1" ]; then
+			pids+=("${TS_SRV_PIDS[$i]}")
+			logs+=("${TS_SRV_LOGS[$i]}")
+		fi
+	done
+	TS_SRV_PIDS=("${pids[@]}")
+	TS_SRV_LOGS=("${logs[@]}")
+}
+
+# ---- the HTTP API tests (turnstone only)
+
+# ts_api_init BIN: ts_need_bin, then exit 0 unless TS_SERVER=turnstone (the
+# API is ours). Sets TS_DB (the account store for --db, not created here)
+# and TS_ADMIN_TOKEN, a random admin token also written, mode 600, to
+# TS_ADMIN_TOKEN_FILE (for --api-admin-token-file). Python leaves no
+# __pycache__ in the source tree.
+ts_api_init() {
+	export PYTHONDONTWRITEBYTECODE=1
+	ts_need_bin "$1"
+	if [ "$TS_SERVER" != turnstone ]; then
+		ts_log "turnstone only (the API is ours)"
+		exit 0
+	fi
+	TS_DB="$TS_TMP/accounts.db"
+	TS_ADMIN_TOKEN="admin-$RANDOM$RANDOM-$RANDOM$RANDOM-token"
+	TS_ADMIN_TOKEN_FILE="$TS_TMP/admin-token"
+	printf '%s\n' "$TS_ADMIN_TOKEN" >"$TS_ADMIN_TOKEN_FILE"
+	chmod 600 "$TS_ADMIN_TOKEN_FILE"
+}
+
+# ts_start_api BIN [extra args...]: ts_start_server with REST credentials
+# (TS_SECRET), loopback peers allowed and the HTTP API on a fresh port
+# (TS_API_PORT) with ts_api_init's --db and admin token file; then wait
+# (20 s) until GET /healthz answers 200. Sets what ts_start_server sets
+# and TS_API_PORT. Returns nonzero (after printing the log) if the daemon
+# does not start or the API never answers.
+ts_start_api() {
+	local bin=$1
+	shift
+	TS_API_PORT=$(ts_pick_port) || return 1
+	ts_start_server "$bin" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+		--allow-loopback-peers --api-listening-port "$TS_API_PORT" \
+		--db "$TS_DB" --api-admin-token-file "$TS_ADMIN_TOKEN_FILE" "$@" ||
+		return 1
+	if ! "$TS_PY" "$TS_DIR/api_cases.py" wait-http \
+		"http://127.0.0.1:$TS_API_PORT/healthz" 20; then
+		ts_log "API never answered on port $TS_API_PORT; log:"
+		cat "$TS_LOG" >&2
+		return 1
+	fi
+	ts_log "API on http://127.0.0.1:$TS_API_PORT (TURN $TS_PORT, relay $TS_MINP-$TS_MAXP)"
+}
+
+# ---- the Chromium tests
+
+# ts_netns_lo "$@" (right after sourcing this file): when a private network
+# namespace can be made (root) and TS_NETNS is not 0, run the test again
+# inside one that has only "lo" up, so the browser cannot reach anything
+# but loopback whatever it tries. Does not return then; this process's
+# temporary directory is removed first (nothing has run yet).
+ts_netns_lo() {
+	if [ -n "${TS_IN_NETNS:-}" ]; then
+		ts_log "running in a private network namespace (lo only)"
+		return 0
+	fi
+	[ "${TS_NETNS:-1}" != 0 ] && unshare -n true 2>/dev/null || return 0
+	trap - EXIT
+	rm -rf "$TS_TMP"
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	TS_IN_NETNS=1 exec unshare -n bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+}
+
+# ts_need_chromium: exit 1 unless Debian's chromium (TS_CHROMIUM, default
+# /usr/bin/chromium), node and playwright-core (scripts/install-deps) are
+# there. Exports what the .mjs drivers need (TS_CHROMIUM, no browser
+# download) and keeps Chromium's profile and crash dumps in TS_TMP/home.
+ts_need_chromium() {
+	local chromium=${TS_CHROMIUM:-/usr/bin/chromium}
+	[ -x "$chromium" ] || { ts_log "$chromium missing (apt-get install chromium)"; exit 1; }
+	command -v node >/dev/null || { ts_log "node missing"; exit 1; }
+	[ -d "$TS_DIR/node_modules/playwright-core" ] ||
+		{ ts_log "playwright-core missing: run scripts/install-deps"; exit 1; }
+	export HOME="$TS_TMP/home" XDG_CONFIG_HOME="$TS_TMP/home/.config" \
+		XDG_CACHE_HOME="$TS_TMP/home/.cache"
+	mkdir -p "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+	export TS_CHROMIUM="$chromium" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 }

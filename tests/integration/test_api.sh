@@ -15,20 +15,14 @@
 #   bash test_api.sh /path/to/turnstone
 TS_NAME=api
 . "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
-ts_need_bin "${1:-}"
-[ "$TS_SERVER" = turnstone ] || { ts_log "turnstone only (the API is ours)"; exit 0; }
+ts_api_init "${1:-}"
 
-db="$TS_TMP/accounts.db"
-admin_token="admin-$RANDOM$RANDOM-$RANDOM$RANDOM-token"
-printf '%s\n' "$admin_token" >"$TS_TMP/admin-token"
-chmod 600 "$TS_TMP/admin-token"
 acme_secret="acme-secret-$RANDOM$RANDOM-0123456789abcdefghij"
 small_secret="small-secret-$RANDOM$RANDOM-0123456789abcdefghij"
 limited_secret="limited-secret-$RANDOM$RANDOM-0123456789abcdefghij"
 gone_secret="gone-secret-$RANDOM$RANDOM-0123456789abcdefghij"
 
-acct() { timeout 30 "$TS_BIN" account "$@" --db "$db" >>"$TS_TMP/cli.log" 2>&1; }
+acct() { timeout 30 "$TS_BIN" account "$@" --db "$TS_DB" >>"$TS_TMP/cli.log" 2>&1; }
 setup() {
 	acct create acme &&
 		acct key add acme --kid acme-k1 --alg HS256 --secret "$acme_secret" &&
@@ -45,20 +39,11 @@ if ! setup; then
 	exit 1
 fi
 
-api_port=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--allow-loopback-peers --api-listening-port "$api_port" --db "$db" \
-	--api-admin-token-file "$TS_TMP/admin-token" || exit 1
-if ! "$TS_PY" "$TS_DIR/api_cases.py" wait-http "http://127.0.0.1:$api_port/healthz" 20; then
-	ts_log "API never answered on port $api_port; log:"
-	cat "$TS_LOG" >&2
-	exit 1
-fi
-ts_log "API on http://127.0.0.1:$api_port (TURN $TS_PORT, relay $TS_MINP-$TS_MAXP)"
+ts_start_api "$TS_BIN" || exit 1
 
 TS_CHECK_TIMEOUT=150 ts_python_checks "api cases" "$TS_DIR/api_cases.py" cases \
-	--api-port "$api_port" --turn-port "$TS_PORT" --secret "$TS_SECRET" \
-	--admin-token "$admin_token" --bin "$TS_BIN" --db "$db" --tmp "$TS_TMP" \
+	--api-port "$TS_API_PORT" --turn-port "$TS_PORT" --secret "$TS_SECRET" \
+	--admin-token "$TS_ADMIN_TOKEN" --bin "$TS_BIN" --db "$TS_DB" --tmp "$TS_TMP" \
 	--relay-min "$TS_MINP" --relay-max "$TS_MAXP" \
 	--acme-secret "$acme_secret" --small-secret "$small_secret" \
 	--limited-secret "$limited_secret" --gone-secret "$gone_secret"
@@ -66,7 +51,7 @@ TS_CHECK_TIMEOUT=150 ts_python_checks "api cases" "$TS_DIR/api_cases.py" cases \
 # No secret may reach the daemon's output (admin token, key secrets, REST
 # secret). Line 1 is lib.sh's own echo of the command line.
 leaks=0
-for s in "$admin_token" "$acme_secret" "$small_secret" "$TS_SECRET"; do
+for s in "$TS_ADMIN_TOKEN" "$acme_secret" "$small_secret" "$TS_SECRET"; do
 	tail -n +2 "$TS_LOG" | grep -qF -- "$s" && leaks=1
 done
 if [ "$leaks" = 0 ]; then ts_pass "no secret in the daemon log"; else

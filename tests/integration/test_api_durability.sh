@@ -17,49 +17,17 @@
 #   bash test_api_durability.sh /path/to/turnstone
 TS_NAME=api_durability
 . "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
-ts_need_bin "${1:-}"
-[ "$TS_SERVER" = turnstone ] || { ts_log "turnstone only (the API is ours)"; exit 0; }
+ts_api_init "${1:-}"
 
-db="$TS_TMP/accounts.db"
-admin_token="admin-$RANDOM$RANDOM-$RANDOM$RANDOM-token"
-printf '%s\n' "$admin_token" >"$TS_TMP/admin-token"
 base_secret="base-secret-$RANDOM$RANDOM-0123456789abcdefghij"
 py() { "$TS_PY" "$TS_DIR/api_cases.py" "$@"; }
-acct() { timeout 30 "$TS_BIN" account "$@" --db "$db"; }
+acct() { timeout 30 "$TS_BIN" account "$@" --db "$TS_DB"; }
 
 if ! { acct create base >/dev/null &&
 	acct key add base --kid base-k1 --alg HS256 --secret "$base_secret"; }; then
 	ts_log "CLI setup failed"
 	exit 1
 fi
-
-# Start the daemon with the API on a fresh port; sets api_port.
-start_api() {
-	api_port=$(ts_pick_port) || return 1
-	ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-		--allow-loopback-peers --api-listening-port "$api_port" --db "$db" \
-		--api-admin-token-file "$TS_TMP/admin-token" || return 1
-	if ! py wait-http "http://127.0.0.1:$api_port/healthz" 20; then
-		ts_log "API never answered on port $api_port; log:"
-		cat "$TS_LOG" >&2
-		return 1
-	fi
-}
-
-# The server at PID leaves lib.sh's list (it was killed on purpose); its
-# log is still checked for sanitizer reports.
-forget_server() {
-	local i pids=() logs=()
-	for i in "${!TS_SRV_PIDS[@]}"; do
-		if [ "${TS_SRV_PIDS[$i]}" != "$1" ]; then
-			pids+=("${TS_SRV_PIDS[$i]}")
-			logs+=("${TS_SRV_LOGS[$i]}")
-		fi
-	done
-	TS_SRV_PIDS=("${pids[@]}")
-	TS_SRV_LOGS=("${logs[@]}")
-}
 
 nacks() {
 	local n
@@ -94,8 +62,8 @@ crash_round() { # TAG WITH_CLI
 			ts_fail "$tag: CLI account create beside the idle daemon" "$(cat "$TS_TMP/cli.err")"
 		fi
 	fi
-	ts_bg "$TS_PY" "$TS_DIR/api_cases.py" load --api-port "$api_port" \
-		--admin-token "$admin_token" --out "$acks" --prefix "$tag" --max 3000 \
+	ts_bg "$TS_PY" "$TS_DIR/api_cases.py" load --api-port "$TS_API_PORT" \
+		--admin-token "$TS_ADMIN_TOKEN" --out "$acks" --prefix "$tag" --max 3000 \
 		2>"$TS_TMP/loader-$tag.err"
 	loader=$TS_LAST_PID
 	if wait_acks 20 300; then
@@ -116,7 +84,7 @@ crash_round() { # TAG WITH_CLI
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	ts_forget_pid "$pid"
-	forget_server "$pid"
+	ts_forget_server "$pid" # killed on purpose; its log is checked below
 	ts_log "$tag: SIGKILLed the daemon (pid $pid) after $(nacks) acknowledged accounts"
 	# The loader stops at the first refused connection.
 	for ((i = 0; i < 200; i++)); do kill -0 "$loader" 2>/dev/null || break; sleep 0.1; done
@@ -125,11 +93,11 @@ crash_round() { # TAG WITH_CLI
 		ts_fail "$tag: no sanitizer report before the SIGKILL" "see below"
 		tail -n 40 "$log"
 	fi
-	start_api || { ts_fail "$tag: restart on the same --db"; ts_finish; }
+	ts_start_api "$TS_BIN" || { ts_fail "$tag: restart on the same --db"; ts_finish; }
 	ts_pass "$tag: restart on the same --db after SIGKILL"
 	ts_python_checks "$tag: acknowledged writes survive SIGKILL" \
-		"$TS_DIR/api_cases.py" verify --label "$tag" --api-port "$api_port" \
-		--admin-token "$admin_token" --acks "$acks" --bin "$TS_BIN" --db "$db"
+		"$TS_DIR/api_cases.py" verify --label "$tag" --api-port "$TS_API_PORT" \
+		--admin-token "$TS_ADMIN_TOKEN" --acks "$acks" --bin "$TS_BIN" --db "$TS_DB"
 	[ "$with_cli" = 1 ] || return 0
 	for a in "$tag-op-before" "$tag-op-during"; do
 		if acct list 2>&1 | grep -q "^$a	"; then
@@ -140,7 +108,7 @@ crash_round() { # TAG WITH_CLI
 	done
 }
 
-start_api || exit 1
+ts_start_api "$TS_BIN" || exit 1
 # ---- 1a. the admin API alone
 crash_round api 0
 # ---- 1b. the admin API and the CLI on the same file
@@ -151,10 +119,10 @@ token=$(py mint --kid base-k1 --key-secret "$base_secret" --iss base)
 ts_check "200 before the store is damaged" \
 	env PYTHONPATH="$TS_DIR" "$TS_PY" -c 'import sys, api_cases as a
 r = a.req(int(sys.argv[1]), "POST", "/v1/ice-servers", None, a.bearer(sys.argv[2]))
-print(r.brief()[:120]); sys.exit(r.status != 200)' "$api_port" "$token"
-dd if=/dev/zero of="$db" bs=100 count=1 conv=notrunc status=none
-ts_log "zeroed the first 100 bytes of $db"
+print(r.brief()[:120]); sys.exit(r.status != 200)' "$TS_API_PORT" "$token"
+dd if=/dev/zero of="$TS_DB" bs=100 count=1 conv=notrunc status=none
+ts_log "zeroed the first 100 bytes of $TS_DB"
 ts_python_checks "store unavailable" "$TS_DIR/api_cases.py" store-down \
-	--api-port "$api_port" --admin-token "$admin_token" --token "$token" \
+	--api-port "$TS_API_PORT" --admin-token "$TS_ADMIN_TOKEN" --token "$token" \
 	--turn-port "$TS_PORT" --secret "$TS_SECRET" --bin "$TS_BIN"
 ts_finish

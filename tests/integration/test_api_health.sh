@@ -8,13 +8,8 @@
 #   bash test_api_health.sh /path/to/turnstone
 TS_NAME=api_health
 . "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1
-ts_need_bin "${1:-}"
-[ "$TS_SERVER" = turnstone ] || { ts_log "turnstone only (the API is ours)"; exit 0; }
-
-db="$TS_TMP/accounts.db"
-admin="admin-$RANDOM$RANDOM-$RANDOM$RANDOM"
-printf '%s\n' "$admin" >"$TS_TMP/admin-token"
+ts_api_init "${1:-}"
+db=$TS_DB
 customer_secret="customer-$RANDOM$RANDOM"
 cport=$(ts_pick_port) || exit 1
 custom="turn:127.0.0.1:$cport?transport=udp"
@@ -30,12 +25,8 @@ for a in ovr fb; do
 		{ ts_log "CLI setup failed:"; cat "$TS_TMP/cli.log" >&2; exit 1; }
 done
 
-api_port=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--allow-loopback-peers --api-listening-port "$api_port" --db "$db" \
-	--api-admin-token-file "$TS_TMP/admin-token" \
-	--api-health-interval 1 --api-health-failures 2 || exit 1
-args=(--api "http://127.0.0.1:$api_port" --admin "$admin" --bin "$TS_BIN"
+ts_start_api "$TS_BIN" --api-health-interval 1 --api-health-failures 2 || exit 1
+args=(--api "http://127.0.0.1:$TS_API_PORT" --admin "$TS_ADMIN_TOKEN" --bin "$TS_BIN"
 	--db "$db" --custom "$custom"
 	--platform "turn:127.0.0.1:$TS_PORT?transport=udp")
 TS_CHECK_TIMEOUT=60 ts_python_checks "customer server down" \

@@ -7,13 +7,9 @@
 #   bash test_api_slowclient.sh /path/to/turnstone
 TS_NAME=api_slowclient
 . "$(dirname "$0")/lib.sh"
-ts_need_bin "${1:-}"
-[ "$TS_SERVER" = turnstone ] || { ts_log "turnstone only (the API is ours)"; exit 0; }
-
-db="$TS_TMP/accounts.db"
-api_port=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--api-listening-port "$api_port" --db "$db" --api-health-interval 0 || exit 1
+ts_api_init "${1:-}"
+ts_start_api "$TS_BIN" --api-health-interval 0 || exit 1
+api_port=$TS_API_PORT
 
 TS_CHECK_TIMEOUT=60 ts_run_checks "slow clients" "$TS_PY" - "$api_port" <<'PY'
 import socket, sys, time, urllib.request

@@ -85,6 +85,17 @@ static int file_parse(struct config *c, const char *text, struct errbuf *e,
 	return r;
 }
 
+/* The error text must contain want and must not contain avoid. */
+static void err_expect(struct errbuf *e, const char *want, const char *avoid)
+{
+	const char *msg = err_text(e);
+	if (!strstr(msg, want))
+		fail_msg("want '%s' in '%s'", want, msg);
+	if (avoid && strstr(msg, avoid))
+		fail_msg("'%s' leaked in '%s'", avoid, msg);
+	err_close(e);
+}
+
 /* Expect a parse error whose message contains want (and not avoid). */
 static void file_expect_err(const char *text, const char *want,
 			    const char *avoid)
@@ -93,12 +104,7 @@ static void file_expect_err(const char *text, const char *want,
 	struct errbuf e;
 	config_defaults(&c);
 	assert_int_equal(file_parse(&c, text, &e, NULL), EINVAL);
-	const char *msg = err_text(&e);
-	if (!strstr(msg, want))
-		fail_msg("want '%s' in '%s'", want, msg);
-	if (avoid && strstr(msg, avoid))
-		fail_msg("'%s' leaked in '%s'", avoid, msg);
-	err_close(&e);
+	err_expect(&e, want, avoid);
 }
 
 static void args_expect_err(char **argv, const char *want, const char *avoid)
@@ -107,12 +113,7 @@ static void args_expect_err(char **argv, const char *want, const char *avoid)
 	struct errbuf e;
 	config_defaults(&c);
 	assert_int_equal(args_parse(&c, argv, &e), EINVAL);
-	const char *msg = err_text(&e);
-	if (!strstr(msg, want))
-		fail_msg("want '%s' in '%s'", want, msg);
-	if (avoid && strstr(msg, avoid))
-		fail_msg("'%s' leaked in '%s'", avoid, msg);
-	err_close(&e);
+	err_expect(&e, want, avoid);
 }
 
 static void ip_expect(const struct sa *sa, const char *ip)
@@ -761,12 +762,7 @@ static void apicfg_expect(const struct config *c, const char *want,
 	struct errbuf e;
 	server_listen_cfg(c, &lc);
 	assert_int_equal(server_api_cfg(c, &lc, &a, err_open(&e)), EINVAL);
-	const char *msg = err_text(&e);
-	if (!strstr(msg, want))
-		fail_msg("want '%s' in '%s'", want, msg);
-	if (avoid && strstr(msg, avoid))
-		fail_msg("'%s' leaked in '%s'", avoid, msg);
-	err_close(&e);
+	err_expect(&e, want, avoid);
 }
 
 static void test_api_cfg(void **state)
