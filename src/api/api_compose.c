@@ -43,6 +43,10 @@ static bool url_seen(const struct api_group *g, const struct pick *p,
 
 typedef bool(url_pred_h)(const char *url);
 
+static bool url_any_turn(const char *u) { return url_is_turn(u); }
+static bool url_turns(const char *u) { return url_is(u, "turns:"); }
+static bool url_any(const char *u) { (void)u; return true; }
+
 /* Pick URLs matching pred, at most per_group from each group, while the
  * budget lasts. Unhealthy and duplicate URLs are skipped. */
 static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
@@ -65,17 +69,30 @@ static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
 	}
 }
 
-static bool url_any_turn(const char *u) { return url_is_turn(u); }
-static bool url_turns(const char *u) { return url_is(u, "turns:"); }
-static bool url_any(const char *u) { (void)u; return true; }
 
-/* Priority under the cap: every server's first TURN/UDP URL, then
- * turns: (TLS on 443 gets through HTTPS-only firewalls), then any other
- * TURN URL, then STUN (a TURN/UDP allocation already yields the
- * server-reflexive candidate). */
+/* The first healthy turns: URL of all, so that TLS (on 443 it passes
+ * HTTPS-only firewalls) is always offered when any server has it. */
+static void pick_first_turns(const struct api_group *g, unsigned ng,
+			     struct pick *p, api_up_h *up, void *uparg)
+{
+	for (unsigned i = 0; i < ng; i++)
+		for (unsigned j = 0; j < g[i].nurls; j++)
+			if (url_turns(g[i].urls[j]) &&
+			    (!up || up(uparg, g[i].urls[j]))) {
+				p->on[i][j] = true;
+				p->n++;
+				return;
+			}
+}
+
+/* Priority under the cap: one turns: URL, then every server's first
+ * TURN/UDP URL, then every server's first TURN URL of any kind, then the
+ * other turns: URLs, then any other TURN URL, then STUN (a TURN/UDP
+ * allocation already yields the server-reflexive candidate). */
 static void pick_all(const struct api_group *g, unsigned ng, struct pick *p,
 		     api_up_h *up, void *uparg)
 {
+	pick_first_turns(g, ng, p, up, uparg);
 	pick_tier(g, ng, p, url_is_turn_udp, 1, up, uparg);
 	pick_tier(g, ng, p, url_any_turn, 1, up, uparg);
 	pick_tier(g, ng, p, url_turns, STORE_URLS_MAX, up, uparg);

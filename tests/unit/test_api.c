@@ -149,6 +149,32 @@ static void test_compose_cap_every_server(void **state)
 	json_decref(b);
 }
 
+/* turns: is offered even when the other servers would fill the cap. */
+static void test_compose_cap_keeps_turns(void **state)
+{
+	(void)state;
+	struct api_group g[5];
+	static const char *const u[4] = {"turn:203.0.113.1:3478", "turn:203.0.113.2:3478",
+					 "turn:203.0.113.3:3478", "turn:203.0.113.4:3478"};
+	for (int i = 0; i < 4; i++)
+		g[i] = (struct api_group){.nurls = 1, .urls = {u[i]}, .secret = "c"};
+	g[4] = (struct api_group){.nurls = 2,
+				  .urls = {"turn:198.51.100.9:3478",
+					   "turns:198.51.100.9:443?transport=tcp"},
+				  .secret = "d"};
+	json_t *b = compose(g, 5, NULL);
+	assert_int_equal(nurls(b), 4);
+	bool turns = false;
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(b, "iceServers"), i, e)
+		turns |= strncmp(json_string_value(json_array_get(json_object_get(e, "urls"), 0)),
+				 "turns:", 6) == 0;
+	assert_true(turns);
+	assert_string_equal(url_at(b, 0, 0), u[0]);
+	json_decref(b);
+}
+
 static void test_compose_health_filters(void **state)
 {
 	(void)state;
@@ -322,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_compose_dedupe),
 		cmocka_unit_test(test_compose_cap_priority),
 		cmocka_unit_test(test_compose_cap_every_server),
+		cmocka_unit_test(test_compose_cap_keeps_turns),
 		cmocka_unit_test(test_compose_health_filters),
 		cmocka_unit_test(test_compose_all_down_keeps_servers),
 		cmocka_unit_test(test_groups_for_modes),
