@@ -39,9 +39,10 @@ bench-api: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun
-	@mkdir -p build-fuzz/corpus
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt
 	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
+	@build-fuzz/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build-fuzz/corpus-jwt tests/fuzz/seeds-jwt
 
 clean:
 	rm -rf build build-asan build-fuzz

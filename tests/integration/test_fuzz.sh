@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target for the STUN/ChannelData decoder with clang
-# and runs it for FUZZ_SECONDS (60 by default, as CI does). A crash, leak
+# Builds the libFuzzer targets (the STUN/ChannelData decoder; JWTs and the
+# API request body) with clang
+# and runs each for FUZZ_SECONDS (60 by default, as CI does). A crash, leak
 # or sanitizer report fails the test.
 set -euo pipefail
 src=${TS_SRC:?TS_SRC must point at the source tree}
