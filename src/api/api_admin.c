@@ -225,7 +225,10 @@ static int account_list(struct api_req *r)
 	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "accounts", arr));
 }
 
-/* Key material must parse for its algorithm before it is stored. */
+/* kid, alg and material from the body. The kid's characters are the
+ * store's to check; the material must be usable for alg and, for the
+ * asymmetric algorithms, a public key only (jwt_key_check_public, as the
+ * CLI). EINVAL/ENOENT with *field set, as admin_account_apply. */
 static int key_check(json_t *j, struct store_key *k, const char **field)
 {
 	const char *kid = json_string_value(json_object_get(j, "kid"));
@@ -241,8 +244,7 @@ static int key_check(json_t *j, struct store_key *k, const char **field)
 			return ENOENT;
 	}
 	*field = "kid";
-	if (!kid || strlen(kid) >= STORE_KID_MAX || strspn(kid,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(kid) || !*kid)
+	if (!kid || strlen(kid) >= STORE_KID_MAX)
 		return EINVAL;
 	*field = "alg";
 	enum jwt_alg a = alg ? jwt_alg_from_str(alg) : JWT_ALG_NONE;
@@ -250,16 +252,28 @@ static int key_check(json_t *j, struct store_key *k, const char **field)
 		return EINVAL;
 	*field = a == JWT_ALG_HS256 ? "secret" : "publicKey";
 	const char *mat = a == JWT_ALG_HS256 ? sec : pem;
-	struct jwt_key *jk = NULL;
 	if (!mat || (a == JWT_ALG_HS256 ? pem != NULL : sec != NULL) ||
-	    jwt_key_new(&jk, a, (const uint8_t *)mat, strlen(mat)) != 0)
+	    jwt_key_check_public(a, (const uint8_t *)mat, strlen(mat)) != 0)
 		return EINVAL;
-	jwt_key_free(jk);
-	snprintf(k->kid, sizeof(k->kid), "%s", kid);
+	memcpy(k->kid, kid, strlen(kid) + 1);
 	snprintf(k->alg, sizeof(k->alg), "%s", jwt_alg_str(a));
 	k->material = (uint8_t *)(uintptr_t)mat;
 	k->len = strlen(mat);
 	return 0;
+}
+
+/* The key as the store recorded it (its created time, not our clock). */
+static int reply_key(struct api_req *r, const char *kid)
+{
+	struct api_dir *d = api_dir_get(r->api);
+	long i = d ? api_dir_key(d, kid) : -1;
+	int rc = i < 0 ? reply_store_err(r, ENOENT, "key")
+		 : api_reply_json(r, MHD_HTTP_CREATED,
+			json_pack("{s:s,s:s,s:I}", "kid", kid, "alg",
+				  d->snap->keys[i].alg, "created",
+				  (json_int_t)d->snap->keys[i].created));
+	api_dir_put(d);
+	return rc;
 }
 
 static int key_add(struct api_req *r, const char *name)
@@ -276,10 +290,7 @@ static int key_add(struct api_req *r, const char *name)
 	if (!err) {
 		err = admin_write(r->api, op_key_add, &k);
 		rc = err ? reply_store_err(r, err, err == ENOENT ? "account" : "kid")
-			 : api_reply_json(r, MHD_HTTP_CREATED,
-					  json_pack("{s:s,s:s,s:I}", "kid", k.kid,
-						    "alg", k.alg, "created",
-						    (json_int_t)api_wall_s()));
+			 : reply_key(r, k.kid);
 	} else
 		rc = reply_field(r, err, field ? field : "body");
 	json_decref(j);

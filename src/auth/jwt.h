@@ -51,6 +51,12 @@ struct jwt_key;
 int jwt_key_new(struct jwt_key **keyp, enum jwt_alg alg,
 		const uint8_t *material, size_t len);
 void jwt_key_free(struct jwt_key *key);
+/* Material fit for a key store that the API process reads: what
+ * jwt_key_new accepts, but never a private key (only the public half is
+ * needed to verify, so the store must not hold the signing key).
+ * 0; EINVAL (unusable for alg); EPERM (a private key PEM). */
+int jwt_key_check_public(enum jwt_alg alg, const uint8_t *material,
+			 size_t len);
 enum jwt_alg jwt_key_alg(const struct jwt_key *key);
 
 /* Why a token was refused; stable strings for metrics labels. */

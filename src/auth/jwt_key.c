@@ -185,6 +185,30 @@ int jwt_key_new(struct jwt_key **keyp, enum jwt_alg alg,
 	return jwt_key_load(keyp, alg, material, len, false);
 }
 
+/* A PEM that parses as a SubjectPublicKeyInfo, and nothing more. */
+static bool jwt_pem_is_public(const uint8_t *pem, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, jwt_pem_nopass, NULL)
+			     : NULL;
+	bool pub = pkey != NULL;
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	ERR_clear_error();
+	return pub;
+}
+
+int jwt_key_check_public(enum jwt_alg alg, const uint8_t *material,
+			 size_t len)
+{
+	struct jwt_key *key = NULL;
+	int err = jwt_key_new(&key, alg, material, len);
+	jwt_key_free(key);
+	if (!err && alg != JWT_ALG_HS256 && !jwt_pem_is_public(material, len))
+		err = EPERM;
+	return err;
+}
+
 void jwt_key_free(struct jwt_key *key)
 {
 	if (!key)

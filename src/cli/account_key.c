@@ -64,19 +64,19 @@ static int key_pem_load(struct cli_args *a, const char *alg, uint8_t *buf,
 	if (!rc && *len > STORE_KEYMAT_MAX)
 		rc = cli_say(a, 2, "'%s' is too large (max %d bytes)", path,
 			     STORE_KEYMAT_MAX);
-	/* The store is read by the API process: public halves only. */
-	if (!rc && memmem(buf, *len, "PRIVATE KEY", 11))
-		rc = cli_say(a, 2, "'%s' holds a private key; store its "
-			     "public half (openssl pkey -pubout)", path);
 	return rc;
 }
 
+/* The same check the admin API makes (jwt_key_check_public): usable for
+ * alg, and a public half only, since the store is read by the API. */
 static int key_material_check(struct cli_args *a, enum jwt_alg alg,
 			      const uint8_t *m, size_t len)
 {
-	struct jwt_key *key = NULL;
-	int err = jwt_key_new(&key, alg, m, len);
-	jwt_key_free(key);
+	int err = jwt_key_check_public(alg, m, len);
+	if (err == EPERM)
+		return cli_say(a, 2, "'%s' holds a private key; store its "
+			       "public half (openssl pkey -pubout)",
+			       cli_args_get(a, "public-key-file"));
 	if (err == EINVAL && alg == JWT_ALG_HS256)
 		return cli_say(a, 2, "--secret must be at least %d bytes",
 			       JWT_HS256_MIN);

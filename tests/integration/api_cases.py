@@ -861,7 +861,11 @@ def admin_cases(c):
                         ({"kid": "../x", "alg": "HS256", "secret": ksec},
                          "kid"),
                         ({"kid": "adm1-k2", "alg": "RS256",
-                          "publicKey": "not a pem"}, "publicKey")):
+                          "publicKey": "not a pem"}, "publicKey"),
+                        # the store must never hold a signing key
+                        ({"kid": "adm1-k2", "alg": "RS256",
+                          "publicKey": open(c.rsa_key).read()},
+                         "publicKey")):
         r = admin(c, "POST", "/accounts/adm1/keys", body)
         msg = ((r.json() or {}).get("error") or {}).get("message", "") \
             if isinstance(r.json(), dict) else ""

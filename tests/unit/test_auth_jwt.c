@@ -359,6 +359,29 @@ static void test_private_pem_verifies(void **state)
 	}
 }
 
+/* What a key store may hold: public halves and HS256 secrets only. */
+static void test_key_check_public(void **state)
+{
+	(void)state;
+	for (size_t i = 1; i < 4; i++) {
+		enum jwt_alg alg = all_algs[i];
+		const char *pub = keys[alg].pub, *priv = keys[alg].priv;
+		assert_int_equal(jwt_key_check_public(alg, (const uint8_t *)pub,
+						      strlen(pub)), 0);
+		assert_int_equal(jwt_key_check_public(alg, (const uint8_t *)priv,
+						      strlen(priv)), EPERM);
+	}
+	assert_int_equal(jwt_key_check_public(JWT_ALG_HS256,
+					      (const uint8_t *)hs_secret,
+					      strlen(hs_secret)), 0);
+	assert_int_equal(jwt_key_check_public(JWT_ALG_HS256,
+					      (const uint8_t *)hs_secret, 31),
+			 EINVAL);
+	const char *rsa = keys[JWT_ALG_RS256].pub;
+	assert_int_equal(jwt_key_check_public(JWT_ALG_ES256, (const uint8_t *)rsa,
+					      strlen(rsa)), EINVAL);
+}
+
 /* ----- interop: tokens made by another implementation -----
  * Signed with Python's cryptography (pyca) over the same header and
  * GOOD_CLAIMS. The Ed25519 key is RFC 8032 7.1 test 1; the ES256 tokens
@@ -1241,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all_algs),
 		cmocka_unit_test(test_sign_layout),
 		cmocka_unit_test(test_private_pem_verifies),
+		cmocka_unit_test(test_key_check_public),
 		cmocka_unit_test(test_interop_verify),
 		cmocka_unit_test(test_interop_sign),
 		cmocka_unit_test(test_es256_many),
