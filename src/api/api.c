@@ -9,19 +9,6 @@
 
 #define API_LIMIT_SLOTS 4096
 
-void api_cfg_defaults(struct api_cfg *c)
-{
-	memset(c, 0, sizeof(*c));
-	strcpy(c->listen_ip, "127.0.0.1");
-	strcpy(c->audience, "turnstone");
-	c->ip_rate = 1000;
-	c->ip_burst = 2000;
-	c->health_interval_ms = 10000;
-	c->health_failures = 3;
-	c->relay_min = 49152;
-	c->relay_max = 65535;
-}
-
 static int api_open_store(struct api *a)
 {
 	int err = store_open(&a->store, a->cfg.db_path);

@@ -44,8 +44,6 @@ struct api_cfg {
 	uint32_t health_failures;       /* consecutive failures = down */
 };
 
-void api_cfg_defaults(struct api_cfg *c);
-
 struct api;
 /* Opens the store, starts the HTTP threads, the store watcher and the
  * health checker. 0, or an errno value with a log line saying why. */

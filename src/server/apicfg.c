@@ -123,7 +123,9 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 		   struct api_cfg *a, FILE *err)
 {
 	struct sa s;
-	api_cfg_defaults(a);
+	/* Every field is set below from the daemon's configuration, whose
+	 * defaults (config_defaults) are the only ones. */
+	memset(a, 0, sizeof(*a));
 	if (sa_set_str(&s, c->api_ip, c->api_port) != 0)
 		return apicfg_err(err, "invalid value for 'api-listening-ip': %s",
 				  c->api_ip);

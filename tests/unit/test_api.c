@@ -207,7 +207,7 @@ static void test_groups_for_modes(void **state)
 {
 	(void)state;
 	struct api_cfg cfg;
-	api_cfg_defaults(&cfg);
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.nplatform = 1;
 	cfg.platform[0].nurls = 1;
 	strcpy(cfg.platform[0].urls[0], "turn:192.0.2.1:3478");
