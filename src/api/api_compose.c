@@ -31,11 +31,11 @@ static bool url_is_turn_udp(const char *url)
 	return url_is(url, "turn:") && !strstr(url, "transport=tcp");
 }
 
-static bool url_seen(const struct api_group *g, const struct pick *p,
-		     const char *url)
+static bool url_seen(const struct api_group *g, unsigned ng,
+		     const struct pick *p, const char *url)
 {
-	for (unsigned i = 0; i < STORE_SERVERS_MAX + API_PLATFORM_MAX; i++)
-		for (unsigned j = 0; j < STORE_URLS_MAX; j++)
+	for (unsigned i = 0; i < ng; i++)
+		for (unsigned j = 0; j < g[i].nurls; j++)
 			if (p->on[i][j] && strcmp(g[i].urls[j], url) == 0)
 				return true;
 	return false;
@@ -60,7 +60,7 @@ static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
 			if (p->n >= API_ICE_MAX_URLS)
 				return;
 			if (p->on[i][j] || !pred(u) || (up && !up(uparg, u)) ||
-			    url_seen(g, p, u))
+			    url_seen(g, ng, p, u))
 				continue;
 			p->on[i][j] = true;
 			p->n++;

@@ -54,7 +54,7 @@ int api_reply(struct api_req *r, unsigned status, struct MHD_Response *resp)
 {
 	if (!resp)
 		return MHD_NO;
-	if (strncmp(r->url, "/v1/ice-servers", 15) == 0)
+	if (strcmp(r->url, "/v1/ice-servers") == 0)
 	{
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 		/* so a page on another origin can honour a 429's wait */
