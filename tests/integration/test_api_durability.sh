@@ -99,11 +99,16 @@ crash_round() { # TAG WITH_CLI
 		"$TS_DIR/api_cases.py" verify --label "$tag" --api-port "$TS_API_PORT" \
 		--admin-token "$TS_ADMIN_TOKEN" --acks "$acks" --bin "$TS_BIN" --db "$TS_DB"
 	[ "$with_cli" = 1 ] || return 0
+	# The list is read whole first: "acct list | grep -q" under pipefail
+	# fails whenever grep's early exit gives the CLI SIGPIPE (a list over
+	# one stdio buffer), which looked like lost data here.
+	local listing
+	listing=$(acct list 2>&1)
 	for a in "$tag-op-before" "$tag-op-during"; do
-		if acct list 2>&1 | grep -q "^$a	"; then
+		if grep -q "^$a	" <<<"$listing"; then
 			ts_pass "$tag: the CLI's account $a survives too"
 		else
-			ts_fail "$tag: the CLI's account $a survives too" "$(acct list 2>&1 | head -3)"
+			ts_fail "$tag: the CLI's account $a survives too" "$(head -3 <<<"$listing")"
 		fi
 	done
 }
