@@ -98,6 +98,7 @@ unsigned turn_shared_ports_free(struct turn_shared *sh);
 /* Where a client message came from. */
 struct turn_src {
 	int proto;         /* TURN_PROTO_UDP or TURN_PROTO_TCP */
+	bool secure;       /* over TLS (TCP) or DTLS (UDP) */
 	struct sa client;  /* remote transport address */
 	struct sa local;   /* server address it arrived on */
 	void *conn;        /* transport handle for client_send */
