@@ -11,18 +11,46 @@
 
 #define NET_MAX_LISTEN 8
 
+/* Every listening address serves every transport that is on: a TCP
+ * listener with both plain TCP and TLS on tells them apart by the first
+ * byte, a UDP listener with DTLS on sends DTLS records (first byte 20-63,
+ * RFC 7983) to DTLS. One port 443 then serves every client. */
 struct net_listen_cfg {
 	struct sa addrs[NET_MAX_LISTEN]; /* port set */
 	unsigned naddrs;
-	bool udp, tcp;
+	bool udp, tcp;  /* plain STUN/TURN */
+	bool tls, dtls; /* need a struct net_tls */
 };
+
+/* TLS and DTLS server contexts, built once from files and then read-only;
+ * reload builds a new one. */
+struct net_tls_cfg {
+	const char *cert;        /* PEM chain */
+	const char *pkey;        /* PEM private key */
+	const char *ca_file;     /* "" = no client certificates asked */
+	const char *cipher_list; /* TLS 1.2 ciphers; "" = OpenSSL's default */
+	bool tls13_only;         /* --no-tlsv1_2 */
+};
+
+struct net_tls;
+
+/* 0, or an errno value with a one-line reason in err naming the file. */
+int net_tls_new(struct net_tls **tp, const struct net_tls_cfg *c, char *err,
+		size_t errlen);
+void net_tls_free(struct net_tls *t);
 
 struct net_worker;
 
-/* Create a worker and bind its listening sockets (SO_REUSEPORT). */
+/* Create a worker and bind its listening sockets (SO_REUSEPORT). tls is
+ * needed when lc->tls or lc->dtls; it must outlive the worker's use of
+ * it (net_worker_set_tls). */
 int net_worker_alloc(struct net_worker **wp, unsigned id,
 		     const struct net_listen_cfg *lc,
-		     const struct turn_cfg *tcfg, struct turn_shared *sh);
+		     const struct turn_cfg *tcfg, struct turn_shared *sh,
+		     const struct net_tls *tls);
+/* Swap the TLS contexts (reload): new handshakes use the new one, sessions
+ * that exist keep theirs. Thread-safe. */
+void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls);
 int net_worker_start(struct net_worker *w);
 /* Ask the worker to drain: close listeners' accept side, refuse new
  * allocations, and exit once its allocations are gone or deadline_ms

@@ -1,6 +1,7 @@
 /* Internal to src/net. */
 #ifndef TS_NET_INT_H
 #define TS_NET_INT_H
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -11,12 +12,23 @@
 #define NET_UDP_SLOT 4096     /* larger datagrams are dropped */
 #define NET_TCP_MAX_FRAME (65535 + 20)
 #define NET_TCP_WBUF_MAX (256 * 1024)
+/* A client must finish its TLS handshake, and every STUN message or
+ * ChannelData frame it starts, within this long: a peer trickling one
+ * byte at a time cannot hold a descriptor forever. */
+#define NET_TCP_FRAME_MS 10000
+#define NET_SWEEP_MS 250      /* timeouts and accept back-off granularity */
+#define NET_ACCEPT_PAUSE_MS 250 /* EMFILE: stop accepting this long */
+
+struct net_tls {
+	SSL_CTX *tls, *dtls;
+	uint8_t cookie_key[32]; /* DTLS HelloVerifyRequest cookies */
+};
 
 struct net_worker;
 
 /* First member of every object handed to the turn core as a client
  * connection, so client_send can tell UDP from TCP. */
-enum net_kind { NET_KIND_UDP = 1, NET_KIND_TCP = 2 };
+enum net_kind { NET_KIND_UDP = 1, NET_KIND_TCP = 2, NET_KIND_DTLS = 3 };
 
 /* A UDP listening socket with its batched send queue. */
 struct net_udp {
@@ -35,7 +47,10 @@ struct net_tcp_listener {
 	struct loop_fd lf;
 	struct net_worker *w;
 	struct sa local;
+	bool paused; /* EMFILE back-off */
 };
+
+enum net_tcp_mode { NET_TCP_SNIFF = 0, NET_TCP_PLAIN, NET_TCP_TLS };
 
 struct net_tcp_conn {
 	enum net_kind kind;
@@ -47,8 +62,29 @@ struct net_tcp_conn {
 	uint8_t *wbuf;
 	size_t wlen, wcap;
 	bool want_out;
+	bool framed;          /* a whole frame has arrived at least once */
+	enum net_tcp_mode mode;
+	SSL *ssl;             /* NET_TCP_TLS */
+	uint64_t deadline;    /* monotonic ms; 0 = none (NET_TCP_FRAME_MS) */
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
 };
+
+/* A DTLS session on a UDP listener, found by the client's address. */
+struct net_dtls {
+	enum net_kind kind; /* NET_KIND_DTLS: the conn handle the core sees */
+	struct net_udp *u;
+	struct sa remote;
+	SSL *ssl;
+	const uint8_t *in; /* the datagram being fed to OpenSSL */
+	size_t inlen;
+	bool listening;    /* the worker's cookie exchanger, not a session */
+	bool established;
+	uint64_t deadline; /* handshake, then idle */
+	struct net_dtls *hnext, *prev, *next;
+};
+
+#define NET_DTLS_BUCKETS 1024
+#define NET_DTLS_MAX 20000 /* sessions per worker */
 
 struct net_relay {
 	struct loop_fd lf;
@@ -67,6 +103,20 @@ struct net_worker {
 	struct net_tcp_listener *tcp[NET_MAX_LISTEN];
 	unsigned ntcp;
 	struct net_tcp_conn *conns;
+	bool plain_udp, plain_tcp, tls_on, dtls_on;
+	const struct net_tls *tls;
+	_Atomic(const struct net_tls *) pending_tls;
+	uint64_t next_sweep, accept_resume, emfile_logged;
+	/* DTLS: the cookie exchanger, the sessions and their index. */
+	BIO_METHOD *biom;
+	struct net_dtls *dlisten;
+	struct net_dtls *dsessions;
+	struct net_dtls *dbuckets[NET_DTLS_BUCKETS];
+	unsigned ndtls;
+	uint32_t dseed;
+	BIO_ADDR *dpeer;
+	uint8_t dtls_buf[16384]; /* one record's plaintext */
+	uint8_t dtls_out[16384];
 	_Atomic(const struct turn_cfg *) pending_cfg;
 	atomic_bool draining;
 	atomic_uint_fast64_t deadline;
@@ -100,6 +150,30 @@ int net_tcp_listen(struct net_worker *w, const struct sa *addr,
 void net_tcp_listener_close(struct net_tcp_listener *l);
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
 void net_tcp_close_all(struct net_worker *w);
+void net_tcp_sweep(struct net_worker *w);
+void net_tcp_want_out(struct net_tcp_conn *c, bool on);
+
+/* tls.c: TLS under the TCP framing */
+int net_tls_conn_start(struct net_tcp_conn *c);
+/* Read and decrypt all that is ready, handing frames on. 0, or an errno
+ * value: close the connection. */
+int net_tls_conn_read(struct net_tcp_conn *c);
+/* Encrypt and send what wbuf holds. 0, or an errno value. */
+int net_tls_conn_flush(struct net_tcp_conn *c);
+int net_tcp_frames(struct net_tcp_conn *c);
+
+/* dtls.c */
+int net_dtls_init(struct net_worker *w);
+void net_dtls_fini(struct net_worker *w);
+void net_dtls_input(struct net_udp *u, const struct sa *from,
+		    const uint8_t *buf, size_t len);
+void net_dtls_send(struct net_dtls *d, const struct iovec *iov, int iovcnt);
+void net_dtls_sweep(struct net_worker *w);
+/* A new net_tls: the cookie exchanger is rebuilt on it. */
+void net_dtls_set_ctx(struct net_worker *w);
+int net_dtls_cookie_gen(SSL *ssl, unsigned char *cookie, unsigned int *len);
+int net_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie,
+			   unsigned int len);
 
 /* relay.c: the turn_io implementation */
 void net_io_init(struct net_worker *w, struct turn_io *io);

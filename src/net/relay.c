@@ -82,10 +82,17 @@ static void io_client_send(void *arg, void *conn, const struct sa *client,
 			   const struct iovec *iov, int iovcnt)
 {
 	(void)arg;
-	if (*(const enum net_kind *)conn == NET_KIND_UDP)
+	switch (*(const enum net_kind *)conn) {
+	case NET_KIND_UDP:
 		net_udp_queue(conn, client, iov, iovcnt);
-	else
+		break;
+	case NET_KIND_TCP:
 		net_tcp_send(conn, iov, iovcnt);
+		break;
+	case NET_KIND_DTLS:
+		net_dtls_send(conn, iov, iovcnt);
+		break;
+	}
 }
 
 void net_io_init(struct net_worker *w, struct turn_io *io)

@@ -11,8 +11,10 @@
 
 #include "net/net_int.h"
 #include "stun/stun.h"
+#include "util/log.h"
 
 #define TCP_RBUF_INIT 2048
+#define TCP_TLS_HANDSHAKE 22 /* TLS record type */
 
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
@@ -24,6 +26,9 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->ssl)
+		SSL_free(c->ssl); /* no close_notify: the peer may be gone */
+	c->ssl = NULL;
 	loop_close(w->loop, &c->lf);
 	free(c->rbuf);
 	free(c->wbuf);
@@ -33,6 +38,8 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 
 static int tcp_flush(struct net_tcp_conn *c)
 {
+	if (c->ssl)
+		return net_tls_conn_flush(c);
 	while (c->wlen > 0) {
 		ssize_t n = send(c->lf.fd, c->wbuf, c->wlen, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
@@ -43,7 +50,7 @@ static int tcp_flush(struct net_tcp_conn *c)
 	return 0;
 }
 
-static void tcp_want_out(struct net_tcp_conn *c, bool on)
+void net_tcp_want_out(struct net_tcp_conn *c, bool on)
 {
 	if (c->want_out == on)
 		return;
@@ -80,6 +87,13 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 		total += iov[i].iov_len;
 	if (c->lf.fd < 0)
 		return;
+	if (c->ssl) {
+		/* One SSL_write per flush: records as large as what is queued. */
+		if (tcp_wbuf_append(c, iov, iovcnt, total) == 0 &&
+		    net_tls_conn_flush(c) == 0 && c->wlen > 0)
+			net_tcp_want_out(c, true);
+		return;
+	}
 	if (c->wlen == 0) {
 		/* Fast path: straight to the kernel; keep only the remainder. */
 		ssize_t n = writev(c->lf.fd, iov, iovcnt);
@@ -100,16 +114,28 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 			skip = 0;
 		}
 		if (tcp_wbuf_append(c, rest, nrest, total - (n > 0 ? (size_t)n : 0)) == 0)
-			tcp_want_out(c, true);
+			net_tcp_want_out(c, true);
 		return;
 	}
 	if (tcp_wbuf_append(c, iov, iovcnt, total) == 0)
-		tcp_want_out(c, true);
+		net_tcp_want_out(c, true);
+}
+
+/* The frame deadline runs while a handshake or a frame is incomplete,
+ * and from accept until the first frame: idle is fine, slow is not. */
+static void tcp_arm(struct net_tcp_conn *c)
+{
+	bool pending = c->rlen > 0 || !c->framed ||
+		       (c->ssl && !SSL_is_init_finished(c->ssl));
+	if (!pending)
+		c->deadline = 0;
+	else if (!c->deadline)
+		c->deadline = c->w->now_ms + NET_TCP_FRAME_MS;
 }
 
 /* Hand every complete frame in rbuf to the turn core. EBADMSG when the
  * stream is not STUN/ChannelData: the connection is closed. */
-static int tcp_frames(struct net_tcp_conn *c)
+int net_tcp_frames(struct net_tcp_conn *c)
 {
 	size_t off = 0;
 	while (c->rlen - off >= 4) {
@@ -128,16 +154,66 @@ static int tcp_frames(struct net_tcp_conn *c)
 			}
 			break;
 		}
-		struct turn_src src = {.proto = TURN_PROTO_TCP, .client = c->remote,
-				       .local = c->local, .conn = c};
+		struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
+				       .client = c->remote, .local = c->local, .conn = c};
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
 		off += flen;
+		c->framed = true;
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
+	tcp_arm(c);
 	return 0;
+}
+
+/* The first byte decides plain or TLS; nothing is consumed. */
+static int tcp_sniff(struct net_tcp_conn *c)
+{
+	const struct net_worker *w = c->w;
+	uint8_t b;
+	if (!w->tls_on || !w->tls) {
+		c->mode = NET_TCP_PLAIN;
+		return 0;
+	}
+	if (!w->plain_tcp)
+		return net_tls_conn_start(c);
+	ssize_t n = recv(c->lf.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return ECONNRESET;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+	if (b == TCP_TLS_HANDSHAKE)
+		return net_tls_conn_start(c);
+	c->mode = NET_TCP_PLAIN;
+	return 0;
+}
+
+static int tcp_read_plain(struct net_tcp_conn *c)
+{
+	ssize_t n = recv(c->lf.fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+	if (n == 0)
+		return ECONNRESET;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+	c->rlen += (size_t)n;
+	return net_tcp_frames(c);
+}
+
+static int tcp_read(struct net_tcp_conn *c)
+{
+	if (c->mode == NET_TCP_SNIFF) {
+		int err = tcp_sniff(c);
+		if (err || c->mode == NET_TCP_SNIFF)
+			return err;
+	}
+	if (c->mode == NET_TCP_PLAIN)
+		return tcp_read_plain(c);
+	int err = net_tls_conn_read(c);
+	if (!err && c->lf.fd >= 0)
+		tcp_arm(c);
+	return err;
 }
 
 static void tcp_event(struct loop_fd *lf, uint32_t events)
@@ -149,22 +225,32 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 			return;
 		}
 		if (c->wlen == 0)
-			tcp_want_out(c, false);
+			net_tcp_want_out(c, false);
 	}
-	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+	/* OpenSSL may have wanted to write in the middle of a read. */
+	bool tls_retry = c->ssl && (events & EPOLLOUT);
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !tls_retry)
 		return;
-	ssize_t n = recv(lf->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-		tcp_conn_close(c);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->rlen += (size_t)n;
-	if (tcp_frames(c) != 0)
+	if (tcp_read(c) != 0)
 		tcp_conn_close(c);
 	else
 		net_flush_all(c->w);
+}
+
+/* Out of descriptors: the pending connection stays queued and the
+ * listener stays readable, so accepting again at once would spin. Stop
+ * listening for a moment (net_tcp_sweep resumes) and say so, rarely. */
+static void tcp_accept_pause(struct net_tcp_listener *l, int err)
+{
+	struct net_worker *w = l->w;
+	l->paused = true;
+	loop_mod(w->loop, &l->lf, 0);
+	w->accept_resume = w->now_ms + NET_ACCEPT_PAUSE_MS;
+	if (!w->emfile_logged || w->now_ms - w->emfile_logged >= 10000) {
+		w->emfile_logged = w->now_ms;
+		log_warn("worker %u: accept: %s; pausing new TCP/TLS connections",
+			 w->id, strerror(err));
+	}
 }
 
 static void tcp_accept(struct loop_fd *lf, uint32_t events)
@@ -175,8 +261,12 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 		struct sa remote = {.len = sizeof(remote.u)};
 		int fd = accept4(lf->fd, &remote.u.sa, &remote.len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: try again next event */
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				tcp_accept_pause(l, errno);
+			return;
+		}
 		struct net_tcp_conn *c = calloc(1, sizeof(*c));
 		uint8_t *rb = malloc(TCP_RBUF_INIT);
 		if (!c || !rb) {
@@ -187,7 +277,8 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 		}
 		*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = l->w,
 			.local = l->local, .remote = remote, .rbuf = rb,
-			.rcap = TCP_RBUF_INIT};
+			.rcap = TCP_RBUF_INIT,
+			.deadline = l->w->now_ms + NET_TCP_FRAME_MS};
 		c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
 		if (loop_add(l->w->loop, &c->lf, EPOLLIN) != 0) {
 			close(fd);
@@ -235,6 +326,25 @@ void net_tcp_listener_close(struct net_tcp_listener *l)
 		return;
 	loop_close(l->w->loop, &l->lf);
 	free(l);
+}
+
+void net_tcp_sweep(struct net_worker *w)
+{
+	if (w->accept_resume && w->now_ms >= w->accept_resume) {
+		w->accept_resume = 0;
+		for (unsigned i = 0; i < w->ntcp; i++) {
+			if (w->tcp[i]->paused)
+				loop_mod(w->loop, &w->tcp[i]->lf, EPOLLIN);
+			w->tcp[i]->paused = false;
+		}
+	}
+	struct net_tcp_conn *c = w->conns;
+	while (c) {
+		struct net_tcp_conn *next = c->next;
+		if (c->deadline && w->now_ms >= c->deadline)
+			tcp_conn_close(c);
+		c = next;
+	}
 }
 
 void net_tcp_close_all(struct net_worker *w)

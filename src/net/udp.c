@@ -128,6 +128,16 @@ static void udp_readable(struct loop_fd *lf, uint32_t events)
 	for (int i = 0; i < n; i++) {
 		if (w->rmsgs[i].msg_len == 0)
 			continue;
+		/* RFC 7983: 20-63 is DTLS; STUN is 0-3 and ChannelData 64-79. */
+		uint8_t b0 = w->rbufs[i][0];
+		if (b0 >= 20 && b0 <= 63) {
+			if (w->dtls_on)
+				net_dtls_input(u, &w->rfrom[i], w->rbufs[i],
+					       w->rmsgs[i].msg_len);
+			continue;
+		}
+		if (!w->plain_udp)
+			continue;
 		struct turn_src src = {.proto = TURN_PROTO_UDP, .client = w->rfrom[i],
 				       .local = u->local, .conn = u};
 		turn_client_input(w->srv, &src, w->rbufs[i], w->rmsgs[i].msg_len);

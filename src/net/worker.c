@@ -34,13 +34,13 @@ static int worker_listen(struct net_worker *w, const struct net_listen_cfg *lc)
 {
 	for (unsigned i = 0; i < lc->naddrs; i++) {
 		int err = 0;
-		if (lc->udp)
+		if (lc->udp || lc->dtls)
 			err = net_udp_open(w, &lc->addrs[i], &w->udp[w->nudp++]);
 		if (err) {
 			w->nudp--;
 			return err;
 		}
-		if (lc->tcp)
+		if (lc->tcp || lc->tls)
 			err = net_tcp_listen(w, &lc->addrs[i], &w->tcp[w->ntcp++]);
 		if (err) {
 			w->ntcp--;
@@ -52,13 +52,21 @@ static int worker_listen(struct net_worker *w, const struct net_listen_cfg *lc)
 
 int net_worker_alloc(struct net_worker **wp, unsigned id,
 		     const struct net_listen_cfg *lc,
-		     const struct turn_cfg *tcfg, struct turn_shared *sh)
+		     const struct turn_cfg *tcfg, struct turn_shared *sh,
+		     const struct net_tls *tls)
 {
+	if ((lc->tls || lc->dtls) && !tls)
+		return EINVAL;
 	struct net_worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return ENOMEM;
 	w->id = id;
 	w->now_ms = net_mono_ms();
+	w->plain_udp = lc->udp;
+	w->plain_tcp = lc->tcp;
+	w->tls_on = lc->tls;
+	w->dtls_on = lc->dtls;
+	w->tls = tls;
 	net_recv_init(w);
 	int err = loop_alloc(&w->loop);
 	struct turn_clock clk = {worker_clock_mono, worker_clock_wall, w};
@@ -66,6 +74,8 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	net_io_init(w, &io);
 	if (!err)
 		err = turn_srv_alloc(&w->srv, tcfg, sh, &clk, &io);
+	if (!err)
+		err = net_dtls_init(w);
 	if (!err)
 		err = worker_listen(w, lc);
 	if (err) {
@@ -88,6 +98,17 @@ static bool worker_step(struct net_worker *w)
 	const struct turn_cfg *cfg = atomic_exchange(&w->pending_cfg, NULL);
 	if (cfg)
 		turn_srv_set_cfg(w->srv, cfg);
+	const struct net_tls *tls = atomic_exchange(&w->pending_tls, NULL);
+	if (tls) {
+		w->tls = tls;
+		net_dtls_set_ctx(w);
+	}
+	if (w->now_ms >= w->next_sweep) {
+		w->next_sweep = w->now_ms + NET_SWEEP_MS;
+		net_tcp_sweep(w);
+		net_dtls_sweep(w);
+		net_flush_all(w);
+	}
 	int64_t next = turn_srv_tick(w->srv);
 	atomic_store(&w->nallocs, turn_srv_count(w->srv));
 	if (atomic_load(&w->draining)) {
@@ -129,6 +150,11 @@ void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg)
 	atomic_store(&w->pending_cfg, tcfg);
 }
 
+void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
+{
+	atomic_store(&w->pending_tls, tls);
+}
+
 void net_worker_join(struct net_worker *w)
 {
 	pthread_join(w->thread, NULL);
@@ -145,6 +171,7 @@ void net_worker_free(struct net_worker *w)
 		return;
 	if (w->loop)
 		net_tcp_close_all(w);
+	net_dtls_fini(w);
 	turn_srv_free(w->srv); /* closes relay sockets through the loop */
 	worker_close_listeners(w);
 	for (unsigned i = 0; i < w->nudp; i++)

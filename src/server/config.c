@@ -10,6 +10,7 @@ void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->port = 3478;
+	c->tls_port = 5349;
 	c->min_port = 49152;
 	c->max_port = 65535;
 	strcpy(c->realm, "turnstone");
@@ -173,8 +174,15 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 	r |= cfg_check(c->min_port != 0, err, "'min-port' must not be 0");
 	r |= cfg_check(c->min_port <= c->max_port, err,
 		       "'min-port' must not be greater than 'max-port'");
-	r |= cfg_check(!(c->no_udp && c->no_tcp), err,
+	bool tls = c->cert[0] && !(c->no_tls && c->no_dtls);
+	r |= cfg_check(!(c->no_udp && c->no_tcp) || tls, err,
 		       "'no-udp' and 'no-tcp' together leave no listener");
+	r |= cfg_check(!c->cert[0] == !c->pkey[0], err, c->cert[0]
+		       ? "'cert' needs 'pkey' (the certificate's private key)"
+		       : "'pkey' needs 'cert' (the certificate chain)");
+	r |= cfg_check(c->cert[0] || !c->ca_file[0], err,
+		       "'CA-file' needs 'cert' and 'pkey'");
+	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
 	return r ? EINVAL : 0;
 }
 

@@ -34,6 +34,14 @@ struct config {
 	uint16_t min_port, max_port;    /* 49152..65535 */
 	bool no_udp, no_tcp;
 
+	/* TLS and DTLS: on when 'cert' and 'pkey' are given */
+	uint16_t tls_port;              /* --tls-listening-port (5349) */
+	char cert[256], pkey[256];      /* PEM files */
+	char ca_file[256];              /* --CA-file: require client certs */
+	char cipher_list[512];          /* TLS 1.2 ciphers ("" = OpenSSL's) */
+	bool no_tls, no_dtls;           /* --no-tls, --no-dtls */
+	bool no_tlsv1_2;                /* TLS 1.3 only */
+
 	/* credentials */
 	char realm[128];                /* --realm (default "turnstone") */
 	bool use_auth_secret;           /* --use-auth-secret */

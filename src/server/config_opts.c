@@ -38,6 +38,16 @@ static const struct cfg_opt cfg_opts[] = {
 	FLAG("no-udp", 0, no_udp),
 	FLAG("no-tcp", 0, no_tcp),
 
+	/* TLS and DTLS */
+	NUM("tls-listening-port", 0, tls_port, 1, 65535),
+	STR("cert", 0, cert, 1),
+	STR("pkey", 0, pkey, 1),
+	STR("CA-file", 0, ca_file, 1),
+	STR("cipher-list", 0, cipher_list, 1),
+	FLAG("no-tls", 0, no_tls),
+	FLAG("no-dtls", 0, no_dtls),
+	FLAG("no-tlsv1_2", 0, no_tlsv1_2),
+
 	/* credentials */
 	STR("realm", 'r', realm, 1),
 	FLAG("use-auth-secret", 0, use_auth_secret),
@@ -98,8 +108,6 @@ static const struct cfg_opt cfg_opts[] = {
 	NOOP("no-cli", 0),
 	NOOP("no-software-attribute", 0),
 	NOOP("no-multicast-peers", 0),
-	NOOP("no-tls", 0),
-	NOOP("no-dtls", 0),
 	NOOP("no-tlsv1", 0),
 	NOOP("no-tlsv1_1", 0),
 	NOOP("no-sslv3", 0),
@@ -112,7 +120,6 @@ static const struct cfg_opt cfg_opts[] = {
 
 	/* coturn options we refuse */
 	UNSUPV("listening-device", 'd'),
-	UNSUPV("tls-listening-port", 0),
 	UNSUPV("alt-listening-port", 0),
 	UNSUPV("alt-tls-listening-port", 0),
 	UNSUPV("tcp-proxy-port", 0),
@@ -140,9 +147,7 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUP("no-tcp-relay", 0),
 	UNSUP("stun-only", 'S'),
 	UNSUP("no-stun", 0),
-	UNSUPV("cert", 0),
 	UNSUP("raw-public-keys", 0),
-	UNSUPV("pkey", 0),
 	UNSUPV("pkey-pwd", 0),
 	UNSUP("no-stdout-log", 0),
 	UNSUP("syslog", 0),
@@ -154,9 +159,7 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("tls-alternate-server", 0),
 	UNSUPV("rest-api-separator", 'C'),
 	UNSUPV("max-allocate-timeout", 0),
-	UNSUPV("cipher-list", 0),
 	UNSUP("secure-stun", 0),
-	UNSUPV("CA-file", 0),
 	UNSUPV("dh-file", 0),
 	UNSUP("dh566", 0),
 	UNSUP("dh1066", 0),
@@ -175,7 +178,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUP("web-admin-listen-on-workers", 0),
 	UNSUP("server-relay", 0),
 	UNSUPV("ne", 0),
-	UNSUP("no-tlsv1_2", 0),
 	UNSUPV("secret-key-file", 0),
 	UNSUP("keep-address-family", 'K'),
 	UNSUPV("allocation-default-address-family", 'A'),

@@ -16,8 +16,16 @@
 #define SERVER_MAX_WORKERS 64
 #define SERVER_DRAIN_MS 5000
 
+/* TLS contexts of earlier reloads: kept until exit, as workers may still
+ * point at them (sessions hold their own references to the SSL_CTX). */
+struct server_tls {
+	struct net_tls *tls;
+	struct server_tls *older;
+};
+
 struct server {
 	struct config cfg;
+	struct server_tls *tls;
 	int argc;
 	char **argv;
 	struct net_listen_cfg lc;
@@ -49,6 +57,29 @@ static int server_load_api(const struct config *c, struct api_cfg *a)
 	return server_api_cfg(c, &lc, a, stderr);
 }
 
+/* Build the TLS contexts and put them first in s->tls. */
+static int server_load_tls(struct server *s, const struct config *c)
+{
+	struct net_tls *t;
+	int err = server_tls_build(c, &t, stderr);
+	if (err || !t)
+		return err;
+	struct server_tls *st = calloc(1, sizeof(*st));
+	if (!st) {
+		net_tls_free(t);
+		return ENOMEM;
+	}
+	st->tls = t;
+	st->older = s->tls;
+	s->tls = st;
+	return 0;
+}
+
+static const struct net_tls *server_tls_now(const struct server *s)
+{
+	return s->tls ? s->tls->tls : NULL;
+}
+
 static unsigned server_nthreads(const struct config *c)
 {
 	long n = c->relay_threads ? (long)c->relay_threads : sysconf(_SC_NPROCESSORS_ONLN);
@@ -64,7 +95,7 @@ static int server_start_workers(struct server *s)
 	unsigned n = server_nthreads(&s->cfg);
 	for (unsigned i = 0; i < n; i++) {
 		int err = net_worker_alloc(&s->workers[i], i, &s->lc,
-					   &s->tcfg->tcfg, s->sh);
+					   &s->tcfg->tcfg, s->sh, server_tls_now(s));
 		if (err) {
 			log_err("worker %u: cannot listen: %s", i, strerror(err));
 			return err;
@@ -88,9 +119,9 @@ static void server_banner(const struct server *s)
 		return;
 	}
 	for (unsigned i = 0; i < s->lc.naddrs; i++)
-		log_info("listening on %s (%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
-			 s->lc.udp ? "udp" : "", s->lc.udp && s->lc.tcp ? "," : "",
-			 s->lc.tcp ? "tcp" : "");
+		log_info("listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
+			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
+			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
 	if (sa_af(&t->relay4))
 		sa_fmt_ip(&t->relay4, r, sizeof(r));
 	log_info("relay %s ports %u-%u, %u workers, realm '%s'%s", r,
@@ -98,17 +129,45 @@ static void server_banner(const struct server *s)
 		 s->cfg.allow_loopback_peers ? ", loopback peers ALLOWED (testing only)" : "");
 }
 
-/* SIGHUP: a bad new configuration keeps the old one running. */
+/* Parse and build everything a reload needs; nothing is swapped yet. */
+static int server_reload_build(struct server *s, struct config *c,
+			       struct server_tcfg **tp)
+{
+	if (server_load(c, s->argc, s->argv) != 0)
+		return EINVAL;
+	if (server_tls_on(c) != server_tls_on(&s->cfg)) {
+		log_err("reload: turning TLS on or off needs a restart");
+		return EINVAL;
+	}
+	if (server_tcfg_build(c, &s->lc, tp, stderr) != 0)
+		return EINVAL;
+	/* Nonces stay valid across a reload: a new key would answer every
+	 * client's next request with 438 at once. */
+	(*tp)->tcfg.nonce_key = s->tcfg->tcfg.nonce_key;
+	if (server_load_tls(s, c) != 0) {
+		server_tcfg_free(*tp);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* SIGHUP: a bad new configuration, certificate or key keeps the old one
+ * running. Listening addresses and turning TLS on or off need a restart;
+ * certificates, keys, ciphers and everything the TURN core reads are
+ * reloaded, and allocations survive. */
 static void server_reload(struct server *s)
 {
 	struct config *c = calloc(1, sizeof(*c));
 	struct server_tcfg *t = NULL;
-	if (!c || server_load(c, s->argc, s->argv) != 0 ||
-	    server_tcfg_build(c, &s->lc, &t, stderr) != 0) {
+	struct server_tls *old_tls = s->tls;
+	if (!c || server_reload_build(s, c, &t) != 0) {
 		log_err("reload failed; keeping the running configuration");
 		free(c);
 		return;
 	}
+	if (s->tls != old_tls)
+		for (unsigned i = 0; i < s->nworkers; i++)
+			net_worker_set_tls(s->workers[i], s->tls->tls);
 	t->older = s->tcfg;
 	s->tcfg = t;
 	s->cfg = *c;
@@ -148,6 +207,12 @@ static void server_cleanup(struct server *s)
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_free(s->workers[i]);
 	turn_shared_free(s->sh);
+	while (s->tls) {
+		struct server_tls *older = s->tls->older;
+		net_tls_free(s->tls->tls);
+		free(s->tls);
+		s->tls = older;
+	}
 	while (s->tcfg) {
 		struct server_tcfg *older = s->tcfg->older;
 		server_tcfg_free(s->tcfg);
@@ -172,7 +237,9 @@ static int server_setup(struct server *s)
 	}
 	log_setup(s->logf ? s->logf : stderr, s->cfg.verbose ? LOG_DEBUG : LOG_INFO);
 	server_listen_cfg(&s->cfg, &s->lc);
-	int err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
+	int err = server_load_tls(s, &s->cfg);
+	if (!err)
+		err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
 	if (!err)
 		err = turn_shared_alloc(&s->sh, s->cfg.min_port, s->cfg.max_port);
 	return err;
@@ -200,7 +267,9 @@ static void server_usage(void)
 	       "--denied-peer-ip, --allowed-peer-ip, --allow-loopback-peers,\n"
 	       "--user-quota, --total-quota, --max-allocate-lifetime,\n"
 	       "--channel-lifetime, --permission-lifetime, --stale-nonce,\n"
-	       "--relay-threads, --pidfile, --log-file, --verbose, --check-config.\n"
+	       "--relay-threads, --pidfile, --log-file, --verbose, --check-config,\n"
+	       "--tls-listening-port, --cert, --pkey, --CA-file, --cipher-list,\n"
+	       "--no-tls, --no-dtls, --no-tlsv1_2.\n"
 	       "See docs/coturn-migration.md for the full table.\n");
 }
 
@@ -220,6 +289,8 @@ int server_main(int argc, char **argv)
 	    server_load_api(&s->cfg, &s->acfg) != 0)
 		goto out;
 	if (s->cfg.check_config) {
+		if (server_load_tls(s, &s->cfg) != 0)
+			goto out;
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;

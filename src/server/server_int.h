@@ -16,6 +16,12 @@ struct server_tcfg {
 };
 
 void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
+/* tlscfg.c */
+bool server_tls_on(const struct config *c);
+void server_listen_tls(const struct config *c, struct net_listen_cfg *lc);
+/* *tp is NULL when TLS is off. 0, or EINVAL with a line on err naming
+ * the key and the file. */
+int server_tls_build(const struct config *c, struct net_tls **tp, FILE *err);
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		      struct server_tcfg **outp, FILE *err);
 void server_tcfg_free(struct server_tcfg *o);

@@ -121,6 +121,7 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 		sa_set_str(&lc->addrs[lc->naddrs++], "127.0.0.1", c->port);
 	lc->udp = !c->no_udp;
 	lc->tcp = !c->no_tcp;
+	server_listen_tls(c, lc);
 }
 
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,

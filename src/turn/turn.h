@@ -122,7 +122,8 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 /* A datagram from a peer on a relay socket. */
 void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 		     const struct sa *peer, const uint8_t *buf, size_t len);
-/* A client stream (TCP) closed: its allocation goes (RFC 8656 3.1). */
+/* A client stream (TCP, TLS) or DTLS session closed: its allocation goes
+ * (RFC 8656 3.1); the handle is never used again. */
 void turn_conn_closed(struct turn_srv *srv, void *conn);
 /* Expire allocations; returns ms until the next expiry (or -1 if none). */
 int64_t turn_srv_tick(struct turn_srv *srv);

@@ -17,11 +17,13 @@ static uint32_t alloc_hash(const struct turn_srv *srv,
 
 static bool src_eq(const struct turn_src *a, const struct turn_src *b)
 {
-	if (a->proto != b->proto || !sa_eq(&a->client, &b->client) ||
-	    !sa_eq(&a->local, &b->local))
+	if (a->proto != b->proto || a->secure != b->secure ||
+	    !sa_eq(&a->client, &b->client) || !sa_eq(&a->local, &b->local))
 		return false;
-	/* Over TCP the connection is the 5-tuple (RFC 8656 2.2). */
-	return a->proto != TURN_PROTO_TCP || a->conn == b->conn;
+	/* Over TCP the connection is the 5-tuple (RFC 8656 2.2); over DTLS
+	 * the session is, so a plain datagram spoofing the client's address
+	 * never reaches an allocation made inside DTLS. */
+	return (a->proto != TURN_PROTO_TCP && !a->secure) || a->conn == b->conn;
 }
 
 struct turn_alloc *turn_alloc_find(struct turn_srv *srv,

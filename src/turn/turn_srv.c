@@ -82,10 +82,12 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 
 void turn_conn_closed(struct turn_srv *srv, void *conn)
 {
-	/* A stream carries at most one allocation; find it by handle. */
+	/* A stream or a DTLS session carries at most one allocation; find
+	 * it by handle. */
 	for (size_t i = 0; i < srv->nheap; i++) {
 		struct turn_alloc *a = srv->heap[i];
-		if (a->src.proto == TURN_PROTO_TCP && a->src.conn == conn) {
+		if ((a->src.proto == TURN_PROTO_TCP || a->src.secure) &&
+		    a->src.conn == conn) {
 			turn_alloc_destroy(srv, a);
 			return;
 		}

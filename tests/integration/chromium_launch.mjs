@@ -31,12 +31,13 @@ export function chromiumArgs({ loopback = true } = {}) {
   return loopback ? [...safetyArgs, loopbackArg] : [...safetyArgs];
 }
 
-// Resolves to playwright's Browser (launch bounded to 30 s).
-export function launchChromium({ loopback = true } = {}) {
+// Resolves to playwright's Browser (launch bounded to 30 s). extraArgs:
+// e.g. --ignore-certificate-errors-spki-list for a test certificate.
+export function launchChromium({ loopback = true, extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: chromiumArgs({ loopback }),
+    args: [...chromiumArgs({ loopback }), ...extraArgs],
     timeout: 30000,
   });
 }

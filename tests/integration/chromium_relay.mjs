@@ -7,8 +7,10 @@
 // in-page, open a data channel and send messages both ways. getStats()
 // must then show a selected candidate pair whose local and remote
 // candidates are both "relay" and whose local relayProtocol is the
-// transport asked for (?transport=udp / ?transport=tcp). A wrong
-// credential must not connect within a bounded time.
+// transport asked for (?transport=udp / ?transport=tcp, and "tls" for a
+// turns: URL when TS_TLS_PORT and TS_SPKI are set: Chromium verifies TURN
+// server certificates, so the self-signed test key is trusted by its SPKI
+// hash only). A wrong credential must not connect within a bounded time.
 //
 //   node chromium_relay.mjs PORT USERNAME CREDENTIAL
 //
@@ -24,6 +26,15 @@ if (!port || !username || !credential) {
 // TS_CHROMIUM_LOOPBACK=0 drops --allow-loopback-in-peer-connection, to
 // show that it is needed (docs/interop.md).
 const loopback = process.env.TS_CHROMIUM_LOOPBACK !== '0';
+const tlsPort = process.env.TS_TLS_PORT;
+const spki = process.env.TS_SPKI;
+const runs = [
+  { transport: 'udp', url: `turn:127.0.0.1:${port}?transport=udp` },
+  { transport: 'tcp', url: `turn:127.0.0.1:${port}?transport=tcp` },
+];
+if (tlsPort && spki) {
+  runs.push({ transport: 'tls', url: `turns:127.0.0.1:${tlsPort}?transport=tcp` });
+}
 
 let failed = 0;
 function check(name, cond, detail = '') {
@@ -131,7 +142,8 @@ async function relayInPage({ url, username, credential, timeoutMs, messages }) {
   return result;
 }
 
-const browser = await launchChromium({ loopback });
+const extraArgs = spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : [];
+const browser = await launchChromium({ loopback, extraArgs });
 try {
   console.log(`chromium ${browser.version()}`);
   const page = await browser.newPage();
@@ -140,10 +152,10 @@ try {
   // no server, so nothing is fetched at all.
   await page.goto('about:blank');
 
-  for (const transport of ['udp', 'tcp']) {
+  for (const { transport, url } of runs) {
     const name = `chromium relay over ${transport}`;
     const res = await page.evaluate(relayInPage, {
-      url: `turn:127.0.0.1:${port}?transport=${transport}`,
+      url,
       username, credential, timeoutMs: 15000, messages: 20,
     });
     const show = () => JSON.stringify({ log: res.log, ice: res.iceState, cands: res.cands });

@@ -128,16 +128,16 @@ ts_pick_port() {
 	ts_log "no free port found"
 	return 1
 }
-# Sets TS_MINP/TS_MAXP to a block of 100 ports in 40000-48999 of which at
-# most 10 are in use (other programs, e.g. a load generator, may hold
-# ports there; a server skips busy relay ports).
+# Sets TS_MINP/TS_MAXP to a block of TS_RELAY_SPAN (100) ports in
+# 40000-48999 of which at most 10 are in use (other programs, e.g. a load
+# generator, may hold ports there; a server skips busy relay ports).
 ts_pick_relay_range() {
-	local i lo
+	local i lo span=${TS_RELAY_SPAN:-100}
 	for ((i = 0; i < 100; i++)); do
-		lo=$((40000 + (RANDOM % 90) * 100))
-		if [ "$(ss -Hanut "( sport >= :$lo and sport <= :$((lo + 99)) )" 2>/dev/null | wc -l)" -le 10 ]; then
+		lo=$((40000 + (RANDOM % ((9000 - span) / 100)) * 100))
+		if [ "$(ss -Hanut "( sport >= :$lo and sport <= :$((lo + span - 1)) )" 2>/dev/null | wc -l)" -le 10 ]; then
 			TS_MINP=$lo
-			TS_MAXP=$((lo + 99))
+			TS_MAXP=$((lo + span - 1))
 			return 0
 		fi
 	done
@@ -234,6 +234,24 @@ ts_start_static_sibling() {
 	TS_SPORT=$TS_PORT
 	export TS_SPORT
 	TS_PORT=$port TS_PID=$pid TS_LOG=$log TS_MINP=$lo TS_MAXP=$hi
+}
+
+# ts_make_cert TAG: a self-signed P-256 certificate for 127.0.0.1 and ::1
+# in TS_TMP. Sets TS_CERT, TS_KEY and TS_SPKI (base64 SHA-256 of the key's
+# SubjectPublicKeyInfo: what Chromium's --ignore-certificate-errors-spki-list
+# takes).
+ts_make_cert() {
+	local tag=${1:-tls}
+	TS_CERT="$TS_TMP/$tag-cert.pem"
+	TS_KEY="$TS_TMP/$tag-key.pem"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$TS_KEY" -out "$TS_CERT" -days 2 -subj "/CN=$tag" \
+		-addext "subjectAltName=IP:127.0.0.1,IP:::1" >/dev/null 2>&1 || {
+		ts_log "openssl req failed"
+		return 1
+	}
+	TS_SPKI=$(openssl x509 -in "$TS_CERT" -pubkey -noout |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 }
 
 # A daemon log holding a sanitizer report.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Chromium's WebRTC relays a data channel through the server over UDP and
-# over TCP with REST credentials, getStats() shows a relay/relay pair with
+# Chromium's WebRTC relays a data channel through the server over UDP, TCP
+# and TLS (turns:, relay-only, relayProtocol "tls") with REST credentials, getStats() shows a relay/relay pair with
 # the right relayProtocol, and a wrong credential does not connect.
 # See chromium_relay.mjs; the browser flags are explained in
 # docs/interop.md. Debian's /usr/bin/chromium is used; nothing is
@@ -20,7 +20,14 @@ ts_netns_lo "$@"
 ts_need_bin "${1:-}"
 ts_need_chromium # also keeps Chromium's profile and crash dumps in TS_TMP
 
-ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers || exit 1
+tls=()
+if [ "$TS_SERVER" = turnstone ]; then
+	ts_make_cert chromium || exit 1
+	TS_TLS_PORT=$(ts_pick_port) || exit 1
+	export TS_TLS_PORT TS_SPKI
+	tls=(--tls-listening-port "$TS_TLS_PORT" --cert "$TS_CERT" --pkey "$TS_KEY")
+fi
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers "${tls[@]}" || exit 1
 
 user=$(ts_rest_user chromium-test 600)
 pass=$(ts_rest_pass "$TS_SECRET" "$user")

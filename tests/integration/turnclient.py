@@ -9,7 +9,7 @@ truncated one.
 
 Library use (the test scripts import it):
 
-    c = Client(("127.0.0.1", port))            # UDP; transport="tcp" for TCP
+    c = Client(("127.0.0.1", port))            # UDP; transport="tcp" or "tls"
     r = c.binding()                             # -> Msg
     c.set_rest_creds(secret, "user-id", ttl=600)   # or c.set_user("alice", "pw")
     r = c.allocate()                            # does the 401 round itself
@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -264,7 +265,8 @@ class Client:
         self.server = server
         self.transport = transport
         fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-        typ = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
+        self.stream = transport in ("tcp", "tls")
+        typ = socket.SOCK_STREAM if self.stream else socket.SOCK_DGRAM
         self.sock = socket.socket(fam, typ)
         # Bind to loopback by default so getsockname() is the address the
         # server sees (and nothing is ever sent from a wildcard address).
@@ -273,8 +275,15 @@ class Client:
         if bind:
             self.sock.bind(bind)
         self.sock.settimeout(timeout)
-        if transport == "tcp":
+        if self.stream:
             self.sock.connect(server)
+        if transport == "tls":
+            # The tests' certificates are self-signed: what is checked is
+            # that TLS carries TURN, not the chain (peer_cert() tells it).
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.sock = ctx.wrap_socket(self.sock)
         self.timeout = timeout
         self.buf = b""
         self.username = self.password = None
@@ -286,6 +295,10 @@ class Client:
 
     def local(self):
         return self.sock.getsockname()
+
+    def peer_cert(self):
+        """The server certificate (DER) of a TLS client."""
+        return self.sock.getpeercert(binary_form=True)
 
     # credentials
     def set_user(self, username, password, realm=None):
@@ -300,7 +313,7 @@ class Client:
 
     # raw I/O
     def send_raw(self, data):
-        if self.transport == "tcp":
+        if self.stream:
             self.sock.sendall(data + b"\0" * pad4(len(data)))
         else:
             self.sock.sendto(data, self.server)
@@ -309,7 +322,7 @@ class Client:
         """One datagram (UDP) or one framed message (TCP); Timeout if none."""
         deadline = time.monotonic() + (timeout if timeout is not None
                                        else self.timeout)
-        if self.transport != "tcp":
+        if not self.stream:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -357,7 +370,7 @@ class Client:
         way are kept in self.pending."""
         tid = raw[8:20]
         total = timeout if timeout is not None else self.timeout
-        tries = tries or (1 if self.transport == "tcp" else 4)
+        tries = tries or (1 if self.stream else 4)
         deadline = time.monotonic() + total
         for i in range(tries):
             self.send_raw(raw)

@@ -407,7 +407,7 @@ static void test_noops(void **state)
 	(void)state;
 	static const char *const noops[] = {
 		"fingerprint", "no-cli", "no-software-attribute",
-		"no-multicast-peers", "no-tls", "no-dtls", "no-tlsv1",
+		"no-multicast-peers", "no-tlsv1",
 		"no-tlsv1_1", "no-sslv3", "no-rfc5780", "simple-log",
 		"new-log-timestamp", "no-auth-pings", "no-dynamic-ip-list",
 		"no-dynamic-realms"};
@@ -464,24 +464,24 @@ static void test_unknown_and_unsupported(void **state)
 	file_drop(path);
 
 	config_defaults(&c);
-	assert_int_equal(file_parse(&c, "# tls\ntls-listening-port=5349\n", &e,
+	assert_int_equal(file_parse(&c, "# tls\npkey-pwd=x\n", &e,
 				    &path), EINVAL);
 	snprintf(want, sizeof(want),
-		 "turnstone: unsupported option 'tls-listening-port' "
+		 "turnstone: unsupported option 'pkey-pwd' "
 		 "(line 2 of %s)\n", path);
 	assert_string_equal(err_text(&e), want);
 	err_close(&e);
 	file_drop(path);
 
 	file_expect_err("mobility\n", "unsupported option 'mobility'", NULL);
-	file_expect_err("cert=/etc/x.pem\n", "unsupported option 'cert'", NULL);
+	file_expect_err("dh-file=/etc/x.pem\n", "unsupported option 'dh-file'", NULL);
 	file_expect_err("redis-userdb=\"ip=1.2.3.4\"\n",
 			"unsupported option 'redis-userdb'", NULL);
 	file_expect_err("prometheus\n", "unsupported option 'prometheus'", NULL);
-	args_expect_err(ARGV("--cert=/x.pem"), "unsupported option '--cert'",
+	args_expect_err(ARGV("--pkey-pwd=x"), "unsupported option '--pkey-pwd'",
 			NULL);
-	args_expect_err(ARGV("--cipher-list", "ALL"),
-			"unsupported option '--cipher-list'", NULL);
+	args_expect_err(ARGV("--ec-curve-name", "prime256v1"),
+			"unsupported option '--ec-curve-name'", NULL);
 	args_expect_err(ARGV("-z"), "unsupported option '-z' (coturn --no-auth)",
 			NULL);
 	args_expect_err(ARGV("--bogus"), "unknown option '--bogus'", NULL);
@@ -686,6 +686,29 @@ static void test_coturn_file(void **state)
 	assert_false(c.allow_loopback_peers);
 }
 
+/* TLS options: parsed, defaulted, and checked as a pair. */
+static void test_tls_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(c.tls_port, 5349);
+	assert_int_equal(file_parse(&c, "tls-listening-port=443\ncert=/c.pem\n"
+				    "pkey=/k.pem\nCA-file=/ca.pem\n"
+				    "cipher-list=ECDHE+AESGCM\nno-dtls\nno-tlsv1_2\n",
+				    &e, NULL), 0);
+	err_close(&e);
+	assert_int_equal(c.tls_port, 443);
+	assert_string_equal(c.cert, "/c.pem");
+	assert_string_equal(c.pkey, "/k.pem");
+	assert_string_equal(c.ca_file, "/ca.pem");
+	assert_string_equal(c.cipher_list, "ECDHE+AESGCM");
+	assert_true(c.no_dtls && c.no_tlsv1_2 && !c.no_tls);
+	file_expect_err("tls-listening-port=0\n",
+			"invalid value for 'tls-listening-port'", NULL);
+}
+
 /* ----- validation ----- */
 
 static void validate_expect(const struct config *c, const char *want)
@@ -840,6 +863,22 @@ static void test_validate(void **state)
 	validate_expect(&c, "no listener");
 
 	valid_config(&c);
+	snprintf(c.cert, sizeof(c.cert), "/c.pem");
+	validate_expect(&c, "'cert' needs 'pkey'");
+	valid_config(&c);
+	snprintf(c.pkey, sizeof(c.pkey), "/k.pem");
+	validate_expect(&c, "'pkey' needs 'cert'");
+	valid_config(&c);
+	snprintf(c.ca_file, sizeof(c.ca_file), "/ca.pem");
+	validate_expect(&c, "'CA-file' needs 'cert' and 'pkey'");
+	/* TLS alone is a listener: no-udp and no-tcp are fine with it. */
+	valid_config(&c);
+	snprintf(c.cert, sizeof(c.cert), "/c.pem");
+	snprintf(c.pkey, sizeof(c.pkey), "/k.pem");
+	c.no_udp = c.no_tcp = true;
+	assert_int_equal(config_validate(&c, NULL), 0);
+
+	valid_config(&c);
 	c.lt_cred_mech = false;
 	validate_expect(&c, "'lt-cred-mech' cannot be turned off");
 
@@ -899,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_list_overflow),
 		cmocka_unit_test(test_coturn_file),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_tls_options),
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_cfg),
 	};

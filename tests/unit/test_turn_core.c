@@ -469,6 +469,33 @@ static void test_tcp_close_frees_allocation(void **state)
 	h_free(h);
 }
 
+/* A DTLS session is its own 5-tuple: a plain datagram from the same
+ * address and port (spoofable) reaches no allocation made inside DTLS,
+ * and closing the session frees its allocation. */
+static void test_dtls_session_owns_allocation(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src d = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	d.secure = true;
+	h_allocate(h, &d, &h_alice);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	struct turn_src plain = d;
+	plain.secure = false;
+	plain.conn = (void *)(uintptr_t)0x9000;
+	h_get_nonce(h, &plain);
+	assert_int_equal(h_request(h, &plain, TURN_REFRESH, NULL, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 437);
+	assert_int_equal(h_request(h, &d, TURN_REFRESH, NULL, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	turn_conn_closed(h->srv, plain.conn); /* the listener: nothing */
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	turn_conn_closed(h->srv, d.conn);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
 static void test_draining_refuses_allocate(void **state)
 {
 	(void)state;
@@ -518,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_port_exhaustion_508_and_bind_retry),
 		cmocka_unit_test(test_refresh_and_expiry),
 		cmocka_unit_test(test_tcp_close_frees_allocation),
+		cmocka_unit_test(test_dtls_session_owns_allocation),
 		cmocka_unit_test(test_draining_refuses_allocate),
 		cmocka_unit_test(test_garbage_dropped),
 	};

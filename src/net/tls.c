@@ -1,0 +1,75 @@
+/* TURN over TLS (RFC 8656 3.1): OpenSSL sits between the socket and the
+ * TCP framing, so after decryption a TLS client is a TCP client. The
+ * socket is non-blocking; OpenSSL's WANT_READ and WANT_WRITE map onto the
+ * connection's epoll interest. */
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "net/net_int.h"
+
+int net_tls_conn_start(struct net_tcp_conn *c)
+{
+	const struct net_tls *t = c->w->tls;
+	if (!t)
+		return EPROTO;
+	c->ssl = SSL_new(t->tls);
+	if (!c->ssl)
+		return ENOMEM;
+	if (SSL_set_fd(c->ssl, c->lf.fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return ENOMEM;
+	}
+	SSL_set_accept_state(c->ssl);
+	c->mode = NET_TCP_TLS;
+	return 0;
+}
+
+/* 0 when OpenSSL only waits for the socket, else the error to close on.
+ * The error queue is cleared either way: it is per thread and a stale
+ * entry would be blamed on the next connection. */
+static int tls_wait(struct net_tcp_conn *c, int rc)
+{
+	int e = SSL_get_error(c->ssl, rc);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ)
+		return 0;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		/* Wake on EPOLLOUT; the event handler then retries both ways. */
+		net_tcp_want_out(c, true);
+		return 0;
+	}
+	return e == SSL_ERROR_ZERO_RETURN ? ECONNRESET : EPROTO;
+}
+
+int net_tls_conn_read(struct net_tcp_conn *c)
+{
+	ERR_clear_error(); /* SSL_get_error reads the queue */
+	for (;;) {
+		int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+		if (n <= 0)
+			return tls_wait(c, n);
+		c->rlen += (size_t)n;
+		/* net_tcp_frames leaves room for the next read: it grows rbuf
+		 * to the size of a partial frame. */
+		int err = net_tcp_frames(c);
+		if (err || c->lf.fd < 0)
+			return err;
+	}
+}
+
+int net_tls_conn_flush(struct net_tcp_conn *c)
+{
+	ERR_clear_error();
+	while (c->wlen > 0) {
+		int n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
+		if (n <= 0)
+			return tls_wait(c, n);
+		memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
+		c->wlen -= (size_t)n;
+	}
+	return 0;
+}

@@ -1,0 +1,144 @@
+/* TLS and DTLS server contexts (OpenSSL 3). Built whole from the files on
+ * each start or reload, then only read: a bad certificate on reload leaves
+ * the running contexts in place. Defaults follow current guidance for
+ * servers that face the public internet: TLS 1.2 at least, no
+ * renegotiation, no compression, server cipher preference. */
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_int.h"
+#include "util/rand.h"
+
+/* RFC 7443: the ALPN labels for TURN and for STUN NAT discovery. */
+static const char *const tls_alpn[] = {"stun.turn", "stun.nat-discovery"};
+
+static int tls_alpn_select(SSL *ssl, const unsigned char **out,
+			   unsigned char *outlen, const unsigned char *in,
+			   unsigned int inlen, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	for (size_t k = 0; k < sizeof(tls_alpn) / sizeof(tls_alpn[0]); k++) {
+		size_t klen = strlen(tls_alpn[k]);
+		for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
+			if (i + 1u + in[i] > inlen)
+				return SSL_TLSEXT_ERR_NOACK;
+			if (in[i] == klen && memcmp(in + i + 1, tls_alpn[k], klen) == 0) {
+				*out = in + i + 1;
+				*outlen = in[i];
+				return SSL_TLSEXT_ERR_OK;
+			}
+		}
+	}
+	/* A client offering only other protocols still gets TURN; it is
+	 * what the port serves. */
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+static void tls_reason(char *err, size_t errlen, const char *what,
+		       const char *path)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[160] = "unknown error";
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s '%s': %s", what, path, buf);
+	ERR_clear_error();
+}
+
+static int tls_ctx_keys(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
+			size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1) {
+		tls_reason(err, errlen, "cert", c->cert);
+		return EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->pkey, SSL_FILETYPE_PEM) != 1) {
+		tls_reason(err, errlen, "pkey", c->pkey);
+		return EINVAL;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		tls_reason(err, errlen, "pkey does not match cert", c->pkey);
+		return EINVAL;
+	}
+	if (c->ca_file && c->ca_file[0]) {
+		/* coturn's CA-file: clients must present a certificate it signs. */
+		if (SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1) {
+			tls_reason(err, errlen, "CA-file", c->ca_file);
+			return EINVAL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   NULL);
+	}
+	if (c->cipher_list && c->cipher_list[0] &&
+	    SSL_CTX_set_cipher_list(ctx, c->cipher_list) != 1) {
+		tls_reason(err, errlen, "cipher-list", c->cipher_list);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static SSL_CTX *tls_ctx_common(const SSL_METHOD *m, const struct net_tls_cfg *c,
+			       char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(m);
+	if (!ctx) {
+		tls_reason(err, errlen, "cert", c->cert);
+		return NULL;
+	}
+	/* TLS 1.2 renegotiation is off both ways (client-initiated is already
+	 * off by default in OpenSSL 3). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+				 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	if (tls_ctx_keys(ctx, c, err, errlen) != 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int net_tls_new(struct net_tls **tp, const struct net_tls_cfg *c, char *err,
+		size_t errlen)
+{
+	struct net_tls *t = calloc(1, sizeof(*t));
+	if (!t)
+		return ENOMEM;
+	t->tls = tls_ctx_common(TLS_server_method(), c, err, errlen);
+	if (t->tls) {
+		int min = c->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION;
+		SSL_CTX_set_min_proto_version(t->tls, min);
+		/* Our write buffer moves as it drains (net_tcp_conn.wbuf). */
+		SSL_CTX_set_mode(t->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		t->dtls = tls_ctx_common(DTLS_server_method(), c, err, errlen);
+	}
+	if (t->dtls) {
+		SSL_CTX_set_min_proto_version(t->dtls, DTLS1_2_VERSION);
+		SSL_CTX_set_options(t->dtls, SSL_OP_COOKIE_EXCHANGE | SSL_OP_NO_QUERY_MTU);
+		SSL_CTX_set_cookie_generate_cb(t->dtls, net_dtls_cookie_gen);
+		SSL_CTX_set_cookie_verify_cb(t->dtls, net_dtls_cookie_verify);
+		SSL_CTX_set_app_data(t->dtls, t);
+		SSL_CTX_set_read_ahead(t->dtls, 1);
+	}
+	if (!t->tls || !t->dtls || rand_bytes(t->cookie_key, sizeof(t->cookie_key)) != 0) {
+		net_tls_free(t);
+		return EINVAL;
+	}
+	*tp = t;
+	return 0;
+}
+
+void net_tls_free(struct net_tls *t)
+{
+	if (!t)
+		return;
+	SSL_CTX_free(t->tls);
+	SSL_CTX_free(t->dtls);
+	explicit_bzero(t->cookie_key, sizeof(t->cookie_key));
+	free(t);
+}
