@@ -14,8 +14,6 @@
 bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
 		  size_t len, uint64_t now)
 {
-	if (!a->bps)
-		return true;
 	struct turn_bucket *b = &a->bucket[dir];
 	uint64_t burst = a->bps / 2 > BW_BURST_MIN ? a->bps / 2 : BW_BURST_MIN;
 	uint64_t cap = burst * 1000;
@@ -35,8 +33,15 @@ bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
 	return false;
 }
 
+/* The common case, no --max-bps, costs one test inline. */
+static inline bool bw_ok(struct turn_srv *srv, struct turn_alloc *a, int dir,
+			 size_t len, uint64_t now)
+{
+	return !a->bps || turn_bw_take(srv, a, dir, len, now);
+}
+
 /* Count one relayed datagram, per allocation and per worker. */
-static void data_count(struct turn_srv *srv, struct turn_alloc *a, int dir,
+static inline void data_count(struct turn_srv *srv, struct turn_alloc *a, int dir,
 		       size_t len)
 {
 	a->pkts[dir]++;
@@ -46,7 +51,7 @@ static void data_count(struct turn_srv *srv, struct turn_alloc *a, int dir,
 }
 
 /* Client to peer over the relay of the peer's family. */
-static void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
+static inline void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
 			 const struct sa *peer, const uint8_t *buf, size_t len,
 			 uint64_t now)
 {
@@ -54,7 +59,7 @@ static void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
 		struct turn_relay *r = &a->relay[i];
 		if (sa_af(&r->addr) != sa_af(peer))
 			continue;
-		if (!turn_bw_take(srv, a, TURN_DIR_C2P, len, now))
+		if (!bw_ok(srv, a, TURN_DIR_C2P, len, now))
 			return;
 		srv->io.relay_send(srv->io.arg, r->handle, peer, buf, len);
 		data_count(srv, a, TURN_DIR_C2P, len);
@@ -110,7 +115,7 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 	struct turn_alloc *a = owner->alloc;
 	uint64_t now = turn_now(srv);
 	if (len > STUN_MAX_MSG - 64 || !turn_perm_find(a, peer, now) ||
-	    !turn_bw_take(srv, a, TURN_DIR_P2C, len, now))
+	    !bw_ok(srv, a, TURN_DIR_P2C, len, now))
 		return;
 	data_count(srv, a, TURN_DIR_P2C, len);
 	struct turn_chan *c = turn_chan_by_peer(a, peer, now);

@@ -184,7 +184,8 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 		      const struct stun_msg *ind);
 void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 			const uint8_t *buf, size_t len);
-/* --max-bps: may len bytes go in direction dir now? Counts drops. */
+/* --max-bps (a->bps != 0): may len bytes go in direction dir now? Counts
+ * drops. */
 bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
 		  size_t len, uint64_t now);
 
