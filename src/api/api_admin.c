@@ -372,6 +372,8 @@ int api_admin_handle(struct api_req *r)
 	if (strcmp(p.seg[0], "health") == 0 && p.n == 1)
 		return r->api->health ? api_reply_json(r, MHD_HTTP_OK, api_health_json(r->api->health))
 				      : api_reply_json(r, MHD_HTTP_OK, json_pack("{s:[]}", "servers"));
+	if (strcmp(p.seg[0], "usage") == 0 && p.n == 1)
+		return admin_usage(r);
 	if (strcmp(p.seg[0], "accounts") != 0)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
 	if (p.n == 1) {

@@ -18,5 +18,7 @@ int admin_account_apply(json_t *body, struct store_account *a, bool create,
 int admin_turn_apply(json_t *body, struct store_account *a,
 		     struct store_server tmp[STORE_SERVERS_MAX],
 		     const char **field);
+/* GET /v1/admin/usage?account=X[&since=T][&limit=N] (api_usage.c). */
+int admin_usage(struct api_req *r);
 
 #endif

@@ -28,5 +28,7 @@ void loop_close(struct loop *l, struct loop_fd *lf);
 void loop_defer_free(struct loop *l, void *ptr);
 /* Wait up to timeout_ms and dispatch one batch. 0 or errno. */
 int loop_run_once(struct loop *l, int timeout_ms);
+/* Nanoseconds spent running handlers so far (any thread may read it). */
+uint64_t loop_busy_ns(const struct loop *l);
 
 #endif

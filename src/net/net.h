@@ -61,6 +61,12 @@ void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);
 void net_worker_join(struct net_worker *w);
 void net_worker_free(struct net_worker *w);
 unsigned net_worker_allocations(const struct net_worker *w);
+/* For the metrics exporter (any thread): the worker's counters and the
+ * time its loop spent busy. */
+const struct turn_stats *net_worker_stats(const struct net_worker *w);
+uint64_t net_worker_busy_ns(const struct net_worker *w);
+/* Before net_worker_start: where usage records go (turn_srv_set_usage_h). */
+void net_worker_set_usage_h(struct net_worker *w, turn_usage_h *h, void *arg);
 
 /* Monotonic milliseconds. */
 uint64_t net_mono_ms(void);

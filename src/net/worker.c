@@ -179,3 +179,18 @@ void net_worker_free(struct net_worker *w)
 	loop_free(w->loop);
 	free(w);
 }
+
+const struct turn_stats *net_worker_stats(const struct net_worker *w)
+{
+	return turn_srv_stats(w->srv);
+}
+
+uint64_t net_worker_busy_ns(const struct net_worker *w)
+{
+	return loop_busy_ns(w->loop);
+}
+
+void net_worker_set_usage_h(struct net_worker *w, turn_usage_h *h, void *arg)
+{
+	turn_srv_set_usage_h(w->srv, h, arg);
+}

@@ -29,6 +29,10 @@ void config_defaults(struct config *c)
 	c->api_health_failures = 3;
 	c->api_rate = 1000;
 	c->api_burst = 2000;
+	c->max_perms = 64;
+	c->max_chans = 64;
+	c->prometheus_port = 9641;
+	strcpy(c->prometheus_ip, "127.0.0.1");
 }
 
 /* true if s looks like a number, so "--stale-nonce 300" takes it while
@@ -219,6 +223,11 @@ static int cfg_check_lifetimes(const struct config *c, FILE *err)
 		       err, "'permission-lifetime' must be 1..3600");
 	r |= cfg_check(c->nonce_lifetime > 0 && c->nonce_lifetime <= 600, err,
 		       "'stale-nonce' must be 1..600");
+	/* Allocations reserve max-bps out of the capacity (coturn); with no
+	 * max-bps there is nothing to reserve and the cap would do nothing. */
+	r |= cfg_check(!c->bps_capacity || c->max_bps, err,
+		       "'bps-capacity' needs 'max-bps' (each allocation "
+		       "reserves max-bps out of it)");
 	return r ? EINVAL : 0;
 }
 

@@ -90,6 +90,16 @@ struct config {
 	uint32_t api_health_failures;   /* failed checks in a row = down (3) */
 	uint32_t api_rate, api_burst;   /* per client IP (1000/s, 2000): an app server is one IP */
 	unsigned api_threads;           /* 0 = one per core */
+
+	/* limits, accounting and metrics (issue 5) */
+	uint32_t max_bps;               /* --max-bps: BYTES/s per allocation and direction (0 = none) */
+	uint32_t bps_capacity;          /* --bps-capacity: bytes/s all grants add up to (0 = none) */
+	uint16_t max_perms;             /* --max-permissions per allocation (64) */
+	uint16_t max_chans;             /* --max-channels per allocation (64) */
+	char usage_log[256];            /* --usage-log FILE ("-" = stdout, "" = none) */
+	bool prometheus;                /* --prometheus */
+	uint16_t prometheus_port;       /* --prometheus-port (9641) */
+	char prometheus_ip[64];         /* --prometheus-address (127.0.0.1) */
 };
 
 /* Fill defaults. */

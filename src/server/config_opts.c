@@ -74,6 +74,16 @@ static const struct cfg_opt cfg_opts[] = {
 	NUMOPT("channel-lifetime", channel_lifetime, 1, 3600, 600),
 	NUMOPT("permission-lifetime", permission_lifetime, 1, 3600, 300),
 	NUMOPT("stale-nonce", nonce_lifetime, 1, 600, 600),
+	NUM("max-bps", 's', max_bps, 0, UINT32_MAX),
+	NUM("bps-capacity", 'B', bps_capacity, 0, UINT32_MAX),
+	NUM("max-permissions", 0, max_perms, 1, 65535),
+	NUM("max-channels", 0, max_chans, 1, 4096),
+
+	/* accounting and metrics */
+	STR("usage-log", 0, usage_log, 1),
+	FLAG("prometheus", 0, prometheus),
+	NUM("prometheus-port", 0, prometheus_port, 1, 65535),
+	STR("prometheus-address", 0, prometheus_ip, 1),
 
 	/* process */
 	NUM("relay-threads", 'm', relay_threads, 0, 64),
@@ -132,14 +142,9 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("mongo-userdb", 'J'),
 	UNSUPV("redis-userdb", 'N'),
 	UNSUPV("redis-statsdb", 'O'),
-	UNSUP("prometheus", 0),
-	UNSUPV("prometheus-port", 0),
-	UNSUPV("prometheus-address", 0),
 	UNSUP("prometheus-username-labels", 0),
 	UNSUPV("server-name", 0),
 	UNSUP("oauth", 0),
-	UNSUPV("max-bps", 's'),
-	UNSUPV("bps-capacity", 'B'),
 	UNSUP("daemon", 'o'),
 	UNSUP("software-attribute", 0),
 	UNSUP("check-origin-consistency", 0),

@@ -36,6 +36,7 @@ struct server {
 	struct api_cfg acfg;
 	unsigned nworkers, nstarted;
 	FILE *logf;
+	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
 };
 
 static int server_load(struct config *c, int argc, char **argv)
@@ -102,6 +103,9 @@ static int server_start_workers(struct server *s)
 		}
 		s->nworkers++;
 	}
+	int err = server_obs_attach(&s->obs, &s->cfg, s->workers, s->nworkers, s->sh);
+	if (err)
+		return err;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (net_worker_start(s->workers[i]) != 0)
 			return EAGAIN;
@@ -198,6 +202,7 @@ static void server_wait(struct server *s, const sigset_t *set)
 static void server_cleanup(struct server *s)
 {
 	api_stop(s->api);
+	server_obs_stop_prom(&s->obs);
 	explicit_bzero(&s->acfg, sizeof(s->acfg));
 	/* Workers that run must stop before anything they use is freed. */
 	for (unsigned i = 0; i < s->nstarted; i++)
@@ -206,6 +211,7 @@ static void server_cleanup(struct server *s)
 		net_worker_join(s->workers[i]);
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_free(s->workers[i]);
+	server_obs_close(&s->obs);
 	turn_shared_free(s->sh);
 	while (s->tls) {
 		struct server_tls *older = s->tls->older;
@@ -242,6 +248,8 @@ static int server_setup(struct server *s)
 		err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
 	if (!err)
 		err = turn_shared_alloc(&s->sh, s->cfg.min_port, s->cfg.max_port);
+	if (!err && !s->cfg.no_turn)
+		err = server_obs_open(&s->obs, &s->cfg);
 	return err;
 }
 

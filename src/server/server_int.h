@@ -30,4 +30,31 @@ void server_tcfg_free(struct server_tcfg *o);
 int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 		   struct api_cfg *a, FILE *err);
 
+/* Observability (server_obs.c, issue 5): the usage writer and the
+ * Prometheus exporter, started and stopped around the workers. */
+struct usage_log;
+struct prom;
+struct store;
+struct server_obs {
+	struct usage_log *usage;
+	FILE *usagef;            /* --usage-log file (NULL for none or stdout) */
+	struct store *store;     /* the writer's own connection to --db */
+	struct prom *prom;
+	struct net_worker **workers;
+	unsigned nworkers;
+	struct turn_shared *sh;
+	unsigned nports;
+};
+/* Before the workers start: open --usage-log and --db, start the writer. */
+int server_obs_open(struct server_obs *o, const struct config *c);
+/* Once the workers exist: route their usage records to the writer and,
+ * with --prometheus, start the exporter. */
+int server_obs_attach(struct server_obs *o, const struct config *c,
+		      struct net_worker **w, unsigned n, struct turn_shared *sh);
+/* Before the workers are freed. */
+void server_obs_stop_prom(struct server_obs *o);
+/* After the workers are freed (their last records are queued): drain and
+ * close. */
+void server_obs_close(struct server_obs *o);
+
 #endif

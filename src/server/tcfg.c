@@ -143,8 +143,10 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->nonce_lifetime = c->nonce_lifetime;
 	t->user_quota = c->user_quota;
 	t->total_quota = c->total_quota;
-	t->max_perms = 64;
-	t->max_chans = 64;
+	t->max_perms = c->max_perms;
+	t->max_chans = c->max_chans;
+	t->max_bps = c->max_bps;
+	t->bps_capacity = c->bps_capacity;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
 	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));

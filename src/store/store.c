@@ -59,6 +59,22 @@ static const char *const store_migrations[] = {
 	" PRIMARY KEY (account_id, position, idx),"
 	" FOREIGN KEY (account_id, position)"
 	"  REFERENCES servers(account_id, position) ON DELETE CASCADE);",
+	/* 2: usage records of ended TURN allocations (issue 5). No foreign
+	 * key: the account may be a realm, or deleted since. */
+	"CREATE TABLE usage ("
+	" id INTEGER PRIMARY KEY,"
+	" account TEXT NOT NULL,"
+	" user_id TEXT NOT NULL,"
+	" username TEXT NOT NULL,"
+	" realm TEXT NOT NULL,"
+	" transport TEXT NOT NULL,"
+	" family INTEGER NOT NULL,"
+	" start INTEGER NOT NULL,"
+	" end INTEGER NOT NULL,"
+	" c2p_bytes INTEGER NOT NULL, c2p_packets INTEGER NOT NULL,"
+	" p2c_bytes INTEGER NOT NULL, p2c_packets INTEGER NOT NULL,"
+	" reason TEXT NOT NULL);"
+	"CREATE INDEX usage_account_end ON usage(account, end);",
 };
 #define STORE_SCHEMA_VERSION                                               \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -124,6 +124,26 @@ const struct store_account *store_snap_account(const struct store_snap *snap,
 const struct store_key *store_snap_key(const struct store_snap *snap,
 				       const char *kid);
 
+/* Usage records of ended TURN allocations (issue 5). */
+#define STORE_USAGE_STR 128
+struct store_usage {
+	char account[STORE_USAGE_STR];  /* REST <expires>:<account>:<sub>, else the realm */
+	char userid[STORE_USAGE_STR];
+	char username[STORE_USAGE_STR];
+	char realm[STORE_USAGE_STR];
+	char transport[8];              /* "udp" "tcp" "dtls" "tls" */
+	int family;                     /* 4 or 6: the client's */
+	int64_t start, end;             /* unix seconds */
+	uint64_t c2p_bytes, c2p_packets, p2c_bytes, p2c_packets;
+	char reason[16];                /* "expired" "refresh" "closed" "shutdown" */
+};
+/* Appends n records in one transaction. */
+int store_usage_add(struct store *s, const struct store_usage *u, size_t n);
+/* The records of account that ended at or after since, oldest first, at
+ * most max; *out is heap (free()), *n its length. */
+int store_usage_list(struct store *s, const char *account, int64_t since,
+		     size_t max, struct store_usage **out, size_t *n);
+
 /* A number that changes whenever any connection (another process too, such
  * as the CLI) commits. 0 or EIO. */
 int store_data_version(struct store *s, uint64_t *v);

@@ -6,6 +6,7 @@
  * packet path takes no lock and does no malloc. */
 #ifndef TS_TURN_H
 #define TS_TURN_H
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ struct turn_cfg {
 	const struct peer_policy *policy;
 	unsigned unauth_rate;       /* 401s per second per source IP */
 	unsigned unauth_burst;
+	uint32_t max_bps;           /* bytes/s per allocation and direction, 0 = none */
+	uint32_t bps_capacity;      /* bytes/s the grants may add up to, 0 = none */
 };
 
 /* State shared between workers: relay ports, user quotas, reservation
@@ -94,6 +97,8 @@ int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
 void turn_shared_free(struct turn_shared *sh);
 unsigned turn_shared_allocations(struct turn_shared *sh);
 unsigned turn_shared_ports_free(struct turn_shared *sh);
+/* Sum of the bandwidth granted to live allocations (bytes/s). */
+uint64_t turn_shared_bps_granted(struct turn_shared *sh);
 
 /* Where a client message came from. */
 struct turn_src {
@@ -128,6 +133,65 @@ void turn_conn_closed(struct turn_srv *srv, void *conn);
 /* Expire allocations; returns ms until the next expiry (or -1 if none). */
 int64_t turn_srv_tick(struct turn_srv *srv);
 unsigned turn_srv_count(const struct turn_srv *srv);
+
+/* ----- Accounting (issue 5) ----- */
+
+enum turn_tp { TURN_TP_UDP, TURN_TP_TCP, TURN_TP_DTLS, TURN_TP_TLS, TURN_TP_COUNT };
+enum turn_dir { TURN_DIR_C2P, TURN_DIR_P2C }; /* client->peer, peer->client */
+enum turn_auth_fail {
+	TURN_AF_BAD_REQUEST,   /* 400: USERNAME, REALM or NONCE missing */
+	TURN_AF_STALE_NONCE,   /* 438 */
+	TURN_AF_WRONG_REALM,   /* 401 from here on */
+	TURN_AF_UNKNOWN_USER,
+	TURN_AF_REST_EXPIRED,  /* expired, or beyond --rest-max-ttl */
+	TURN_AF_BAD_INTEGRITY,
+	TURN_AF_COUNT
+};
+enum turn_quota_rej { TURN_QR_USER, TURN_QR_TOTAL, TURN_QR_BANDWIDTH, TURN_QR_COUNT };
+enum turn_end { TURN_END_EXPIRED, TURN_END_REFRESH, TURN_END_CLOSED, TURN_END_SHUTDOWN };
+
+/* A worker's counters. Only the worker's thread writes them (a relaxed
+ * load and store: plain moves, no locked instruction per packet); the
+ * metrics exporter reads them with relaxed loads from another thread. */
+struct turn_stats {
+	_Atomic uint64_t allocs[TURN_TP_COUNT][2]; /* live; client IPv4, IPv6 */
+	_Atomic uint64_t pkts[2], bytes[2];        /* relayed, by turn_dir */
+	_Atomic uint64_t bw_drop_pkts[2], bw_drop_bytes[2]; /* over max-bps */
+	_Atomic uint64_t auth_fail[TURN_AF_COUNT];
+	_Atomic uint64_t unauth_limited; /* 401/438 withheld by the per-IP limit */
+	_Atomic uint64_t peer_denied;    /* 403s and Send indications dropped */
+	_Atomic uint64_t quota_rej[TURN_QR_COUNT]; /* 486s */
+};
+
+static inline void turn_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t turn_stat_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+const struct turn_stats *turn_srv_stats(const struct turn_srv *srv);
+
+/* What one allocation did, handed over when it ends. The strings live
+ * only for the duration of the call. */
+struct turn_usage {
+	const char *username; /* as the client sent it */
+	const char *userid;   /* the quota key: REST user-id or static name */
+	const char *realm;
+	enum turn_tp transport;
+	int family;           /* the client's: AF_INET or AF_INET6 */
+	uint64_t start, end;  /* unix seconds */
+	uint64_t pkts[2], bytes[2]; /* relayed payload, by turn_dir */
+	enum turn_end reason;
+};
+typedef void(turn_usage_h)(void *arg, const struct turn_usage *u);
+/* Called on the worker's thread when a successful allocation ends (expiry,
+ * Refresh 0, stream closed, shutdown); it must not block. */
+void turn_srv_set_usage_h(struct turn_srv *srv, turn_usage_h *h, void *arg);
 
 /* Build the per-user keys of a static user (MD5 and SHA-256 long-term
  * keys and the USERHASH) for realm. 0 or errno. */

@@ -35,6 +35,19 @@ struct turn_alloc *turn_alloc_find(struct turn_srv *srv,
 	return a;
 }
 
+enum turn_tp turn_src_tp(const struct turn_src *src)
+{
+	if (src->proto == TURN_PROTO_TCP)
+		return src->secure ? TURN_TP_TLS : TURN_TP_TCP;
+	return src->secure ? TURN_TP_DTLS : TURN_TP_UDP;
+}
+
+static _Atomic uint64_t *alloc_gauge(struct turn_srv *srv,
+				     const struct turn_src *src)
+{
+	return &srv->stats.allocs[turn_src_tp(src)][sa_af(&src->client) == AF_INET6];
+}
+
 int turn_alloc_create(struct turn_srv *srv, const struct turn_src *src,
 		      struct turn_alloc **ap)
 {
@@ -51,8 +64,38 @@ int turn_alloc_create(struct turn_srv *srv, const struct turn_src *src,
 	uint32_t h = alloc_hash(srv, src);
 	a->hnext = srv->buckets[h];
 	srv->buckets[h] = a;
+	turn_stat_add(alloc_gauge(srv, src), 1);
 	*ap = a;
 	return 0;
+}
+
+void turn_alloc_start(struct turn_srv *srv, struct turn_alloc *a)
+{
+	uint64_t now = turn_now(srv);
+	for (int d = 0; d < 2; d++)
+		a->bucket[d] = (struct turn_bucket){UINT64_MAX, now};
+	a->start_wall = srv->clk.wall_s(srv->clk.arg);
+	a->live = true;
+}
+
+/* The usage record of an allocation that ends (issue 5). */
+static void alloc_usage(struct turn_srv *srv, const struct turn_alloc *a)
+{
+	if (!a->live || !srv->usage_h)
+		return;
+	struct turn_usage u = {
+		.username = a->username,
+		.userid = a->username + a->userid_off,
+		.realm = srv->cfg->realm,
+		.transport = turn_src_tp(&a->src),
+		.family = sa_af(&a->src.client),
+		.start = a->start_wall,
+		.end = srv->clk.wall_s(srv->clk.arg),
+		.reason = a->end,
+	};
+	memcpy(u.pkts, a->pkts, sizeof(u.pkts));
+	memcpy(u.bytes, a->bytes, sizeof(u.bytes));
+	srv->usage_h(srv->usage_arg, &u);
 }
 
 static void alloc_unlink(struct turn_srv *srv, struct turn_alloc *a)
@@ -66,6 +109,10 @@ static void alloc_unlink(struct turn_srv *srv, struct turn_alloc *a)
 
 void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 {
+	alloc_usage(srv, a);
+	turn_stat_add(alloc_gauge(srv, &a->src), (uint64_t)-1);
+	if (a->bps)
+		turn_shared_bps_put(srv->sh, a->bps);
 	for (unsigned i = 0; i < a->nrelay; i++) {
 		struct turn_relay *r = &a->relay[i];
 		if (r->handle)

@@ -145,26 +145,56 @@ static void allocate_existing(struct turn_srv *srv, const struct turn_src *src,
 		turn_reply_error(srv, src, req, auth, 437);
 }
 
+/* The user's and the server's allocation quotas, then a share of
+ * --bps-capacity (coturn's "Allocation Bandwidth Quota Reached"): all
+ * 486 (RFC 8656 7.2). *bps is the granted rate, 0 for unlimited. */
+static int allocate_quota(struct turn_srv *srv, const char *uid, uint32_t *bps)
+{
+	*bps = 0;
+	int err = turn_shared_quota_take(srv->sh, uid, strlen(uid),
+					 srv->cfg->user_quota, srv->cfg->total_quota);
+	if (err == EDQUOT || err == ENOSPC) {
+		turn_stat_add(&srv->stats.quota_rej[err == EDQUOT ? TURN_QR_USER
+								  : TURN_QR_TOTAL], 1);
+		return 486;
+	}
+	if (err)
+		return 508;
+	if (!srv->cfg->max_bps)
+		return 0;
+	*bps = turn_shared_bps_take(srv->sh, srv->cfg->max_bps,
+				    srv->cfg->bps_capacity);
+	if (*bps)
+		return 0;
+	turn_shared_quota_put(srv->sh, uid, strlen(uid));
+	turn_stat_add(&srv->stats.quota_rej[TURN_QR_BANDWIDTH], 1);
+	return 486;
+}
+
 static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 			  const struct stun_msg *req,
 			  const struct turn_auth *auth,
 			  const struct alloc_req *ar, struct turn_alloc **ap)
 {
 	const char *uid = auth->user + auth->userid_off;
-	int err = turn_shared_quota_take(srv->sh, uid, strlen(uid),
-					 srv->cfg->user_quota, srv->cfg->total_quota);
-	if (err)
-		return err == EDQUOT ? 486 : 508;
+	uint32_t bps;
+	int code = allocate_quota(srv, uid, &bps);
+	if (code)
+		return code;
 	struct turn_alloc *a;
 	if (turn_alloc_create(srv, src, &a) != 0) {
 		turn_shared_quota_put(srv->sh, uid, strlen(uid));
+		if (bps)
+			turn_shared_bps_put(srv->sh, bps);
 		return 508;
 	}
-	/* From here turn_alloc_destroy() releases the quota and ports. */
+	/* From here turn_alloc_destroy() releases the quota, bandwidth and
+	 * ports. */
+	a->bps = bps;
 	memcpy(a->username, auth->user, auth->ulen + 1);
 	a->userid_off = (uint16_t)auth->userid_off;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
-	int code = allocate_relay(srv, a, ar, ar->af, true);
+	code = allocate_relay(srv, a, ar, ar->af, true);
 	if (code) {
 		turn_alloc_destroy(srv, a);
 		return code;
@@ -205,5 +235,6 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 	if (lt == 0)
 		lt = srv->cfg->default_lifetime;
 	turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
+	turn_alloc_start(srv, a);
 	allocate_success(srv, src, req, auth, a, reserved ? token : NULL, addr_err);
 }

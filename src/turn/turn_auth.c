@@ -20,8 +20,10 @@ static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
 			   const struct stun_msg *req, int code)
 {
 	uint64_t now = turn_now(srv);
-	if (!auth_ratelimit_allow(srv->rl, &src->client, now))
+	if (!auth_ratelimit_allow(srv->rl, &src->client, now)) {
+		turn_stat_add(&srv->stats.unauth_limited, 1);
 		return;
+	}
 	char nonce[AUTH_NONCE_MAX];
 	size_t nlen;
 	if (auth_nonce_make(&srv->cfg->nonce_key, &src->client, src->proto,
@@ -74,15 +76,17 @@ static void auth_key_from_pass(struct turn_auth *a, const char *user,
 	}
 }
 
-/* REST credentials: try each configured secret (rotation). */
+/* REST credentials: try each configured secret (rotation). EACCES when
+ * none verifies; auth_rest_check_time's errors for the time. */
 static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 		     struct turn_auth *a, const char *user)
 {
 	const struct turn_cfg *cfg = srv->cfg;
 	uint64_t now = srv->clk.wall_s(srv->clk.arg);
 	uint32_t skew = cfg->rest_skew ? cfg->rest_skew : REST_SKEW_DEFAULT;
-	if (auth_rest_check_time(user, a->ulen, now, cfg->rest_max_ttl, skew))
-		return EACCES;
+	int err = auth_rest_check_time(user, a->ulen, now, cfg->rest_max_ttl, skew);
+	if (err)
+		return err; /* EINVAL: not a REST username at all */
 	for (unsigned i = 0; i < cfg->nsecrets; i++) {
 		char pass[AUTH_REST_PASS_LEN + 4];
 		if (auth_rest_password(cfg->secrets[i], strlen(cfg->secrets[i]),
@@ -112,9 +116,9 @@ static int auth_static(struct turn_srv *srv, const struct stun_msg *req,
 		       a->sha256 ? 32 : 16);
 		a->klen = a->sha256 ? 32 : 16;
 		a->userid_off = 0;
-		return auth_verify_mi(req, a);
+		return auth_verify_mi(req, a) ? EACCES : 0;
 	}
-	return EACCES;
+	return ENOENT;
 }
 
 /* USERHASH (RFC 8489 14.4) names a static user without revealing it. */
@@ -157,19 +161,29 @@ static bool auth_realm_ok(const struct turn_srv *srv, const struct stun_msg *req
 }
 
 /* The credential check itself: 401 for an unknown user, a wrong realm,
- * an expired REST username or a bad MESSAGE-INTEGRITY (9.2.4). */
+ * an expired REST username or a bad MESSAGE-INTEGRITY (9.2.4). The
+ * failure's reason goes to the metrics only, never to the client. */
 static int auth_credentials(struct turn_srv *srv, const struct stun_msg *req,
-			    struct turn_auth *a)
+			    struct turn_auth *a, enum turn_auth_fail *why)
 {
-	if (!auth_realm_ok(srv, req) ||
-	    auth_username(srv, req, a->user, sizeof(a->user)) != 0)
+	*why = TURN_AF_WRONG_REALM;
+	if (!auth_realm_ok(srv, req))
+		return EACCES;
+	*why = TURN_AF_UNKNOWN_USER;
+	if (auth_username(srv, req, a->user, sizeof(a->user)) != 0)
 		return EACCES;
 	a->ulen = strlen(a->user);
-	if (auth_static(srv, req, a, a->user) == 0)
-		return 0;
-	if (srv->cfg->use_auth_secret && auth_rest(srv, req, a, a->user) == 0)
-		return 0;
-	return EACCES;
+	int err = auth_static(srv, req, a, a->user);
+	if (err != ENOENT) {
+		*why = TURN_AF_BAD_INTEGRITY;
+		return err;
+	}
+	if (!srv->cfg->use_auth_secret)
+		return EACCES;
+	err = auth_rest(srv, req, a, a->user);
+	*why = err == EKEYEXPIRED || err == ERANGE ? TURN_AF_REST_EXPIRED
+	     : err == EINVAL ? TURN_AF_UNKNOWN_USER : TURN_AF_BAD_INTEGRITY;
+	return err;
 }
 
 int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
@@ -185,16 +199,20 @@ int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 			stun_msg_attr(req, STUN_ATTR_USERHASH);
 	if (!nonce || !has_user || !stun_msg_attr(req, STUN_ATTR_REALM) ||
 	    auth_algorithm(req, &a->sha256) != 0) {
+		turn_stat_add(&srv->stats.auth_fail[TURN_AF_BAD_REQUEST], 1);
 		turn_reply_error(srv, src, req, NULL, 400);
 		return EBADMSG;
 	}
 	if (auth_nonce_check(&srv->cfg->nonce_key, &src->client, src->proto,
 			     nonce->val, nonce->len, turn_now(srv) / 1000,
 			     srv->cfg->nonce_lifetime) != 0) {
+		turn_stat_add(&srv->stats.auth_fail[TURN_AF_STALE_NONCE], 1);
 		auth_challenge(srv, src, req, 438);
 		return EACCES;
 	}
-	if (auth_credentials(srv, req, a) != 0) {
+	enum turn_auth_fail why;
+	if (auth_credentials(srv, req, a, &why) != 0) {
+		turn_stat_add(&srv->stats.auth_fail[why], 1);
 		auth_challenge(srv, src, req, 401);
 		return EACCES;
 	}

@@ -6,6 +6,67 @@
 
 #include "turn/turn_int.h"
 
+/* --max-bps burst: half a second of the rate, but at least 64 KiB so that
+ * any datagram can pass at any rate. */
+#define BW_BURST_MIN 65536
+#define BW_ELAPSED_MAX 100000000ull /* ms; bounds the product below */
+
+bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
+		  size_t len, uint64_t now)
+{
+	struct turn_bucket *b = &a->bucket[dir];
+	uint64_t burst = a->bps / 2 > BW_BURST_MIN ? a->bps / 2 : BW_BURST_MIN;
+	uint64_t cap = burst * 1000;
+	uint64_t el = now > b->last_ms ? now - b->last_ms : 0;
+	uint64_t add = (el > BW_ELAPSED_MAX ? BW_ELAPSED_MAX : el) * a->bps;
+	b->mtokens = b->mtokens >= cap || cap - b->mtokens <= add ? cap
+								  : b->mtokens + add;
+	b->last_ms = now;
+	uint64_t need = (uint64_t)len * 1000;
+	if (b->mtokens >= need) {
+		b->mtokens -= need;
+		return true;
+	}
+	/* UDP semantics: the excess is dropped, not queued. */
+	turn_stat_add(&srv->stats.bw_drop_pkts[dir], 1);
+	turn_stat_add(&srv->stats.bw_drop_bytes[dir], len);
+	return false;
+}
+
+/* The common case, no --max-bps, costs one test inline. */
+static inline bool bw_ok(struct turn_srv *srv, struct turn_alloc *a, int dir,
+			 size_t len, uint64_t now)
+{
+	return !a->bps || turn_bw_take(srv, a, dir, len, now);
+}
+
+/* Count one relayed datagram, per allocation and per worker. */
+static inline void data_count(struct turn_srv *srv, struct turn_alloc *a, int dir,
+		       size_t len)
+{
+	a->pkts[dir]++;
+	a->bytes[dir] += len;
+	turn_stat_add(&srv->stats.pkts[dir], 1);
+	turn_stat_add(&srv->stats.bytes[dir], len);
+}
+
+/* Client to peer over the relay of the peer's family. */
+static inline void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
+			 const struct sa *peer, const uint8_t *buf, size_t len,
+			 uint64_t now)
+{
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct turn_relay *r = &a->relay[i];
+		if (sa_af(&r->addr) != sa_af(peer))
+			continue;
+		if (!bw_ok(srv, a, TURN_DIR_C2P, len, now))
+			return;
+		srv->io.relay_send(srv->io.arg, r->handle, peer, buf, len);
+		data_count(srv, a, TURN_DIR_C2P, len);
+		return;
+	}
+}
+
 /* Send indication (10.2): no error responses exist for indications, so
  * anything wrong means the data is silently dropped. */
 void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
@@ -17,17 +78,13 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 	if (!a || !data ||
 	    stun_msg_get_xaddr(ind, TURN_ATTR_XOR_PEER_ADDRESS, &peer) != 0)
 		return;
-	if (peer_policy_check(srv->cfg->policy, &peer) != 0 ||
-	    !turn_perm_find(a, &peer, turn_now(srv)))
+	if (peer_policy_check(srv->cfg->policy, &peer) != 0) {
+		turn_stat_add(&srv->stats.peer_denied, 1);
 		return;
-	for (unsigned i = 0; i < a->nrelay; i++) {
-		struct turn_relay *r = &a->relay[i];
-		if (sa_af(&r->addr) == sa_af(&peer)) {
-			srv->io.relay_send(srv->io.arg, r->handle, &peer,
-					   data->val, data->len);
-			return;
-		}
 	}
+	uint64_t now = turn_now(srv);
+	if (turn_perm_find(a, &peer, now))
+		data_to_peer(srv, a, &peer, data->val, data->len, now);
 }
 
 /* ChannelData from the client (12.4). The permission is re-checked: a
@@ -45,16 +102,8 @@ void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 		return;
 	uint64_t now = turn_now(srv);
 	struct turn_chan *c = turn_chan_by_num(a, ch, now);
-	if (!c || !turn_perm_find(a, &c->peer, now))
-		return;
-	for (unsigned i = 0; i < a->nrelay; i++) {
-		struct turn_relay *r = &a->relay[i];
-		if (sa_af(&r->addr) == sa_af(&c->peer)) {
-			srv->io.relay_send(srv->io.arg, r->handle, &c->peer,
-					   data, dlen);
-			return;
-		}
-	}
+	if (c && turn_perm_find(a, &c->peer, now))
+		data_to_peer(srv, a, &c->peer, data, dlen, now);
 }
 
 /* A peer's datagram: ChannelData if a channel is bound to that peer,
@@ -65,8 +114,10 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 {
 	struct turn_alloc *a = owner->alloc;
 	uint64_t now = turn_now(srv);
-	if (len > STUN_MAX_MSG - 64 || !turn_perm_find(a, peer, now))
+	if (len > STUN_MAX_MSG - 64 || !turn_perm_find(a, peer, now) ||
+	    !bw_ok(srv, a, TURN_DIR_P2C, len, now))
 		return;
+	data_count(srv, a, TURN_DIR_P2C, len);
 	struct turn_chan *c = turn_chan_by_peer(a, peer, now);
 	if (c) {
 		static const uint8_t pad[4];

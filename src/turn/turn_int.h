@@ -31,6 +31,13 @@ struct turn_chan {
 	uint16_t num;
 };
 
+/* Token bucket for --max-bps, in thousandths of a byte so that refilling
+ * by elapsed ms x bytes/s is exact integer arithmetic. */
+struct turn_bucket {
+	uint64_t mtokens;
+	uint64_t last_ms;
+};
+
 struct turn_alloc {
 	struct turn_alloc *hnext; /* 5-tuple hash chain */
 	struct turn_src src;
@@ -44,6 +51,12 @@ struct turn_alloc {
 	uint16_t nchans, capchans;
 	uint16_t userid_off; /* user-id starts at username + userid_off */
 	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */
+	bool live;           /* answered with success: ends with a usage record */
+	enum turn_end end;   /* why it ends (set just before destroy) */
+	uint32_t bps;        /* granted bytes/s per direction, 0 = unlimited */
+	struct turn_bucket bucket[2]; /* by turn_dir */
+	uint64_t start_wall;
+	uint64_t pkts[2], bytes[2];   /* relayed, by turn_dir */
 	char username[TURN_MAX_USERNAME];
 };
 
@@ -61,6 +74,9 @@ struct turn_srv {
 	uint8_t scratch[TURN_SCRATCH]; /* Data indications / responses */
 	uint8_t rnd[4096]; /* getrandom() output, consumed 12 bytes a time */
 	size_t rnd_pos;
+	struct turn_stats stats;
+	turn_usage_h *usage_h;
+	void *usage_arg;
 };
 
 /* What a verified request authenticated as. */
@@ -112,6 +128,9 @@ struct turn_chan *turn_chan_by_peer(struct turn_alloc *a, const struct sa *peer,
 int turn_chan_bind(struct turn_srv *srv, struct turn_alloc *a, uint16_t num,
 		   const struct sa *peer);
 bool turn_alloc_has_family(const struct turn_alloc *a, int af);
+enum turn_tp turn_src_tp(const struct turn_src *src);
+/* Start the allocation's accounting: buckets full, start time. */
+void turn_alloc_start(struct turn_srv *srv, struct turn_alloc *a);
 
 /* turn_heap.c */
 int turn_heap_push(struct turn_srv *srv, struct turn_alloc *a);
@@ -131,6 +150,11 @@ int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
 			   uint32_t total_quota);
 void turn_shared_quota_put(struct turn_shared *sh, const char *userid,
 			   size_t len);
+/* Grant up to want bytes/s out of capacity (0 = unlimited): what is left
+ * if less (as coturn does), 0 when nothing is. */
+uint32_t turn_shared_bps_take(struct turn_shared *sh, uint32_t want,
+			      uint32_t capacity);
+void turn_shared_bps_put(struct turn_shared *sh, uint32_t bps);
 
 /* turn_auth.c: 0 = verified (auth filled); otherwise a reply was sent. */
 int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
@@ -160,5 +184,9 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 		      const struct stun_msg *ind);
 void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 			const uint8_t *buf, size_t len);
+/* --max-bps (a->bps != 0): may len bytes go in direction dir now? Counts
+ * drops. */
+bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
+		  size_t len, uint64_t now);
 
 #endif

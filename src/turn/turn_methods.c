@@ -75,8 +75,10 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, lt);
 	turn_resp_send(srv, src, &r);
-	if (lt == 0)
+	if (lt == 0) {
+		a->end = TURN_END_REFRESH;
 		turn_alloc_destroy(srv, a);
+	}
 	else
 		turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
 }
@@ -95,8 +97,10 @@ static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 	 * informative answer than the plain one. */
 	int denied = any_port ? peer_policy_check_ip(srv->cfg->policy, peer)
 			      : peer_policy_check(srv->cfg->policy, peer);
-	if (denied)
+	if (denied) {
+		turn_stat_add(&srv->stats.peer_denied, 1);
 		return 403;
+	}
 	if (!turn_alloc_has_family(a, sa_af(peer)))
 		return 443;
 	return 0;

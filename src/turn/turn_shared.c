@@ -30,6 +30,7 @@ struct turn_shared {
 	struct quota_ent *quota[QUOTA_BUCKETS];
 	uint32_t qseed;
 	unsigned total;
+	uint64_t bps_granted;
 	struct resv resv[TURN_RESV_MAX];
 };
 
@@ -182,7 +183,8 @@ static struct quota_ent **quota_slot(struct turn_shared *sh, const char *id,
 }
 
 /* Count one allocation against the user-id and the server total.
- * 0, or EDQUOT (486) when either quota is reached, ENOMEM. */
+ * 0, EDQUOT when the user's quota is reached, ENOSPC when the server's
+ * is (both 486), ENOMEM. */
 int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
 			   size_t len, uint32_t user_quota,
 			   uint32_t total_quota)
@@ -191,7 +193,7 @@ int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
 	pthread_mutex_lock(&sh->mu);
 	struct quota_ent **pp = quota_slot(sh, userid, len);
 	if (total_quota && sh->total >= total_quota) {
-		err = EDQUOT;
+		err = ENOSPC;
 		goto out;
 	}
 	if (!*pp) {
@@ -229,4 +231,34 @@ void turn_shared_quota_put(struct turn_shared *sh, const char *userid,
 		}
 	}
 	pthread_mutex_unlock(&sh->mu);
+}
+
+uint32_t turn_shared_bps_take(struct turn_shared *sh, uint32_t want,
+			      uint32_t capacity)
+{
+	uint32_t got = want;
+	pthread_mutex_lock(&sh->mu);
+	if (capacity) {
+		uint64_t left = sh->bps_granted < capacity ? capacity - sh->bps_granted : 0;
+		if (left < got)
+			got = (uint32_t)left;
+	}
+	sh->bps_granted += got;
+	pthread_mutex_unlock(&sh->mu);
+	return got;
+}
+
+void turn_shared_bps_put(struct turn_shared *sh, uint32_t bps)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->bps_granted -= bps <= sh->bps_granted ? bps : sh->bps_granted;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+uint64_t turn_shared_bps_granted(struct turn_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	uint64_t n = sh->bps_granted;
+	pthread_mutex_unlock(&sh->mu);
+	return n;
 }

@@ -34,8 +34,10 @@ void turn_srv_free(struct turn_srv *srv)
 {
 	if (!srv)
 		return;
-	while (srv->nheap > 0)
+	while (srv->nheap > 0) {
+		srv->heap[0]->end = TURN_END_SHUTDOWN;
 		turn_alloc_destroy(srv, srv->heap[0]);
+	}
 	free(srv->heap);
 	auth_ratelimit_free(srv->rl);
 	free(srv);
@@ -54,6 +56,17 @@ void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg)
 unsigned turn_srv_count(const struct turn_srv *srv)
 {
 	return (unsigned)srv->nheap;
+}
+
+const struct turn_stats *turn_srv_stats(const struct turn_srv *srv)
+{
+	return &srv->stats;
+}
+
+void turn_srv_set_usage_h(struct turn_srv *srv, turn_usage_h *h, void *arg)
+{
+	srv->usage_h = h;
+	srv->usage_arg = arg;
 }
 
 void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
@@ -88,6 +101,7 @@ void turn_conn_closed(struct turn_srv *srv, void *conn)
 		struct turn_alloc *a = srv->heap[i];
 		if ((a->src.proto == TURN_PROTO_TCP || a->src.secure) &&
 		    a->src.conn == conn) {
+			a->end = TURN_END_CLOSED;
 			turn_alloc_destroy(srv, a);
 			return;
 		}
@@ -97,8 +111,10 @@ void turn_conn_closed(struct turn_srv *srv, void *conn)
 int64_t turn_srv_tick(struct turn_srv *srv)
 {
 	uint64_t now = turn_now(srv);
-	while (srv->nheap > 0 && srv->heap[0]->expires <= now)
+	while (srv->nheap > 0 && srv->heap[0]->expires <= now) {
+		srv->heap[0]->end = TURN_END_EXPIRED;
 		turn_alloc_destroy(srv, srv->heap[0]);
+	}
 	if (srv->nheap == 0)
 		return -1;
 	return (int64_t)(srv->heap[0]->expires - now);

@@ -477,7 +477,8 @@ static void test_unknown_and_unsupported(void **state)
 	file_expect_err("dh-file=/etc/x.pem\n", "unsupported option 'dh-file'", NULL);
 	file_expect_err("redis-userdb=\"ip=1.2.3.4\"\n",
 			"unsupported option 'redis-userdb'", NULL);
-	file_expect_err("prometheus\n", "unsupported option 'prometheus'", NULL);
+	file_expect_err("prometheus-username-labels\n",
+			"unsupported option 'prometheus-username-labels'", NULL);
 	args_expect_err(ARGV("--pkey-pwd=x"), "unsupported option '--pkey-pwd'",
 			NULL);
 	args_expect_err(ARGV("--ec-curve-name", "prime256v1"),
@@ -840,11 +841,49 @@ static void test_api_cfg(void **state)
 	file_drop(tok);
 }
 
+/* Issue 5: bandwidth, caps, usage log and the Prometheus exporter. */
+static void test_limits_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(c.max_bps, 0);
+	assert_int_equal(c.max_perms, 64);
+	assert_int_equal(c.max_chans, 64);
+	assert_false(c.prometheus);
+	assert_int_equal(c.prometheus_port, 9641);
+	assert_string_equal(c.prometheus_ip, "127.0.0.1");
+	assert_int_equal(args_parse(&c, ARGV("--max-bps", "125000", "-B", "1000000",
+					     "--max-permissions=3", "--max-channels", "2",
+					     "--usage-log", "-", "--prometheus",
+					     "--prometheus-port", "19641",
+					     "--prometheus-address", "::1"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.max_bps, 125000);
+	assert_int_equal(c.bps_capacity, 1000000);
+	assert_int_equal(c.max_perms, 3);
+	assert_int_equal(c.max_chans, 2);
+	assert_string_equal(c.usage_log, "-");
+	assert_true(c.prometheus);
+	assert_int_equal(c.prometheus_port, 19641);
+	assert_string_equal(c.prometheus_ip, "::1");
+	args_expect_err(ARGV("--max-channels", "4097"),
+			"invalid value for 'max-channels': '4097' (allowed 1..4096)", NULL);
+	args_expect_err(ARGV("--max-permissions", "0"),
+			"invalid value for 'max-permissions'", NULL);
+	args_expect_err(ARGV("--max-bps", "-1"), "invalid value for 'max-bps'", NULL);
+}
+
 static void test_validate(void **state)
 {
 	(void)state;
 	struct config c;
 	valid_config(&c);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	c.bps_capacity = 1000;
+	validate_expect(&c, "'bps-capacity' needs 'max-bps'");
+	c.max_bps = 100;
 	assert_int_equal(config_validate(&c, NULL), 0);
 
 	config_defaults(&c);
@@ -939,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_coturn_file),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_tls_options),
+		cmocka_unit_test(test_limits_options),
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_cfg),
 	};

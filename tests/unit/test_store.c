@@ -459,6 +459,65 @@ static void test_args(void **state)
 	store_account_clear(NULL);
 }
 
+static void usage_fill(struct store_usage *u, const char *acct, int64_t end,
+		       uint64_t bytes)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->account, sizeof(u->account), "%s", acct);
+	snprintf(u->userid, sizeof(u->userid), "%s:bob", acct);
+	snprintf(u->username, sizeof(u->username), "1700000600:%s:bob", acct);
+	strcpy(u->realm, "example.org");
+	strcpy(u->transport, "udp");
+	strcpy(u->reason, "refresh");
+	u->family = 4;
+	u->start = end - 10;
+	u->end = end;
+	u->c2p_bytes = bytes;
+	u->c2p_packets = 3;
+	u->p2c_bytes = 5000000000ull; /* beyond 32 bits */
+	u->p2c_packets = 7;
+}
+
+static void test_usage(void **state)
+{
+	struct fx *f = *state;
+	struct store_usage in[4], *out = NULL;
+	size_t n = 99;
+	usage_fill(&in[0], "acme", 1000, 1);
+	usage_fill(&in[1], "acme", 2000, 2);
+	usage_fill(&in[2], "other", 2000, 3);
+	usage_fill(&in[3], "acme'; DROP TABLE usage; --", 3000, 4);
+	assert_int_equal(store_usage_add(f->s, in, 4), 0);
+	assert_int_equal(store_usage_add(f->s, in, 0), 0);
+	assert_int_equal(store_usage_list(f->s, "acme", 1500, 10, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].end, 2000);
+	assert_int_equal(out[0].c2p_bytes, 2);
+	assert_int_equal(out[0].p2c_bytes, 5000000000ull);
+	assert_int_equal(out[0].p2c_packets, 7);
+	assert_int_equal(out[0].family, 4);
+	assert_string_equal(out[0].userid, "acme:bob");
+	assert_string_equal(out[0].username, "1700000600:acme:bob");
+	assert_string_equal(out[0].realm, "example.org");
+	assert_string_equal(out[0].transport, "udp");
+	assert_string_equal(out[0].reason, "refresh");
+	free(out);
+	/* Oldest first, bounded by max. */
+	assert_int_equal(store_usage_list(f->s, "acme", 0, 1, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].end, 1000);
+	free(out);
+	assert_int_equal(store_usage_list(f->s, "acme'; DROP TABLE usage; --", 0, 10,
+					  &out, &n), 0);
+	assert_int_equal(n, 1);
+	free(out);
+	assert_int_equal(store_usage_list(f->s, "nobody", 0, 10, &out, &n), 0);
+	assert_int_equal(n, 0);
+	free(out);
+	assert_int_equal(store_usage_list(f->s, NULL, 0, 10, &out, &n), EINVAL);
+	assert_int_equal(store_usage_list(f->s, "acme", 0, 0, &out, &n), EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +533,7 @@ int main(void)
 		T(test_key_material),
 		T(test_injection),
 		T(test_args),
+		T(test_usage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

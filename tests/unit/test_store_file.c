@@ -24,7 +24,7 @@ static void test_reopen(void **state)
 	store_account_clear(&b);
 	assert_int_equal(store_key_remove(f->s, "acme", "k1"), 0);
 	/* The settings that make concurrent writers safe. */
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -73,7 +73,7 @@ static void test_migrate_empty_file(void **state)
 	store_account_init(&a, "acme");
 	assert_int_equal(store_account_create(s, &a), 0);
 	store_close(s);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
 	/* Opening again runs nothing twice. */
 	assert_int_equal(store_open(&s, path), 0);
 	store_close(s);

@@ -1,0 +1,81 @@
+/* GET /v1/admin/usage: the usage records of one account's ended TURN
+ * allocations (issue 5), as the daemon's usage writer stored them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "api/api_admin.h"
+
+#define USAGE_LIMIT_DEFAULT 1000
+#define USAGE_LIMIT_MAX 10000
+
+static const char *query_arg(struct api_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* A non-negative decimal, or dflt when absent; EINVAL otherwise. */
+static int query_num(struct api_req *r, const char *name, int64_t dflt,
+		     int64_t max, int64_t *v)
+{
+	const char *s = query_arg(r, name);
+	*v = dflt;
+	if (!s)
+		return 0;
+	size_t n = strlen(s);
+	if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+		return EINVAL;
+	*v = strtoll(s, NULL, 10);
+	return *v <= max ? 0 : EINVAL;
+}
+
+static json_t *usage_json_obj(const struct store_usage *u)
+{
+	char fam[8];
+	snprintf(fam, sizeof(fam), "ipv%d", u->family);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+			 "account", u->account, "user_id", u->userid,
+			 "username", u->username, "realm", u->realm,
+			 "transport", u->transport, "family", fam,
+			 "start", (json_int_t)u->start, "end", (json_int_t)u->end,
+			 "c2p_bytes", (json_int_t)u->c2p_bytes,
+			 "c2p_packets", (json_int_t)u->c2p_packets,
+			 "p2c_bytes", (json_int_t)u->p2c_bytes,
+			 "p2c_packets", (json_int_t)u->p2c_packets,
+			 "reason", u->reason);
+}
+
+int admin_usage(struct api_req *r)
+{
+	if (strcmp(r->method, "GET") != 0)
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					 "method_not_allowed", "method not allowed",
+					 "Allow", "GET");
+	const char *account = query_arg(r, "account");
+	int64_t since, limit;
+	if (!account || !*account || strlen(account) >= STORE_USAGE_STR ||
+	    query_num(r, "since", 0, INT64_MAX, &since) != 0 ||
+	    query_num(r, "limit", USAGE_LIMIT_DEFAULT, USAGE_LIMIT_MAX, &limit) != 0 ||
+	    limit == 0)
+		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				       "account is required; since and limit are "
+				       "non-negative integers (limit 1..10000)");
+	struct store_usage *recs = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&r->api->dir_mu);
+	int err = r->api->store ? store_usage_list(r->api->store, account, since,
+						   (size_t)limit, &recs, &n)
+				: EIO;
+	pthread_mutex_unlock(&r->api->dir_mu);
+	if (err)
+		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				       "store_unavailable",
+				       "the account store is unavailable");
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, usage_json_obj(&recs[i]));
+	free(recs);
+	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "usage", arr));
+}

@@ -1,0 +1,132 @@
+/* Unit tests of the usage records (account, JSON line, bounded queue) and
+ * of the Prometheus text (issue 5). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "server/prom.h"
+#include "server/usage.h"
+
+static struct turn_usage sample(const char *username, const char *userid)
+{
+	struct turn_usage t = {
+		.username = username, .userid = userid, .realm = "example.org",
+		.transport = TURN_TP_TCP, .family = AF_INET6,
+		.start = 1700000000, .end = 1700000042,
+		.pkts = {3, 2}, .bytes = {300, 110}, .reason = TURN_END_REFRESH,
+	};
+	return t;
+}
+
+static void test_account(void **state)
+{
+	(void)state;
+	struct store_usage u;
+	struct turn_usage t = sample("1700000600:acme:alice", "acme:alice");
+	usage_from_turn(&t, &u);
+	assert_string_equal(u.account, "acme");
+	assert_string_equal(u.userid, "acme:alice");
+	/* A REST username without a sub, a static user, odd shapes: realm. */
+	const char *realm_cases[] = {"1700000600:acme", "alice", "x:acme:alice",
+				     "1700000600::alice", ":acme:b"};
+	for (size_t i = 0; i < sizeof(realm_cases) / sizeof(realm_cases[0]); i++) {
+		t = sample(realm_cases[i], realm_cases[i]);
+		usage_from_turn(&t, &u);
+		assert_string_equal(u.account, "example.org");
+	}
+}
+
+static void test_json_line(void **state)
+{
+	(void)state;
+	struct store_usage u;
+	struct turn_usage t = sample("1700000600:acme:al\"i\\ce\n\xc3\xa9\xff", "acme:x");
+	usage_from_turn(&t, &u);
+	char buf[2048];
+	assert_int_equal(usage_json(&u, buf, sizeof(buf)), 0);
+	assert_string_equal(buf,
+		"{\"account\":\"acme\",\"user_id\":\"acme:x\","
+		"\"username\":\"1700000600:acme:al\\\"i\\\\ce\\u000a\xc3\xa9\\ufffd\","
+		"\"realm\":\"example.org\",\"transport\":\"tcp\",\"family\":\"ipv6\","
+		"\"start\":1700000000,\"end\":1700000042,\"c2p_bytes\":300,"
+		"\"c2p_packets\":3,\"p2c_bytes\":110,\"p2c_packets\":2,"
+		"\"reason\":\"refresh\"}\n");
+	assert_int_equal(usage_json(&u, buf, 40), ENOSPC);
+}
+
+static void test_queue_bounded(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct usage_log *u;
+	assert_int_equal(usage_log_alloc(&u, 2, f, NULL), 0);
+	struct turn_usage t = sample("alice", "alice");
+	for (int i = 0; i < 3; i++)
+		usage_log_record(u, &t);
+	assert_int_equal(usage_log_dropped(u), 1);
+	usage_log_flush(u);
+	usage_log_record(u, &t); /* room again */
+	assert_int_equal(usage_log_dropped(u), 1);
+	usage_log_free(u); /* writes the last one */
+	fclose(f);
+	unsigned lines = 0;
+	for (char *p = text; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 3);
+	free(text);
+}
+
+static void test_prom_text(void **state)
+{
+	(void)state;
+	static struct turn_stats a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	turn_stat_add(&a.pkts[TURN_DIR_C2P], 5);
+	turn_stat_add(&b.pkts[TURN_DIR_C2P], 7);
+	turn_stat_add(&b.allocs[TURN_TP_UDP][1], 2);
+	turn_stat_add(&a.auth_fail[TURN_AF_STALE_NONCE], 1);
+	turn_stat_add(&a.quota_rej[TURN_QR_BANDWIDTH], 4);
+	struct prom_view v = {.stats = {&a, &b}, .busy_ns = {1500000000, 0},
+			      .nworkers = 2, .ports_free = 90, .ports_total = 100};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	prom_render(&v, f);
+	fclose(f);
+	const char *want[] = {
+		"# TYPE turnstone_relayed_packets_total counter\n",
+		"turnstone_relayed_packets_total{direction=\"client_to_peer\"} 12\n",
+		"turnstone_relayed_packets_total{direction=\"peer_to_client\"} 0\n",
+		"turnstone_allocations{transport=\"udp\",family=\"ipv6\"} 2\n",
+		"turnstone_auth_failures_total{reason=\"stale_nonce\"} 1\n",
+		"turnstone_allocation_quota_rejections_total{quota=\"bandwidth\"} 4\n",
+		"turnstone_relay_ports_used 10\n",
+		"turnstone_worker_busy_seconds_total{worker=\"0\"} 1.500000\n",
+		"# HELP turnstone_peer_denied_total ",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("missing '%s' in:\n%s", want[i], text);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account),
+		cmocka_unit_test(test_json_line),
+		cmocka_unit_test(test_queue_bounded),
+		cmocka_unit_test(test_prom_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,345 @@
+/* Unit tests of issue 5 in the turn core: --max-bps token buckets,
+ * --bps-capacity grants, permission and channel caps (508), usage records
+ * and the per-worker counters. All on the injected clock. */
+#include "turn_harness.h"
+
+struct fixture {
+	struct harness *h;
+	struct turn_src s;
+};
+
+static struct turn_usage last_usage;
+static char last_user[TURN_MAX_USERNAME], last_uid[TURN_MAX_USERNAME];
+static unsigned nusage;
+
+static void on_usage(void *arg, const struct turn_usage *u)
+{
+	(void)arg;
+	last_usage = *u;
+	snprintf(last_user, sizeof(last_user), "%s", u->username);
+	snprintf(last_uid, sizeof(last_uid), "%s", u->userid);
+	nusage++;
+}
+
+static void fx_setup_cfg(struct fixture *f, void (*tweak)(struct turn_cfg *),
+			 int proto)
+{
+	f->h = h_new(tweak);
+	turn_srv_set_usage_h(f->h->srv, on_usage, NULL);
+	nusage = 0;
+	f->s = h_src("198.51.100.7", 40000, proto);
+	h_allocate(f->h, &f->s, &h_alice);
+}
+
+static int fx_bind(struct fixture *f, uint16_t ch, const char *ip, uint16_t port)
+{
+	struct h_chan c = {ch, h_sa(ip, port)};
+	int cls = h_request(f->h, &f->s, TURN_CHANNEL_BIND, h_chan_attrs, &c, &h_alice);
+	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(f->h);
+}
+
+static void fx_chdata(struct fixture *f, uint16_t ch, size_t n)
+{
+	static uint8_t buf[4 + 2000];
+	assert_true(n <= 2000);
+	stun_chdata_hdr(buf, ch, (uint16_t)n);
+	memset(buf + 4, 'x', n);
+	turn_client_input(f->h->srv, &f->s, buf, 4 + n);
+}
+
+static void fx_peer(struct fixture *f, const char *ip, uint16_t port, size_t n)
+{
+	static uint8_t buf[2000];
+	struct sa peer = h_sa(ip, port);
+	memset(buf, 'y', n);
+	turn_peer_input(f->h->srv, f->h->relays[0].owner, &peer, buf, n);
+}
+
+static const struct turn_stats *fx_stats(struct fixture *f)
+{
+	return turn_srv_stats(f->h->srv);
+}
+
+static void bps_10k(struct turn_cfg *c)
+{
+	c->max_bps = 10000; /* burst: max(5000, 65536) = 65536 bytes */
+}
+
+static void test_max_bps_client_to_peer(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, bps_10k, TURN_PROTO_UDP);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.8.8", 1000), 0);
+	/* A full bucket: 65 packets of 1000 bytes pass, the 66th does not. */
+	for (int i = 0; i < 66; i++)
+		fx_chdata(&f, 0x4000, 1000);
+	assert_int_equal(f.h->npout, 65);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bw_drop_pkts[TURN_DIR_C2P]), 1);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bw_drop_bytes[TURN_DIR_C2P]), 1000);
+	/* 100 ms at 10,000 B/s is 1,000 bytes: 536 left + 1000 = one more. */
+	f.h->mono += 100;
+	fx_chdata(&f, 0x4000, 1000);
+	fx_chdata(&f, 0x4000, 1000);
+	assert_int_equal(f.h->npout, 66);
+	/* Over 10 s the rate holds exactly: 100 packets of 1000 bytes. */
+	unsigned before = f.h->npout;
+	for (int ms = 0; ms < 10000; ms += 10) {
+		f.h->mono += 10;
+		fx_chdata(&f, 0x4000, 1000);
+	}
+	assert_int_equal(f.h->npout - before, 100);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->pkts[TURN_DIR_C2P]), 166);
+	/* The other direction has its own bucket, still full. */
+	unsigned out = f.h->nout;
+	for (int i = 0; i < 65; i++)
+		fx_peer(&f, "8.8.8.8", 1000, 1000);
+	assert_int_equal(f.h->nout - out, 65);
+	fx_peer(&f, "8.8.8.8", 1000, 1000);
+	assert_int_equal(f.h->nout - out, 65);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bw_drop_pkts[TURN_DIR_P2C]), 1);
+	h_free(f.h);
+}
+
+static void test_no_max_bps_unlimited(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.8.8", 1000), 0);
+	for (int i = 0; i < 200; i++)
+		fx_chdata(&f, 0x4000, 1000);
+	assert_int_equal(f.h->npout, 200);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bw_drop_pkts[TURN_DIR_C2P]), 0);
+	h_free(f.h);
+}
+
+static void capacity_15k(struct turn_cfg *c)
+{
+	c->max_bps = 10000;
+	c->bps_capacity = 15000;
+}
+
+static int alloc_from(struct harness *h, uint16_t port)
+{
+	struct turn_src s = h_src("198.51.100.8", port, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	int cls = h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_bob);
+	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(h);
+}
+
+/* coturn's semantics: each allocation reserves max-bps out of the
+ * capacity, the last one what is left, then 486. */
+static void test_bps_capacity_grants(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, capacity_15k, TURN_PROTO_UDP);
+	assert_int_equal(turn_shared_bps_granted(f.h->sh), 10000);
+	assert_int_equal(alloc_from(f.h, 1), 0);
+	assert_int_equal(turn_shared_bps_granted(f.h->sh), 15000);
+	assert_int_equal(alloc_from(f.h, 2), 486);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->quota_rej[TURN_QR_BANDWIDTH]), 1);
+	/* The refused one holds no user quota: bob can still allocate later. */
+	assert_int_equal(turn_shared_allocations(f.h->sh), 2);
+	/* Ending them gives their grants back. */
+	f.h->mono += 601 * 1000; /* both expire (default lifetime 600 s) */
+	turn_srv_tick(f.h->srv);
+	assert_int_equal(turn_shared_bps_granted(f.h->sh), 0);
+	assert_int_equal(alloc_from(f.h, 3), 0);
+	assert_int_equal(turn_shared_bps_granted(f.h->sh), 10000);
+	h_free(f.h);
+}
+
+static void test_perm_and_chan_caps_508(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP); /* harness: 8 each */
+	char ip[32];
+	for (int i = 0; i < 8; i++) {
+		snprintf(ip, sizeof(ip), "8.8.8.%d", i + 1);
+		assert_int_equal(fx_bind(&f, (uint16_t)(0x4000 + i), ip, 1000), 0);
+	}
+	/* A ninth channel (and its permission): 508 Insufficient Capacity. */
+	assert_int_equal(fx_bind(&f, 0x4008, "8.8.9.1", 1000), 508);
+	struct sa peer = h_sa("8.8.9.2", 9);
+	assert_int_equal(h_request(f.h, &f.s, TURN_CREATE_PERMISSION, h_peer_attr,
+				   &peer, &h_alice), STUN_CLASS_ERROR);
+	assert_int_equal(h_err(f.h), 508);
+	/* Refreshing one that exists still works at the cap. */
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.8.1", 1000), 0);
+	h_free(f.h);
+}
+
+static void lifetime0(struct stun_enc *enc, void *arg)
+{
+	(void)arg;
+	stun_enc_u32(enc, TURN_ATTR_LIFETIME, 0);
+}
+
+static void test_usage_record_refresh(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP);
+	f.h->wall += 42;
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.8.8", 1000), 0);
+	fx_chdata(&f, 0x4000, 100);
+	fx_chdata(&f, 0x4000, 200);
+	fx_chdata(&f, 0x4001, 300); /* no such channel: not relayed */
+	fx_peer(&f, "8.8.8.8", 1000, 50);
+	fx_peer(&f, "8.8.8.8", 1001, 60); /* Data indication */
+	fx_peer(&f, "9.9.9.9", 1000, 70);  /* no permission */
+	assert_int_equal(nusage, 0);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->allocs[TURN_TP_UDP][0]), 1);
+	/* Refresh with LIFETIME 0 deletes it. */
+	h_request(f.h, &f.s, TURN_REFRESH, lifetime0, NULL, &h_alice);
+	assert_int_equal(nusage, 1);
+	assert_string_equal(last_user, "alice");
+	assert_string_equal(last_uid, "alice");
+	assert_int_equal(last_usage.transport, TURN_TP_UDP);
+	assert_int_equal(last_usage.family, AF_INET);
+	assert_int_equal(last_usage.start, 1700000000);
+	assert_int_equal(last_usage.end, 1700000042);
+	assert_int_equal(last_usage.pkts[TURN_DIR_C2P], 2);
+	assert_int_equal(last_usage.bytes[TURN_DIR_C2P], 300);
+	assert_int_equal(last_usage.pkts[TURN_DIR_P2C], 2);
+	assert_int_equal(last_usage.bytes[TURN_DIR_P2C], 110);
+	assert_int_equal(last_usage.reason, TURN_END_REFRESH);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->allocs[TURN_TP_UDP][0]), 0);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bytes[TURN_DIR_C2P]), 300);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->bytes[TURN_DIR_P2C]), 110);
+	h_free(f.h);
+}
+
+static void test_usage_reasons(void **state)
+{
+	(void)state;
+	struct fixture f;
+	/* Expiry. */
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP);
+	f.h->mono += 601 * 1000;
+	turn_srv_tick(f.h->srv);
+	assert_int_equal(nusage, 1);
+	assert_int_equal(last_usage.reason, TURN_END_EXPIRED);
+	h_free(f.h);
+	/* A TLS stream closing; its gauge is the TLS one. */
+	f.h = h_new(NULL);
+	turn_srv_set_usage_h(f.h->srv, on_usage, NULL);
+	nusage = 0;
+	f.s = h_src("2001:db8::7", 40000, TURN_PROTO_TCP);
+	f.s.secure = true;
+	h_allocate(f.h, &f.s, &h_alice);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->allocs[TURN_TP_TLS][1]), 1);
+	turn_conn_closed(f.h->srv, f.s.conn);
+	assert_int_equal(nusage, 1);
+	assert_int_equal(last_usage.reason, TURN_END_CLOSED);
+	assert_int_equal(last_usage.transport, TURN_TP_TLS);
+	assert_int_equal(last_usage.family, AF_INET6);
+	h_free(f.h);
+	/* Shutdown. */
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP);
+	turn_srv_free(f.h->srv);
+	assert_int_equal(nusage, 1);
+	assert_int_equal(last_usage.reason, TURN_END_SHUTDOWN);
+	f.h->srv = NULL;
+	h_free(f.h);
+}
+
+static void test_failed_allocate_no_record(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	turn_srv_set_usage_h(h->srv, on_usage, NULL);
+	nusage = 0;
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h->fail_bind = 8; /* every bind try fails: 508 after the quota */
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 508);
+	assert_int_equal(nusage, 0);
+	assert_int_equal(turn_stat_get(&turn_srv_stats(h->srv)->allocs[TURN_TP_UDP][0]), 0);
+	h_free(h);
+}
+
+static void rest_user(struct harness *h, struct h_cred *c, char *user, char *pass,
+		      int64_t ttl)
+{
+	h_rest_cred(h, c, user, pass, ttl, "acme:u1", "s3cret");
+}
+
+static void test_auth_failure_reasons(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	const struct turn_stats *st = turn_srv_stats(h->srv);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	struct h_cred bad = {"alice", "wrong", "test"};
+	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &bad);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_BAD_INTEGRITY]), 1);
+	struct h_cred who = {"mallory", "x", "test"};
+	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &who);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_UNKNOWN_USER]), 1);
+	struct h_cred realm = {"alice", "alicepw", "other"};
+	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &realm);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_WRONG_REALM]), 1);
+	char user[128], pass[64];
+	struct h_cred rc;
+	rest_user(h, &rc, user, pass, -3600);
+	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &rc);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_REST_EXPIRED]), 1);
+	rest_user(h, &rc, user, pass, 600);
+	rc.pass = "nope";
+	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &rc);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_BAD_INTEGRITY]), 2);
+	/* A nonce from another source is stale here: 438. */
+	struct turn_src s2 = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
+	h_request(h, &s2, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_STALE_NONCE]), 1);
+	/* The good REST user-id "acme:u1" passes and is the quota key. */
+	rest_user(h, &rc, user, pass, 600);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &rc),
+			 STUN_CLASS_SUCCESS);
+	/* Unsigned requests past the per-IP burst (10) draw no 401. */
+	for (int i = 0; i < 12; i++)
+		h_request(h, &s2, TURN_ALLOCATE, NULL, NULL, NULL);
+	assert_true(turn_stat_get(&st->unauth_limited) >= 1);
+	h_free(h);
+}
+
+static void user_quota_1(struct turn_cfg *c)
+{
+	c->user_quota = 1;
+}
+
+static void test_quota_rejection_counted(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, user_quota_1, TURN_PROTO_UDP);
+	struct turn_src s = h_src("198.51.100.9", 1, TURN_PROTO_UDP);
+	h_get_nonce(f.h, &s);
+	h_request(f.h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice);
+	assert_int_equal(h_err(f.h), 486);
+	assert_int_equal(turn_stat_get(&fx_stats(&f)->quota_rej[TURN_QR_USER]), 1);
+	h_free(f.h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_max_bps_client_to_peer),
+		cmocka_unit_test(test_no_max_bps_unlimited),
+		cmocka_unit_test(test_bps_capacity_grants),
+		cmocka_unit_test(test_perm_and_chan_caps_508),
+		cmocka_unit_test(test_usage_record_refresh),
+		cmocka_unit_test(test_usage_reasons),
+		cmocka_unit_test(test_failed_allocate_no_record),
+		cmocka_unit_test(test_auth_failure_reasons),
+		cmocka_unit_test(test_quota_rejection_counted),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
