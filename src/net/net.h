@@ -31,6 +31,9 @@ void net_worker_drain(struct net_worker *w, uint64_t deadline_ms);
 /* Swap the TURN configuration (reload). Thread-safe. */
 void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);
 void net_worker_join(struct net_worker *w);
+/* true once a started worker has left its loop (drained); join is then
+ * immediate. Thread-safe. */
+bool net_worker_done(const struct net_worker *w);
 void net_worker_free(struct net_worker *w);
 unsigned net_worker_allocations(const struct net_worker *w);
 

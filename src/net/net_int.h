@@ -69,6 +69,7 @@ struct net_worker {
 	struct net_tcp_conn *conns;
 	_Atomic(const struct turn_cfg *) pending_cfg;
 	atomic_bool draining;
+	atomic_bool done; /* the thread has left its loop */
 	atomic_uint_fast64_t deadline;
 	atomic_uint nallocs;
 	/* The receive batch, wired up once (net_recv_init) and shared by

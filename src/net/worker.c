@@ -110,6 +110,7 @@ static void *worker_main(void *arg)
 	struct net_worker *w = arg;
 	while (worker_step(w))
 		;
+	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -132,6 +133,11 @@ void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg)
 void net_worker_join(struct net_worker *w)
 {
 	pthread_join(w->thread, NULL);
+}
+
+bool net_worker_done(const struct net_worker *w)
+{
+	return atomic_load(&w->done);
 }
 
 unsigned net_worker_allocations(const struct net_worker *w)

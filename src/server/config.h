@@ -16,6 +16,7 @@
 #define CFG_MAX_USERS 64
 #define CFG_MAX_RANGES 64
 #define CFG_MAX_API_SERVERS 8
+#define CFG_MAX_ALT 8
 
 struct cfg_user {
 	char name[128];
@@ -82,6 +83,13 @@ struct config {
 	uint32_t api_health_failures;   /* failed checks in a row = down (3) */
 	uint32_t api_rate, api_burst;   /* per client IP (1000/s, 2000): an app server is one IP */
 	unsigned api_threads;           /* 0 = one per core */
+
+	/* running as a service (docs/man/turnstone.8) */
+	struct sa alt_servers[CFG_MAX_ALT]; /* --alternate-server IP[:PORT] */
+	unsigned nalt;
+	char alt_domain[256];           /* --alternate-domain: for TLS/DTLS clients */
+	uint32_t drain_timeout;         /* --drain-timeout: SIGUSR1 drain deadline (3600 s) */
+	char log_format[8];             /* --log-format text|json */
 };
 
 /* Fill defaults. */
