@@ -25,8 +25,8 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 		     const struct turn_cfg *tcfg, struct turn_shared *sh);
 int net_worker_start(struct net_worker *w);
 /* Ask the worker to drain: close listeners' accept side, refuse new
- * allocations, and exit once its allocations are gone or deadline_ms
- * (monotonic) passes. Thread-safe. */
+ * allocations, and exit once no worker has allocations left (they share
+ * the listening ports) or deadline_ms (monotonic) passes. Thread-safe. */
 void net_worker_drain(struct net_worker *w, uint64_t deadline_ms);
 /* Swap the TURN configuration (reload). Thread-safe. */
 void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);

@@ -61,6 +61,7 @@ struct net_worker {
 	pthread_t thread;
 	struct loop *loop;
 	struct turn_srv *srv;
+	struct turn_shared *sh; /* all workers' allocations, for the drain */
 	uint64_t now_ms; /* cached once per loop iteration */
 	struct net_udp *udp[NET_MAX_LISTEN];
 	unsigned nudp;

@@ -58,6 +58,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	if (!w)
 		return ENOMEM;
 	w->id = id;
+	w->sh = sh;
 	w->now_ms = net_mono_ms();
 	net_recv_init(w);
 	int err = loop_alloc(&w->loop);
@@ -94,7 +95,11 @@ static bool worker_step(struct net_worker *w)
 		turn_srv_set_draining(w->srv, true);
 		if (w->ntcp)
 			worker_close_listeners(w);
-		if (turn_srv_count(w->srv) == 0 || w->now_ms >= atomic_load(&w->deadline))
+		/* A worker stays while any worker has allocations: SO_REUSEPORT
+		 * keeps handing it new clients, who should hear 508 or 300
+		 * (and Binding answers), not silence. */
+		if (turn_shared_allocations(w->sh) == 0 ||
+		    w->now_ms >= atomic_load(&w->deadline))
 			return false;
 	}
 	int timeout = next < 0 || next > WORKER_MAX_WAIT_MS ? WORKER_MAX_WAIT_MS
