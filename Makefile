@@ -1,7 +1,7 @@
 # Turnstone: the two commands are `make run` and `make test`.
 JOBS ?= $(shell nproc)
 
-.PHONY: all build run test unit fuzz bench bench-api clean deps
+.PHONY: all build run test unit fuzz bench bench-api clean deps install
 
 all: build
 
@@ -43,6 +43,30 @@ fuzz: deps
 	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt
 	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
 	@build-fuzz/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build-fuzz/corpus-jwt tests/fuzz/seeds-jwt
+
+# make install [DESTDIR=/staging] [PREFIX=/usr/local] [BIN=path]: the
+# binary, man pages, example config, systemd unit (ExecStart pointing at
+# this PREFIX) and the sysusers.d entry for its user. BIN installs an
+# already built binary instead of building build/turnstone.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/turnstone
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BIN ?=
+
+install: $(if $(BIN),,build)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(or $(BIN),build/turnstone) $(DESTDIR)$(BINDIR)/turnstone
+	install -m 0644 docs/man/turnstone.8 $(DESTDIR)$(MANDIR)/man8/turnstone.8
+	install -m 0644 docs/man/turnstone.conf.5 $(DESTDIR)$(MANDIR)/man5/turnstone.conf.5
+	install -m 0644 packaging/turnstone.conf.example $(DESTDIR)$(DOCDIR)/turnstone.conf.example
+	sed 's|/usr/bin/turnstone|$(BINDIR)/turnstone|g' packaging/turnstone.service \
+		>$(DESTDIR)$(UNITDIR)/turnstone.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/turnstone.service
+	install -m 0644 packaging/turnstone.sysusers $(DESTDIR)$(SYSUSERSDIR)/turnstone.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

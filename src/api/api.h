@@ -42,6 +42,10 @@ struct api_cfg {
 	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
 	uint32_t health_interval_ms;    /* 0 = no health checks */
 	uint32_t health_failures;       /* consecutive failures = down */
+	/* POST /v1/admin/drain: asks the daemon to drain (as SIGUSR1). Called
+	 * on an HTTP thread; must be thread-safe. NULL: 503. */
+	int (*drain_h)(void *arg);
+	void *drain_arg;
 };
 
 struct api;

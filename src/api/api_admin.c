@@ -357,6 +357,23 @@ static int admin_account(struct api_req *r, struct admin_path *p, const char *m)
 	return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
 }
 
+/* POST /v1/admin/drain: the daemon stops taking allocations and exits
+ * once the last one is gone (turnstone(8), DRAINING). It does not need
+ * the store, so it works while the store is down. */
+static int admin_drain(struct api_req *r)
+{
+	const struct api_cfg *c = &r->api->cfg;
+	if (strcmp(r->method, "POST") != 0)
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					 "method_not_allowed", "method not allowed",
+					 "Allow", "POST");
+	if (!c->drain_h || c->drain_h(c->drain_arg) != 0)
+		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				       "drain_unavailable", "cannot start a drain");
+	return api_reply_json(r, MHD_HTTP_ACCEPTED,
+			      json_pack("{s:s}", "status", "draining"));
+}
+
 int api_admin_handle(struct api_req *r)
 {
 	struct admin_path p;
@@ -365,6 +382,8 @@ int api_admin_handle(struct api_req *r)
 		return api_reply_error_h(r, MHD_HTTP_UNAUTHORIZED, "invalid_token",
 					 "admin token required", "WWW-Authenticate",
 					 "Bearer error=\"invalid_token\"");
+	if (strcmp(r->url, "/v1/admin/drain") == 0)
+		return admin_drain(r);
 	if (!atomic_load(&r->api->store_ok))
 		return reply_store_err(r, EIO, "store");
 	if (admin_path_split(r->url, &p) != 0 || p.n == 0)

@@ -53,12 +53,15 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls);
 int net_worker_start(struct net_worker *w);
 /* Ask the worker to drain: close listeners' accept side, refuse new
- * allocations, and exit once its allocations are gone or deadline_ms
- * (monotonic) passes. Thread-safe. */
+ * allocations, and exit once no worker has allocations left (they share
+ * the listening ports) or deadline_ms (monotonic) passes. Thread-safe. */
 void net_worker_drain(struct net_worker *w, uint64_t deadline_ms);
 /* Swap the TURN configuration (reload). Thread-safe. */
 void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);
 void net_worker_join(struct net_worker *w);
+/* true once a started worker has left its loop (drained); join is then
+ * immediate. Thread-safe. */
+bool net_worker_done(const struct net_worker *w);
 void net_worker_free(struct net_worker *w);
 unsigned net_worker_allocations(const struct net_worker *w);
 /* For the metrics exporter (any thread): the worker's counters and the

@@ -97,6 +97,7 @@ struct net_worker {
 	pthread_t thread;
 	struct loop *loop;
 	struct turn_srv *srv;
+	struct turn_shared *sh; /* all workers' allocations, for the drain */
 	uint64_t now_ms; /* cached once per loop iteration */
 	struct net_udp *udp[NET_MAX_LISTEN];
 	unsigned nudp;
@@ -119,6 +120,7 @@ struct net_worker {
 	uint8_t dtls_out[16384];
 	_Atomic(const struct turn_cfg *) pending_cfg;
 	atomic_bool draining;
+	atomic_bool done; /* the thread has left its loop */
 	atomic_uint_fast64_t deadline;
 	atomic_uint nallocs;
 	/* The receive batch, wired up once (net_recv_init) and shared by

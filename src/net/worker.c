@@ -61,6 +61,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	if (!w)
 		return ENOMEM;
 	w->id = id;
+	w->sh = sh;
 	w->now_ms = net_mono_ms();
 	w->plain_udp = lc->udp;
 	w->plain_tcp = lc->tcp;
@@ -115,7 +116,11 @@ static bool worker_step(struct net_worker *w)
 		turn_srv_set_draining(w->srv, true);
 		if (w->ntcp)
 			worker_close_listeners(w);
-		if (turn_srv_count(w->srv) == 0 || w->now_ms >= atomic_load(&w->deadline))
+		/* A worker stays while any worker has allocations: SO_REUSEPORT
+		 * keeps handing it new clients, who should hear 508 or 300
+		 * (and Binding answers), not silence. */
+		if (turn_shared_allocations(w->sh) == 0 ||
+		    w->now_ms >= atomic_load(&w->deadline))
 			return false;
 	}
 	int timeout = next < 0 || next > WORKER_MAX_WAIT_MS ? WORKER_MAX_WAIT_MS
@@ -131,6 +136,7 @@ static void *worker_main(void *arg)
 	struct net_worker *w = arg;
 	while (worker_step(w))
 		;
+	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -158,6 +164,11 @@ void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
 void net_worker_join(struct net_worker *w)
 {
 	pthread_join(w->thread, NULL);
+}
+
+bool net_worker_done(const struct net_worker *w)
+{
+	return atomic_load(&w->done);
 }
 
 unsigned net_worker_allocations(const struct net_worker *w)

@@ -33,6 +33,8 @@ void config_defaults(struct config *c)
 	c->max_chans = 64;
 	c->prometheus_port = 9641;
 	strcpy(c->prometheus_ip, "127.0.0.1");
+	c->drain_timeout = 3600;
+	strcpy(c->log_format, "text");
 }
 
 /* true if s looks like a number, so "--stale-nonce 300" takes it while
@@ -257,9 +259,40 @@ static int cfg_check_api(const struct config *c, FILE *err)
 	return r ? EINVAL : 0;
 }
 
+/* A DNS name (RFC 1035 2.3.4): letters, digits, '-' and '.', labels of
+ * 1..63 bytes. It names the certificate a redirected TLS client checks. */
+static bool cfg_is_domain(const char *s)
+{
+	size_t label = 0;
+	if (!*s || *s == '.' || strlen(s) > 253 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789-.") != strlen(s))
+		return false;
+	for (; *s; s++) {
+		label = *s == '.' ? 0 : label + 1;
+		if (label > 63 || (*s == '.' && (s[1] == '.' || s[1] == '\0')))
+			return false;
+	}
+	return true;
+}
+
+static int cfg_check_service(const struct config *c, FILE *err)
+{
+	int r = 0;
+	r |= cfg_check(c->nalt <= CFG_MAX_ALT, err,
+		       "too many 'alternate-server' entries");
+	r |= cfg_check(!c->alt_domain[0] || cfg_is_domain(c->alt_domain), err,
+		       "'alternate-domain' must be a DNS name");
+	r |= cfg_check(strcmp(c->log_format, "text") == 0 ||
+			       strcmp(c->log_format, "json") == 0,
+		       err, "'log-format' must be 'text' or 'json'");
+	return r ? EINVAL : 0;
+}
+
 int config_validate(const struct config *c, FILE *err)
 {
 	int r = 0;
+	r |= cfg_check_service(c, err);
 	r |= cfg_check_api(c, err);
 	r |= cfg_check_counts(c, err);
 	r |= cfg_check_ports(c, err);

@@ -16,6 +16,7 @@
 #define CFG_MAX_USERS 64
 #define CFG_MAX_RANGES 64
 #define CFG_MAX_API_SERVERS 8
+#define CFG_MAX_ALT 8
 
 struct cfg_user {
 	char name[128];
@@ -100,6 +101,12 @@ struct config {
 	bool prometheus;                /* --prometheus */
 	uint16_t prometheus_port;       /* --prometheus-port (9641) */
 	char prometheus_ip[64];         /* --prometheus-address (127.0.0.1) */
+	/* running as a service (docs/man/turnstone.8) */
+	struct sa alt_servers[CFG_MAX_ALT]; /* --alternate-server IP[:PORT] */
+	unsigned nalt;
+	char alt_domain[256];           /* --alternate-domain: for TLS/DTLS clients */
+	uint32_t drain_timeout;         /* --drain-timeout: SIGUSR1 drain deadline (3600 s) */
+	char log_format[8];             /* --log-format text|json */
 };
 
 /* Fill defaults. */

@@ -22,6 +22,7 @@ enum cfg_kind {
 	CFG_FILE,   /* -c FILE */
 	CFG_STRL,   /* list of strings, validated by the module using them */
 	CFG_UNSUP,  /* a coturn option we refuse */
+	CFG_HOSTPORT, /* struct sa list, "IP[:PORT]" (port 3478 if none) */
 };
 
 enum cfg_flag {

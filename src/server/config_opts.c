@@ -110,6 +110,13 @@ static const struct cfg_opt cfg_opts[] = {
 	NUM("api-rate", 0, api_rate, 0, 1000000),
 	NUM("api-burst", 0, api_burst, 1, 1000000),
 	NUM("api-threads", 0, api_threads, 0, 64),
+
+	/* running as a service */
+	{.name = "alternate-server", .kind = CFG_HOSTPORT,
+	 LST(alt_servers, nalt)},
+	STR("alternate-domain", 0, alt_domain, 1),
+	NUM("drain-timeout", 0, drain_timeout, 0, 604800),
+	STR("log-format", 0, log_format, 1),
 	{.name = NULL, .sname = 'c', .kind = CFG_FILE},
 
 	/* coturn flags whose behaviour is already ours (docs/coturn-migration.md) */
@@ -160,7 +167,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("new-log-timestamp-format", 0),
 	UNSUPV("aux-server", 0),
 	UNSUP("udp-self-balance", 0),
-	UNSUPV("alternate-server", 0),
 	UNSUPV("tls-alternate-server", 0),
 	UNSUPV("rest-api-separator", 'C'),
 	UNSUPV("max-allocate-timeout", 0),

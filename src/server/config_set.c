@@ -179,6 +179,20 @@ static int cfg_ip_set(struct config *c, const struct cfg_opt *o,
 	return 0;
 }
 
+/* "IP", "IP:PORT", "[IPv6]:PORT": coturn's alternate-server form. */
+static int cfg_hostport_set(struct config *c, const struct cfg_opt *o,
+			    const char *key, const char *val,
+			    const struct cfg_src *src)
+{
+	struct sa *slot = cfg_list_slot(c, o, key, src);
+	if (!slot)
+		return EINVAL;
+	if (sa_set_hostport(slot, val, 3478) != 0 || sa_is_any(slot))
+		return cfg_invalid(o, key, val, src);
+	(*cfg_count(c, o))++;
+	return 0;
+}
+
 /* "public" or "public/private": both must parse; we keep the public one. */
 static int cfg_extip_set(struct config *c, const struct cfg_opt *o,
 			 const char *key, const char *val,
@@ -339,6 +353,8 @@ int config_opt_apply(struct config *c, const struct cfg_opt *o,
 		return cfg_file_set(c, val, src);
 	case CFG_STRL:
 		return cfg_list_add(c, o, key, val, "value", src);
+	case CFG_HOSTPORT:
+		return cfg_hostport_set(c, o, key, val, src);
 	default:
 		return EINVAL;
 	}

@@ -1,6 +1,8 @@
 /* turnstone serve: parse, build, start one worker per core, then wait for
- * signals. SIGTERM/SIGINT drain (no new allocations, bounded wait);
- * SIGHUP rebuilds the TURN configuration and swaps it in. */
+ * signals. SIGTERM/SIGINT drain briefly (no new allocations, 5 s);
+ * SIGUSR1 (or POST /v1/admin/drain) drains for up to --drain-timeout, so
+ * calls in progress finish; SIGHUP rebuilds the TURN configuration and
+ * swaps it in. The service manager hears of each step (notify.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/notify.h"
 #include "server/server.h"
 #include "server/server_int.h"
 #include "util/log.h"
@@ -37,6 +40,8 @@ struct server {
 	unsigned nworkers, nstarted;
 	FILE *logf;
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
+	bool draining;
+	uint64_t drain_deadline; /* monotonic ms */
 };
 
 static int server_load(struct config *c, int argc, char **argv)
@@ -164,9 +169,11 @@ static void server_reload(struct server *s)
 	struct config *c = calloc(1, sizeof(*c));
 	struct server_tcfg *t = NULL;
 	struct server_tls *old_tls = s->tls;
+	notify_reloading();
 	if (!c || server_reload_build(s, c, &t) != 0) {
 		log_err("reload failed; keeping the running configuration");
 		free(c);
+		notify_ready();
 		return;
 	}
 	if (s->tls != old_tls)
@@ -179,23 +186,59 @@ static void server_reload(struct server *s)
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_set_cfg(s->workers[i], &t->tcfg);
 	log_info("configuration reloaded");
+	notify_ready();
+}
+
+/* No new allocations (300 to an alternate, else 508); exit once the last
+ * allocation is gone or at the deadline. A second request may only bring
+ * the deadline closer: SIGTERM during a long drain still stops in 5 s. */
+static void server_drain(struct server *s, uint64_t ms, const char *why)
+{
+	uint64_t deadline = net_mono_ms() + ms;
+	if (s->draining && deadline >= s->drain_deadline)
+		return;
+	if (!s->draining)
+		notify_stopping();
+	s->draining = true;
+	s->drain_deadline = deadline;
+	log_info("%s: draining: no new allocations; exiting when none are "
+		 "left or in %llu s", why, (unsigned long long)(ms / 1000));
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_drain(s->workers[i], deadline);
+}
+
+static bool server_workers_done(const struct server *s)
+{
+	for (unsigned i = 0; i < s->nstarted; i++)
+		if (!net_worker_done(s->workers[i]))
+			return false;
+	return true;
+}
+
+/* POST /v1/admin/drain, on an HTTP thread: the same path as SIGUSR1, so
+ * the main thread alone changes state. */
+static int server_api_drain(void *arg)
+{
+	(void)arg;
+	return kill(getpid(), SIGUSR1) == 0 ? 0 : errno;
 }
 
 static void server_wait(struct server *s, const sigset_t *set)
 {
+	/* While draining, look at the workers every 100 ms. */
+	const struct timespec tick = {0, 100 * 1000000L};
 	for (;;) {
-		int sig;
-		if (sigwait(set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
+		if (s->draining && server_workers_done(s))
+			return;
+		int sig = s->draining ? sigtimedwait(set, NULL, &tick)
+				      : sigwaitinfo(set, NULL);
+		if (sig == SIGHUP)
 			server_reload(s);
-			continue;
-		}
-		log_info("signal %d: draining (up to %d ms)", sig, SERVER_DRAIN_MS);
-		uint64_t deadline = net_mono_ms() + SERVER_DRAIN_MS;
-		for (unsigned i = 0; i < s->nworkers; i++)
-			net_worker_drain(s->workers[i], deadline);
-		return;
+		else if (sig == SIGUSR1)
+			server_drain(s, (uint64_t)s->cfg.drain_timeout * 1000, "SIGUSR1");
+		else if (sig == SIGTERM || sig == SIGINT)
+			server_drain(s, SERVER_DRAIN_MS,
+				     sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	}
 }
 
@@ -241,6 +284,7 @@ static int server_setup(struct server *s)
 			return EINVAL;
 		}
 	}
+	log_set_json(strcmp(s->cfg.log_format, "json") == 0);
 	log_setup(s->logf ? s->logf : stderr, s->cfg.verbose ? LOG_DEBUG : LOG_INFO);
 	server_listen_cfg(&s->cfg, &s->lc);
 	int err = server_load_tls(s, &s->cfg);
@@ -275,10 +319,13 @@ static void server_usage(void)
 	       "--denied-peer-ip, --allowed-peer-ip, --allow-loopback-peers,\n"
 	       "--user-quota, --total-quota, --max-allocate-lifetime,\n"
 	       "--channel-lifetime, --permission-lifetime, --stale-nonce,\n"
-	       "--relay-threads, --pidfile, --log-file, --verbose, --check-config,\n"
+	       "--relay-threads, --pidfile, --log-file, --log-format text|json,\n"
+	       "--alternate-server IP[:PORT], --alternate-domain NAME,\n"
+	       "--drain-timeout SECONDS, --verbose, --check-config,\n"
 	       "--tls-listening-port, --cert, --pkey, --CA-file, --cipher-list,\n"
 	       "--no-tls, --no-dtls, --no-tlsv1_2.\n"
-	       "See docs/coturn-migration.md for the full table.\n");
+	       "Signals: HUP reloads, USR1 drains, TERM/INT stop (5 s drain).\n"
+	       "See turnstone(8), turnstone.conf(5) and docs/coturn-migration.md.\n");
 }
 
 int server_main(int argc, char **argv)
@@ -296,6 +343,7 @@ int server_main(int argc, char **argv)
 	if (server_load(&s->cfg, argc, argv) != 0 ||
 	    server_load_api(&s->cfg, &s->acfg) != 0)
 		goto out;
+	s->acfg.drain_h = server_api_drain;
 	if (s->cfg.check_config) {
 		if (server_load_tls(s, &s->cfg) != 0)
 			goto out;
@@ -311,6 +359,7 @@ int server_main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
@@ -320,6 +369,7 @@ int server_main(int argc, char **argv)
 		goto out;
 	server_banner(s);
 	server_pidfile(s);
+	notify_ready();
 	server_wait(s, &set);
 	for (unsigned i = 0; i < s->nstarted; i++)
 		net_worker_join(s->workers[i]);

@@ -149,6 +149,9 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->bps_capacity = c->bps_capacity;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
+	for (unsigned i = 0; i < c->nalt && i < TURN_MAX_ALT; i++)
+		t->alt[t->nalt++] = c->alt_servers[i];
+	snprintf(t->alt_domain, sizeof(t->alt_domain), "%s", c->alt_domain);
 	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));
 	if (!rc)
 		rc = tcfg_users(c, t);

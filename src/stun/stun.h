@@ -126,6 +126,13 @@ int stun_attr_get_xaddr(const struct stun_msg *m, const struct stun_attr *a,
 int stun_msg_get_xaddr(const struct stun_msg *m, uint16_t type, struct sa *out);
 /* Plain (non-XOR) address, e.g. MAPPED-ADDRESS, ALTERNATE-SERVER. */
 int stun_msg_get_addr(const struct stun_msg *m, uint16_t type, struct sa *out);
+/* The same for one attribute, e.g. the second ALTERNATE-SERVER. */
+int stun_attr_get_addr(const struct stun_msg *m, const struct stun_attr *a,
+		       struct sa *out);
+/* ALTERNATE-DOMAIN (RFC 8489 14.16) into out, NUL-terminated: 0, ENOENT,
+ * EBADMSG (empty, over STUN_DOMAIN_MAX bytes or holding a NUL) or ENOSPC. */
+#define STUN_DOMAIN_MAX 255
+int stun_msg_get_domain(const struct stun_msg *m, char *out, size_t sz);
 /* ERROR-CODE: code 300..699 and reason (not NUL-terminated). */
 int stun_msg_get_error(const struct stun_msg *m, int *code,
 		       const char **reason, size_t *reason_len);

@@ -135,3 +135,26 @@ int stun_msg_get_even_port(const struct stun_msg *m, bool *reserve)
 	*reserve = (a->val[0] & 0x80) != 0;
 	return 0;
 }
+
+int stun_attr_get_addr(const struct stun_msg *m, const struct stun_attr *a,
+		       struct sa *out)
+{
+	return stun_addr_read(m, a, false, out);
+}
+
+/* ALTERNATE-DOMAIN (RFC 8489 14.16): a DNS name, so at most 255 bytes
+ * (RFC 1035 2.3.4) and no NUL; copied NUL-terminated into out. */
+int stun_msg_get_domain(const struct stun_msg *m, char *out, size_t sz)
+{
+	const struct stun_attr *a = stun_msg_attr(m, STUN_ATTR_ALTERNATE_DOMAIN);
+	if (!a)
+		return ENOENT;
+	if (a->len == 0 || a->len > STUN_DOMAIN_MAX ||
+	    memchr(a->val, '\0', a->len))
+		return EBADMSG;
+	if (a->len >= sz)
+		return ENOSPC;
+	memcpy(out, a->val, a->len);
+	out[a->len] = '\0';
+	return 0;
+}

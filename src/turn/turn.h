@@ -21,6 +21,8 @@
 #define TURN_MAX_USERNAME 128
 #define TURN_MAX_SECRETS 8
 #define TURN_MAX_USERS 64
+#define TURN_MAX_ALT 8
+#define TURN_MAX_DOMAIN 256
 
 struct turn_clock {
 	uint64_t (*mono_ms)(void *arg); /* monotonic: every lifetime */
@@ -85,6 +87,11 @@ struct turn_cfg {
 	unsigned unauth_burst;
 	uint32_t max_bps;           /* bytes/s per allocation and direction, 0 = none */
 	uint32_t bps_capacity;      /* bytes/s the grants may add up to, 0 = none */
+	/* Try Alternate (RFC 8489 10): with alternates, every new Allocate
+	 * that authenticates gets 300 and one of them, round robin. */
+	struct sa alt[TURN_MAX_ALT]; /* --alternate-server, port set */
+	unsigned nalt;
+	char alt_domain[TURN_MAX_DOMAIN]; /* ALTERNATE-DOMAIN for TLS/DTLS */
 };
 
 /* State shared between workers: relay ports, user quotas, reservation
@@ -116,7 +123,8 @@ int turn_srv_alloc(struct turn_srv **srvp, const struct turn_cfg *cfg,
 		   const struct turn_io *io);
 /* Frees every allocation (closing relay sockets) and the server. */
 void turn_srv_free(struct turn_srv *srv);
-/* Draining: new Allocates get 508 while existing allocations go on. */
+/* Draining: new Allocates get 300 (when alternates are configured) or
+ * 508 while existing allocations go on. */
 void turn_srv_set_draining(struct turn_srv *srv, bool on);
 /* Swap in a new configuration (reload); allocations survive. */
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg);

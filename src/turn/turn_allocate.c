@@ -212,8 +212,12 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 		allocate_existing(srv, src, req, auth, a);
 		return;
 	}
+	/* RFC 8656 7.2: the server may redirect at any point; this is after
+	 * authentication, so the 300 is signed (RFC 8489 10). */
+	if (turn_alt_redirect(srv, src, req, auth))
+		return;
 	struct alloc_req ar;
-	/* Draining (shutdown): no new allocations, RFC 8656 7.2's 508. */
+	/* Draining (shutdown) with nowhere to send the client: 508. */
 	int code = srv->draining ? 508 : allocate_parse(srv, req, &ar);
 	if (!code)
 		code = allocate_build(srv, src, req, auth, &ar, &a);

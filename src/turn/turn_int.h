@@ -69,6 +69,7 @@ struct turn_srv {
 	struct turn_alloc *buckets[TURN_HASH_BUCKETS];
 	uint32_t hseed;
 	bool draining;
+	unsigned alt_next[2]; /* round robin over alternates, per family */
 	struct turn_alloc **heap; /* min-heap on expires */
 	size_t nheap, capheap;
 	uint8_t scratch[TURN_SCRATCH]; /* Data indications / responses */
@@ -171,6 +172,10 @@ void turn_reply_error(struct turn_srv *srv, const struct turn_src *src,
 		      int code);
 void turn_client_send(struct turn_srv *srv, const struct turn_src *src,
 		      const uint8_t *buf, size_t len);
+
+/* turn_alt.c: true if the request was answered with 300 Try Alternate. */
+bool turn_alt_redirect(struct turn_srv *srv, const struct turn_src *src,
+		       const struct stun_msg *req, const struct turn_auth *auth);
 
 /* turn_methods.c / turn_allocate.c / turn_data.c */
 uint32_t turn_lifetime(const struct turn_srv *srv, const struct stun_msg *req);

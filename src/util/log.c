@@ -2,16 +2,83 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 /* Set once at startup before worker threads exist; read-only afterwards. */
 static FILE *log_out;
 static atomic_int log_lvl = LOG_INFO;
+static atomic_bool log_json;
 
 void log_setup(FILE *out, enum log_level level)
 {
 	log_out = out;
 	atomic_store(&log_lvl, (int)level);
+}
+
+void log_set_json(bool on)
+{
+	atomic_store(&log_json, on);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:
+ * overlong forms, surrogates and values past U+10FFFF are invalid. */
+static size_t log_utf8_len(const unsigned char *s, size_t n)
+{
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+	if (len == 0 || len > n || s[0] > 0xF4)
+		return 0;
+	uint32_t cp = s[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* One char of a JSON string: escapes, or U+FFFD for a byte that is not
+ * valid UTF-8 (user names come off the wire). Returns bytes consumed. */
+static size_t log_json_char(const unsigned char *s, size_t n, char *o,
+			    size_t *olen)
+{
+	unsigned char c = s[0];
+	if (c == '"' || c == '\\') {
+		o[(*olen)++] = '\\';
+		o[(*olen)++] = (char)c;
+	} else if (c < 0x20 || c == 0x7F) {
+		*olen += (size_t)snprintf(o + *olen, 7, "\\u%04x", c);
+	} else if (c < 0x80) {
+		o[(*olen)++] = (char)c;
+	} else {
+		size_t len = log_utf8_len(s, n);
+		if (len == 0) {
+			memcpy(o + *olen, "\\ufffd", 6);
+			*olen += 6;
+			return 1;
+		}
+		memcpy(o + *olen, s, len);
+		*olen += len;
+		return len;
+	}
+	return 1;
+}
+
+size_t log_json_escape(const char *in, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), olen = 0, i = 0;
+	/* Worst case one input byte becomes 6 output bytes. */
+	while (i < n && olen + 7 <= outsz)
+		i += log_json_char(s + i, n - i, out, &olen);
+	out[olen < outsz ? olen : outsz - 1] = '\0';
+	return olen;
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -29,10 +96,19 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
 	/* One fprintf per line: stdio locks the stream, so lines from
 	 * different workers never interleave. */
-	fprintf(out, "%04d-%02d-%02dT%02d:%02d:%02dZ %s %s\n", tm.tm_year + 1900,
-		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		names[lvl], line);
+	if (atomic_load(&log_json)) {
+		char esc[sizeof(line) * 6 + 1];
+		log_json_escape(line, esc, sizeof(esc));
+		fprintf(out, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n",
+			stamp, names[lvl], esc);
+	} else {
+		fprintf(out, "%s %s %s\n", stamp, names[lvl], line);
+	}
 	fflush(out);
 }

@@ -2,11 +2,18 @@
  * passwords or tokens to these functions. */
 #ifndef TS_UTIL_LOG_H
 #define TS_UTIL_LOG_H
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_setup(FILE *out, enum log_level level);
+/* JSON lines ({"ts","level","msg"}) instead of text; set before threads. */
+void log_set_json(bool on);
+/* in as the body of a JSON string (no quotes) into out, NUL-terminated,
+ * cut at a character boundary if outsz is short. Returns the length. */
+size_t log_json_escape(const char *in, char *out, size_t outsz);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sa_set_str(struct sa *sa, const char *ip, uint16_t port)
@@ -21,6 +22,46 @@ int sa_set_str(struct sa *sa, const char *ip, uint16_t port)
 		return 0;
 	}
 	return EINVAL;
+}
+
+static int sa_port_parse(const char *s, uint16_t *port)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int sa_set_hostport(struct sa *sa, const char *s, uint16_t dflt_port)
+{
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port = dflt_port;
+	const char *colon = strrchr(s, ':');
+	size_t n;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || (close[1] && (close[1] != ':' || sa_port_parse(close + 2, &port))))
+			return EINVAL;
+		s++;
+		n = (size_t)(close - s);
+	} else if (colon && colon == strchr(s, ':')) {
+		/* One colon: IPv4 with a port. More: a bare IPv6 address. */
+		if (sa_port_parse(colon + 1, &port))
+			return EINVAL;
+		n = (size_t)(colon - s);
+	} else {
+		n = strlen(s);
+	}
+	if (n >= sizeof(ip) || port == 0)
+		return EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	return sa_set_str(sa, ip, port);
 }
 
 void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port)

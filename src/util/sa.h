@@ -22,6 +22,9 @@ struct sa {
 
 /* Parse "1.2.3.4", "::1" (port given separately). 0 or EINVAL. */
 int sa_set_str(struct sa *sa, const char *ip, uint16_t port);
+/* Parse "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT" (a bare IPv6 address
+ * takes dflt_port too). Port 0 is refused. 0 or EINVAL. */
+int sa_set_hostport(struct sa *sa, const char *s, uint16_t dflt_port);
 /* Build from raw address bytes (4 or 16) and a port. */
 void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port);
 void sa_set_port(struct sa *sa, uint16_t port);

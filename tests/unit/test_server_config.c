@@ -957,6 +957,60 @@ static void test_validate(void **state)
 	assert_int_equal(config_validate(&c, NULL), 0);
 }
 
+/* The service options: alternates (coturn's IP:PORT form, port 3478 when
+ * absent, into the turn_cfg), alternate-domain, drain-timeout, log-format. */
+static void test_service_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	char buf[SA_STRLEN];
+	valid_config(&c);
+	assert_int_equal(c.drain_timeout, 3600);
+	assert_string_equal(c.log_format, "text");
+	assert_int_equal(args_parse(&c, ARGV("--alternate-server", "192.0.2.10:5000",
+					     "--alternate-server=[2001:db8::1]",
+					     "--alternate-domain", "turn2.example.net",
+					     "--drain-timeout", "60", "--log-format",
+					     "json"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.nalt, 2);
+	assert_string_equal(sa_fmt(&c.alt_servers[0], buf, sizeof(buf)), "192.0.2.10:5000");
+	assert_string_equal(sa_fmt(&c.alt_servers[1], buf, sizeof(buf)), "[2001:db8::1]:3478");
+	assert_int_equal(c.drain_timeout, 60);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.nalt, 2);
+	assert_true(sa_eq(&t->tcfg.alt[1], &c.alt_servers[1]));
+	assert_string_equal(t->tcfg.alt_domain, "turn2.example.net");
+	server_tcfg_free(t);
+
+	args_expect_err(ARGV("--alternate-server", "turn.example.net:3478"),
+			"invalid value for 'alternate-server': 'turn.example.net:3478'", NULL);
+	args_expect_err(ARGV("--alternate-server", "192.0.2.1:0"),
+			"invalid value for 'alternate-server'", NULL);
+	args_expect_err(ARGV("--alternate-server", "0.0.0.0:3478"),
+			"invalid value for 'alternate-server'", NULL);
+	args_expect_err(ARGV("--drain-timeout", "604801"),
+			"invalid value for 'drain-timeout'", NULL);
+	valid_config(&c);
+	strcpy(c.log_format, "xml");
+	validate_expect(&c, "'log-format' must be 'text' or 'json'");
+	const char *bad_domains[] = {"a..b", ".a", "a.", "a b", "a_b.example",
+				     "ä.example"};
+	for (size_t i = 0; i < sizeof(bad_domains) / sizeof(bad_domains[0]); i++) {
+		valid_config(&c);
+		strcpy(c.alt_domain, bad_domains[i]);
+		validate_expect(&c, "'alternate-domain' must be a DNS name");
+	}
+	valid_config(&c);
+	strcpy(c.alt_domain, "Turn-2.example.NET");
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -981,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(test_limits_options),
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_cfg),
+		cmocka_unit_test(test_service_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -684,6 +684,76 @@ static void test_frame_len_stun(void **state)
 	assert_int_equal(flen, sizeof(rfc5769_resp4));
 }
 
+/* 300 Try Alternate (RFC 8489 10): two ALTERNATE-SERVERs (14.15), one per
+ * family, and ALTERNATE-DOMAIN (14.16). */
+static void test_try_alternate(void **state)
+{
+	(void)state;
+	uint8_t buf[512], tid[STUN_TID_LEN] = {1, 2, 3};
+	struct stun_enc e;
+	struct stun_msg m;
+	struct sa v4, v6, got;
+	size_t len;
+	char dom[STUN_DOMAIN_MAX + 1];
+	sa_set_str(&v4, "198.51.100.9", 3478);
+	sa_set_str(&v6, "2001:db8::9", 5349);
+	stun_enc_init(&e, buf, sizeof(buf), TURN_ALLOCATE, STUN_CLASS_ERROR, tid);
+	stun_enc_error(&e, 300, NULL);
+	stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER, &v4);
+	stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER, &v6);
+	stun_enc_str(&e, STUN_ATTR_ALTERNATE_DOMAIN, "turn2.example.net");
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	assert_int_equal(stun_msg_decode(&m, buf, len), 0);
+	assert_int_equal(m.nunknown, 0); /* both are comprehension-optional */
+	assert_int_equal(stun_msg_get_addr(&m, STUN_ATTR_ALTERNATE_SERVER, &got), 0);
+	assert_true(sa_eq(&got, &v4));
+	unsigned n = 0;
+	for (unsigned i = 0; i < m.nattrs; i++) {
+		if (m.attrs[i].type != STUN_ATTR_ALTERNATE_SERVER)
+			continue;
+		assert_int_equal(stun_attr_get_addr(&m, &m.attrs[i], &got), 0);
+		assert_true(sa_eq(&got, n++ ? &v6 : &v4));
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(stun_msg_get_domain(&m, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "turn2.example.net");
+	assert_int_equal(stun_msg_get_domain(&m, dom, 5), ENOSPC);
+	/* Plain, not XOR: the bytes on the wire are the address itself. */
+	const struct stun_attr *a = stun_msg_attr(&m, STUN_ATTR_ALTERNATE_SERVER);
+	assert_int_equal(a->len, 8);
+	assert_int_equal(a->val[4], 198);
+}
+
+static void domain_case(const void *val, size_t vlen, int want)
+{
+	uint8_t buf[1024], tid[STUN_TID_LEN] = {0};
+	struct stun_enc e;
+	struct stun_msg m;
+	size_t len;
+	char dom[512];
+	stun_enc_init(&e, buf, sizeof(buf), TURN_ALLOCATE, STUN_CLASS_ERROR, tid);
+	stun_enc_attr(&e, STUN_ATTR_ALTERNATE_DOMAIN, val, vlen);
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	assert_int_equal(stun_msg_decode(&m, buf, len), 0);
+	assert_int_equal(stun_msg_get_domain(&m, dom, sizeof(dom)), want);
+}
+
+static void test_alternate_domain_malformed(void **state)
+{
+	(void)state;
+	char big[STUN_DOMAIN_MAX + 1];
+	memset(big, 'a', sizeof(big));
+	domain_case("", 0, EBADMSG);
+	domain_case("a\0b", 3, EBADMSG);
+	domain_case(big, sizeof(big), EBADMSG);
+	domain_case(big, sizeof(big) - 1, 0);
+	struct stun_msg m;
+	uint8_t hdr[STUN_HDR_LEN] = {0x01, 0x13, 0, 0, 0x21, 0x12, 0xA4, 0x42};
+	char dom[8];
+	assert_int_equal(stun_msg_decode(&m, hdr, sizeof(hdr)), 0);
+	assert_int_equal(stun_msg_get_domain(&m, dom, sizeof(dom)), ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +776,8 @@ int main(void)
 		cmocka_unit_test(test_nonce_cookie),
 		cmocka_unit_test(test_chdata),
 		cmocka_unit_test(test_frame_len_stun),
+		cmocka_unit_test(test_try_alternate),
+		cmocka_unit_test(test_alternate_domain_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

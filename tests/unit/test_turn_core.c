@@ -509,6 +509,155 @@ static void test_draining_refuses_allocate(void **state)
 	h_free(h);
 }
 
+/* --alternate-server: two IPv4 and one IPv6 alternate. */
+static void alternates(struct turn_cfg *c)
+{
+	c->alt[0] = h_sa("198.51.100.20", 3478);
+	c->alt[1] = h_sa("2001:db8::20", 3479);
+	c->alt[2] = h_sa("198.51.100.21", 3480);
+	c->nalt = 3;
+	sa_set_str(&c->relay6, "2001:db8::5", 0);
+}
+
+static struct sa alt_nth(struct harness *h, unsigned n)
+{
+	struct sa got = {0};
+	for (unsigned i = 0; i < h->resp.nattrs; i++) {
+		if (h->resp.attrs[i].type == STUN_ATTR_ALTERNATE_SERVER && n-- == 0)
+			assert_int_equal(stun_attr_get_addr(&h->resp, &h->resp.attrs[i], &got), 0);
+	}
+	return got;
+}
+
+static unsigned alt_count(struct harness *h)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < h->resp.nattrs; i++)
+		n += h->resp.attrs[i].type == STUN_ATTR_ALTERNATE_SERVER;
+	return n;
+}
+
+/* RFC 8489 10: 300 only after authentication, signed, same family first
+ * and the other family second; round robin; nothing allocated. */
+static void test_alternate_server_300(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(alternates);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s); /* unauthenticated: still 401, no redirect */
+	assert_null(stun_msg_attr(&h->resp, STUN_ATTR_ALTERNATE_SERVER));
+	const struct h_cred wrong = {"alice", "nope", "test"};
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &wrong),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	assert_null(stun_msg_attr(&h->resp, STUN_ATTR_ALTERNATE_SERVER));
+	const char *want[] = {"198.51.100.20:3478", "198.51.100.21:3480",
+			      "198.51.100.20:3478"};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL,
+					   &h_alice), STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 300);
+		assert_int_equal(alt_count(h), 2);
+		struct sa first = alt_nth(h, 0), second = alt_nth(h, 1);
+		char buf[SA_STRLEN];
+		assert_string_equal(sa_fmt(&first, buf, sizeof(buf)), want[i]);
+		assert_string_equal(sa_fmt(&second, buf, sizeof(buf)), "[2001:db8::20]:3479");
+		assert_null(stun_msg_attr(&h->resp, STUN_ATTR_ALTERNATE_DOMAIN));
+		uint8_t key[16];
+		stun_key_md5("alice", "test", "alicepw", key);
+		assert_int_equal(stun_msg_check_mi(&h->resp, key, sizeof(key)), 0);
+	}
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	assert_int_equal(h->nrelays, 0);
+	/* Binding is not redirected. */
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
+/* No alternate of the client's family: served here (RFC 8489 10 wants
+ * the first ALTERNATE-SERVER in the request's family). */
+static void v6_only_alternate(struct turn_cfg *c)
+{
+	c->alt[0] = h_sa("2001:db8::20", 3478);
+	c->nalt = 1;
+}
+
+static void test_alternate_other_family_serves(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(v6_only_alternate);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_allocate(h, &s, &h_alice);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	h_free(h);
+}
+
+static void alternates_domain(struct turn_cfg *c)
+{
+	alternates(c);
+	strcpy(c->alt_domain, "turn2.example.net");
+}
+
+/* Over TLS/DTLS the client needs ALTERNATE-DOMAIN (RFC 8489 10, 14.16);
+ * without a configured domain a secure client is served here. */
+static void test_alternate_domain_secure(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(alternates);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_TCP);
+	s.secure = true;
+	h_allocate(h, &s, &h_alice);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	h_free(h);
+
+	h = h_new(alternates_domain);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 300);
+	char dom[STUN_DOMAIN_MAX + 1];
+	assert_int_equal(stun_msg_get_domain(&h->resp, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "turn2.example.net");
+	/* The same server, a plain client: no ALTERNATE-DOMAIN. */
+	s.secure = false;
+	s.client = h_sa("198.51.100.8", 40001);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 300);
+	assert_null(stun_msg_attr(&h->resp, STUN_ATTR_ALTERNATE_DOMAIN));
+	h_free(h);
+}
+
+/* Allocations made before alternates were configured (reload) or before
+ * a drain go on: Refresh still works; only new Allocates move. */
+static void test_alternate_existing_allocation_kept(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_allocate(h, &s, &h_alice);
+	struct turn_cfg c2 = h->cfg;
+	alternates(&c2);
+	turn_srv_set_cfg(h->srv, &c2);
+	turn_srv_set_draining(h->srv, true);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	struct turn_src s2 = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
+	h_get_nonce(h, &s2);
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 300); /* draining with alternates: 300 */
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	uint32_t zero = 0;
+	h_get_nonce(h, &s); /* nonces are per source */
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, lifetime_attrs, &zero, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
 static void test_garbage_dropped(void **state)
 {
 	(void)state;
@@ -548,6 +697,10 @@ int main(void)
 		cmocka_unit_test(test_dtls_session_owns_allocation),
 		cmocka_unit_test(test_draining_refuses_allocate),
 		cmocka_unit_test(test_garbage_dropped),
+		cmocka_unit_test(test_alternate_server_300),
+		cmocka_unit_test(test_alternate_other_family_serves),
+		cmocka_unit_test(test_alternate_domain_secure),
+		cmocka_unit_test(test_alternate_existing_allocation_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

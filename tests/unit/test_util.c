@@ -4,10 +4,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "util/bytes.h"
+#include "util/log.h"
 #include "util/rand.h"
 #include "util/sa.h"
 
@@ -22,6 +25,71 @@ static void test_sa_parse_format(void **state)
 	assert_string_equal(sa_fmt(&b, buf, sizeof(buf)), "[2001:db8::1]:5");
 	assert_int_equal(sa_set_str(&a, "not-an-ip", 1), EINVAL);
 	assert_int_equal(sa_set_str(&a, "1.2.3.4.5", 1), EINVAL);
+}
+
+static void test_sa_hostport(void **state)
+{
+	(void)state;
+	struct sa a;
+	char buf[SA_STRLEN];
+	assert_int_equal(sa_set_hostport(&a, "192.0.2.1:5349", 3478), 0);
+	assert_string_equal(sa_fmt(&a, buf, sizeof(buf)), "192.0.2.1:5349");
+	assert_int_equal(sa_set_hostport(&a, "192.0.2.1", 3478), 0);
+	assert_string_equal(sa_fmt(&a, buf, sizeof(buf)), "192.0.2.1:3478");
+	assert_int_equal(sa_set_hostport(&a, "[2001:db8::1]:99", 3478), 0);
+	assert_string_equal(sa_fmt(&a, buf, sizeof(buf)), "[2001:db8::1]:99");
+	assert_int_equal(sa_set_hostport(&a, "[2001:db8::1]", 3478), 0);
+	assert_string_equal(sa_fmt(&a, buf, sizeof(buf)), "[2001:db8::1]:3478");
+	assert_int_equal(sa_set_hostport(&a, "2001:db8::1", 7), 0);
+	assert_string_equal(sa_fmt(&a, buf, sizeof(buf)), "[2001:db8::1]:7");
+	const char *bad[] = {"192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:",
+			     "192.0.2.1:x", "192.0.2.1:-1", "[::1", "[::1]x",
+			     "[::1]:", "host.example:3478", "", ":3478",
+			     "192.0.2.1: 5"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sa_set_hostport(&a, bad[i], 3478), EINVAL);
+	assert_int_equal(sa_set_hostport(&a, "192.0.2.1", 0), EINVAL);
+}
+
+static void test_log_json_escape(void **state)
+{
+	(void)state;
+	char out[128];
+	log_json_escape("a\"b\\c\n\t\x01\x7f", out, sizeof(out));
+	assert_string_equal(out, "a\\\"b\\\\c\\u000a\\u0009\\u0001\\u007f");
+	/* Valid UTF-8 passes; stray, overlong and surrogate bytes do not. */
+	log_json_escape("caf\xc3\xa9 \xff \xc0\xaf \xed\xa0\x80 \xe2\x82", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \\ufffd \\ufffd\\ufffd "
+				 "\\ufffd\\ufffd\\ufffd \\ufffd\\ufffd");
+	/* A short buffer cuts between characters, never inside one. */
+	log_json_escape("\"\"\"\"", out, 9);
+	assert_string_equal(out, "\\\"\\\"");
+}
+
+/* The whole line through log_msg: an object with ts, level and msg. */
+static void test_log_json_line(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	log_setup(f, LOG_INFO);
+	log_set_json(true);
+	log_info("user \"%s\" from %s", "a\"b", "1.2.3.4:5");
+	log_debug("not shown");
+	log_set_json(false);
+	log_warn("plain %d", 7);
+	log_setup(stderr, LOG_INFO);
+	fclose(f);
+	const char *nl = strchr(buf, '\n');
+	assert_non_null(nl);
+	assert_int_equal(strncmp(buf, "{\"ts\":\"", 7), 0);
+	const char *tail = "\",\"level\":\"info\",\"msg\":\"user \\\"a\\\"b\\\" from 1.2.3.4:5\"}";
+	assert_int_equal(strncmp(nl - strlen(tail), tail, strlen(tail)), 0);
+	assert_non_null(strstr(nl + 1, "Z warn plain 7\n"));
+	assert_null(strstr(buf, "not shown"));
+	free(buf);
 }
 
 static void test_sa_compare_hash(void **state)
@@ -67,6 +135,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sa_parse_format),
 		cmocka_unit_test(test_sa_compare_hash),
+		cmocka_unit_test(test_sa_hostport),
+		cmocka_unit_test(test_log_json_escape),
+		cmocka_unit_test(test_log_json_line),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
 	};
