@@ -93,7 +93,10 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 	if (!c->use_auth_secret || !c->nsecrets)
 		return apicfg_err(err, "%s", "'api-listening-port' needs "
 			       "'static-auth-secret' to mint TURN credentials");
-	unsigned n = c->nexternal ? c->nexternal : lc->naddrs;
+	/* lc->addrs holds each listening address once per port: the first
+	 * c->nlisten (or the one default) are the plain port's. */
+	unsigned base = c->nlisten ? c->nlisten : 1;
+	unsigned n = c->nexternal ? c->nexternal : (base < lc->naddrs ? base : lc->naddrs);
 	for (unsigned i = 0; i < n && a->nplatform < API_PLATFORM_MAX; i++) {
 		const struct sa *s = c->nexternal ? &c->external[i] : &lc->addrs[i];
 		char ip[SA_STRLEN], host[SA_STRLEN + 2], url[STORE_URL_MAX];
@@ -113,6 +116,13 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 		}
 		if (lc->tcp) {
 			snprintf(url, sizeof(url), "turn:%s:%u?transport=tcp", host, c->port);
+			apicfg_add_url(p, a, url, err);
+		}
+		/* Browsers check the certificate against this host: an IP here
+		 * needs an IP SAN; list DNS names with 'api-turn-server'. */
+		if (lc->tls) {
+			snprintf(url, sizeof(url), "turns:%s:%u?transport=tcp", host,
+				 c->tls_port);
 			apicfg_add_url(p, a, url, err);
 		}
 	}

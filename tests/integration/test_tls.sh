@@ -129,6 +129,28 @@ TS_CHECK_TIMEOUT=90 ts_python_checks "tls reload" "$TS_DIR/tls_cases.py" reload 
 	"$CUR_CERT" "$CUR_KEY" "$SECOND_CERT" "$SECOND_KEY"
 cp "$SECOND_CERT" "$CUR_CERT" # leave a good file for the shutdown
 
+# --- redirects over TLS carry ALTERNATE-DOMAIN (RFC 8489 14.16) -----------
+alt_port=$(ts_pick_port) || exit 1
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --tls-listening-port "$alt_port" \
+	--cert "$SECOND_CERT" --pkey "$SECOND_KEY" \
+	--alternate-server 127.0.0.1:3479 --alternate-domain turn.example.net || exit 1
+export TS_DIR
+ts_python_checks "redirect" - "$TS_PORT" "$alt_port" "$TS_SECRET" <<'EOF'
+import os, sys
+sys.path.insert(0, os.environ["TS_DIR"])
+import turnclient as tc
+port, tls_port, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+for kind, p in (("tls", tls_port), ("udp", port)):
+    c = tc.Client(("127.0.0.1", p), transport=kind, timeout=3)
+    c.set_rest_creds(secret, "redir-" + kind)
+    r = c.allocate()
+    dom = r.get(0x8003) if r.has(0x8003) else None
+    ok = r.code() == 300 and r.has(0x8023)
+    print(("ok" if ok else "FAIL") + " redirect over %s: 300 with ALTERNATE-SERVER (%s)" % (kind, r.error_code()))
+    want = b"turn.example.net" if kind == "tls" else None
+    print(("ok" if dom == want else "FAIL") + " redirect over %s: ALTERNATE-DOMAIN %s" % (kind, dom))
+EOF
+
 # --- out of descriptors ------------------------------------------------
 # A wrapper that lowers RLIMIT_NOFILE and execs the daemon (same PID).
 cat >"$TS_TMP/lowfd.sh" <<EOF
@@ -139,7 +161,6 @@ EOF
 chmod +x "$TS_TMP/lowfd.sh"
 ts_start_server "$TS_TMP/lowfd.sh" "${TS_AUTH[@]}" --relay-threads 1 \
 	--allow-loopback-peers || exit 1
-export TS_DIR
 ts_python_checks "emfile" - "$TS_PORT" "$TS_PID" "$TS_LOG" "$TS_SECRET" <<'EOF'
 import os, socket, sys, time
 sys.path.insert(0, os.environ.get("TS_DIR", "."))

@@ -809,6 +809,19 @@ static void test_api_cfg(void **state)
 	assert_string_equal(a.platform[0].secret, "topsecret");
 	assert_int_equal(a.nendpoints, 2); /* udp and tcp, stun: not twice */
 
+	/* With TLS on, a turns: URL on the TLS port; each listening address
+	 * once although the listening set now holds it on both ports. */
+	strcpy(c.cert, "/c.pem");
+	strcpy(c.pkey, "/k.pem");
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(lc.naddrs, 2);
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.nplatform, 1);
+	assert_int_equal(a.platform[0].nurls, 4);
+	assert_string_equal(a.platform[0].urls[3], "turns:127.0.0.1:5349?transport=tcp");
+	c.cert[0] = c.pkey[0] = '\0';
+	server_listen_cfg(&c, &lc);
+
 	strcpy(c.api_servers[c.napi_servers++],
 	       "turn:192.0.2.1:3478,turns:192.0.2.1:443?transport=tcp fleet-secret");
 	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
