@@ -48,6 +48,12 @@ struct net_tcp_conn {
 	size_t wlen, wcap;
 	bool want_out;
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
+	/* tcprelay.c (RFC 6062): a bound client data connection pipes raw
+	 * bytes to pipe; handoff names the worker it moves to after this
+	 * read; rpaused stops reading while the peer side is full. */
+	struct net_tpeer *pipe;
+	struct net_worker *handoff;
+	bool rpaused;
 };
 
 struct net_relay {
@@ -78,6 +84,10 @@ struct net_worker {
 	struct iovec riov[NET_UDP_BATCH];
 	struct sa rfrom[NET_UDP_BATCH];
 	unsigned rused; /* entries the last read filled: reset only those */
+	/* tcprelay.c: client connections handed over by other workers */
+	pthread_mutex_t xfer_mu;
+	struct net_tcp_conn *xfer;
+	struct loop_fd xfer_lf;
 };
 
 /* udp.c */
@@ -100,6 +110,21 @@ int net_tcp_listen(struct net_worker *w, const struct sa *addr,
 void net_tcp_listener_close(struct net_tcp_listener *l);
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
 void net_tcp_close_all(struct net_worker *w);
+void net_tcp_close(struct net_tcp_conn *c);
+/* What was read: frames to the turn core, or raw bytes to a pipe. */
+void net_tcp_input(struct net_tcp_conn *c);
+/* Re-arm epoll after want_out or rpaused changed. */
+void net_tcp_events(struct net_tcp_conn *c);
+
+/* tcprelay.c: TCP relays (RFC 6062) */
+struct net_tpeer;
+int net_tcprelay_init(struct net_worker *w);
+void net_tcprelay_fini(struct net_worker *w);
+void net_tcprelay_io(struct turn_io *io);
+void net_tcprelay_handoff(struct net_tcp_conn *c);
+void net_pipe_client_input(struct net_tcp_conn *c);
+void net_pipe_client_drained(struct net_tcp_conn *c);
+void net_pipe_client_closed(struct net_tcp_conn *c);
 
 /* relay.c: the turn_io implementation */
 void net_io_init(struct net_worker *w, struct turn_io *io);

@@ -17,6 +17,8 @@
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
+	if (c->pipe)
+		net_pipe_client_closed(c);
 	turn_conn_closed(w->srv, c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -43,12 +45,18 @@ static int tcp_flush(struct net_tcp_conn *c)
 	return 0;
 }
 
+void net_tcp_events(struct net_tcp_conn *c)
+{
+	loop_mod(c->w->loop, &c->lf, (c->rpaused ? 0 : EPOLLIN) |
+				     (c->want_out ? EPOLLOUT : 0));
+}
+
 static void tcp_want_out(struct net_tcp_conn *c, bool on)
 {
 	if (c->want_out == on)
 		return;
 	c->want_out = on;
-	loop_mod(c->w->loop, &c->lf, EPOLLIN | (on ? EPOLLOUT : 0));
+	net_tcp_events(c);
 }
 
 static int tcp_wbuf_append(struct net_tcp_conn *c, const struct iovec *iov,
@@ -133,7 +141,11 @@ static int tcp_frames(struct net_tcp_conn *c)
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
+		if (c->handoff)
+			break; /* the owning worker reads this frame again */
 		off += flen;
+		if (c->pipe)
+			break; /* ConnectionBind: raw bytes follow (RFC 6062) */
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
@@ -150,6 +162,10 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 		}
 		if (c->wlen == 0)
 			tcp_want_out(c, false);
+		if (c->pipe)
+			net_pipe_client_drained(c);
+		if (c->lf.fd < 0)
+			return;
 	}
 	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		return;
@@ -161,10 +177,26 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 	if (n < 0)
 		return;
 	c->rlen += (size_t)n;
-	if (tcp_frames(c) != 0)
+	net_tcp_input(c);
+}
+
+void net_tcp_input(struct net_tcp_conn *c)
+{
+	struct net_worker *w = c->w;
+	if (!c->pipe && tcp_frames(c) != 0) {
 		tcp_conn_close(c);
-	else
-		net_flush_all(c->w);
+		return;
+	}
+	if (c->handoff)
+		net_tcprelay_handoff(c); /* c belongs to another worker now */
+	else if (c->pipe && c->rlen > 0)
+		net_pipe_client_input(c);
+	net_flush_all(w);
+}
+
+void net_tcp_close(struct net_tcp_conn *c)
+{
+	tcp_conn_close(c);
 }
 
 static void tcp_accept(struct loop_fd *lf, uint32_t events)

@@ -33,6 +33,7 @@ struct config {
 	unsigned nexternal;
 	uint16_t min_port, max_port;    /* 49152..65535 */
 	bool no_udp, no_tcp;
+	bool no_tcp_relay;              /* --no-tcp-relay: RFC 6062 off */
 
 	/* credentials */
 	char realm[128];                /* --realm (default "turnstone") */

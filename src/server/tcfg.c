@@ -144,6 +144,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->total_quota = c->total_quota;
 	t->max_perms = 64;
 	t->max_chans = 64;
+	t->no_tcp_relay = c->no_tcp_relay;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
 	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));
