@@ -82,6 +82,11 @@ void loop_close(struct loop *l, struct loop_fd *lf)
 	lf->fd = -1;
 }
 
+int loop_detach(struct loop *l, struct loop_fd *lf)
+{
+	return epoll_ctl(l->epfd, EPOLL_CTL_DEL, lf->fd, NULL) ? errno : 0;
+}
+
 void loop_defer_free(struct loop *l, void *ptr)
 {
 	if (l->ndefer == l->capdefer) {

@@ -24,6 +24,8 @@ int loop_add(struct loop *l, struct loop_fd *lf, uint32_t events);
 int loop_mod(struct loop *l, struct loop_fd *lf, uint32_t events);
 /* Remove from epoll and close the fd; lf->fd becomes -1. */
 void loop_close(struct loop *l, struct loop_fd *lf);
+/* Remove from epoll but keep the fd open (it moves to another loop). */
+int loop_detach(struct loop *l, struct loop_fd *lf);
 /* Free ptr with free() after the current batch of events. */
 void loop_defer_free(struct loop *l, void *ptr);
 /* Wait up to timeout_ms and dispatch one batch. 0 or errno. */

@@ -67,6 +67,13 @@ struct net_tcp_conn {
 	SSL *ssl;             /* NET_TCP_TLS */
 	uint64_t deadline;    /* monotonic ms; 0 = none (NET_TCP_FRAME_MS) */
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
+	/* tcprelay.c (RFC 6062): a bound client data connection pipes raw
+	 * bytes to pipe; handoff names the worker it moves to after this
+	 * read; rpaused stops reading while the peer side is full. */
+	struct net_tpeer *pipe;
+	struct net_worker *handoff;
+	bool rpaused;
+	uint32_t ev; /* the epoll events registered */
 };
 
 /* A DTLS session on a UDP listener, found by the client's address. */
@@ -130,6 +137,10 @@ struct net_worker {
 	struct iovec riov[NET_UDP_BATCH];
 	struct sa rfrom[NET_UDP_BATCH];
 	unsigned rused; /* entries the last read filled: reset only those */
+	/* tcprelay.c: client connections handed over by other workers */
+	pthread_mutex_t xfer_mu;
+	struct net_tcp_conn *xfer;
+	struct loop_fd xfer_lf;
 };
 
 /* udp.c */
@@ -176,6 +187,25 @@ void net_dtls_set_ctx(struct net_worker *w);
 int net_dtls_cookie_gen(SSL *ssl, unsigned char *cookie, unsigned int *len);
 int net_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie,
 			   unsigned int len);
+
+void net_tcp_close(struct net_tcp_conn *c);
+/* What was read: frames to the turn core, or raw bytes to a pipe. 0, or
+ * an errno value to close on. */
+int net_tcp_consume(struct net_tcp_conn *c);
+/* A connection handed over from another worker: consume its rbuf. */
+void net_tcp_input(struct net_tcp_conn *c);
+/* Re-arm epoll after want_out or rpaused changed. */
+void net_tcp_events(struct net_tcp_conn *c);
+
+/* tcprelay.c: TCP relays (RFC 6062) */
+struct net_tpeer;
+int net_tcprelay_init(struct net_worker *w);
+void net_tcprelay_fini(struct net_worker *w);
+void net_tcprelay_io(struct turn_io *io);
+void net_tcprelay_handoff(struct net_tcp_conn *c);
+void net_pipe_client_input(struct net_tcp_conn *c);
+void net_pipe_client_drained(struct net_tcp_conn *c);
+void net_pipe_client_closed(struct net_tcp_conn *c);
 
 /* relay.c: the turn_io implementation */
 void net_io_init(struct net_worker *w, struct turn_io *io);

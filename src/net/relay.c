@@ -104,6 +104,7 @@ void net_io_init(struct net_worker *w, struct turn_io *io)
 		.client_send = io_client_send,
 		.arg = w,
 	};
+	net_tcprelay_io(io);
 }
 
 void net_flush_all(struct net_worker *w)

@@ -19,6 +19,8 @@
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
+	if (c->pipe)
+		net_pipe_client_closed(c);
 	turn_conn_closed(w->srv, c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -50,12 +52,24 @@ static int tcp_flush(struct net_tcp_conn *c)
 	return 0;
 }
 
+/* EPOLLIN unless a pipe's peer is full (rpaused), EPOLLOUT while output
+ * waits. Bytes OpenSSL already decrypted wake no epoll: when reading
+ * resumes with some held there, EPOLLOUT (writable at once) makes the
+ * handler read them. */
+void net_tcp_events(struct net_tcp_conn *c)
+{
+	bool held = !c->rpaused && c->ssl && SSL_has_pending(c->ssl);
+	uint32_t ev = (c->rpaused ? 0 : EPOLLIN) | (c->want_out || held ? EPOLLOUT : 0);
+	if (ev != c->ev && loop_mod(c->w->loop, &c->lf, ev) == 0)
+		c->ev = ev;
+}
+
 void net_tcp_want_out(struct net_tcp_conn *c, bool on)
 {
 	if (c->want_out == on)
 		return;
 	c->want_out = on;
-	loop_mod(c->w->loop, &c->lf, EPOLLIN | (on ? EPOLLOUT : 0));
+	net_tcp_events(c);
 }
 
 static int tcp_wbuf_append(struct net_tcp_conn *c, const struct iovec *iov,
@@ -125,6 +139,10 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
  * and from accept until the first frame: idle is fine, slow is not. */
 static void tcp_arm(struct net_tcp_conn *c)
 {
+	if (c->pipe) { /* RFC 6062 data: the peer sets the pace */
+		c->deadline = 0;
+		return;
+	}
 	bool pending = c->rlen > 0 || !c->framed ||
 		       (c->ssl && !SSL_is_init_finished(c->ssl));
 	if (!pending)
@@ -159,8 +177,12 @@ int net_tcp_frames(struct net_tcp_conn *c)
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
+		if (c->handoff)
+			break; /* the owning worker reads this frame again */
 		off += flen;
 		c->framed = true;
+		if (c->pipe)
+			break; /* ConnectionBind: raw bytes follow (RFC 6062) */
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
@@ -190,15 +212,32 @@ static int tcp_sniff(struct net_tcp_conn *c)
 	return 0;
 }
 
+/* What was read: frames to the turn core, or raw bytes to a pipe. 0, or
+ * an errno value to close on. Stops at a hand-off: c is then another
+ * worker's. */
+int net_tcp_consume(struct net_tcp_conn *c)
+{
+	if (!c->pipe) {
+		int err = net_tcp_frames(c);
+		if (err || c->lf.fd < 0 || c->handoff)
+			return err;
+	}
+	if (c->pipe && c->rlen > 0)
+		net_pipe_client_input(c);
+	return 0;
+}
+
 static int tcp_read_plain(struct net_tcp_conn *c)
 {
+	if (c->rlen == c->rcap)
+		return 0; /* a pipe's buffer is full: rpaused waits for room */
 	ssize_t n = recv(c->lf.fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
 	if (n == 0)
 		return ECONNRESET;
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
 	c->rlen += (size_t)n;
-	return net_tcp_frames(c);
+	return net_tcp_consume(c);
 }
 
 static int tcp_read(struct net_tcp_conn *c)
@@ -211,8 +250,10 @@ static int tcp_read(struct net_tcp_conn *c)
 	if (c->mode == NET_TCP_PLAIN)
 		return tcp_read_plain(c);
 	int err = net_tls_conn_read(c);
-	if (!err && c->lf.fd >= 0)
+	if (!err && c->lf.fd >= 0 && !c->handoff) {
 		tcp_arm(c);
+		net_tcp_events(c); /* drop or add the held-bytes wake-up */
+	}
 	return err;
 }
 
@@ -226,15 +267,39 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 		}
 		if (c->wlen == 0)
 			net_tcp_want_out(c, false);
+		if (c->pipe)
+			net_pipe_client_drained(c);
+		if (c->lf.fd < 0)
+			return;
 	}
 	/* OpenSSL may have wanted to write in the middle of a read. */
 	bool tls_retry = c->ssl && (events & EPOLLOUT);
 	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !tls_retry)
 		return;
+	struct net_worker *w = c->w;
 	if (tcp_read(c) != 0)
 		tcp_conn_close(c);
-	else
-		net_flush_all(c->w);
+	else if (c->lf.fd >= 0 && c->handoff)
+		net_tcprelay_handoff(c); /* c belongs to another worker now */
+	net_flush_all(w);
+}
+
+/* A connection handed over by another worker, its unread frame in rbuf. */
+void net_tcp_input(struct net_tcp_conn *c)
+{
+	struct net_worker *w = c->w;
+	if (net_tcp_consume(c) != 0)
+		tcp_conn_close(c);
+	else if (c->lf.fd >= 0 && c->handoff)
+		net_tcprelay_handoff(c);
+	else if (c->lf.fd >= 0)
+		tcp_arm(c);
+	net_flush_all(w);
+}
+
+void net_tcp_close(struct net_tcp_conn *c)
+{
+	tcp_conn_close(c);
 }
 
 /* Out of descriptors: the pending connection stays queued and the
@@ -277,7 +342,7 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 		}
 		*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = l->w,
 			.local = l->local, .remote = remote, .rbuf = rb,
-			.rcap = TCP_RBUF_INIT,
+			.rcap = TCP_RBUF_INIT, .ev = EPOLLIN,
 			.deadline = l->w->now_ms + NET_TCP_FRAME_MS};
 		c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
 		if (loop_add(l->w->loop, &c->lf, EPOLLIN) != 0) {

@@ -49,14 +49,18 @@ int net_tls_conn_read(struct net_tcp_conn *c)
 {
 	ERR_clear_error(); /* SSL_get_error reads the queue */
 	for (;;) {
+		/* A pipe whose peer is full reads on when it drains
+		 * (net_tcp_events wakes us for what OpenSSL holds). */
+		if (c->rpaused || c->rlen == c->rcap)
+			return 0;
 		int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
 		if (n <= 0)
 			return tls_wait(c, n);
 		c->rlen += (size_t)n;
-		/* net_tcp_frames leaves room for the next read: it grows rbuf
-		 * to the size of a partial frame. */
-		int err = net_tcp_frames(c);
-		if (err || c->lf.fd < 0)
+		/* Frames leave room for the next read: net_tcp_frames grows
+		 * rbuf to the size of a partial frame. */
+		int err = net_tcp_consume(c);
+		if (err || c->lf.fd < 0 || c->handoff)
 			return err;
 	}
 }

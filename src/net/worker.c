@@ -70,6 +70,8 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	w->tls = tls;
 	net_recv_init(w);
 	int err = loop_alloc(&w->loop);
+	if (!err)
+		err = net_tcprelay_init(w);
 	struct turn_clock clk = {worker_clock_mono, worker_clock_wall, w};
 	struct turn_io io;
 	net_io_init(w, &io);
@@ -187,6 +189,7 @@ void net_worker_free(struct net_worker *w)
 	worker_close_listeners(w);
 	for (unsigned i = 0; i < w->nudp; i++)
 		net_udp_close(w->udp[i]);
+	net_tcprelay_fini(w);
 	loop_free(w->loop);
 	free(w);
 }

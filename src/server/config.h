@@ -34,6 +34,7 @@ struct config {
 	unsigned nexternal;
 	uint16_t min_port, max_port;    /* 49152..65535 */
 	bool no_udp, no_tcp;
+	bool no_tcp_relay;              /* --no-tcp-relay: RFC 6062 off */
 
 	/* TLS and DTLS: on when 'cert' and 'pkey' are given */
 	uint16_t tls_port;              /* --tls-listening-port (5349) */

@@ -156,7 +156,7 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUP("software-attribute", 0),
 	UNSUP("check-origin-consistency", 0),
 	UNSUP("no-udp-relay", 0),
-	UNSUP("no-tcp-relay", 0),
+	FLAG("no-tcp-relay", 0, no_tcp_relay),
 	UNSUP("stun-only", 'S'),
 	UNSUP("no-stun", 0),
 	UNSUP("raw-public-keys", 0),

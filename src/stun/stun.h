@@ -144,6 +144,8 @@ int stun_msg_get_transport(const struct stun_msg *m, uint8_t *proto);
 int stun_msg_get_family(const struct stun_msg *m, uint16_t type, uint8_t *fam);
 /* EVEN-PORT: R bit. */
 int stun_msg_get_even_port(const struct stun_msg *m, bool *reserve);
+/* CONNECTION-ID (RFC 6062 6.2.1): exactly four bytes, an opaque id. */
+int stun_msg_get_connid(const struct stun_msg *m, uint32_t *id);
 
 /* MESSAGE-INTEGRITY (HMAC-SHA1) / MESSAGE-INTEGRITY-SHA256 verification
  * with a constant-time compare (RFC 8489 14.5, 14.6). The HMAC covers the
@@ -205,6 +207,7 @@ void stun_enc_addr(struct stun_enc *e, uint16_t type, const struct sa *a);
 void stun_enc_error(struct stun_enc *e, int code, const char *reason);
 void stun_enc_unknown(struct stun_enc *e, const uint16_t *types, unsigned n);
 void stun_enc_channel(struct stun_enc *e, uint16_t ch);
+void stun_enc_connid(struct stun_enc *e, uint32_t id);
 /* PASSWORD-ALGORITHMS listing SHA-256 then MD5. */
 void stun_enc_password_algorithms(struct stun_enc *e);
 /* Integrity and fingerprint go last, in this order (RFC 8489 14). */

@@ -112,6 +112,11 @@ int stun_msg_get_transport(const struct stun_msg *m, uint8_t *proto)
 	return err;
 }
 
+int stun_msg_get_connid(const struct stun_msg *m, uint32_t *id)
+{
+	return stun_msg_get_u32(m, TURN_ATTR_CONNECTION_ID, id);
+}
+
 /* REQUESTED-/ADDITIONAL-ADDRESS-FAMILY (RFC 8656 18.8, 18.11). The value
  * is returned as sent: an unsupported family is the caller's 440, not a
  * malformed attribute. */

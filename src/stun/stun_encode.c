@@ -144,6 +144,12 @@ void stun_enc_channel(struct stun_enc *e, uint16_t ch)
 	stun_enc_u32(e, TURN_ATTR_CHANNEL_NUMBER, (uint32_t)ch << 16);
 }
 
+/* CONNECTION-ID (RFC 6062 6.2.1): the server's id, network order. */
+void stun_enc_connid(struct stun_enc *e, uint32_t id)
+{
+	stun_enc_u32(e, TURN_ATTR_CONNECTION_ID, id);
+}
+
 /* PASSWORD-ALGORITHMS (14.11): algorithm, parameter length 0, each. */
 void stun_enc_password_algorithms(struct stun_enc *e)
 {

@@ -31,6 +31,7 @@ struct turn_clock {
 };
 
 struct turn_relay;
+struct turn_tconn;
 
 /* Injected I/O. Handles are opaque to the core. */
 struct turn_io {
@@ -46,6 +47,26 @@ struct turn_io {
 	 * connection); conn is the handle from struct turn_src. */
 	void (*client_send)(void *arg, void *conn, const struct sa *client,
 			    const struct iovec *iov, int iovcnt);
+	/* TCP relays (RFC 6062); see docs/architecture.md. Listen on bind
+	 * (the relayed address) and report each accepted peer through
+	 * turn_tcp_accepted with owner. */
+	int (*tcp_listen)(void *arg, const struct sa *bind,
+			  struct turn_relay *owner, void **handlep);
+	void (*tcp_unlisten)(void *arg, void *handle);
+	/* Start a connection from the relayed address to peer; the outcome
+	 * comes back through turn_tcp_connected with owner. */
+	int (*tcp_connect)(void *arg, const struct sa *from, const struct sa *peer,
+			   struct turn_tconn *owner, void **handlep);
+	/* Close a peer connection and its client data connection, if bound.
+	 * Nothing is reported back. */
+	void (*tcp_close)(void *arg, void *handle);
+	/* ConnectionBind succeeded: from now on the client connection conn
+	 * and the peer connection exchange raw bytes. */
+	void (*tcp_bind)(void *arg, void *handle, void *conn);
+	/* The connection id belongs to another worker: move the client
+	 * connection conn, with the request still unread, to the worker
+	 * whose turn_io arg is owner_arg. */
+	void (*conn_handoff)(void *arg, void *conn, void *owner_arg);
 	void *arg;
 };
 
@@ -83,6 +104,7 @@ struct turn_cfg {
 	struct sa ext6;             /* relay address (1:1 NAT); family 0 = none */
 	struct auth_nonce_key nonce_key;
 	const struct peer_policy *policy;
+	bool no_tcp_relay;          /* --no-tcp-relay: TCP allocations get 442 */
 	unsigned unauth_rate;       /* 401s per second per source IP */
 	unsigned unauth_burst;
 	uint32_t max_bps;           /* bytes/s per allocation and direction, 0 = none */
@@ -138,6 +160,17 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 /* A client stream (TCP, TLS) or DTLS session closed: its allocation goes
  * (RFC 8656 3.1); the handle is never used again. */
 void turn_conn_closed(struct turn_srv *srv, void *conn);
+/* TCP relays (RFC 6062). A peer connected to a relayed address: the
+ * returned owner is handed to later calls, NULL means close it (no
+ * permission, or denied by policy). */
+struct turn_tconn *turn_tcp_accepted(struct turn_srv *srv,
+				     struct turn_relay *owner,
+				     const struct sa *peer, void *handle);
+/* The connection started by tcp_connect succeeded (err 0) or failed. */
+void turn_tcp_connected(struct turn_srv *srv, struct turn_tconn *tc, int err);
+/* A peer connection, or the client data connection bound to it, closed:
+ * the core forgets it and calls tcp_close. */
+void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc);
 /* Expire allocations; returns ms until the next expiry (or -1 if none). */
 int64_t turn_srv_tick(struct turn_srv *srv);
 unsigned turn_srv_count(const struct turn_srv *srv);

@@ -109,13 +109,16 @@ static void alloc_unlink(struct turn_srv *srv, struct turn_alloc *a)
 
 void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 {
+	turn_tcp_alloc_close(srv, a); /* RFC 6062: its peer connections */
 	alloc_usage(srv, a);
 	turn_stat_add(alloc_gauge(srv, &a->src), (uint64_t)-1);
 	if (a->bps)
 		turn_shared_bps_put(srv->sh, a->bps);
 	for (unsigned i = 0; i < a->nrelay; i++) {
 		struct turn_relay *r = &a->relay[i];
-		if (r->handle)
+		if (r->handle && a->tcp)
+			srv->io.tcp_unlisten(srv->io.arg, r->handle);
+		else if (r->handle)
 			srv->io.relay_close(srv->io.arg, r->handle);
 		turn_shared_port_put(srv->sh, sa_port(&r->addr));
 	}

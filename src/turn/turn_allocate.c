@@ -15,18 +15,25 @@ struct alloc_req {
 	bool has_token;
 	uint8_t token[8];
 	bool dont_fragment;
+	bool tcp;          /* REQUESTED-TRANSPORT TCP (RFC 6062) */
 };
 
 /* Parse and cross-check the Allocate attributes: 0 or an error code. */
-static int allocate_parse(const struct turn_srv *srv, const struct stun_msg *req,
-			  struct alloc_req *ar)
+static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req, struct alloc_req *ar)
 {
 	memset(ar, 0, sizeof(*ar));
 	uint8_t proto, fam, addfam;
 	if (stun_msg_get_transport(req, &proto) != 0)
 		return 400;
-	if (proto != TURN_PROTO_UDP)
-		return 442; /* TCP relays (RFC 6062) are not offered yet */
+	if (proto == TURN_PROTO_TCP) {
+		int code = turn_tcp_allocate_check(srv, src, req);
+		if (code)
+			return code;
+		ar->tcp = true;
+	} else if (proto != TURN_PROTO_UDP) {
+		return 442;
+	}
 	bool has_fam = stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0;
 	bool has_add = stun_msg_get_family(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &addfam) == 0;
 	const struct stun_attr *tok = stun_msg_attr(req, TURN_ATTR_RESERVATION_TOKEN);
@@ -71,8 +78,9 @@ static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
 		r->alloc = a;
 		r->addr = *base;
 		sa_set_port(&r->addr, port);
-		err = srv->io.relay_open(srv->io.arg, &r->addr, ar->dont_fragment,
-					 r, &r->handle);
+		err = ar->tcp ? srv->io.tcp_listen(srv->io.arg, &r->addr, r, &r->handle)
+			      : srv->io.relay_open(srv->io.arg, &r->addr,
+						   ar->dont_fragment, r, &r->handle);
 		if (!err) {
 			a->nrelay++;
 			return 0;
@@ -194,6 +202,7 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	memcpy(a->username, auth->user, auth->ulen + 1);
 	a->userid_off = (uint16_t)auth->userid_off;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
+	a->tcp = ar->tcp;
 	code = allocate_relay(srv, a, ar, ar->af, true);
 	if (code) {
 		turn_alloc_destroy(srv, a);
@@ -218,7 +227,7 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 		return;
 	struct alloc_req ar;
 	/* Draining (shutdown) with nowhere to send the client: 508. */
-	int code = srv->draining ? 508 : allocate_parse(srv, req, &ar);
+	int code = srv->draining ? 508 : allocate_parse(srv, src, req, &ar);
 	if (!code)
 		code = allocate_build(srv, src, req, auth, &ar, &a);
 	if (code) {

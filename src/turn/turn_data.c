@@ -75,7 +75,7 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 	struct turn_alloc *a = turn_alloc_find(srv, src);
 	const struct stun_attr *data = stun_msg_attr(ind, TURN_ATTR_DATA);
 	struct sa peer;
-	if (!a || !data ||
+	if (!a || a->tcp || !data || /* TCP allocations: no Send (RFC 6062) */
 	    stun_msg_get_xaddr(ind, TURN_ATTR_XOR_PEER_ADDRESS, &peer) != 0)
 		return;
 	if (peer_policy_check(srv->cfg->policy, &peer) != 0) {

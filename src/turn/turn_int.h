@@ -13,6 +13,8 @@
 #define TURN_RESV_MS 30000      /* RFC 8656 7.2: hold the reserved port ~30 s */
 #define TURN_CHAN_QUIET_MS 300000 /* 12: no rebind for 5 min after expiry */
 #define TURN_SCRATCH (STUN_MAX_MSG + 64)
+#define TURN_TCONN_MS 30000  /* RFC 6062 5.2, 5.3: connect and bind timers */
+#define TURN_TCONN_MAX 64    /* peer connections per TCP allocation */
 
 struct turn_relay {
 	struct turn_alloc *alloc;
@@ -38,6 +40,32 @@ struct turn_bucket {
 	uint64_t last_ms;
 };
 
+enum turn_tconn_state {
+	TURN_TCONN_CONNECTING, /* Connect sent to the peer, no answer yet */
+	TURN_TCONN_PENDING,    /* peer connected, waiting for ConnectionBind */
+	TURN_TCONN_BOUND,      /* spliced to a client data connection */
+};
+
+/* One peer data connection of a TCP allocation (RFC 6062). Until it is
+ * bound it sits on the server's timer queue: every deadline is "now +
+ * 30 s" when set, so the queue is in deadline order. */
+struct turn_tconn {
+	struct turn_tconn *anext;        /* allocation's list */
+	struct turn_tconn *qprev, *qnext; /* timer queue */
+	struct turn_alloc *alloc;
+	struct sa peer;
+	void *handle;
+	uint64_t deadline;
+	uint32_t id;
+	enum turn_tconn_state state;
+	bool queued;
+	/* The Connect request, answered when the connection completes. */
+	uint8_t tid[STUN_TID_LEN];
+	bool fp, sha256;
+	uint8_t key[32];
+	uint8_t klen;
+};
+
 struct turn_alloc {
 	struct turn_alloc *hnext; /* 5-tuple hash chain */
 	struct turn_src src;
@@ -50,6 +78,9 @@ struct turn_alloc {
 	uint16_t nperms, capperms;
 	uint16_t nchans, capchans;
 	uint16_t userid_off; /* user-id starts at username + userid_off */
+	bool tcp;            /* TCP relay (RFC 6062): relay[0] is a listener */
+	struct turn_tconn *tconns;
+	unsigned ntconns;
 	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */
 	bool live;           /* answered with success: ends with a usage record */
 	enum turn_end end;   /* why it ends (set just before destroy) */
@@ -70,6 +101,7 @@ struct turn_srv {
 	uint32_t hseed;
 	bool draining;
 	unsigned alt_next[2]; /* round robin over alternates, per family */
+	struct turn_tconn *tq_head, *tq_tail; /* unbound peer connections */
 	struct turn_alloc **heap; /* min-heap on expires */
 	size_t nheap, capheap;
 	uint8_t scratch[TURN_SCRATCH]; /* Data indications / responses */
@@ -157,6 +189,35 @@ uint32_t turn_shared_bps_take(struct turn_shared *sh, uint32_t want,
 			      uint32_t capacity);
 void turn_shared_bps_put(struct turn_shared *sh, uint32_t bps);
 
+/* turn_connid.c: connection ids shared by all workers (RFC 6062); the
+ * owner is the worker's turn_srv, owner_arg its turn_io arg. */
+int turn_connid_add(struct turn_shared *sh, struct turn_srv *owner,
+		    struct turn_tconn *tc, uint32_t *id);
+void turn_connid_del(struct turn_shared *sh, uint32_t id);
+int turn_connid_find(struct turn_shared *sh, uint32_t id,
+		     struct turn_srv **owner, void **owner_arg,
+		     struct turn_tconn **tc);
+struct turn_connids;
+int turn_connids_alloc(struct turn_connids **cp);
+void turn_connids_free(struct turn_connids *c);
+struct turn_connids *turn_shared_connids(struct turn_shared *sh);
+
+/* turn_tcp.c */
+void turn_method_connect(struct turn_srv *srv, const struct turn_src *src,
+			 const struct stun_msg *req,
+			 const struct turn_auth *auth);
+void turn_method_connection_bind(struct turn_srv *srv,
+				 const struct turn_src *src,
+				 const struct stun_msg *req,
+				 const struct turn_auth *auth);
+void turn_tcp_alloc_close(struct turn_srv *srv, struct turn_alloc *a);
+/* REQUESTED-TRANSPORT TCP (5.1): 0 or the error code. */
+int turn_tcp_allocate_check(const struct turn_srv *srv,
+			    const struct turn_src *src,
+			    const struct stun_msg *req);
+/* Time out unbound peer connections; ms until the next (or -1). */
+int64_t turn_tcp_tick(struct turn_srv *srv);
+
 /* turn_auth.c: 0 = verified (auth filled); otherwise a reply was sent. */
 int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 		      const struct stun_msg *req, struct turn_auth *auth);
@@ -180,6 +241,10 @@ bool turn_alt_redirect(struct turn_srv *srv, const struct turn_src *src,
 /* turn_methods.c / turn_allocate.c / turn_data.c */
 uint32_t turn_lifetime(const struct turn_srv *srv, const struct stun_msg *req);
 int turn_family_af(uint8_t fam);
+struct turn_alloc *turn_method_alloc(struct turn_srv *srv,
+				     const struct turn_src *src,
+				     const struct stun_msg *req,
+				     const struct turn_auth *auth);
 void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 			  const struct stun_msg *req,
 			  const struct turn_auth *auth);

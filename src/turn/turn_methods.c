@@ -21,10 +21,10 @@ static void method_binding(struct turn_srv *srv, const struct turn_src *src,
 
 /* The allocation for this 5-tuple, owned by the same user (441), or an
  * answered 437 (RFC 8656 7.3, 9.2, 11.2). */
-static struct turn_alloc *method_alloc(struct turn_srv *srv,
-				       const struct turn_src *src,
-				       const struct stun_msg *req,
-				       const struct turn_auth *auth)
+struct turn_alloc *turn_method_alloc(struct turn_srv *srv,
+				     const struct turn_src *src,
+				     const struct stun_msg *req,
+				     const struct turn_auth *auth)
 {
 	struct turn_alloc *a = turn_alloc_find(srv, src);
 	if (!a) {
@@ -60,7 +60,7 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
 			   const struct stun_msg *req,
 			   const struct turn_auth *auth)
 {
-	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	struct turn_alloc *a = turn_method_alloc(srv, src, req, auth);
 	if (!a)
 		return;
 	uint8_t fam;
@@ -112,7 +112,7 @@ static void method_permission(struct turn_srv *srv, const struct turn_src *src,
 			      const struct stun_msg *req,
 			      const struct turn_auth *auth)
 {
-	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	struct turn_alloc *a = turn_method_alloc(srv, src, req, auth);
 	if (!a)
 		return;
 	struct sa peers[STUN_MAX_ATTRS];
@@ -147,7 +147,7 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 				const struct stun_msg *req,
 				const struct turn_auth *auth)
 {
-	struct turn_alloc *a = method_alloc(srv, src, req, auth);
+	struct turn_alloc *a = turn_method_alloc(srv, src, req, auth);
 	if (!a)
 		return;
 	uint16_t ch;
@@ -155,8 +155,9 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 	const struct stun_attr *at = stun_msg_attr(req, TURN_ATTR_XOR_PEER_ADDRESS);
 	/* RFC 8656 11.2: missing attributes or a number outside
 	 * 0x4000-0x4FFF get 400 (0x7FFF with --legacy-channel-range, for
-	 * RFC 5766 clients such as turnutils_uclient). */
-	if (!at || stun_msg_get_channel(req, &ch) != 0 ||
+	 * RFC 5766 clients such as turnutils_uclient). A TCP allocation has
+	 * no channels (RFC 6062: data flows on data connections). */
+	if (a->tcp || !at || stun_msg_get_channel(req, &ch) != 0 ||
 	    ch < STUN_CHANNEL_MIN || ch > turn_max_channel(srv)) {
 		turn_reply_error(srv, src, req, auth, 400);
 		return;
@@ -188,6 +189,8 @@ static const struct {
 	{TURN_REFRESH, true, method_refresh},
 	{TURN_CREATE_PERMISSION, true, method_permission},
 	{TURN_CHANNEL_BIND, true, method_channel_bind},
+	{TURN_CONNECT, true, turn_method_connect},
+	{TURN_CONNECTION_BIND, true, turn_method_connection_bind},
 };
 
 /* ICE agents (RFC 8445 16.1) may send PRIORITY and USE-CANDIDATE on a
@@ -223,6 +226,6 @@ void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 		methods[i].h(srv, src, req, methods[i].auth ? &auth : NULL);
 		return;
 	}
-	/* Connect/ConnectionBind (RFC 6062) and unknown methods. */
+	/* Unknown methods. */
 	turn_reply_error(srv, src, req, NULL, 400);
 }

@@ -32,6 +32,7 @@ struct turn_shared {
 	unsigned total;
 	uint64_t bps_granted;
 	struct resv resv[TURN_RESV_MAX];
+	struct turn_connids *connids; /* turn_connid.c, its own mutex */
 };
 
 static uint32_t shared_rand(void *arg)
@@ -49,6 +50,12 @@ int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
 	int err = portpool_alloc(&sh->pool, min_port, max_port, shared_rand,
 				 NULL);
 	if (err) {
+		free(sh);
+		return err;
+	}
+	err = turn_connids_alloc(&sh->connids);
+	if (err) {
+		portpool_free(sh->pool);
 		free(sh);
 		return err;
 	}
@@ -70,9 +77,15 @@ void turn_shared_free(struct turn_shared *sh)
 			q = next;
 		}
 	}
+	turn_connids_free(sh->connids);
 	portpool_free(sh->pool);
 	pthread_mutex_destroy(&sh->mu);
 	free(sh);
+}
+
+struct turn_connids *turn_shared_connids(struct turn_shared *sh)
+{
+	return sh->connids;
 }
 
 unsigned turn_shared_allocations(struct turn_shared *sh)

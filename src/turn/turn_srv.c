@@ -115,9 +115,11 @@ int64_t turn_srv_tick(struct turn_srv *srv)
 		srv->heap[0]->end = TURN_END_EXPIRED;
 		turn_alloc_destroy(srv, srv->heap[0]);
 	}
+	int64_t tcp = turn_tcp_tick(srv); /* RFC 6062 connect/bind timers */
 	if (srv->nheap == 0)
-		return -1;
-	return (int64_t)(srv->heap[0]->expires - now);
+		return tcp;
+	int64_t next = (int64_t)(srv->heap[0]->expires - now);
+	return tcp >= 0 && tcp < next ? tcp : next;
 }
 
 int turn_user_set(struct turn_user *u, const char *name, const char *pass,

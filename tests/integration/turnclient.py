@@ -42,6 +42,9 @@ SEND = 0x006
 DATA = 0x007
 CREATE_PERMISSION = 0x008
 CHANNEL_BIND = 0x009
+CONNECT = 0x00A             # RFC 6062
+CONNECTION_BIND = 0x00B
+CONNECTION_ATTEMPT = 0x00C
 
 # classes
 REQUEST, INDICATION, SUCCESS, ERROR = 0, 1, 2, 3
@@ -61,6 +64,7 @@ NONCE = 0x0015
 XOR_RELAYED_ADDRESS = 0x0016
 REQUESTED_ADDRESS_FAMILY = 0x0017
 REQUESTED_TRANSPORT = 0x0019
+CONNECTION_ID = 0x002A
 XOR_MAPPED_ADDRESS = 0x0020
 SOFTWARE = 0x8022
 FINGERPRINT = 0x8028
@@ -72,6 +76,7 @@ ATTR_NAMES = {
     0x0013: "DATA", 0x0014: "REALM", 0x0015: "NONCE",
     0x0016: "XOR-RELAYED-ADDRESS", 0x0017: "REQUESTED-ADDRESS-FAMILY",
     0x0019: "REQUESTED-TRANSPORT", 0x0020: "XOR-MAPPED-ADDRESS",
+    0x002A: "CONNECTION-ID",
     0x001C: "MESSAGE-INTEGRITY-SHA256", 0x001D: "PASSWORD-ALGORITHM",
     0x001E: "USERHASH", 0x8022: "SOFTWARE", 0x8028: "FINGERPRINT",
     0x802B: "RESPONSE-ORIGIN", 0x802C: "OTHER-ADDRESS",
@@ -474,6 +479,25 @@ class Client:
                 continue
             return r
         return r
+
+    # RFC 6062
+    def connect(self, ip, port, timeout=None):
+        """Connect request; the answer may take as long as the server's
+        connection attempt."""
+        tid = os.urandom(12)
+        attrs = [(XOR_PEER_ADDRESS, xor_addr(ip, port, tid))]
+        if timeout is not None:
+            old, self.timeout = self.timeout, timeout
+            try:
+                return self._request_tid(CONNECT, attrs, tid)
+            finally:
+                self.timeout = old
+        return self._request_tid(CONNECT, attrs, tid)
+
+    def connection_bind(self, connid):
+        """ConnectionBind on this (new) connection, with the credentials
+        of the control connection (set_user/set_rest_creds)."""
+        return self.request(CONNECTION_BIND, [(CONNECTION_ID, connid)])
 
     def send_indication(self, ip, port, data):
         tid = os.urandom(12)

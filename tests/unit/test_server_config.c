@@ -394,6 +394,13 @@ static void test_optional_values(void **state)
 	assert_false(c.verbose);
 	assert_true(c.no_udp);
 
+	/* coturn's no-tcp-relay: RFC 6062 TCP allocations refused */
+	config_defaults(&c);
+	assert_false(c.no_tcp_relay);
+	assert_int_equal(args_parse(&c, ARGV("--no-tcp-relay"), &e), 0);
+	err_close(&e);
+	assert_true(c.no_tcp_relay);
+
 	/* no-loopback-peers switches allow-loopback-peers back off */
 	config_defaults(&c);
 	assert_int_equal(args_parse(&c, ARGV("--allow-loopback-peers",

@@ -632,6 +632,45 @@ static void test_nonce_cookie(void **state)
 		(const uint8_t *)"obMatJos2wA=A", 13, &f), ENOENT);
 }
 
+/* RFC 6062: Connect, ConnectionBind and ConnectionAttempt carry a 4-byte
+ * CONNECTION-ID; the methods keep their class bits apart (0x000a request
+ * is type 0x000a, its success 0x010a, the indication 0x001c). */
+static void test_connid(void **state)
+{
+	(void)state;
+	uint8_t buf[128], tid[STUN_TID_LEN] = {1, 2, 3};
+	struct stun_enc e;
+	struct stun_msg m;
+	size_t len;
+	uint32_t id = 0;
+	stun_enc_init(&e, buf, sizeof(buf), TURN_CONNECT, STUN_CLASS_SUCCESS, tid);
+	stun_enc_connid(&e, 0xdeadbeef);
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	assert_int_equal(len, 28);
+	assert_int_equal(get_be16(buf), 0x010a);
+	assert_memory_equal(buf + 20, "\x00\x2a\x00\x04\xde\xad\xbe\xef", 8);
+	assert_int_equal(stun_msg_decode(&m, buf, len), 0);
+	assert_int_equal(m.nunknown, 0); /* a known attribute: no 420 */
+	assert_int_equal(m.method, TURN_CONNECT);
+	assert_int_equal(stun_msg_get_connid(&m, &id), 0);
+	assert_int_equal(id, 0xdeadbeef);
+	stun_enc_init(&e, buf, sizeof(buf), TURN_CONNECTION_ATTEMPT,
+		      STUN_CLASS_INDICATION, tid);
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	assert_int_equal(get_be16(buf), 0x001c);
+	assert_int_equal(stun_msg_decode(&m, buf, len), 0);
+	assert_int_equal(stun_msg_get_connid(&m, &id), ENOENT);
+	/* A CONNECTION-ID of any other length is malformed (400). */
+	stun_enc_init(&e, buf, sizeof(buf), TURN_CONNECTION_BIND,
+		      STUN_CLASS_REQUEST, tid);
+	stun_enc_attr(&e, TURN_ATTR_CONNECTION_ID, "\1\2\3\4\5\6\7\x08", 8);
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	assert_int_equal(stun_msg_decode(&m, buf, len), 0);
+	assert_int_equal(stun_msg_get_connid(&m, &id), EBADMSG);
+	assert_string_equal(stun_reason(446), "Connection Already Exists");
+	assert_string_equal(stun_reason(447), "Connection Timeout or Failure");
+}
+
 static void test_chdata(void **state)
 {
 	(void)state;
@@ -775,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_nonce_cookie),
 		cmocka_unit_test(test_chdata),
+		cmocka_unit_test(test_connid),
 		cmocka_unit_test(test_frame_len_stun),
 		cmocka_unit_test(test_try_alternate),
 		cmocka_unit_test(test_alternate_domain_malformed),

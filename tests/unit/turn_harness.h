@@ -18,12 +18,22 @@
 #include "turn/turn.h"
 
 #define H_MAX_RELAYS 64
+#define H_MAX_TPEERS 256
 
 struct h_relay {
 	struct sa addr;
 	struct turn_relay *owner;
 	bool open;
 	bool df;
+	bool tcp; /* a TCP relay listener (RFC 6062) */
+};
+
+/* A fake TCP peer connection (RFC 6062). */
+struct h_tpeer {
+	struct sa from, peer;
+	struct turn_tconn *owner;
+	bool open, outgoing;
+	void *bound; /* client data connection after ConnectionBind */
 };
 
 struct harness {
@@ -45,6 +55,12 @@ struct harness {
 	size_t poutlen;
 	unsigned npout;
 	struct sa pout_peer;
+	/* TCP relays */
+	struct h_tpeer tpeers[H_MAX_TPEERS];
+	unsigned ntpeers;
+	int fail_connect;    /* next tcp_connect fails with this errno */
+	void *handoff_conn, *handoff_to;
+	unsigned nhandoff;
 	/* client state */
 	char nonce[128];
 	size_t noncelen;
@@ -105,6 +121,92 @@ static inline void h_client_send(void *arg, void *conn, const struct sa *client,
 	h->nout++;
 }
 
+static inline int h_tcp_listen(void *arg, const struct sa *bind,
+			       struct turn_relay *owner, void **hp)
+{
+	int err = h_relay_open(arg, bind, false, owner, hp);
+	if (!err)
+		((struct h_relay *)*hp)->tcp = true;
+	return err;
+}
+
+static inline void h_tcp_unlisten(void *arg, void *handle)
+{
+	assert_true(((struct h_relay *)handle)->tcp);
+	h_relay_close(arg, handle);
+}
+
+static inline int h_tcp_connect(void *arg, const struct sa *from,
+				const struct sa *peer, struct turn_tconn *owner,
+				void **hp)
+{
+	struct harness *h = arg;
+	if (h->fail_connect) {
+		int err = h->fail_connect;
+		h->fail_connect = 0;
+		return err;
+	}
+	assert_true(h->ntpeers < H_MAX_TPEERS);
+	struct h_tpeer *t = &h->tpeers[h->ntpeers++];
+	*t = (struct h_tpeer){.from = *from, .peer = *peer, .owner = owner,
+			     .open = true, .outgoing = true};
+	*hp = t;
+	return 0;
+}
+
+static inline void h_tcp_close(void *arg, void *handle)
+{
+	(void)arg;
+	struct h_tpeer *t = handle;
+	assert_true(t->open);
+	t->open = false;
+}
+
+static inline void h_tcp_bind(void *arg, void *handle, void *conn)
+{
+	(void)arg;
+	struct h_tpeer *t = handle;
+	assert_true(t->open);
+	assert_null(t->bound);
+	t->bound = conn;
+}
+
+static inline void h_conn_handoff(void *arg, void *conn, void *owner_arg)
+{
+	struct harness *h = arg;
+	h->handoff_conn = conn;
+	h->handoff_to = owner_arg;
+	h->nhandoff++;
+}
+
+/* A peer connects to a TCP relay listener: what the net layer does on
+ * accept. Returns the fake connection, or NULL if the core refused. */
+static inline struct h_tpeer *h_tcp_accept(struct harness *h, struct h_relay *l,
+					   const struct sa *peer)
+{
+	assert_true(l->tcp && l->open);
+	struct h_tpeer *t = &h->tpeers[h->ntpeers];
+	*t = (struct h_tpeer){.from = l->addr, .peer = *peer, .open = true};
+	t->owner = turn_tcp_accepted(h->srv, l->owner, peer, t);
+	if (!t->owner)
+		return NULL;
+	h->ntpeers++;
+	return t;
+}
+
+static inline struct turn_io h_io(struct harness *h)
+{
+	struct turn_io io = {
+		.relay_open = h_relay_open, .relay_close = h_relay_close,
+		.relay_send = h_relay_send, .client_send = h_client_send,
+		.tcp_listen = h_tcp_listen, .tcp_unlisten = h_tcp_unlisten,
+		.tcp_connect = h_tcp_connect, .tcp_close = h_tcp_close,
+		.tcp_bind = h_tcp_bind, .conn_handoff = h_conn_handoff,
+		.arg = h,
+	};
+	return io;
+}
+
 static inline struct harness *h_new(void (*tweak)(struct turn_cfg *))
 {
 	struct harness *h = calloc(1, sizeof(*h));
@@ -140,8 +242,7 @@ static inline struct harness *h_new(void (*tweak)(struct turn_cfg *))
 		tweak(c);
 	assert_int_equal(turn_shared_alloc(&h->sh, 50000, 50015), 0);
 	struct turn_clock clk = {h_mono, h_wall, h};
-	struct turn_io io = {h_relay_open, h_relay_close, h_relay_send,
-			     h_client_send, h};
+	struct turn_io io = h_io(h);
 	assert_int_equal(turn_srv_alloc(&h->srv, &h->cfg, h->sh, &clk, &io), 0);
 	return h;
 }
@@ -154,6 +255,8 @@ static inline void h_free(struct harness *h)
 	assert_int_equal(turn_shared_allocations(h->sh), 0);
 	for (unsigned i = 0; i < h->nrelays; i++)
 		assert_false(h->relays[i].open);
+	for (unsigned i = 0; i < h->ntpeers; i++)
+		assert_false(h->tpeers[i].open);
 	turn_shared_free(h->sh);
 	peer_policy_free(h->policy);
 	free(h);
