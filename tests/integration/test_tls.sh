@@ -123,6 +123,10 @@ else
 	ts_fail "capture a DTLS ClientHello from openssl s_client"
 fi
 
+# --- RFC 6062 over TLS ------------------------------------------------
+TS_CHECK_TIMEOUT=60 ts_python_checks "tls tcp relay" "$TS_DIR/tls_cases.py" tcprelay \
+	"$P" "$TLS_PORT" "$TS_SECRET" "$TS_PID"
+
 # --- reload ------------------------------------------------------------
 TS_CHECK_TIMEOUT=90 ts_python_checks "tls reload" "$TS_DIR/tls_cases.py" reload \
 	"$P" "$TLS_PORT" "$TS_SECRET" "$TS_PID" "$TS_LOG" \

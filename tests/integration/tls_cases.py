@@ -333,11 +333,74 @@ def reload(port, tls_port, secret, pid, log, cur_cert, cur_key, new_cert, new_ke
     peer.close()
 
 
+def tcp_relay(tls_port, secret):
+    """RFC 6062 over TLS: the control and the data connection are both TLS;
+    256 KiB go each way through the pipe, byte for byte."""
+    srv = (HOST, tls_port)
+    c = tc.Client(srv, transport="tls", timeout=5.0)
+    c.set_rest_creds(secret, "tls-tcprelay")
+    r = c.allocate(proto=6)
+    check("tcp relay over tls: TCP allocation", r.cls == tc.SUCCESS, str(r.error_code()))
+    lst = socket.socket()
+    lst.bind((HOST, 0))
+    lst.listen(1)
+    lst.settimeout(5.0)
+    c.create_permission(HOST)
+    r = c.connect(HOST, lst.getsockname()[1])
+    check("tcp relay over tls: Connect", r.cls == tc.SUCCESS, str(r.error_code()))
+    if r.cls != tc.SUCCESS:
+        return
+    peer, _ = lst.accept()
+    d = tc.Client(srv, transport="tls", timeout=5.0)
+    d.username, d.password, d.realm_override = c.username, c.password, None
+    r = d.connection_bind(r.get(tc.CONNECTION_ID))
+    check("tcp relay over tls: ConnectionBind on a TLS data connection",
+          r.cls == tc.SUCCESS, str(r.error_code()))
+    if r.cls != tc.SUCCESS:
+        return
+    up, down = os.urandom(256 * 1024), os.urandom(256 * 1024)
+    got_peer = bytearray()
+
+    def peer_side():
+        peer.settimeout(10.0)
+        while len(got_peer) < len(up):
+            b = peer.recv(65536)
+            if not b:
+                break
+            got_peer.extend(b)
+        peer.sendall(down)
+
+    t = threading.Thread(target=peer_side)
+    t.start()
+    d.sock.sendall(up)
+    got = bytearray(d.buf)
+    d.sock.settimeout(10.0)
+    try:
+        while len(got) < len(down):
+            b = d.sock.recv(65536)
+            if not b:
+                break
+            got.extend(b)
+    except socket.timeout:
+        pass
+    t.join()
+    check("tcp relay over tls: client to peer byte for byte", bytes(got_peer) == up,
+          "%d of %d bytes" % (len(got_peer), len(up)))
+    check("tcp relay over tls: peer to client byte for byte", bytes(got) == down,
+          "%d of %d bytes" % (len(got), len(down)))
+    for x in (d, c):
+        x.close()
+    peer.close()
+    lst.close()
+
+
 def main(argv):
     mode = argv[1]
     port, tls_port, secret, pid = int(argv[2]), int(argv[3]), argv[4], int(argv[5])
     if mode == "abuse":
         abuse(port, tls_port, secret, pid, argv[6])
+    elif mode == "tcprelay":
+        tcp_relay(tls_port, secret)
     elif mode == "reload":
         reload(port, tls_port, secret, pid, *argv[6:11])
     else:
