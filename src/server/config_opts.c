@@ -43,6 +43,7 @@ static const struct cfg_opt cfg_opts[] = {
 	STR("cert", 0, cert, 1),
 	STR("pkey", 0, pkey, 1),
 	STR("CA-file", 0, ca_file, 1),
+	STR("ca-file", 0, ca_file, 1), /* the same, in the usual case */
 	STR("cipher-list", 0, cipher_list, 1),
 	FLAG("no-tls", 0, no_tls),
 	FLAG("no-dtls", 0, no_dtls),

@@ -79,7 +79,7 @@ def example_options(path):
 NEEDS = {
     "no-turn": ["api-listening-port", "db", "api-turn-server"],
     "no-udp": [], "no-tcp": [],
-    "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"],
+    "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"], "ca-file": ["cert", "pkey"],
     "bps-capacity": ["max-bps"],
 }
 

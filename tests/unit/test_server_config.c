@@ -713,6 +713,10 @@ static void test_tls_options(void **state)
 	assert_string_equal(c.ca_file, "/ca.pem");
 	assert_string_equal(c.cipher_list, "ECDHE+AESGCM");
 	assert_true(c.no_dtls && c.no_tlsv1_2 && !c.no_tls);
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "ca-file=/ca2.pem\n", &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.ca_file, "/ca2.pem");
 	file_expect_err("tls-listening-port=0\n",
 			"invalid value for 'tls-listening-port'", NULL);
 }
