@@ -32,12 +32,15 @@ cp "$FIRST_CERT" "$CUR_CERT"
 cp "$FIRST_KEY" "$CUR_KEY"
 
 TLS_PORT=$(ts_pick_port) || exit 1
+PROM_PORT=$(ts_pick_port) || exit 1
+export PROM_PORT
 # 200 allocations at once for the reload check, plus the uclient runs.
 # ASan's quarantine would count freed memory as kept in the DTLS check.
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
 TS_RELAY_SPAN=400 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers \
 	--legacy-channel-range --relay-threads 2 --user-quota 0 \
-	--tls-listening-port "$TLS_PORT" --cert "$CUR_CERT" --pkey "$CUR_KEY" || exit 1
+	--tls-listening-port "$TLS_PORT" --cert "$CUR_CERT" --pkey "$CUR_KEY" \
+	--prometheus --prometheus-port "$PROM_PORT" || exit 1
 P=$TS_PORT
 
 # --- protocol versions and ALPN ---------------------------------------

@@ -272,6 +272,19 @@ def reload(port, tls_port, secret, pid, log, cur_cert, cur_key, new_cert, new_ke
     allocs = open_allocs(port, tls_port, secret)
     ok = sum(1 for _, _, r in allocs if r.cls == tc.SUCCESS)
     check("reload: 200 allocations open (150 UDP, 50 TLS)", ok == 200, "%d" % ok)
+    prom = os.environ.get("PROM_PORT")
+    if prom:
+        import urllib.request
+        text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % prom, timeout=5).read().decode()
+        def gauge(tp):
+            for line in text.splitlines():
+                if line.startswith('turnstone_allocations{transport="%s",family="ipv4"}' % tp):
+                    return int(float(line.split()[-1]))
+            return None
+        check("reload: metrics count the 50 TLS allocations as tls", gauge("tls") == 50,
+              "tls=%s udp=%s" % (gauge("tls"), gauge("udp")))
+        check("reload: metrics count the UDP allocations as udp",
+              (gauge("udp") or 0) >= 150, "udp=%s" % gauge("udp"))
     c0 = allocs[150][1]
     check("reload: TLS presents the first certificate", c0.peer_cert() == old_der)
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
