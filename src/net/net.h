@@ -51,6 +51,14 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 /* Swap the TLS contexts (reload): new handshakes use the new one, sessions
  * that exist keep theirs. Thread-safe. */
 void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls);
+/* Change the listening set (reload): addresses that stay keep their
+ * sockets, removed ones close (their TCP connections go on), new ones are
+ * bound. lc must outlive the worker. Thread-safe. */
+void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc);
+/* Whether every address lc adds to old can be bound now (run before
+ * asking workers to). 0, or an errno value with a reason in why. */
+int net_listen_check(const struct net_listen_cfg *old,
+		     const struct net_listen_cfg *lc, char *why, size_t whylen);
 int net_worker_start(struct net_worker *w);
 /* Ask the worker to drain: close listeners' accept side, refuse new
  * allocations, and exit once no worker has allocations left (they share

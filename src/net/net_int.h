@@ -36,6 +36,7 @@ struct net_udp {
 	struct loop_fd lf;
 	struct net_worker *w;
 	struct sa local;
+	struct net_udp *rnext; /* retired list */
 	unsigned nq;
 	struct mmsghdr qmsg[NET_UDP_BATCH];
 	struct iovec qiov[NET_UDP_BATCH];
@@ -114,6 +115,8 @@ struct net_worker {
 	bool plain_udp, plain_tcp, tls_on, dtls_on;
 	const struct net_tls *tls;
 	_Atomic(const struct net_tls *) pending_tls;
+	_Atomic(const struct net_listen_cfg *) pending_lc;
+	struct net_udp *retired; /* listeners a reload removed (listen.c) */
 	uint64_t next_sweep, accept_resume, emfile_logged;
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
@@ -142,6 +145,11 @@ struct net_worker {
 	struct net_tcp_conn *xfer;
 	struct loop_fd xfer_lf;
 };
+
+/* listen.c */
+int net_listen_open(struct net_worker *w, const struct net_listen_cfg *lc);
+void net_listen_change(struct net_worker *w, const struct net_listen_cfg *lc);
+void net_listen_fini(struct net_worker *w);
 
 /* udp.c */
 int net_udp_open(struct net_worker *w, const struct sa *addr,

@@ -30,26 +30,6 @@ static uint64_t worker_clock_wall(void *arg)
 	return (uint64_t)time(NULL);
 }
 
-static int worker_listen(struct net_worker *w, const struct net_listen_cfg *lc)
-{
-	for (unsigned i = 0; i < lc->naddrs; i++) {
-		int err = 0;
-		if (lc->udp || lc->dtls)
-			err = net_udp_open(w, &lc->addrs[i], &w->udp[w->nudp++]);
-		if (err) {
-			w->nudp--;
-			return err;
-		}
-		if (lc->tcp || lc->tls)
-			err = net_tcp_listen(w, &lc->addrs[i], &w->tcp[w->ntcp++]);
-		if (err) {
-			w->ntcp--;
-			return err;
-		}
-	}
-	return 0;
-}
-
 int net_worker_alloc(struct net_worker **wp, unsigned id,
 		     const struct net_listen_cfg *lc,
 		     const struct turn_cfg *tcfg, struct turn_shared *sh,
@@ -80,7 +60,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	if (!err)
 		err = net_dtls_init(w);
 	if (!err)
-		err = worker_listen(w, lc);
+		err = net_listen_open(w, lc);
 	if (err) {
 		net_worker_free(w);
 		return err;
@@ -106,6 +86,9 @@ static bool worker_step(struct net_worker *w)
 		w->tls = tls;
 		net_dtls_set_ctx(w);
 	}
+	const struct net_listen_cfg *lc = atomic_exchange(&w->pending_lc, NULL);
+	if (lc && !atomic_load(&w->draining))
+		net_listen_change(w, lc);
 	if (w->now_ms >= w->next_sweep) {
 		w->next_sweep = w->now_ms + NET_SWEEP_MS;
 		net_tcp_sweep(w);
@@ -163,6 +146,11 @@ void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
 	atomic_store(&w->pending_tls, tls);
 }
 
+void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc)
+{
+	atomic_store(&w->pending_lc, lc);
+}
+
 void net_worker_join(struct net_worker *w)
 {
 	pthread_join(w->thread, NULL);
@@ -189,6 +177,7 @@ void net_worker_free(struct net_worker *w)
 	worker_close_listeners(w);
 	for (unsigned i = 0; i < w->nudp; i++)
 		net_udp_close(w->udp[i]);
+	net_listen_fini(w);
 	net_tcprelay_fini(w);
 	loop_free(w->loop);
 	free(w);

@@ -26,8 +26,16 @@ struct server_tls {
 	struct server_tls *older;
 };
 
+/* Listening sets of earlier reloads: a worker may not have read its
+ * pointer yet, so they stay until exit. */
+struct server_lc {
+	struct net_listen_cfg lc;
+	struct server_lc *older;
+};
+
 struct server {
 	struct config cfg;
+	struct server_lc *lcs;
 	struct server_tls *tls;
 	int argc;
 	char **argv;
@@ -138,39 +146,75 @@ static void server_banner(const struct server *s)
 		 s->cfg.allow_loopback_peers ? ", loopback peers ALLOWED (testing only)" : "");
 }
 
-/* Parse and build everything a reload needs; nothing is swapped yet. */
+/* Parse and build everything a reload needs; nothing is swapped yet.
+ * *lcp is the new listening set, or NULL when it is unchanged. */
 static int server_reload_build(struct server *s, struct config *c,
-			       struct server_tcfg **tp)
+			       struct server_tcfg **tp, struct server_lc **lcp)
 {
+	*lcp = NULL;
 	if (server_load(c, s->argc, s->argv) != 0)
 		return EINVAL;
-	if (server_tls_on(c) != server_tls_on(&s->cfg)) {
-		log_err("reload: turning TLS on or off needs a restart");
+	struct server_lc *nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return ENOMEM;
+	server_listen_cfg(c, &nl->lc);
+	if (server_listen_equal(&nl->lc, &s->lc)) {
+		free(nl);
+		nl = NULL;
+	} else {
+		char why[256];
+		if (net_listen_check(&s->lc, &nl->lc, why, sizeof(why)) != 0) {
+			log_err("reload: %s", why);
+			free(nl);
+			return EADDRINUSE;
+		}
+	}
+	if (server_tcfg_build(c, nl ? &nl->lc : &s->lc, tp, stderr) != 0) {
+		free(nl);
 		return EINVAL;
 	}
-	if (server_tcfg_build(c, &s->lc, tp, stderr) != 0)
-		return EINVAL;
+	*lcp = nl;
 	/* Nonces stay valid across a reload: a new key would answer every
 	 * client's next request with 438 at once. */
 	(*tp)->tcfg.nonce_key = s->tcfg->tcfg.nonce_key;
 	if (server_load_tls(s, c) != 0) {
 		server_tcfg_free(*tp);
+		free(nl);
+		*lcp = NULL;
 		return EINVAL;
 	}
 	return 0;
 }
 
-/* SIGHUP: a bad new configuration, certificate or key keeps the old one
- * running. Listening addresses and turning TLS on or off need a restart;
- * certificates, keys, ciphers and everything the TURN core reads are
- * reloaded, and allocations survive. */
+/* Hand the workers a new listening set (after the TLS contexts it may
+ * need) and say what now listens. */
+static void server_relisten(struct server *s, struct server_lc *nl)
+{
+	char a[SA_STRLEN];
+	nl->older = s->lcs;
+	s->lcs = nl;
+	s->lc = nl->lc;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_set_listen(s->workers[i], &nl->lc);
+	for (unsigned i = 0; i < s->lc.naddrs; i++)
+		log_info("now listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
+			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
+			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
+}
+
+/* SIGHUP: a bad new configuration, certificate or key, or a new
+ * listening address that cannot be bound, keeps the old one running.
+ * Otherwise everything is swapped: listeners, TLS, certificates, and all
+ * the TURN core reads (secrets, users, peer policy, quotas, limits);
+ * allocations survive. The API's own settings are read at start only. */
 static void server_reload(struct server *s)
 {
 	struct config *c = calloc(1, sizeof(*c));
 	struct server_tcfg *t = NULL;
+	struct server_lc *nl = NULL;
 	struct server_tls *old_tls = s->tls;
 	notify_reloading();
-	if (!c || server_reload_build(s, c, &t) != 0) {
+	if (!c || server_reload_build(s, c, &t, &nl) != 0) {
 		log_err("reload failed; keeping the running configuration");
 		free(c);
 		notify_ready();
@@ -179,6 +223,8 @@ static void server_reload(struct server *s)
 	if (s->tls != old_tls)
 		for (unsigned i = 0; i < s->nworkers; i++)
 			net_worker_set_tls(s->workers[i], s->tls->tls);
+	if (nl)
+		server_relisten(s, nl);
 	t->older = s->tcfg;
 	s->tcfg = t;
 	s->cfg = *c;
@@ -256,6 +302,11 @@ static void server_cleanup(struct server *s)
 		net_worker_free(s->workers[i]);
 	server_obs_close(&s->obs);
 	turn_shared_free(s->sh);
+	while (s->lcs) {
+		struct server_lc *older = s->lcs->older;
+		free(s->lcs);
+		s->lcs = older;
+	}
 	while (s->tls) {
 		struct server_tls *older = s->tls->older;
 		net_tls_free(s->tls->tls);

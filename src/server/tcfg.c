@@ -124,6 +124,18 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 	server_listen_tls(c, lc);
 }
 
+bool server_listen_equal(const struct net_listen_cfg *a,
+			 const struct net_listen_cfg *b)
+{
+	if (a->naddrs != b->naddrs || a->udp != b->udp || a->tcp != b->tcp ||
+	    a->tls != b->tls || a->dtls != b->dtls)
+		return false;
+	for (unsigned i = 0; i < a->naddrs; i++)
+		if (!sa_eq(&a->addrs[i], &b->addrs[i]))
+			return false;
+	return true;
+}
+
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		      struct server_tcfg **outp, FILE *err)
 {

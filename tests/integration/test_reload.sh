@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SIGHUP rebuilds the listeners too. The daemon starts on port P1 with a
+# config file; the file then moves it to P2 and turns TLS on, and SIGHUP:
+#  - P2 answers over UDP, TCP and TLS; P1 no longer answers or accepts;
+#  - a TCP allocation made on P1 before the reload still refreshes (its
+#    connection is not touched);
+#  - a reload naming a port another program holds is refused, logged, and
+#    P2 keeps serving.
+#
+#   bash test_reload.sh /path/to/turnstone        (what ctest runs)
+TS_NAME=reload
+. "$(dirname "$0")/lib.sh"
+ts_need_bin "${1:-}"
+[ "$TS_SERVER" = turnstone ] || exit 0
+ts_make_cert reload || exit 1
+
+conf="$TS_TMP/turnstone.conf"
+echo "# set by test_reload.sh" >"$conf"
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --relay-threads 2 -c "$conf" || exit 1
+P1=$TS_PORT
+P2=$(ts_pick_port) || exit 1
+P3=$(ts_pick_port) || exit 1
+TLSP=$(ts_pick_port) || exit 1
+export TS_DIR
+
+ts_python_checks "listeners follow the configuration" - "$P1" "$P2" "$P3" "$TLSP" \
+	"$TS_SECRET" "$TS_PID" "$TS_LOG" "$conf" "$TS_CERT" "$TS_KEY" <<'EOF'
+import os, signal, socket, sys, time
+sys.path.insert(0, os.environ["TS_DIR"])
+import turnclient as tc
+p1, p2, p3, tlsp = (int(x) for x in sys.argv[1:5])
+secret, pid, log, conf, cert, key = sys.argv[5:11]
+pid = int(pid)
+H = "127.0.0.1"
+
+def check(name, ok, detail=""):
+    print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
+
+def reloads(n):
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        text = open(log).read()
+        if text.count("configuration reloaded") + text.count("reload failed") >= n:
+            return text
+        time.sleep(0.1)
+    return open(log).read()
+
+def answers(port, transport="udp"):
+    try:
+        c = tc.Client((H, port), transport=transport, timeout=1.0)
+        ok = c.binding().cls == tc.SUCCESS
+        c.close()
+        return ok
+    except Exception:
+        return False
+
+t1 = tc.Client((H, p1), transport="tcp", timeout=3.0)
+t1.set_rest_creds(secret, "before-reload")
+check("TCP allocation on P1", t1.allocate().cls == tc.SUCCESS)
+
+with open(conf, "w") as f:
+    f.write("listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key))
+os.kill(pid, signal.SIGHUP)
+text = reloads(1)
+check("reload accepted", "configuration reloaded" in text)
+time.sleep(0.5)  # workers pick the new set up within their 200 ms wait
+check("P2 answers over UDP", answers(p2))
+check("P2 answers over TCP", answers(p2, "tcp"))
+check("the TLS port, turned on by the reload, answers over TLS", answers(tlsp, "tls"))
+check("P2 serves TLS too (one port for all)", answers(p2, "tls"))
+check("P1 no longer answers over UDP", not answers(p1))
+try:
+    socket.create_connection((H, p1), timeout=1).close()
+    refused = False
+except OSError:
+    refused = True
+check("P1 no longer accepts TCP", refused)
+r = t1.refresh(600)
+check("the TCP allocation made on P1 still refreshes", r.cls == tc.SUCCESS, str(r.error_code()))
+
+holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+holder.bind((H, p3))
+with open(conf, "w") as f:
+    f.write("listening-port=%d\n" % p3)
+os.kill(pid, signal.SIGHUP)
+text = reloads(2)
+check("a port held by another program: reload refused", "reload failed" in text)
+check("... and the reason names the address", "cannot listen on 127.0.0.1:%d" % p3 in text)
+check("P2 still answers", answers(p2))
+holder.close()
+with open(conf, "w") as f:  # leave the file as the daemon runs
+    f.write("listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key))
+t1.close()
+EOF
+ts_finish
