@@ -45,15 +45,12 @@ struct api_dir *api_dir_get(struct api *a)
 	return d;
 }
 
-static int key_cmp(const void *k, const void *e)
-{
-	return strcmp(k, ((const struct store_key *)e)->kid);
-}
-
+/* store_snap_key copes with a store that has no keys yet (bsearch on an
+ * empty, NULL array is undefined: UBSan stopped the daemon on a token
+ * that came before the first key). */
 long api_dir_key(const struct api_dir *d, const char *kid)
 {
-	const struct store_key *k = bsearch(kid, d->snap->keys, d->snap->nkeys,
-					    sizeof(*k), key_cmp);
+	const struct store_key *k = store_snap_key(d->snap, kid);
 	return k ? (long)(k - d->snap->keys) : -1;
 }
 

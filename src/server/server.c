@@ -146,14 +146,22 @@ static void server_banner(const struct server *s)
 		 s->cfg.allow_loopback_peers ? ", loopback peers ALLOWED (testing only)" : "");
 }
 
+static int server_api_drain(void *arg)
+{
+	(void)arg;
+	return kill(getpid(), SIGUSR1) == 0 ? 0 : errno;
+}
+
 /* Parse and build everything a reload needs; nothing is swapped yet.
  * *lcp is the new listening set, or NULL when it is unchanged. */
 static int server_reload_build(struct server *s, struct config *c,
-			       struct server_tcfg **tp, struct server_lc **lcp)
+			       struct server_tcfg **tp, struct server_lc **lcp,
+			       struct api_cfg *na)
 {
 	*lcp = NULL;
-	if (server_load(c, s->argc, s->argv) != 0)
+	if (server_load(c, s->argc, s->argv) != 0 || server_load_api(c, na) != 0)
 		return EINVAL;
+	na->drain_h = server_api_drain;
 	struct server_lc *nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return ENOMEM;
@@ -186,6 +194,30 @@ static int server_reload_build(struct server *s, struct config *c,
 	return 0;
 }
 
+/* The API restarts, on its new options, only when they changed: for a
+ * moment it does not listen. If it cannot start, the old options come
+ * back. */
+static void server_reload_api(struct server *s, const struct config *c,
+			      const struct api_cfg *na)
+{
+	if (memcmp(na, &s->acfg, sizeof(*na)) == 0 && (s->api != NULL) == (c->api_port != 0))
+		return;
+	api_stop(s->api);
+	s->api = NULL;
+	if (!c->api_port) {
+		s->acfg = *na;
+		log_info("api: stopped (no api-listening-port)");
+		return;
+	}
+	if (api_start(&s->api, na) == 0) {
+		s->acfg = *na;
+		return;
+	}
+	log_err("reload: the API does not start on its new options; keeping the old ones");
+	if (s->acfg.port && api_start(&s->api, &s->acfg) != 0)
+		log_err("api: cannot start again on the old options either");
+}
+
 /* Hand the workers a new listening set (after the TLS contexts it may
  * need) and say what now listens. */
 static void server_relisten(struct server *s, struct server_lc *nl)
@@ -204,19 +236,23 @@ static void server_relisten(struct server *s, struct server_lc *nl)
 
 /* SIGHUP: a bad new configuration, certificate or key, or a new
  * listening address that cannot be bound, keeps the old one running.
- * Otherwise everything is swapped: listeners, TLS, certificates, and all
- * the TURN core reads (secrets, users, peer policy, quotas, limits);
- * allocations survive. The API's own settings are read at start only. */
+ * Otherwise everything is swapped: listeners, TLS, certificates, all the
+ * TURN core reads (secrets, users, peer policy, quotas, limits) and the
+ * API's options; allocations survive. */
 static void server_reload(struct server *s)
 {
 	struct config *c = calloc(1, sizeof(*c));
 	struct server_tcfg *t = NULL;
 	struct server_lc *nl = NULL;
 	struct server_tls *old_tls = s->tls;
+	struct api_cfg *na = calloc(1, sizeof(*na));
 	notify_reloading();
-	if (!c || server_reload_build(s, c, &t, &nl) != 0) {
+	if (!c || !na || server_reload_build(s, c, &t, &nl, na) != 0) {
 		log_err("reload failed; keeping the running configuration");
 		free(c);
+		if (na)
+			explicit_bzero(na, sizeof(*na));
+		free(na);
 		notify_ready();
 		return;
 	}
@@ -231,6 +267,9 @@ static void server_reload(struct server *s)
 	free(c);
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_set_cfg(s->workers[i], &t->tcfg);
+	server_reload_api(s, &s->cfg, na);
+	explicit_bzero(na, sizeof(*na));
+	free(na);
 	log_info("configuration reloaded");
 	notify_ready();
 }
@@ -263,12 +302,6 @@ static bool server_workers_done(const struct server *s)
 
 /* POST /v1/admin/drain, on an HTTP thread: the same path as SIGUSR1, so
  * the main thread alone changes state. */
-static int server_api_drain(void *arg)
-{
-	(void)arg;
-	return kill(getpid(), SIGUSR1) == 0 ? 0 : errno;
-}
-
 static void server_wait(struct server *s, const sigset_t *set)
 {
 	/* While draining, look at the workers every 100 ms. */

@@ -6,6 +6,10 @@
 #    connection is not touched);
 #  - a reload naming a port another program holds is refused, logged, and
 #    P2 keeps serving.
+# The ICE-servers API's options reload too: a daemon whose config file
+# lists one platform TURN server hands out another after the file changes
+# and SIGHUP (health checks off: the documentation addresses listed are
+# never contacted).
 #
 #   bash test_reload.sh /path/to/turnstone        (what ctest runs)
 TS_NAME=reload
@@ -92,4 +96,58 @@ with open(conf, "w") as f:  # leave the file as the daemon runs
     f.write("listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key))
 t1.close()
 EOF
+
+# --- the API's options ------------------------------------------------
+ts_api_init "$TS_BIN"
+conf2="$TS_TMP/api.conf"
+printf 'api-health-interval=0\napi-turn-server=turn:192.0.2.10:3478 fleet-secret\n' >"$conf2"
+ts_start_api "$TS_BIN" -c "$conf2" || exit 1
+# Regression: a token while the store holds no key at all got 401 from a
+# bsearch on an empty array, which UBSan stopped the daemon for.
+nokey=$("$TS_PY" -c 'import base64, hmac, hashlib, json, time
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=")
+m = b({"alg": "HS256", "typ": "JWT", "kid": "nokey"}) + b"." + b({"sub": "x", "aud": "turnstone", "exp": int(time.time()) + 60})
+print((m + b"." + base64.urlsafe_b64encode(hmac.new(b"k" * 32, m, hashlib.sha256).digest()).rstrip(b"=")).decode())')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $nokey" \
+	"http://127.0.0.1:$TS_API_PORT/v1/ice-servers")
+[ "$code" = 401 ] && kill -0 "$TS_PID" 2>/dev/null &&
+	ts_pass "a token before any key exists: 401, daemon up" ||
+	ts_fail "a token before any key exists: 401, daemon up" "HTTP $code"
+"$TS_BIN" account create acme --db "$TS_DB" >/dev/null &&
+	"$TS_BIN" account key add acme --db "$TS_DB" --kid acme-1 --alg HS256 >/dev/null || {
+	ts_fail "account setup"
+	ts_finish
+}
+token=$("$TS_BIN" token mint --db "$TS_DB" --account acme --sub alice --ttl 600)
+ice() {
+	local i out
+	for i in $(seq 1 30); do # the store watcher sees new accounts within ~1 s
+		out=$(curl -s -X POST -H "Authorization: Bearer $token" \
+			"http://127.0.0.1:$TS_API_PORT/v1/ice-servers")
+		case $out in *iceServers*) echo "$out"; return 0 ;; esac
+		sleep 0.2
+	done
+	echo "$out"
+}
+out=$(ice)
+case $out in
+*192.0.2.10*) ts_pass "API hands out the configured platform server" ;;
+*) ts_fail "API hands out the configured platform server" "$out" ;;
+esac
+printf 'api-health-interval=0\napi-turn-server=turn:192.0.2.20:3478 fleet-secret\n' >"$conf2"
+kill -HUP "$TS_PID"
+for i in $(seq 1 50); do
+	log=$(cat "$TS_LOG")
+	case $log in *"configuration reloaded"*) break ;; esac
+	sleep 0.1
+done
+out=$(ice)
+case $out in
+*192.0.2.20*) ts_pass "after SIGHUP the API hands out the new platform server" ;;
+*) ts_fail "after SIGHUP the API hands out the new platform server" "$out" ;;
+esac
+case $out in
+*192.0.2.10*) ts_fail "the old platform server is gone" "$out" ;;
+*) ts_pass "the old platform server is gone" ;;
+esac
 ts_finish
