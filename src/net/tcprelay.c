@@ -80,6 +80,7 @@ static int tpeer_write(struct net_tpeer *tp)
 			return n < 0 ? errno : EPIPE;
 		done += (size_t)n;
 	}
+	turn_tcp_relayed(tp->w->srv, tp->owner, TURN_DIR_C2P, done);
 	if (!c) {
 		tp->toff += done;
 		return 0;
@@ -112,6 +113,7 @@ static int tpeer_read(struct net_tpeer *tp)
 			return 0;
 		}
 		struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+		turn_tcp_relayed(tp->w->srv, tp->owner, TURN_DIR_P2C, (size_t)n);
 		net_tcp_send(c, &iov, 1);
 		if (c->lf.fd < 0)
 			return EPIPE;

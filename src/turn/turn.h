@@ -171,6 +171,10 @@ void turn_tcp_connected(struct turn_srv *srv, struct turn_tconn *tc, int err);
 /* A peer connection, or the client data connection bound to it, closed:
  * the core forgets it and calls tcp_close. */
 void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc);
+/* len bytes went through a bound peer connection (dir: enum turn_dir):
+ * counted for the allocation's usage record and the metrics. */
+void turn_tcp_relayed(struct turn_srv *srv, struct turn_tconn *tc, int dir,
+		      size_t len);
 /* Expire allocations; returns ms until the next expiry (or -1 if none). */
 int64_t turn_srv_tick(struct turn_srv *srv);
 unsigned turn_srv_count(const struct turn_srv *srv);

@@ -40,15 +40,6 @@ static inline bool bw_ok(struct turn_srv *srv, struct turn_alloc *a, int dir,
 	return !a->bps || turn_bw_take(srv, a, dir, len, now);
 }
 
-/* Count one relayed datagram, per allocation and per worker. */
-static inline void data_count(struct turn_srv *srv, struct turn_alloc *a, int dir,
-		       size_t len)
-{
-	a->pkts[dir]++;
-	a->bytes[dir] += len;
-	turn_stat_add(&srv->stats.pkts[dir], 1);
-	turn_stat_add(&srv->stats.bytes[dir], len);
-}
 
 /* Client to peer over the relay of the peer's family. */
 static inline void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
@@ -62,7 +53,7 @@ static inline void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
 		if (!bw_ok(srv, a, TURN_DIR_C2P, len, now))
 			return;
 		srv->io.relay_send(srv->io.arg, r->handle, peer, buf, len);
-		data_count(srv, a, TURN_DIR_C2P, len);
+		turn_data_count(srv, a, TURN_DIR_C2P, len);
 		return;
 	}
 }
@@ -117,7 +108,7 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 	if (len > STUN_MAX_MSG - 64 || !turn_perm_find(a, peer, now) ||
 	    !bw_ok(srv, a, TURN_DIR_P2C, len, now))
 		return;
-	data_count(srv, a, TURN_DIR_P2C, len);
+	turn_data_count(srv, a, TURN_DIR_P2C, len);
 	struct turn_chan *c = turn_chan_by_peer(a, peer, now);
 	if (c) {
 		static const uint8_t pad[4];

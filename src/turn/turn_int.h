@@ -259,4 +259,15 @@ void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
 		  size_t len, uint64_t now);
 
+/* Count relayed payload, per allocation and per worker: one datagram, or
+ * one write on an RFC 6062 connection. */
+static inline void turn_data_count(struct turn_srv *srv, struct turn_alloc *a,
+				   int dir, size_t len)
+{
+	a->pkts[dir]++;
+	a->bytes[dir] += len;
+	turn_stat_add(&srv->stats.pkts[dir], 1);
+	turn_stat_add(&srv->stats.bytes[dir], len);
+}
+
 #endif

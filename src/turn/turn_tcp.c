@@ -294,6 +294,13 @@ void turn_method_connection_bind(struct turn_srv *srv,
 
 /* ----- Closing and timers ----- */
 
+void turn_tcp_relayed(struct turn_srv *srv, struct turn_tconn *tc, int dir,
+		      size_t len)
+{
+	if (tc && tc->alloc && len)
+		turn_data_count(srv, tc->alloc, dir, len);
+}
+
 void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc)
 {
 	if (tc->state == TURN_TCONN_CONNECTING)

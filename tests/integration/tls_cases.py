@@ -346,10 +346,27 @@ def reload(port, tls_port, secret, pid, log, cur_cert, cur_key, new_cert, new_ke
     peer.close()
 
 
+def relayed_bytes():
+    """{direction: bytes} from the Prometheus exporter, if it runs."""
+    prom = os.environ.get("PROM_PORT")
+    if not prom:
+        return None
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % prom, timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("turnstone_relayed_bytes_total{"):
+            d = line.split('direction="')[1].split('"')[0]
+            out[d] = int(float(line.split()[-1]))
+    return out
+
+
 def tcp_relay(tls_port, secret):
     """RFC 6062 over TLS: the control and the data connection are both TLS;
-    256 KiB go each way through the pipe, byte for byte."""
+    256 KiB go each way through the pipe, byte for byte, and the metrics
+    count them."""
     srv = (HOST, tls_port)
+    before = relayed_bytes()
     c = tc.Client(srv, transport="tls", timeout=5.0)
     c.set_rest_creds(secret, "tls-tcprelay")
     r = c.allocate(proto=6)
@@ -401,6 +418,11 @@ def tcp_relay(tls_port, secret):
           "%d of %d bytes" % (len(got_peer), len(up)))
     check("tcp relay over tls: peer to client byte for byte", bytes(got) == down,
           "%d of %d bytes" % (len(got), len(down)))
+    after = relayed_bytes()
+    if before is not None:
+        delta = {k: after[k] - before.get(k, 0) for k in after}
+        check("tcp relay over tls: relayed bytes counted each way",
+              sorted(delta.values()) == [len(up), len(down)], str(delta))
     for x in (d, c):
         x.close()
     peer.close()
