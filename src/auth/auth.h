@@ -62,6 +62,40 @@ int auth_nonce_check(const struct auth_nonce_key *k, const struct sa *client,
 		     int transport, const uint8_t *nonce, size_t len,
 		     uint64_t now, uint64_t lifetime);
 
+/* ----- Long-term keys of REST usernames (auth/keycache.c) -----
+ * A fixed-size, per-thread cache: username + realm + algorithm -> key.
+ * The owner must clear it whenever the shared secrets may change. get
+ * returns ENOENT on a miss; entries too long for a slot are not kept. */
+#define AUTH_KEYCACHE_ID_MAX 192
+
+struct auth_keycache;
+int auth_keycache_alloc(struct auth_keycache **cp, unsigned slots,
+			uint32_t seed); /* slots: a power of two */
+void auth_keycache_free(struct auth_keycache *c);
+void auth_keycache_clear(struct auth_keycache *c);
+int auth_keycache_get(const struct auth_keycache *c, const char *user,
+		      size_t ulen, const char *realm, bool sha256,
+		      uint8_t key[32], size_t *klen);
+void auth_keycache_put(struct auth_keycache *c, const char *user,
+		       size_t ulen, const char *realm, bool sha256,
+		       const uint8_t *key, size_t klen);
+
+/* A reusable HMAC-SHA256 context keyed with a nonce key, for one thread:
+ * building and keying one per nonce cost several times the MAC. It keeps
+ * a copy of the key and re-keys itself when given another. The _with
+ * functions are the ones above using it (m may be NULL). */
+struct auth_nonce_mac;
+int auth_nonce_mac_alloc(struct auth_nonce_mac **mp);
+void auth_nonce_mac_free(struct auth_nonce_mac *m);
+int auth_nonce_make_with(const struct auth_nonce_key *k,
+			 struct auth_nonce_mac *m, const struct sa *client,
+			 int transport, uint64_t now, uint32_t features,
+			 char *out, size_t *len);
+int auth_nonce_check_with(const struct auth_nonce_key *k,
+			  struct auth_nonce_mac *m, const struct sa *client,
+			  int transport, const uint8_t *nonce, size_t len,
+			  uint64_t now, uint64_t lifetime);
+
 /* ----- Per-source-IP limiter for 401 replies -----
  * A fixed-size table of token buckets (no malloc after creation) so an
  * unauthenticated flood cannot make the server a reflector. Collisions

@@ -8,8 +8,10 @@
  *
  * The timestamp is inside the MAC, so it cannot be moved forward. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -61,20 +63,86 @@ static size_t nonce_mac_input(uint8_t *buf, const char *cookie, uint64_t ts,
 	return n + 4;
 }
 
-/* Writes NONCE_TAG_LEN base64url characters (no NUL). */
-static int nonce_tag(const struct auth_nonce_key *k, const char *cookie,
-		     uint64_t ts, const struct sa *client, int transport,
-		     char out[NONCE_TAG_LEN])
-{
-	uint8_t in[NONCE_MAC_IN_MAX];
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	unsigned char b64[48];
+struct auth_nonce_mac {
+	EVP_MAC_CTX *ctx;
+	bool keyed;
+	uint8_t key[AUTH_NONCE_KEY_LEN]; /* what ctx is keyed with */
+};
 
-	size_t n = nonce_mac_input(in, cookie, ts, client, transport);
+int auth_nonce_mac_alloc(struct auth_nonce_mac **mp)
+{
+	struct auth_nonce_mac *m = calloc(1, sizeof(*m));
+	EVP_MAC *mac = m ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (mac)
+		m->ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (!m || !m->ctx || !EVP_MAC_CTX_set_params(m->ctx, params)) {
+		auth_nonce_mac_free(m);
+		return ENOMEM;
+	}
+	*mp = m;
+	return 0;
+}
+
+void auth_nonce_mac_free(struct auth_nonce_mac *m)
+{
+	if (!m)
+		return;
+	EVP_MAC_CTX_free(m->ctx);
+	OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+}
+
+/* Key the context only when the key differs from the one it holds (a
+ * reload may bring a new one); otherwise a NULL key reinitialises it
+ * from the saved keyed state. */
+static int nonce_mac_run(struct auth_nonce_mac *m, const struct auth_nonce_key *k,
+			 const uint8_t *in, size_t n, uint8_t mac[32])
+{
+	size_t maclen = 0;
+	bool same = m->keyed && CRYPTO_memcmp(m->key, k->key, sizeof(m->key)) == 0;
+	m->keyed = false;
+	if (!EVP_MAC_init(m->ctx, same ? NULL : k->key,
+			  same ? 0 : AUTH_NONCE_KEY_LEN, NULL))
+		return EACCES;
+	memcpy(m->key, k->key, sizeof(m->key));
+	m->keyed = true;
+	if (!EVP_MAC_update(m->ctx, in, n) ||
+	    !EVP_MAC_final(m->ctx, mac, &maclen, 32) || maclen != 32)
+		return EACCES;
+	return 0;
+}
+
+static int nonce_mac(const struct auth_nonce_key *k, struct auth_nonce_mac *m,
+		     const uint8_t *in, size_t n, uint8_t mac[32])
+{
+	unsigned int maclen = 0;
+	if (m)
+		return nonce_mac_run(m, k, in, n, mac);
 	if (!HMAC(EVP_sha256(), k->key, AUTH_NONCE_KEY_LEN, in, n, mac,
 		  &maclen) || maclen != 32)
 		return EACCES;
+	return 0;
+}
+
+/* Writes NONCE_TAG_LEN base64url characters (no NUL). */
+static int nonce_tag(const struct auth_nonce_key *k, struct auth_nonce_mac *m,
+		     const char *cookie, uint64_t ts, const struct sa *client,
+		     int transport, char out[NONCE_TAG_LEN])
+{
+	uint8_t in[NONCE_MAC_IN_MAX];
+	uint8_t mac[32];
+	unsigned char b64[48];
+
+	size_t n = nonce_mac_input(in, cookie, ts, client, transport);
+	int err = nonce_mac(k, m, in, n, mac);
+	if (err)
+		return err;
 	EVP_EncodeBlock(b64, mac, 32); /* 44 characters */
 	/* base64url so the nonce stays free of '+' and '/' (RFC 4648 5). */
 	for (size_t i = 0; i < NONCE_TAG_LEN; i++) {
@@ -95,6 +163,15 @@ int auth_nonce_make(const struct auth_nonce_key *k, const struct sa *client,
 		    int transport, uint64_t now, uint32_t features, char *out,
 		    size_t *len)
 {
+	return auth_nonce_make_with(k, NULL, client, transport, now, features,
+				    out, len);
+}
+
+int auth_nonce_make_with(const struct auth_nonce_key *k,
+			 struct auth_nonce_mac *m, const struct sa *client,
+			 int transport, uint64_t now, uint32_t features,
+			 char *out, size_t *len)
+{
 	char cookie[NONCE_COOKIE_LEN];
 
 	if (!k || !nonce_client_ok(client) || !out || !len)
@@ -104,7 +181,7 @@ int auth_nonce_make(const struct auth_nonce_key *k, const struct sa *client,
 	char *ts = out + NONCE_COOKIE_LEN;
 	for (int i = 0; i < NONCE_TS_LEN; i++)
 		ts[i] = nonce_hex[(now >> (60 - 4 * i)) & 0xf];
-	int err = nonce_tag(k, cookie, now, client, transport,
+	int err = nonce_tag(k, m, cookie, now, client, transport,
 			    out + NONCE_COOKIE_LEN + NONCE_TS_LEN);
 	if (err)
 		return err;
@@ -133,6 +210,15 @@ int auth_nonce_check(const struct auth_nonce_key *k, const struct sa *client,
 		     int transport, const uint8_t *nonce, size_t len,
 		     uint64_t now, uint64_t lifetime)
 {
+	return auth_nonce_check_with(k, NULL, client, transport, nonce, len,
+				     now, lifetime);
+}
+
+int auth_nonce_check_with(const struct auth_nonce_key *k,
+			  struct auth_nonce_mac *m, const struct sa *client,
+			  int transport, const uint8_t *nonce, size_t len,
+			  uint64_t now, uint64_t lifetime)
+{
 	char tag[NONCE_TAG_LEN];
 	uint64_t ts;
 
@@ -141,7 +227,7 @@ int auth_nonce_check(const struct auth_nonce_key *k, const struct sa *client,
 	    nonce_parse_ts(nonce + NONCE_COOKIE_LEN, &ts))
 		return EACCES;
 	/* The cookie's feature characters are covered by the tag as sent. */
-	if (nonce_tag(k, (const char *)nonce, ts, client, transport, tag))
+	if (nonce_tag(k, m, (const char *)nonce, ts, client, transport, tag))
 		return EACCES;
 	if (CRYPTO_memcmp(tag, nonce + NONCE_COOKIE_LEN + NONCE_TS_LEN,
 			  NONCE_TAG_LEN) != 0)

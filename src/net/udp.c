@@ -18,7 +18,12 @@ int net_socket_bind(int type, const struct sa *addr, bool reuseport)
 	if (fd < 0)
 		return -errno;
 	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* SO_REUSEADDR is for TCP's TIME_WAIT and the shared listeners. A
+	 * UDP relay socket (not reuseport) has no TIME_WAIT, and without it
+	 * no other socket can share its port: one syscall less per
+	 * allocation, and EADDRINUSE if the port is taken elsewhere. */
+	if (type != SOCK_DGRAM || reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (sa_af(addr) == AF_INET6)

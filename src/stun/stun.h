@@ -153,6 +153,16 @@ int stun_msg_get_connid(const struct stun_msg *m, uint32_t *id);
  * requires. Returns 0, ENOENT if that attribute is absent, EBADMSG if it
  * is malformed, EACCES on mismatch. */
 int stun_msg_check_mi(const struct stun_msg *m, const uint8_t *key, size_t klen);
+/* Reusable HMAC-SHA1 and HMAC-SHA256 contexts for one thread. Fetching
+ * the algorithm and building a context for every message cost more than
+ * the MAC itself; a context kept here is only re-keyed. Every function
+ * that takes one also accepts NULL (a temporary context). */
+struct stun_mac;
+int stun_mac_alloc(struct stun_mac **mp);
+void stun_mac_free(struct stun_mac *m);
+/* stun_msg_check_mi(256) with reusable contexts. */
+int stun_msg_check_mi_with(const struct stun_msg *m, struct stun_mac *mac,
+			   bool sha256, const uint8_t *key, size_t klen);
 int stun_msg_check_mi256(const struct stun_msg *m, const uint8_t *key,
 			 size_t klen);
 /* FINGERPRINT (14.7): 0, ENOENT or EBADMSG on mismatch. */
@@ -192,6 +202,7 @@ struct stun_enc {
 	size_t cap;
 	size_t len;
 	int err;
+	struct stun_mac *mac; /* optional reusable HMAC contexts (NULL: none) */
 };
 
 void stun_enc_init(struct stun_enc *e, uint8_t *buf, size_t cap,

@@ -26,6 +26,7 @@ void stun_enc_init(struct stun_enc *e, uint8_t *buf, size_t cap,
 	e->cap = cap;
 	e->len = 0;
 	e->err = 0;
+	e->mac = NULL;
 	if (cap < STUN_HDR_LEN) {
 		e->err = ENOSPC;
 		return;

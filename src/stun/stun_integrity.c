@@ -2,6 +2,7 @@
  * 14.5, 14.6) and the long-term key derivations (9.2.2, 14.4). All the
  * cryptography is OpenSSL's. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -14,33 +15,83 @@
 #define STUN_MI_LEN 20
 #define STUN_MI256_LEN 32
 
+enum { STUN_MAC_SHA1, STUN_MAC_SHA256, STUN_MAC_N };
+
+static const char *const stun_mac_digest[STUN_MAC_N] = {"SHA1", "SHA256"};
+
+struct stun_mac {
+	EVP_MAC_CTX *ctx[STUN_MAC_N]; /* digest set; re-keyed per message */
+};
+
+static EVP_MAC_CTX *stun_mac_ctx_new(int alg)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+			(char *)(uintptr_t)stun_mac_digest[alg], 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (ctx && !EVP_MAC_CTX_set_params(ctx, params)) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int stun_mac_alloc(struct stun_mac **mp)
+{
+	struct stun_mac *m = calloc(1, sizeof(*m));
+	if (!m)
+		return ENOMEM;
+	for (int i = 0; i < STUN_MAC_N; i++) {
+		m->ctx[i] = stun_mac_ctx_new(i);
+		if (!m->ctx[i]) {
+			stun_mac_free(m);
+			return ENOMEM;
+		}
+	}
+	*mp = m;
+	return 0;
+}
+
+void stun_mac_free(struct stun_mac *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < STUN_MAC_N; i++)
+		EVP_MAC_CTX_free(m->ctx[i]); /* cleanses the keyed state */
+	free(m);
+}
+
 /* HMAC over hdr (the 20-byte header, possibly with an adjusted length
  * field) followed by body. The header is passed separately so a decoded
- * message can be checked without copying or modifying it. */
-static int stun_hmac(const char *digest, const uint8_t *key, size_t klen,
-		     const uint8_t hdr[STUN_HDR_LEN], const uint8_t *body,
-		     size_t blen, uint8_t *out, size_t outlen)
+ * message can be checked without copying or modifying it. With m the
+ * kept context is re-keyed (EVP_MAC_init with a key and no parameters);
+ * without, a temporary one is built. */
+static int stun_hmac(struct stun_mac *m, int alg, const uint8_t *key,
+		     size_t klen, const uint8_t hdr[STUN_HDR_LEN],
+		     const uint8_t *body, size_t blen, uint8_t *out,
+		     size_t outlen)
 {
 	int err = EIO;
 	size_t n = 0;
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	/* A NULL key would make EVP_MAC_init reuse the previous message's. */
+	if (!key || klen == 0)
+		return EINVAL;
+	EVP_MAC_CTX *ctx = m ? m->ctx[alg] : stun_mac_ctx_new(alg);
 	if (!ctx)
 		goto out;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						 (char *)(uintptr_t)digest, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	if (!EVP_MAC_init(ctx, key, klen, params) ||
+	if (!EVP_MAC_init(ctx, key, klen, NULL) ||
 	    !EVP_MAC_update(ctx, hdr, STUN_HDR_LEN) ||
 	    (blen && !EVP_MAC_update(ctx, body, blen)) ||
 	    !EVP_MAC_final(ctx, out, &n, outlen) || n != outlen)
 		goto out;
 	err = 0;
 out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
+	if (!m)
+		EVP_MAC_CTX_free(ctx);
 	return err;
 }
 
@@ -48,8 +99,9 @@ out:
  * message up to that attribute, with the header length set as if the
  * message ended right after it (14.5, 14.6), so attributes that follow
  * it (MESSAGE-INTEGRITY-SHA256, FINGERPRINT) do not change it. */
-static int stun_mi_check(const struct stun_msg *m, int idx, const char *digest,
-			 size_t maclen, const uint8_t *key, size_t klen)
+static int stun_mi_check(const struct stun_msg *m, struct stun_mac *mac,
+			 int idx, int alg, size_t maclen, const uint8_t *key,
+			 size_t klen)
 {
 	if (idx < 0)
 		return ENOENT;
@@ -58,31 +110,40 @@ static int stun_mi_check(const struct stun_msg *m, int idx, const char *digest,
 		return EBADMSG;
 	if (klen == 0)
 		return EACCES; /* no key can match; OpenSSL refuses empty keys */
-	uint8_t hdr[STUN_HDR_LEN], mac[STUN_MI256_LEN];
+	uint8_t hdr[STUN_HDR_LEN], out[STUN_MI256_LEN];
 	memcpy(hdr, m->buf, STUN_HDR_LEN);
 	put_be16(hdr + 2, (uint16_t)(a->off + 4 + maclen - STUN_HDR_LEN));
-	int err = stun_hmac(digest, key, klen, hdr, m->buf + STUN_HDR_LEN,
-			    a->off - STUN_HDR_LEN, mac, maclen);
+	int err = stun_hmac(mac, alg, key, klen, hdr, m->buf + STUN_HDR_LEN,
+			    a->off - STUN_HDR_LEN, out, maclen);
 	if (err)
 		return err;
-	return CRYPTO_memcmp(mac, a->val, maclen) == 0 ? 0 : EACCES;
+	return CRYPTO_memcmp(out, a->val, maclen) == 0 ? 0 : EACCES;
+}
+
+int stun_msg_check_mi_with(const struct stun_msg *m, struct stun_mac *mac,
+			   bool sha256, const uint8_t *key, size_t klen)
+{
+	if (sha256)
+		return stun_mi_check(m, mac, m->mi256, STUN_MAC_SHA256,
+				     STUN_MI256_LEN, key, klen);
+	return stun_mi_check(m, mac, m->mi, STUN_MAC_SHA1, STUN_MI_LEN, key, klen);
 }
 
 int stun_msg_check_mi(const struct stun_msg *m, const uint8_t *key, size_t klen)
 {
-	return stun_mi_check(m, m->mi, "SHA1", STUN_MI_LEN, key, klen);
+	return stun_msg_check_mi_with(m, NULL, false, key, klen);
 }
 
 int stun_msg_check_mi256(const struct stun_msg *m, const uint8_t *key,
 			 size_t klen)
 {
-	return stun_mi_check(m, m->mi256, "SHA256", STUN_MI256_LEN, key, klen);
+	return stun_msg_check_mi_with(m, NULL, true, key, klen);
 }
 
 /* Append the attribute with a zeroed value (which also sets the header
  * length to include it), then HMAC everything before it. */
-static void stun_enc_integrity(struct stun_enc *e, uint16_t type,
-			       const char *digest, size_t maclen,
+static void stun_enc_integrity(struct stun_enc *e, uint16_t type, int alg,
+			       size_t maclen,
 			       const uint8_t *key, size_t klen)
 {
 	static const uint8_t zero[STUN_MI256_LEN];
@@ -94,19 +155,19 @@ static void stun_enc_integrity(struct stun_enc *e, uint16_t type,
 		e->err = EINVAL;
 		return;
 	}
-	e->err = stun_hmac(digest, key, klen, e->buf, e->buf + STUN_HDR_LEN,
+	e->err = stun_hmac(e->mac, alg, key, klen, e->buf, e->buf + STUN_HDR_LEN,
 			   off - STUN_HDR_LEN, e->buf + off + 4, maclen);
 }
 
 void stun_enc_mi(struct stun_enc *e, const uint8_t *key, size_t klen)
 {
-	stun_enc_integrity(e, STUN_ATTR_MESSAGE_INTEGRITY, "SHA1", STUN_MI_LEN,
+	stun_enc_integrity(e, STUN_ATTR_MESSAGE_INTEGRITY, STUN_MAC_SHA1, STUN_MI_LEN,
 			   key, klen);
 }
 
 void stun_enc_mi256(struct stun_enc *e, const uint8_t *key, size_t klen)
 {
-	stun_enc_integrity(e, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, "SHA256",
+	stun_enc_integrity(e, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_MAC_SHA256,
 			   STUN_MI256_LEN, key, klen);
 }
 

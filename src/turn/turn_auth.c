@@ -26,8 +26,9 @@ static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
 	}
 	char nonce[AUTH_NONCE_MAX];
 	size_t nlen;
-	if (auth_nonce_make(&srv->cfg->nonce_key, &src->client, src->proto,
-			    now / 1000, auth_features(), nonce, &nlen) != 0)
+	if (auth_nonce_make_with(&srv->cfg->nonce_key, srv->nmac, &src->client,
+				 src->proto, now / 1000, auth_features(), nonce,
+				 &nlen) != 0)
 		return;
 	struct turn_resp r;
 	turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
@@ -57,11 +58,11 @@ static int auth_algorithm(const struct stun_msg *req, bool *sha256)
 	return 0;
 }
 
-static int auth_verify_mi(const struct stun_msg *req, const struct turn_auth *a)
+static int auth_verify_mi(struct turn_srv *srv, const struct stun_msg *req,
+			  const struct turn_auth *a)
 {
-	if (req->mi256 >= 0)
-		return stun_msg_check_mi256(req, a->key, a->klen);
-	return stun_msg_check_mi(req, a->key, a->klen);
+	return stun_msg_check_mi_with(req, srv->mac, req->mi256 >= 0, a->key,
+				      a->klen);
 }
 
 static void auth_key_from_pass(struct turn_auth *a, const char *user,
@@ -76,6 +77,16 @@ static void auth_key_from_pass(struct turn_auth *a, const char *user,
 	}
 }
 
+static int auth_rest_accept(struct turn_auth *a, const char *user)
+{
+	const char *uid;
+	size_t uidlen;
+	uint64_t exp;
+	auth_rest_parse(user, a->ulen, &exp, &uid, &uidlen);
+	a->userid_off = (size_t)(uid - user);
+	return 0;
+}
+
 /* REST credentials: try each configured secret (rotation). EACCES when
  * none verifies; auth_rest_check_time's errors for the time. */
 static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
@@ -87,19 +98,23 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 	int err = auth_rest_check_time(user, a->ulen, now, cfg->rest_max_ttl, skew);
 	if (err)
 		return err; /* EINVAL: not a REST username at all */
+	/* The key cached for this username (cleared on reload) is tried
+	 * first; if it does not verify, derive from each secret again. */
+	bool hit = auth_keycache_get(srv->keys, user, a->ulen, cfg->realm,
+				     a->sha256, a->key, &a->klen) == 0;
+	if (hit && auth_verify_mi(srv, req, a) == 0)
+		return auth_rest_accept(a, user);
 	for (unsigned i = 0; i < cfg->nsecrets; i++) {
 		char pass[AUTH_REST_PASS_LEN + 4];
 		if (auth_rest_password(cfg->secrets[i], strlen(cfg->secrets[i]),
 				       user, a->ulen, pass, sizeof(pass)))
 			continue;
 		auth_key_from_pass(a, user, cfg->realm, pass);
-		if (auth_verify_mi(req, a) == 0) {
-			const char *uid;
-			size_t uidlen;
-			uint64_t exp;
-			auth_rest_parse(user, a->ulen, &exp, &uid, &uidlen);
-			a->userid_off = (size_t)(uid - user);
-			return 0;
+		explicit_bzero(pass, sizeof(pass));
+		if (auth_verify_mi(srv, req, a) == 0) {
+			auth_keycache_put(srv->keys, user, a->ulen, cfg->realm,
+					  a->sha256, a->key, a->klen);
+			return auth_rest_accept(a, user);
 		}
 	}
 	return EACCES;
@@ -116,7 +131,7 @@ static int auth_static(struct turn_srv *srv, const struct stun_msg *req,
 		       a->sha256 ? 32 : 16);
 		a->klen = a->sha256 ? 32 : 16;
 		a->userid_off = 0;
-		return auth_verify_mi(req, a) ? EACCES : 0;
+		return auth_verify_mi(srv, req, a) ? EACCES : 0;
 	}
 	return ENOENT;
 }
@@ -203,9 +218,10 @@ int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 		turn_reply_error(srv, src, req, NULL, 400);
 		return EBADMSG;
 	}
-	if (auth_nonce_check(&srv->cfg->nonce_key, &src->client, src->proto,
-			     nonce->val, nonce->len, turn_now(srv) / 1000,
-			     srv->cfg->nonce_lifetime) != 0) {
+	if (auth_nonce_check_with(&srv->cfg->nonce_key, srv->nmac, &src->client,
+				  src->proto, nonce->val, nonce->len,
+				  turn_now(srv) / 1000,
+				  srv->cfg->nonce_lifetime) != 0) {
 		turn_stat_add(&srv->stats.auth_fail[TURN_AF_STALE_NONCE], 1);
 		auth_challenge(srv, src, req, 438);
 		return EACCES;

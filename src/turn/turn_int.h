@@ -9,6 +9,7 @@
 #include "turn/turn.h"
 
 #define TURN_HASH_BUCKETS 4096  /* power of two */
+#define TURN_KEYCACHE_SLOTS 256 /* REST keys per worker, power of two */
 #define TURN_RESV_MAX 256       /* outstanding RESERVATION-TOKENs */
 #define TURN_RESV_MS 30000      /* RFC 8656 7.2: hold the reserved port ~30 s */
 #define TURN_CHAN_QUIET_MS 300000 /* 12: no rebind for 5 min after expiry */
@@ -97,6 +98,9 @@ struct turn_srv {
 	struct turn_clock clk;
 	struct turn_io io;
 	struct auth_ratelimit *rl;
+	struct stun_mac *mac;          /* reused HMAC contexts (MESSAGE-INTEGRITY) */
+	struct auth_nonce_mac *nmac;   /* reused nonce HMAC */
+	struct auth_keycache *keys;    /* REST long-term keys; cleared on reload */
 	struct turn_alloc *buckets[TURN_HASH_BUCKETS];
 	uint32_t hseed;
 	bool draining;

@@ -12,6 +12,7 @@ void turn_resp_init(struct turn_resp *r, struct turn_srv *srv,
 {
 	stun_enc_init(&r->enc, srv->scratch, sizeof(srv->scratch), req->method,
 		      cls, req->tid);
+	r->enc.mac = srv->mac;
 	r->req = req;
 	r->auth = auth;
 	if (srv->cfg->software[0])

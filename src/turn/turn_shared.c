@@ -33,12 +33,22 @@ struct turn_shared {
 	uint64_t bps_granted;
 	struct resv resv[TURN_RESV_MAX];
 	struct turn_connids *connids; /* turn_connid.c, its own mutex */
+	uint32_t rnd[256]; /* getrandom() output for port choices */
+	unsigned rnd_pos;
 };
 
+/* Relay ports stay unpredictable (RFC 8656 7.2), but drawn from one
+ * getrandom() per 256 allocations instead of one each (strace). The
+ * pool calls this with sh->mu held. */
 static uint32_t shared_rand(void *arg)
 {
-	(void)arg;
-	return rand_u32();
+	struct turn_shared *sh = arg;
+	if (sh->rnd_pos >= sizeof(sh->rnd) / sizeof(sh->rnd[0])) {
+		if (rand_bytes(sh->rnd, sizeof(sh->rnd)) != 0)
+			return rand_u32();
+		sh->rnd_pos = 0;
+	}
+	return sh->rnd[sh->rnd_pos++];
 }
 
 int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
@@ -47,8 +57,8 @@ int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
 	struct turn_shared *sh = calloc(1, sizeof(*sh));
 	if (!sh)
 		return ENOMEM;
-	int err = portpool_alloc(&sh->pool, min_port, max_port, shared_rand,
-				 NULL);
+	sh->rnd_pos = sizeof(sh->rnd) / sizeof(sh->rnd[0]); /* empty */
+	int err = portpool_alloc(&sh->pool, min_port, max_port, shared_rand, sh);
 	if (err) {
 		free(sh);
 		return err;

@@ -97,7 +97,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	char stamp[32];
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* strftime, not snprintf of the int fields: GCC's -O2
+	 * format-truncation check fails the release build on the latter. */
+	if (!strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		stamp[0] = '\0';
 	/* One fprintf per line: stdio locks the stream, so lines from
 	 * different workers never interleave. */
 	if (atomic_load(&log_json)) {

@@ -535,6 +535,107 @@ static void test_ct_equal(void **state)
 	assert_true(auth_ct_equal(a, b, 31));
 }
 
+/* The reused nonce HMAC gives the same nonces as the one-shot one, and
+ * re-keys itself when handed another key (a reload). */
+static void test_nonce_mac_reuse(void **state)
+{
+	(void)state;
+	struct auth_nonce_key k1, k2;
+	struct auth_nonce_mac *m;
+	struct sa c;
+	char a[AUTH_NONCE_MAX], b[AUTH_NONCE_MAX];
+	size_t la, lb;
+	nonce_key(&k1, 1);
+	nonce_key(&k2, 2);
+	assert_int_equal(sa_set_str(&c, "192.0.2.1", 5000), 0);
+	assert_int_equal(auth_nonce_mac_alloc(&m), 0);
+	for (int round = 0; round < 2; round++) {
+		const struct auth_nonce_key *k = round ? &k2 : &k1;
+		const struct auth_nonce_key *other = round ? &k1 : &k2;
+		assert_int_equal(auth_nonce_make(k, &c, 17, T0, 0x800000u, a, &la), 0);
+		assert_int_equal(auth_nonce_make_with(k, m, &c, 17, T0, 0x800000u,
+						      b, &lb), 0);
+		assert_int_equal(la, lb);
+		assert_memory_equal(a, b, la);
+		assert_int_equal(auth_nonce_check_with(k, m, &c, 17, (uint8_t *)b,
+						       lb, T0, LIFE), 0);
+		assert_int_equal(auth_nonce_check_with(other, m, &c, 17,
+						       (uint8_t *)b, lb, T0, LIFE),
+				 EACCES);
+		assert_int_equal(auth_nonce_check_with(k, m, &c, 17, (uint8_t *)b,
+						       lb, T0, LIFE), 0);
+	}
+	auth_nonce_mac_free(m);
+}
+
+/* ----- The REST key cache ----- */
+
+static void test_keycache_match(void **state)
+{
+	(void)state;
+	struct auth_keycache *c;
+	uint8_t k1[16], k2[32], out[32];
+	size_t n = 0;
+	memset(k1, 0x11, sizeof(k1));
+	memset(k2, 0x22, sizeof(k2));
+	assert_int_equal(auth_keycache_alloc(&c, 0, 1), EINVAL);
+	assert_int_equal(auth_keycache_alloc(&c, 3, 1), EINVAL);
+	assert_int_equal(auth_keycache_alloc(&c, 16, 1), 0);
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "r", false, out, &n), ENOENT);
+	auth_keycache_put(c, "1700:bob", 8, "r", false, k1, 16);
+	auth_keycache_put(c, "1700:bob", 8, "r", true, k2, 32);
+	/* One slot per username: the SHA-256 key replaced the MD5 one. */
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "r", false, out, &n), ENOENT);
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "r", true, out, &n), 0);
+	assert_int_equal(n, 32);
+	assert_memory_equal(out, k2, 32);
+	auth_keycache_put(c, "1700:bob", 8, "r", false, k1, 16);
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "r", false, out, &n), 0);
+	assert_int_equal(n, 16);
+	assert_memory_equal(out, k1, 16);
+	/* Another realm, a prefix, a longer name, another length: misses. */
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "R", false, out, &n), ENOENT);
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "", false, out, &n), ENOENT);
+	assert_int_equal(auth_keycache_get(c, "1700:bo", 7, "r", false, out, &n), ENOENT);
+	assert_int_equal(auth_keycache_get(c, "1700:bobb", 9, "r", false, out, &n), ENOENT);
+	assert_int_equal(auth_keycache_get(c, "1700:bo", 8, "br", false, out, &n), ENOENT);
+	/* A reload clears it. */
+	auth_keycache_clear(c);
+	assert_int_equal(auth_keycache_get(c, "1700:bob", 8, "r", false, out, &n), ENOENT);
+	auth_keycache_free(c);
+	auth_keycache_free(NULL);
+}
+
+/* Bounded: many usernames never grow it, and each lookup returns either
+ * that username's own key or nothing. Too-long entries are not kept. */
+static void test_keycache_bounded(void **state)
+{
+	(void)state;
+	struct auth_keycache *c;
+	uint8_t key[16], out[32];
+	char user[32], big[200];
+	size_t n, hits = 0;
+	assert_int_equal(auth_keycache_alloc(&c, 8, 7), 0);
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(user, sizeof(user), "1700:u%u", i);
+		memset(key, (int)(i & 0xff), sizeof(key));
+		auth_keycache_put(c, user, strlen(user), "r", false, key, 16);
+	}
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(user, sizeof(user), "1700:u%u", i);
+		if (auth_keycache_get(c, user, strlen(user), "r", false, out, &n))
+			continue;
+		hits++;
+		assert_int_equal(out[0], i & 0xff);
+	}
+	assert_true(hits >= 1 && hits <= 8);
+	memset(big, 'a', sizeof(big));
+	auth_keycache_put(c, big, sizeof(big), "r", false, key, 16);
+	assert_int_equal(auth_keycache_get(c, big, sizeof(big), "r", false, out, &n),
+			 ENOENT);
+	auth_keycache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +649,9 @@ int main(void)
 		cmocka_unit_test(test_nonce_tamper),
 		cmocka_unit_test(test_nonce_stale),
 		cmocka_unit_test(test_nonce_garbage),
+		cmocka_unit_test(test_nonce_mac_reuse),
+		cmocka_unit_test(test_keycache_match),
+		cmocka_unit_test(test_keycache_bounded),
 		cmocka_unit_test(test_ratelimit_burst_refill),
 		cmocka_unit_test(test_ratelimit_per_ip),
 		cmocka_unit_test(test_ratelimit_args),

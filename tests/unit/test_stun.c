@@ -191,6 +191,52 @@ static void test_rfc5769_long_term(void **state)
 						 &feat), ENOENT);
 }
 
+/* Reused HMAC contexts (struct stun_mac): re-keyed for every message,
+ * so a wrong key after a right one fails, a right one after a wrong one
+ * passes, and an empty key never reuses the previous message's. */
+static void test_mac_reuse(void **state)
+{
+	(void)state;
+	struct stun_mac *mac;
+	struct stun_msg m, r;
+	uint8_t key[16], bad[16];
+	assert_int_equal(stun_mac_alloc(&mac), 0);
+	assert_int_equal(stun_msg_decode(&m, rfc5769_lt, sizeof(rfc5769_lt)), 0);
+	assert_int_equal(stun_msg_decode(&r, rfc5769_req, sizeof(rfc5769_req)), 0);
+	assert_int_equal(stun_key_md5(lt_user, lt_realm, lt_pass, key), 0);
+	memcpy(bad, key, sizeof(bad));
+	bad[0] ^= 1;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(stun_msg_check_mi_with(&m, mac, false, key, 16), 0);
+		assert_int_equal(stun_msg_check_mi_with(&m, mac, false, bad, 16), EACCES);
+		assert_int_equal(stun_msg_check_mi_with(&r, mac, false, pw_key(),
+							strlen(short_pw)), 0);
+		assert_int_equal(stun_msg_check_mi_with(&m, mac, false, key, 0), EACCES);
+		assert_int_equal(stun_msg_check_mi_with(&m, mac, true, key, 16), ENOENT);
+	}
+	/* Encoding with the kept context gives the same bytes as without. */
+	uint8_t b1[128], b2[128];
+	size_t l1, l2;
+	struct stun_enc e;
+	for (int with = 0; with < 2; with++) {
+		stun_enc_init(&e, with ? b2 : b1, 128, STUN_BINDING,
+			      STUN_CLASS_REQUEST, rfc5769_req + 8);
+		e.mac = with ? mac : NULL;
+		stun_enc_str(&e, STUN_ATTR_USERNAME, "u");
+		stun_enc_mi(&e, key, sizeof(key));
+		stun_enc_mi256(&e, key, sizeof(key));
+		assert_int_equal(stun_enc_finish(&e, with ? &l2 : &l1), 0);
+	}
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);
+	stun_enc_init(&e, b2, 128, STUN_BINDING, STUN_CLASS_REQUEST, rfc5769_req + 8);
+	e.mac = mac;
+	stun_enc_mi(&e, key, 0);
+	assert_int_equal(e.err, EINVAL);
+	stun_mac_free(mac);
+	stun_mac_free(NULL);
+}
+
 /* Re-encoding 2.4 from its parameters reproduces it byte for byte (its
  * padding is zero, unlike 2.1-2.3 whose padding is spaces). */
 static void test_rfc5769_long_term_encode(void **state)
@@ -800,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_rfc5769_resp_ipv4),
 		cmocka_unit_test(test_rfc5769_resp_ipv6),
 		cmocka_unit_test(test_rfc5769_long_term),
+		cmocka_unit_test(test_mac_reuse),
 		cmocka_unit_test(test_rfc5769_long_term_encode),
 		cmocka_unit_test(test_rfc8489_b1),
 		cmocka_unit_test(test_rfc8489_b1_encode),

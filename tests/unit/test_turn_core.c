@@ -174,6 +174,43 @@ static void test_rest_credentials(void **state)
 	h_free(h);
 }
 
+/* The per-worker REST key cache: a key derived from a secret that a
+ * reload removed must stop working at once, even for a username whose
+ * key was cached; the remaining secret keeps working. */
+static void test_rest_key_cache_reload(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	char user[128], pass[64], pass2[64];
+	struct h_cred c, c2;
+	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "old-secret");
+	h_allocate(h, &s, &c);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &c),
+			 STUN_CLASS_SUCCESS); /* now from the cache */
+	struct turn_cfg cfg2 = h->cfg;
+	strcpy(cfg2.secrets[0], "s3cret");
+	cfg2.nsecrets = 1;
+	turn_srv_set_cfg(h->srv, &cfg2);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &c),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	c2 = c;
+	assert_int_equal(auth_rest_password("s3cret", 6, user, strlen(user),
+					    pass2, sizeof(pass2)), 0);
+	c2.pass = pass2;
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &c2),
+			 STUN_CLASS_SUCCESS);
+	/* The same configuration edited in place and set again: cleared too. */
+	strcpy(cfg2.secrets[0], "third");
+	turn_srv_set_cfg(h->srv, &cfg2);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &c2),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	turn_srv_set_cfg(h->srv, &h->cfg);
+	h_free(h);
+}
+
 static void test_stale_nonce_438(void **state)
 {
 	(void)state;
@@ -687,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_external_ip_reported),
 		cmocka_unit_test(test_wrong_password_realm_user),
 		cmocka_unit_test(test_rest_credentials),
+		cmocka_unit_test(test_rest_key_cache_reload),
 		cmocka_unit_test(test_stale_nonce_438),
 		cmocka_unit_test(test_replay_other_port_fails),
 		cmocka_unit_test(test_allocate_errors),
