@@ -338,6 +338,13 @@ static void io_tcp_bind(void *arg, void *handle, void *conn)
 	tpeer_update(tp); /* start reading the peer: its data was waiting */
 }
 
+static void io_conn_close(void *arg, void *conn)
+{
+	(void)arg;
+	if (*(const enum net_kind *)conn == NET_KIND_TCP)
+		net_tcp_close(conn);
+}
+
 static void io_conn_handoff(void *arg, void *conn, void *owner_arg)
 {
 	(void)arg;
@@ -353,6 +360,7 @@ void net_tcprelay_io(struct turn_io *io)
 	io->tcp_close = io_tcp_close;
 	io->tcp_bind = io_tcp_bind;
 	io->conn_handoff = io_conn_handoff;
+	io->conn_close = io_conn_close;
 }
 
 /* ----- Handing a client connection to another worker ----- */

@@ -98,9 +98,10 @@ static bool worker_step(struct net_worker *w)
 	int64_t next = turn_srv_tick(w->srv);
 	atomic_store(&w->nallocs, turn_srv_count(w->srv));
 	if (atomic_load(&w->draining)) {
+		/* TCP listeners stay open: RFC 6062 data connections of the
+		 * allocations that go on arrive there (ConnectionBind), and
+		 * new Allocates get 508 or 300 from the core anyway. */
 		turn_srv_set_draining(w->srv, true);
-		if (w->ntcp)
-			worker_close_listeners(w);
 		/* A worker stays while any worker has allocations: SO_REUSEPORT
 		 * keeps handing it new clients, who should hear 508 or 300
 		 * (and Binding answers), not silence. */
@@ -170,6 +171,7 @@ void net_worker_free(struct net_worker *w)
 {
 	if (!w)
 		return;
+	turn_srv_shutting_down(w->srv); /* usage records say "shutdown" */
 	if (w->loop)
 		net_tcp_close_all(w);
 	net_dtls_fini(w);

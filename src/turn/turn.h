@@ -67,6 +67,9 @@ struct turn_io {
 	 * connection conn, with the request still unread, to the worker
 	 * whose turn_io arg is owner_arg. */
 	void (*conn_handoff)(void *arg, void *conn, void *owner_arg);
+	/* Close a client stream after what was sent to it (RFC 6062: a
+	 * data connection whose ConnectionBind failed). */
+	void (*conn_close)(void *arg, void *conn);
 	void *arg;
 };
 
@@ -148,6 +151,9 @@ void turn_srv_free(struct turn_srv *srv);
 /* Draining: new Allocates get 300 (when alternates are configured) or
  * 508 while existing allocations go on. */
 void turn_srv_set_draining(struct turn_srv *srv, bool on);
+/* The daemon is stopping: allocations ended from now on (streams and
+ * DTLS sessions being closed too) are recorded as shut down. */
+void turn_srv_shutting_down(struct turn_srv *srv);
 /* Swap in a new configuration (reload); allocations survive. */
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg);
 

@@ -104,6 +104,7 @@ struct turn_srv {
 	struct turn_alloc *buckets[TURN_HASH_BUCKETS];
 	uint32_t hseed;
 	bool draining;
+	bool shutting_down; /* streams closing now end with TURN_END_SHUTDOWN */
 	unsigned alt_next[2]; /* round robin over alternates, per family */
 	struct turn_tconn *tq_head, *tq_tail; /* unbound peer connections */
 	struct turn_alloc **heap; /* min-heap on expires */

@@ -45,6 +45,12 @@ int turn_srv_alloc(struct turn_srv **srvp, const struct turn_cfg *cfg,
 	return 0;
 }
 
+void turn_srv_shutting_down(struct turn_srv *srv)
+{
+	if (srv)
+		srv->shutting_down = true;
+}
+
 void turn_srv_free(struct turn_srv *srv)
 {
 	if (!srv)
@@ -122,7 +128,7 @@ void turn_conn_closed(struct turn_srv *srv, void *conn)
 		struct turn_alloc *a = srv->heap[i];
 		if ((a->src.proto == TURN_PROTO_TCP || a->src.secure) &&
 		    a->src.conn == conn) {
-			a->end = TURN_END_CLOSED;
+			a->end = srv->shutting_down ? TURN_END_SHUTDOWN : TURN_END_CLOSED;
 			turn_alloc_destroy(srv, a);
 			return;
 		}

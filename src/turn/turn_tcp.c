@@ -278,10 +278,17 @@ void turn_method_connection_bind(struct turn_srv *srv,
 	}
 	if (!code && tc->state != TURN_TCONN_PENDING)
 		code = 400;
+	/* Another user's id answers as an unknown one does: no oracle for
+	 * which ids exist. */
 	if (!code && strcmp(tc->alloc->username, auth->user) != 0)
-		code = 441;
+		code = 400;
 	if (code) {
+		/* A data connection carries one ConnectionBind (RFC 6062 5.4):
+		 * after a failed one it closes, so guessing ids costs a new
+		 * connection (and handshake) per guess. */
 		turn_reply_error(srv, src, req, auth, code);
+		if (src->proto == TURN_PROTO_TCP && srv->io.conn_close)
+			srv->io.conn_close(srv->io.arg, src->conn);
 		return;
 	}
 	struct turn_resp r;

@@ -77,6 +77,16 @@ check("allocation before the drain", r.code() == 0, desc(r))
 relay = r.xaddr(tc.XOR_RELAYED_ADDRESS)
 r = a.create_permission("127.0.0.1")
 check("permission before the drain", r.code() == 0, desc(r))
+# An RFC 6062 TCP allocation: during the drain its new data connections
+# must still be accepted (ConnectionBind arrives on a new connection).
+t = tc.Client(SRV, transport="tcp", timeout=3.0)
+t.set_rest_creds(secret, "drain-t")
+r = t.allocate(proto=6, lifetime=600)
+check("TCP allocation before the drain", r.code() == 0, desc(r))
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen(1)
+lst.settimeout(3)
 
 os.kill(pid, signal.SIGUSR1)
 time.sleep(0.5)  # workers see the drain within 200 ms
@@ -113,6 +123,25 @@ except tc.Timeout:
     check("existing allocation relays peer->client", False, "nothing arrived")
 r = a.refresh(600)
 check("existing allocation can be refreshed", r.code() == 0, desc(r))
+r = t.connect("127.0.0.1", lst.getsockname()[1])
+check("TCP allocation: Connect while draining", r.code() == 0, desc(r))
+try:
+    pc, _ = lst.accept()
+    d = tc.Client(SRV, transport="tcp", timeout=3.0)
+    d.username, d.password, d.realm_override = t.username, t.password, None
+    rb = d.connection_bind(r.get(tc.CONNECTION_ID))
+    check("TCP allocation: ConnectionBind on a new connection while draining",
+          rb.code() == 0, desc(rb))
+    d.sock.sendall(b"piped")
+    pc.settimeout(3)
+    check("TCP allocation: data flows while draining", pc.recv(16) == b"piped")
+    d.close()
+    pc.close()
+except (OSError, tc.Timeout) as e:
+    check("TCP allocation: ConnectionBind on a new connection while draining", False, repr(e))
+r = t.refresh(0)
+check("TCP allocation: Refresh 0", r.code() == 0, desc(r))
+t.close()
 time.sleep(1.0)
 check("daemon stays up while an allocation remains", alive())
 r = a.refresh(0)

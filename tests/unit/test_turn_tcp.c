@@ -148,9 +148,13 @@ static void test_connect_and_bind(void **state)
 	assert_true(sa_eq(&tp->from, &l->addr)); /* from the relayed address */
 	/* The same peer again, pending or bound: 446. */
 	assert_int_equal(tcp_connect(h, &t, &peer), 446);
-	/* Another user cannot take it (441); a wrong id is 400. */
-	assert_int_equal(tcp_bind(h, &d, id, &h_bob), 441);
+	/* Another user cannot take it, and learns no more than from a wrong
+	 * id: 400 both; each failure closes the data connection. */
+	assert_int_equal(tcp_bind(h, &d, id, &h_bob), 400);
+	assert_int_equal(h->nclosed, 1);
+	assert_ptr_equal(h->closed_conn, d.conn);
 	assert_int_equal(tcp_bind(h, &d, id + 1, &h_alice), 400);
+	assert_int_equal(h->nclosed, 2);
 	assert_null(tp->bound);
 	assert_int_equal(tcp_bind(h, &d, id, &h_alice), 0);
 	assert_ptr_equal(tp->bound, d.conn);

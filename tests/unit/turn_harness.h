@@ -61,6 +61,8 @@ struct harness {
 	int fail_connect;    /* next tcp_connect fails with this errno */
 	void *handoff_conn, *handoff_to;
 	unsigned nhandoff;
+	void *closed_conn; /* conn_close */
+	unsigned nclosed;
 	/* client state */
 	char nonce[128];
 	size_t noncelen;
@@ -171,6 +173,13 @@ static inline void h_tcp_bind(void *arg, void *handle, void *conn)
 	t->bound = conn;
 }
 
+static inline void h_conn_close(void *arg, void *conn)
+{
+	struct harness *h = arg;
+	h->closed_conn = conn;
+	h->nclosed++;
+}
+
 static inline void h_conn_handoff(void *arg, void *conn, void *owner_arg)
 {
 	struct harness *h = arg;
@@ -202,6 +211,7 @@ static inline struct turn_io h_io(struct harness *h)
 		.tcp_listen = h_tcp_listen, .tcp_unlisten = h_tcp_unlisten,
 		.tcp_connect = h_tcp_connect, .tcp_close = h_tcp_close,
 		.tcp_bind = h_tcp_bind, .conn_handoff = h_conn_handoff,
+		.conn_close = h_conn_close,
 		.arg = h,
 	};
 	return io;
