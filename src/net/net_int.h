@@ -117,6 +117,7 @@ struct net_worker {
 	_Atomic(const struct net_tls *) pending_tls;
 	_Atomic(const struct net_listen_cfg *) pending_lc;
 	struct net_udp *retired; /* listeners a reload removed (listen.c) */
+	struct net_tpeer *throttled; /* RFC 6062 pipes over --max-bps */
 	uint64_t next_sweep, accept_resume, emfile_logged;
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
@@ -209,6 +210,7 @@ void net_tcp_events(struct net_tcp_conn *c);
 struct net_tpeer;
 int net_tcprelay_init(struct net_worker *w);
 void net_tcprelay_fini(struct net_worker *w);
+void net_tcprelay_sweep(struct net_worker *w);
 void net_tcprelay_io(struct turn_io *io);
 void net_tcprelay_handoff(struct net_tcp_conn *c);
 void net_pipe_client_input(struct net_tcp_conn *c);

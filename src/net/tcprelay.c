@@ -35,6 +35,8 @@ struct net_tpeer {
 	struct net_tcp_conn *client;   /* bound client data connection */
 	uint32_t events;               /* what epoll watches now */
 	bool connecting, peer_eof;
+	bool throttled;                /* over --max-bps: idle till the sweep */
+	struct net_tpeer *tprev, *tnext; /* the worker's throttled list */
 	uint8_t *tail;                 /* client bytes left when it closed */
 	size_t tlen, toff;
 };
@@ -53,10 +55,44 @@ static size_t tpeer_out_len(const struct net_tpeer *tp)
 	return tp->client ? tp->client->rlen : tp->tlen - tp->toff;
 }
 
+/* Out of --max-bps budget: watch nothing until net_tcprelay_sweep, which
+ * runs every NET_SWEEP_MS; the buckets refill meanwhile, and the kernel's
+ * windows hold the senders back. */
+static void tpeer_throttle(struct net_tpeer *tp)
+{
+	if (tp->throttled)
+		return;
+	tp->throttled = true;
+	tp->tprev = NULL;
+	tp->tnext = tp->w->throttled;
+	if (tp->tnext)
+		tp->tnext->tprev = tp;
+	tp->w->throttled = tp;
+}
+
+static void tpeer_unthrottle(struct net_tpeer *tp)
+{
+	if (!tp->throttled)
+		return;
+	tp->throttled = false;
+	if (tp->tprev)
+		tp->tprev->tnext = tp->tnext;
+	else
+		tp->w->throttled = tp->tnext;
+	if (tp->tnext)
+		tp->tnext->tprev = tp->tprev;
+	tp->tprev = tp->tnext = NULL;
+}
+
 static void tpeer_update(struct net_tpeer *tp)
 {
 	struct net_tcp_conn *c = tp->client;
 	uint32_t ev = 0;
+	if (tp->throttled) {
+		if (tp->events && loop_mod(tp->w->loop, &tp->lf, 0) == 0)
+			tp->events = 0;
+		return;
+	}
 	if (tp->connecting || tpeer_out_len(tp) > 0)
 		ev |= EPOLLOUT;
 	if (c && !tp->peer_eof && c->wlen < NET_TCP_WBUF_MAX)
@@ -70,7 +106,10 @@ static int tpeer_write(struct net_tpeer *tp)
 {
 	struct net_tcp_conn *c = tp->client;
 	uint8_t *buf = c ? c->rbuf : tp->tail + tp->toff;
-	size_t len = tpeer_out_len(tp), done = 0;
+	size_t want = tpeer_out_len(tp), done = 0;
+	size_t len = turn_tcp_budget(tp->w->srv, tp->owner, TURN_DIR_C2P, want);
+	if (len < want)
+		tpeer_throttle(tp);
 	while (done < len) {
 		ssize_t n = send(tp->lf.fd, buf + done, len - done,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -101,11 +140,16 @@ static int tpeer_read(struct net_tpeer *tp)
 	uint8_t buf[PIPE_READ];
 	for (int i = 0; i < PIPE_READS && tp->client; i++) {
 		struct net_tcp_conn *c = tp->client;
-		size_t room = NET_TCP_WBUF_MAX - c->wlen;
 		if (c->wlen >= NET_TCP_WBUF_MAX)
 			return 0;
-		ssize_t n = recv(tp->lf.fd, buf, room < sizeof(buf) ? room : sizeof(buf),
-				 MSG_DONTWAIT);
+		size_t room = NET_TCP_WBUF_MAX - c->wlen;
+		room = turn_tcp_budget(tp->w->srv, tp->owner, TURN_DIR_P2C,
+				       room < PIPE_READ ? room : PIPE_READ);
+		if (room == 0) {
+			tpeer_throttle(tp);
+			return 0;
+		}
+		ssize_t n = recv(tp->lf.fd, buf, room, MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
 		if (n == 0) {
@@ -306,6 +350,7 @@ static void io_tcp_close(void *arg, void *handle)
 {
 	struct net_worker *w = arg;
 	struct net_tpeer *tp = handle;
+	tpeer_unthrottle(tp);
 	tp->owner = NULL;
 	struct net_tcp_conn *c = tp->client;
 	if (c) {
@@ -446,4 +491,23 @@ void net_tcprelay_fini(struct net_worker *w)
 	}
 	loop_close(w->loop, &w->xfer_lf);
 	pthread_mutex_destroy(&w->xfer_mu);
+}
+
+/* Give throttled pipes another go: what their buckets refilled since. */
+void net_tcprelay_sweep(struct net_worker *w)
+{
+	struct net_tpeer *list = w->throttled;
+	w->throttled = NULL;
+	while (list) {
+		struct net_tpeer *tp = list;
+		list = tp->tnext;
+		tp->throttled = false;
+		tp->tprev = tp->tnext = NULL;
+		if (tp->lf.fd < 0)
+			continue;
+		if (tpeer_out_len(tp) > 0 && tpeer_write(tp) != 0)
+			tpeer_finish(tp);
+		else
+			tpeer_update(tp);
+	}
 }

@@ -93,6 +93,7 @@ static bool worker_step(struct net_worker *w)
 		w->next_sweep = w->now_ms + NET_SWEEP_MS;
 		net_tcp_sweep(w);
 		net_dtls_sweep(w);
+		net_tcprelay_sweep(w);
 		net_flush_all(w);
 	}
 	int64_t next = turn_srv_tick(w->srv);

@@ -181,6 +181,10 @@ void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc);
  * counted for the allocation's usage record and the metrics. */
 void turn_tcp_relayed(struct turn_srv *srv, struct turn_tconn *tc, int dir,
 		      size_t len);
+/* --max-bps on a stream: how many of want bytes may go now. A pipe
+ * that gets less waits (TCP pushes back); nothing is dropped. */
+size_t turn_tcp_budget(struct turn_srv *srv, struct turn_tconn *tc, int dir,
+		       size_t want);
 /* Expire allocations; returns ms until the next expiry (or -1 if none). */
 int64_t turn_srv_tick(struct turn_srv *srv);
 unsigned turn_srv_count(const struct turn_srv *srv);

@@ -11,8 +11,8 @@
 #define BW_BURST_MIN 65536
 #define BW_ELAPSED_MAX 100000000ull /* ms; bounds the product below */
 
-bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
-		  size_t len, uint64_t now)
+static struct turn_bucket *bw_refill(struct turn_alloc *a, int dir,
+				     uint64_t now)
 {
 	struct turn_bucket *b = &a->bucket[dir];
 	uint64_t burst = a->bps / 2 > BW_BURST_MIN ? a->bps / 2 : BW_BURST_MIN;
@@ -22,6 +22,31 @@ bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
 	b->mtokens = b->mtokens >= cap || cap - b->mtokens <= add ? cap
 								  : b->mtokens + add;
 	b->last_ms = now;
+	return b;
+}
+
+/* A stream (RFC 6062) waits instead of dropping: how many of want bytes
+ * the bucket lets through now; turn_bw_spend takes them once sent. */
+size_t turn_bw_budget(struct turn_alloc *a, int dir, size_t want, uint64_t now)
+{
+	if (!a->bps)
+		return want;
+	uint64_t have = bw_refill(a, dir, now)->mtokens / 1000;
+	return have < want ? (size_t)have : want;
+}
+
+void turn_bw_spend(struct turn_alloc *a, int dir, size_t len)
+{
+	struct turn_bucket *b = &a->bucket[dir];
+	uint64_t need = (uint64_t)len * 1000;
+	if (a->bps)
+		b->mtokens = b->mtokens > need ? b->mtokens - need : 0;
+}
+
+bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,
+		  size_t len, uint64_t now)
+{
+	struct turn_bucket *b = bw_refill(a, dir, now);
 	uint64_t need = (uint64_t)len * 1000;
 	if (b->mtokens >= need) {
 		b->mtokens -= need;

@@ -259,6 +259,10 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 		      const struct stun_msg *ind);
 void turn_handle_chdata(struct turn_srv *srv, const struct turn_src *src,
 			const uint8_t *buf, size_t len);
+/* --max-bps for streams: how many of want bytes may go now, and take
+ * those sent (no --max-bps: want, and nothing). */
+size_t turn_bw_budget(struct turn_alloc *a, int dir, size_t want, uint64_t now);
+void turn_bw_spend(struct turn_alloc *a, int dir, size_t len);
 /* --max-bps (a->bps != 0): may len bytes go in direction dir now? Counts
  * drops. */
 bool turn_bw_take(struct turn_srv *srv, struct turn_alloc *a, int dir,

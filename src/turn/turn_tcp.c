@@ -304,8 +304,18 @@ void turn_method_connection_bind(struct turn_srv *srv,
 void turn_tcp_relayed(struct turn_srv *srv, struct turn_tconn *tc, int dir,
 		      size_t len)
 {
-	if (tc && tc->alloc && len)
+	if (tc && tc->alloc && len) {
 		turn_data_count(srv, tc->alloc, dir, len);
+		turn_bw_spend(tc->alloc, dir, len);
+	}
+}
+
+size_t turn_tcp_budget(struct turn_srv *srv, struct turn_tconn *tc, int dir,
+		       size_t want)
+{
+	if (!tc || !tc->alloc)
+		return want;
+	return turn_bw_budget(tc->alloc, dir, want, turn_now(srv));
 }
 
 void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc)

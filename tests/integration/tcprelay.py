@@ -236,10 +236,42 @@ def no_tcp_relay():
     check("--no-tcp-relay: UDP Allocate still works", r.cls == tc.SUCCESS, r.describe())
 
 
+def bandwidth():
+    """--max-bps 262144 (bytes/s; burst 128 KiB): 1 MiB each way takes at
+    least (1 MiB - burst) / rate = 3.5 s, arrives whole, and the rate over
+    the transfer stays within 10 % of the limit plus the burst."""
+    rate, burst, total = 262144, 131072, 1 << 20
+    c, r = control("bw-tcp")
+    check("bandwidth: TCP allocation", r.cls == tc.SUCCESS, r.describe())
+    lst = listener()
+    r = c.connect("127.0.0.1", lst.getsockname()[1])
+    check("bandwidth: Connect", r.cls == tc.SUCCESS, r.describe())
+    peer, _ = lst.accept()
+    d, r = data_conn(c, r.get(tc.CONNECTION_ID))
+    check("bandwidth: ConnectionBind", r.cls == tc.SUCCESS, r.describe())
+    for name, src, dst in (("client to peer", d.sock, peer), ("peer to client", peer, d.sock)):
+        t0 = time.monotonic()
+        want, got, n = pump(src, dst, total)
+        el = time.monotonic() - t0
+        check("bandwidth %s: 1 MiB arrives whole" % name, want == got, "%d bytes" % n)
+        floor = (total - burst) / rate
+        check("bandwidth %s: no faster than --max-bps" % name,
+              el >= floor * 0.95 and n == total,
+              "%.2f s, at least %.2f s expected" % (el, floor))
+        check("bandwidth %s: and not much slower" % name, el <= floor * 1.6 + 1.5,
+              "%.2f s" % el)
+    for x in (d, c):
+        x.close()
+    peer.close()
+    lst.close()
+
+
 if scenario == "main":
     udp_control()
     active()
     passive()
+elif scenario == "bandwidth":
+    bandwidth()
 else:
     no_tcp_relay()
 sys.exit(1 if failed else 0)

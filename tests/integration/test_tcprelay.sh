@@ -63,5 +63,10 @@ if [ "$TS_SERVER" = turnstone ]; then
 		--no-tcp-relay || exit 1
 	ts_python_checks "--no-tcp-relay" "$TS_DIR/tcprelay.py" "$TS_PORT" \
 		"$TS_SECRET" no-tcp-relay
+	# --max-bps holds TCP relays back too (they wait; nothing is lost).
+	ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers \
+		--max-bps 262144 || exit 1
+	ts_python_checks "--max-bps on TCP relays" "$TS_DIR/tcprelay.py" "$TS_PORT" \
+		"$TS_SECRET" bandwidth
 fi
 ts_finish
