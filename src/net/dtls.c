@@ -175,7 +175,8 @@ static void dtls_close(struct net_worker *w, struct net_dtls *d)
 		d->next->prev = d->prev;
 	w->ndtls--;
 	if (w->srv)
-		turn_conn_closed(w->srv, d);
+		turn_conn_closed(w->srv, &(struct turn_src){.proto = TURN_PROTO_UDP,
+			.secure = true, .client = d->remote, .local = d->u->local, .conn = d});
 	SSL_free(d->ssl);
 	free(d);
 }

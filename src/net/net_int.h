@@ -118,6 +118,7 @@ struct net_worker {
 	_Atomic(const struct net_listen_cfg *) pending_lc;
 	struct net_udp *retired; /* listeners a reload removed (listen.c) */
 	struct net_tpeer *throttled; /* RFC 6062 pipes over --max-bps */
+	int spare_fd; /* kept for net_accept_shed (EMFILE) */
 	uint64_t next_sweep, accept_resume, emfile_logged;
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
@@ -173,6 +174,7 @@ void net_tcp_listener_close(struct net_tcp_listener *l);
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
 void net_tcp_close_all(struct net_worker *w);
 void net_tcp_sweep(struct net_worker *w);
+void net_accept_shed(struct net_worker *w, int lfd);
 void net_tcp_want_out(struct net_tcp_conn *c, bool on);
 
 /* tls.c: TLS under the TCP framing */

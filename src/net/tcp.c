@@ -3,6 +3,7 @@
  * connection deletes its allocation. Writes that cannot go out at once
  * are buffered up to a cap; past it, data is dropped as UDP would. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,7 +22,9 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 	struct net_worker *w = c->w;
 	if (c->pipe)
 		net_pipe_client_closed(c);
-	turn_conn_closed(w->srv, c);
+	struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
+			       .client = c->remote, .local = c->local, .conn = c};
+	turn_conn_closed(w->srv, &src);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -55,10 +58,12 @@ static int tcp_flush(struct net_tcp_conn *c)
 /* EPOLLIN unless a pipe's peer is full (rpaused), EPOLLOUT while output
  * waits. Bytes OpenSSL already decrypted wake no epoll: when reading
  * resumes with some held there, EPOLLOUT (writable at once) makes the
- * handler read them. */
+ * handler read them. SSL_pending, not SSL_has_pending: the latter also
+ * counts an incomplete record, which only more input completes (a
+ * client stopping mid-record would make this spin). */
 void net_tcp_events(struct net_tcp_conn *c)
 {
-	bool held = !c->rpaused && c->ssl && SSL_has_pending(c->ssl);
+	bool held = !c->rpaused && c->ssl && SSL_pending(c->ssl) > 0;
 	uint32_t ev = (c->rpaused ? 0 : EPOLLIN) | (c->want_out || held ? EPOLLOUT : 0);
 	if (ev != c->ev && loop_mod(c->w->loop, &c->lf, ev) == 0)
 		c->ev = ev;
@@ -144,7 +149,8 @@ static void tcp_arm(struct net_tcp_conn *c)
 		return;
 	}
 	bool pending = c->rlen > 0 || !c->framed ||
-		       (c->ssl && !SSL_is_init_finished(c->ssl));
+		       (c->ssl && (!SSL_is_init_finished(c->ssl) ||
+				   SSL_has_pending(c->ssl))); /* mid-record */
 	if (!pending)
 		c->deadline = 0;
 	else if (!c->deadline)
@@ -276,6 +282,14 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 	bool tls_retry = c->ssl && (events & EPOLLOUT);
 	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !tls_retry)
 		return;
+	/* EPOLLERR and EPOLLHUP cannot be masked: with reading paused (a
+	 * pipe whose peer is full) no read would see them, and the event
+	 * would fire forever. The connection is gone (reset, or closed both
+	 * ways): close it; a pipe keeps what it already read. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && (c->rpaused || c->rlen == c->rcap)) {
+		tcp_conn_close(c);
+		return;
+	}
 	struct net_worker *w = c->w;
 	if (tcp_read(c) != 0)
 		tcp_conn_close(c);
@@ -292,8 +306,10 @@ void net_tcp_input(struct net_tcp_conn *c)
 		tcp_conn_close(c);
 	else if (c->lf.fd >= 0 && c->handoff)
 		net_tcprelay_handoff(c);
-	else if (c->lf.fd >= 0)
+	else if (c->lf.fd >= 0) {
 		tcp_arm(c);
+		net_tcp_events(c); /* OpenSSL may hold the rest of a record */
+	}
 	net_flush_all(w);
 }
 
@@ -316,6 +332,19 @@ static void tcp_accept_pause(struct net_tcp_listener *l, int err)
 		log_warn("worker %u: accept: %s; pausing new TCP/TLS connections",
 			 w->id, strerror(err));
 	}
+}
+
+/* Accept one pending connection and close it at once, with the spare
+ * descriptor kept for this: for listeners that cannot pause. */
+void net_accept_shed(struct net_worker *w, int lfd)
+{
+	if (w->spare_fd < 0)
+		return;
+	close(w->spare_fd);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void tcp_accept(struct loop_fd *lf, uint32_t events)
@@ -406,7 +435,7 @@ void net_tcp_sweep(struct net_worker *w)
 	struct net_tcp_conn *c = w->conns;
 	while (c) {
 		struct net_tcp_conn *next = c->next;
-		if (c->deadline && w->now_ms >= c->deadline)
+		if (c->lf.fd >= 0 && c->deadline && w->now_ms >= c->deadline)
 			tcp_conn_close(c);
 		c = next;
 	}

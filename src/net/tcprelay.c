@@ -187,6 +187,12 @@ static void tpeer_event(struct loop_fd *lf, uint32_t events)
 	}
 	/* Unbound, only an error or a hang-up wakes us: the peer left. */
 	bool gone = !tp->client && !tp->tail && (events & (EPOLLERR | EPOLLHUP));
+	/* Errors and hang-ups cannot be masked: when no read would see one
+	 * (throttled, or the client's write buffer full), it would fire
+	 * forever. The peer reset or closed both ways: end the pipe. */
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    (tp->throttled || (tp->client && tp->client->wlen >= NET_TCP_WBUF_MAX)))
+		gone = true;
 	if (!gone && (events & EPOLLOUT) && tpeer_write(tp) != 0)
 		gone = true;
 	if (!gone && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && tp->client &&
@@ -267,14 +273,21 @@ static void tlisten_accept(struct loop_fd *lf, uint32_t events)
 		struct sa peer = {.len = sizeof(peer.u)};
 		int fd = accept4(lf->fd, &peer.u.sa, &peer.len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of descriptors: refuse that peer rather than spin
+			 * on a listener that stays readable. */
+			if (errno == EMFILE || errno == ENFILE)
+				net_accept_shed(l->w, lf->fd);
 			return;
+		}
 		struct net_tpeer *tp = tpeer_new(l->w, fd);
 		if (tp && loop_add(l->w->loop, &tp->lf, 0) == 0) {
 			tp->owner = turn_tcp_accepted(l->w->srv, l->owner, &peer, tp);
 			if (tp->owner)
 				continue;
-			loop_close(l->w->loop, &tp->lf); /* no permission */
+			loop_close(l->w->loop, &tp->lf); /* no permission; closes fd */
+			free(tp);
+			continue;
 		}
 		close(fd);
 		free(tp);
@@ -484,6 +497,8 @@ void net_tcprelay_fini(struct net_worker *w)
 	while (w->xfer) {
 		struct net_tcp_conn *c = w->xfer;
 		w->xfer = c->next;
+		if (c->ssl)
+			SSL_free(c->ssl);
 		close(c->lf.fd);
 		free(c->rbuf);
 		free(c->wbuf);

@@ -47,12 +47,14 @@ static int tls_wait(struct net_tcp_conn *c, int rc)
 
 int net_tls_conn_read(struct net_tcp_conn *c)
 {
-	ERR_clear_error(); /* SSL_get_error reads the queue */
 	for (;;) {
 		/* A pipe whose peer is full reads on when it drains
 		 * (net_tcp_events wakes us for what OpenSSL holds). */
 		if (c->rpaused || c->rlen == c->rcap)
 			return 0;
+		/* SSL_get_error reads the thread's queue, and the turn core
+		 * runs between reads: clear it before every call. */
+		ERR_clear_error();
 		int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
 		if (n <= 0)
 			return tls_wait(c, n);
@@ -67,8 +69,8 @@ int net_tls_conn_read(struct net_tcp_conn *c)
 
 int net_tls_conn_flush(struct net_tcp_conn *c)
 {
-	ERR_clear_error();
 	while (c->wlen > 0) {
+		ERR_clear_error();
 		int n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
 		if (n <= 0)
 			return tls_wait(c, n);

@@ -95,6 +95,9 @@ static SSL_CTX *tls_ctx_common(const SSL_METHOD *m, const struct net_tls_cfg *c,
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 				 SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	/* Needed for resumption once client certificates are verified. */
+	static const unsigned char sid_ctx[] = "turnstone";
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	if (tls_ctx_keys(ctx, c, err, errlen) != 0) {
 		SSL_CTX_free(ctx);
 		return NULL;

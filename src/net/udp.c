@@ -55,9 +55,15 @@ void net_udp_flush(struct net_udp *u)
 	unsigned off = 0;
 	while (off < u->nq) {
 		int n = sendmmsg(u->lf.fd, u->qmsg + off, u->nq - off, MSG_DONTWAIT);
-		if (n <= 0)
+		if (n > 0) {
+			off += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
 			break; /* full socket buffer: the rest is dropped */
-		off += (unsigned)n;
+		/* This one datagram cannot go (a spoofed source such as port 0
+		 * or a broadcast address): skip it, not everyone after it. */
+		off++;
 	}
 	u->nq = 0;
 }
@@ -141,7 +147,8 @@ static void udp_readable(struct loop_fd *lf, uint32_t events)
 					       w->rmsgs[i].msg_len);
 			continue;
 		}
-		if (!w->plain_udp)
+		/* No reply can go to port 0; such a source is spoofed. */
+		if (!w->plain_udp || sa_port(&w->rfrom[i]) == 0)
 			continue;
 		struct turn_src src = {.proto = TURN_PROTO_UDP, .client = w->rfrom[i],
 				       .local = u->local, .conn = u};

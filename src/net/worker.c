@@ -1,9 +1,11 @@
 /* A worker thread: its loop, its listeners, its turn_srv. The main thread
  * talks to it only through atomics (drain, new configuration). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "net/net_int.h"
 #include "util/log.h"
@@ -42,6 +44,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 		return ENOMEM;
 	w->id = id;
 	w->sh = sh;
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	w->now_ms = net_mono_ms();
 	w->plain_udp = lc->udp;
 	w->plain_tcp = lc->tcp;
@@ -181,6 +184,8 @@ void net_worker_free(struct net_worker *w)
 	for (unsigned i = 0; i < w->nudp; i++)
 		net_udp_close(w->udp[i]);
 	net_listen_fini(w);
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
 	net_tcprelay_fini(w);
 	loop_free(w->loop);
 	free(w);

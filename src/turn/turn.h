@@ -165,7 +165,7 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 		     const struct sa *peer, const uint8_t *buf, size_t len);
 /* A client stream (TCP, TLS) or DTLS session closed: its allocation goes
  * (RFC 8656 3.1); the handle is never used again. */
-void turn_conn_closed(struct turn_srv *srv, void *conn);
+void turn_conn_closed(struct turn_srv *srv, const struct turn_src *src);
 /* TCP relays (RFC 6062). A peer connected to a relayed address: the
  * returned owner is handed to later calls, NULL means close it (no
  * permission, or denied by policy). */

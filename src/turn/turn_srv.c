@@ -120,19 +120,18 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 	/* Responses and other indications from clients are ignored. */
 }
 
-void turn_conn_closed(struct turn_srv *srv, void *conn)
+void turn_conn_closed(struct turn_srv *srv, const struct turn_src *src)
 {
-	/* A stream or a DTLS session carries at most one allocation; find
-	 * it by handle. */
-	for (size_t i = 0; i < srv->nheap; i++) {
-		struct turn_alloc *a = srv->heap[i];
-		if ((a->src.proto == TURN_PROTO_TCP || a->src.secure) &&
-		    a->src.conn == conn) {
-			a->end = srv->shutting_down ? TURN_END_SHUTDOWN : TURN_END_CLOSED;
-			turn_alloc_destroy(srv, a);
-			return;
-		}
-	}
+	/* A stream or a DTLS session carries at most one allocation, found
+	 * by its 5-tuple and handle in O(1): closing connections that never
+	 * allocated must not cost a walk over every allocation. */
+	if (src->proto != TURN_PROTO_TCP && !src->secure)
+		return;
+	struct turn_alloc *a = turn_alloc_find(srv, src);
+	if (!a)
+		return;
+	a->end = srv->shutting_down ? TURN_END_SHUTDOWN : TURN_END_CLOSED;
+	turn_alloc_destroy(srv, a);
 }
 
 int64_t turn_srv_tick(struct turn_srv *srv)

@@ -503,7 +503,7 @@ static void test_tcp_close_frees_allocation(void **state)
 	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_TCP);
 	h_allocate(h, &s, &h_alice);
 	assert_int_equal(turn_srv_count(h->srv), 1);
-	turn_conn_closed(h->srv, s.conn);
+	turn_conn_closed(h->srv, &s);
 	assert_int_equal(turn_srv_count(h->srv), 0);
 	h_free(h);
 }
@@ -528,9 +528,9 @@ static void test_dtls_session_owns_allocation(void **state)
 	assert_int_equal(h_err(h), 437);
 	assert_int_equal(h_request(h, &d, TURN_REFRESH, NULL, NULL, &h_alice),
 			 STUN_CLASS_SUCCESS);
-	turn_conn_closed(h->srv, plain.conn); /* the listener: nothing */
+	turn_conn_closed(h->srv, &plain); /* the listener: nothing */
 	assert_int_equal(turn_srv_count(h->srv), 1);
-	turn_conn_closed(h->srv, d.conn);
+	turn_conn_closed(h->srv, &d);
 	assert_int_equal(turn_srv_count(h->srv), 0);
 	h_free(h);
 }

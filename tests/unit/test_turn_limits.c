@@ -232,7 +232,7 @@ static void test_usage_reasons(void **state)
 	f.s.secure = true;
 	h_allocate(f.h, &f.s, &h_alice);
 	assert_int_equal(turn_stat_get(&fx_stats(&f)->allocs[TURN_TP_TLS][1]), 1);
-	turn_conn_closed(f.h->srv, f.s.conn);
+	turn_conn_closed(f.h->srv, &f.s);
 	assert_int_equal(nusage, 1);
 	assert_int_equal(last_usage.reason, TURN_END_CLOSED);
 	assert_int_equal(last_usage.transport, TURN_TP_TLS);

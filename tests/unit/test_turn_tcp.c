@@ -331,7 +331,7 @@ static void test_teardown(void **state)
 	tcp_connected(h, &t, &p2, &b);
 	assert_int_equal(tcp_connect(h, &t, &p3), 0); /* still connecting */
 	assert_int_equal(tcp_bind(h, &d, id, &h_alice), 0);
-	turn_conn_closed(h->srv, t.conn);
+	turn_conn_closed(h->srv, &t);
 	assert_int_equal(turn_srv_count(h->srv), 0);
 	for (unsigned i = 0; i < h->ntpeers; i++)
 		assert_false(h->tpeers[i].open);

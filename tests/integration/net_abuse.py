@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Regression checks for network-layer bugs a review found (test_net_abuse.sh).
+
+    net_abuse.py MODE PORT TLS_PORT PID
+
+tlsspin   a TLS client stops in the middle of a record: no CPU spin, and the
+          frame deadline closes it.
+rstspin   an RFC 6062 pipe whose one side is full gets a reset from the
+          other: no CPU spin (EPOLLERR/EPOLLHUP with reading paused).
+port0     a spoofed datagram from port 0 (raw socket, root only) before each
+          burst of Bindings costs the other clients nothing.
+handoff   a TLS ConnectionBind with 8000 bytes in the same record, landing on
+          the worker that does not own the id: every byte reaches the peer.
+relayfull a relayed-address listener out of descriptors does not spin.
+
+Prints "ok NAME" / "FAIL NAME: detail" (or "skip"); exits 1 on a failure.
+"""
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import turnclient as tc  # noqa: E402
+
+H = "127.0.0.1"
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global failed
+    failed += 0 if ok else 1
+    print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
+
+
+def cpu(pid):
+    t = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        f = open("/proc/%d/task/%s/stat" % (pid, tid)).read().rsplit(")", 1)[1].split()
+        t += int(f[11]) + int(f[12])
+    return t / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_over(pid, secs):
+    c0 = cpu(pid)
+    time.sleep(secs)
+    return cpu(pid) - c0
+
+
+def binding_req():
+    return struct.pack("!HHI12s", 1, 0, 0x2112A442, os.urandom(12))
+
+
+def tlsspin(port, tls_port, pid):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    s = socket.create_connection((H, tls_port))
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    o = ctx.wrap_bio(inc, out)
+    while True:
+        try:
+            o.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            s.sendall(out.read())
+            inc.write(s.recv(65536))
+    s.sendall(out.read())
+    o.write(binding_req())  # framed once: the connection is established
+    s.sendall(out.read())
+    s.settimeout(3)
+    inc.write(s.recv(4096))
+    check("tlsspin: Binding answered over TLS", len(o.read(4096)) > 0)
+    s.sendall(bytes([0x17, 3, 3, 0, 64, 0]))  # a record header and 1 byte
+    time.sleep(0.5)
+    used = cpu_over(pid, 2.0)
+    check("tlsspin: no spinning on a partial TLS record", used < 0.5, "%.2f s CPU in 2 s" % used)
+    start = time.monotonic()
+    s.settimeout(0.5)
+    closed = False
+    while time.monotonic() - start < 15:
+        try:
+            if s.recv(4096) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            closed = True
+            break
+    check("tlsspin: the frame deadline closes it", closed,
+          "after %.1f s" % (time.monotonic() - start))
+    s.close()
+
+
+def pipe(port):
+    lst = socket.socket()
+    lst.bind((H, 0))
+    lst.listen(4)
+    c = tc.Client((H, port), transport="tcp", timeout=5.0)
+    c.set_user("alice", "alicepw")
+    assert c.allocate(proto=6).cls == tc.SUCCESS
+    r = c.connect(H, lst.getsockname()[1])
+    peer, _ = lst.accept()
+    d = tc.Client((H, port), transport="tcp", timeout=5.0)
+    d.set_user("alice", "alicepw")
+    assert d.connection_bind(r.get(tc.CONNECTION_ID)).cls == tc.SUCCESS
+    return c, d, peer, lst
+
+
+def rstspin(port, tls_port, pid):
+    for who in ("peer", "client"):
+        c, d, peer, lst = pipe(port)
+        src = peer if who == "peer" else d.sock
+        src.setblocking(False)
+        blob, end = b"z" * 65536, time.time() + 2
+        while time.time() < end:  # fill the pipe: the other end never reads
+            try:
+                src.send(blob)
+            except BlockingIOError:
+                time.sleep(0.05)
+        src.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        src.close()
+        time.sleep(0.5)
+        used = cpu_over(pid, 2.0)
+        check("rstspin: %s reset with the pipe full: no spinning" % who, used < 0.5,
+              "%.2f s CPU in 2 s" % used)
+        for x in (c, d, peer, lst):
+            x.close()
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def port0(port, tls_port, pid):
+    if os.geteuid() != 0:
+        print("skip port0: needs a raw socket (root)")
+        return
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    good.bind((H, 0))
+    ip = socket.inet_aton(H)
+    sent = got = 0
+    for _ in range(50):
+        pay = binding_req()
+        ln = 8 + len(pay)
+        c = csum(ip + ip + struct.pack("!BBH", 0, 17, ln) +
+                 struct.pack("!HHHH", 0, port, ln, 0) + pay) or 0xFFFF
+        raw.sendto(struct.pack("!HHHH", 0, port, ln, c) + pay, (H, 0))
+        for _ in range(8):
+            good.sendto(binding_req(), (H, port))
+            sent += 1
+        time.sleep(0.01)
+        try:
+            while True:
+                good.recv(2048, socket.MSG_DONTWAIT)
+                got += 1
+        except BlockingIOError:
+            pass
+    good.settimeout(0.5)
+    try:
+        while True:
+            good.recv(2048)
+            got += 1
+    except socket.timeout:
+        pass
+    check("port0: a spoofed port-0 datagram silences no other client", got == sent,
+          "%d of %d Bindings answered" % (got, sent))
+
+
+def handoff(port, tls_port, pid):
+    pay = 8000
+    lst = socket.socket()
+    lst.bind((H, 0))
+    lst.listen(16)
+    bad = 0
+    for _ in range(8):  # two workers: some binds land on the other one
+        c = tc.Client((H, port), transport="tcp", timeout=5.0)
+        c.set_user("alice", "alicepw")
+        assert c.allocate(proto=6).cls == tc.SUCCESS
+        r = c.connect(H, lst.getsockname()[1])
+        connid = r.get(tc.CONNECTION_ID)
+        peer, _ = lst.accept()
+        peer.settimeout(3)
+        d = tc.Client((H, tls_port), transport="tls", timeout=5.0)
+        d.username, d.password, d.realm_override = "alice", "alicepw", None
+        d._learn(d.transact(tc.build(tc.CONNECTION_BIND, tc.REQUEST, [(tc.CONNECTION_ID, connid)])))
+        d.sock.sendall(d.signed(tc.CONNECTION_BIND, [(tc.CONNECTION_ID, connid)]) + b"x" * pay)
+        ok = tc.Msg(d.recv_raw()).cls == tc.SUCCESS
+        got = 0
+        try:
+            while got < pay:
+                b = peer.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+        except socket.timeout:
+            pass
+        bad += 0 if ok and got == pay else 1
+        for x in (peer, d, c):
+            x.close()
+    check("handoff: bind and data in one TLS record reach the peer whole", bad == 0,
+          "%d of 8 rounds short" % bad)
+    lst.close()
+
+
+def relayfull(port, tls_port, pid):
+    c = tc.Client((H, port), transport="tcp", timeout=5.0)
+    c.set_user("alice", "alicepw")
+    r = c.allocate(proto=6)
+    ip, rport = r.xaddr(tc.XOR_RELAYED_ADDRESS)
+    assert c.create_permission(H).cls == tc.SUCCESS
+    hold = []
+    for _ in range(80):  # use the descriptors up
+        try:
+            hold.append(socket.create_connection((H, port), timeout=0.5))
+        except OSError:
+            break
+    time.sleep(0.5)
+    p = socket.create_connection((ip, rport), timeout=2)
+    time.sleep(0.5)
+    used = cpu_over(pid, 2.0)
+    check("relayfull: a relay listener out of descriptors does not spin", used < 0.5,
+          "%.2f s CPU in 2 s" % used)
+    for s in hold + [p]:
+        s.close()
+    c.close()
+
+
+def main(argv):
+    mode = argv[1]
+    port, tls_port, pid = int(argv[2]), int(argv[3]), int(argv[4])
+    globals()[mode](port, tls_port, pid)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

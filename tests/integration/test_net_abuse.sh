@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Regression tests for network-layer bugs found in review (net_abuse.py):
+# a TLS client stopping mid-record, resets on full RFC 6062 pipes, a
+# spoofed port-0 datagram, a TLS ConnectionBind handed to another worker,
+# and a relayed-address listener out of descriptors. The CPU checks ask
+# for under 0.5 s of CPU in 2 s: a spinning worker uses a whole core.
+#
+#   bash test_net_abuse.sh /path/to/turnstone        (what ctest runs)
+TS_NAME=net_abuse
+. "$(dirname "$0")/lib.sh"
+ts_need_bin "${1:-}"
+[ "$TS_SERVER" = turnstone ] || exit 0
+ts_make_cert abuse || exit 1
+TLSP=$(ts_pick_port) || exit 1
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
+	--tls-listening-port "$TLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+for mode in tlsspin rstspin port0 handoff; do
+	TS_CHECK_TIMEOUT=60 ts_python_checks "$mode" "$TS_DIR/net_abuse.py" "$mode" \
+		"$TS_PORT" "$TLSP" "$TS_PID"
+done
+
+# Few descriptors, one worker: the relay listener's accept hits EMFILE.
+cat >"$TS_TMP/lowfd.sh" <<SH
+#!/bin/sh
+ulimit -n 48
+exec "$TS_BIN" "\$@"
+SH
+chmod +x "$TS_TMP/lowfd.sh"
+ts_start_server "$TS_TMP/lowfd.sh" "${TS_AUTH[@]}" --allow-loopback-peers \
+	--relay-threads 1 || exit 1
+TS_CHECK_TIMEOUT=60 ts_python_checks "relayfull" "$TS_DIR/net_abuse.py" relayfull \
+	"$TS_PORT" 0 "$TS_PID"
+ts_finish
