@@ -161,6 +161,11 @@ static int server_reload_build(struct server *s, struct config *c,
 	*lcp = NULL;
 	if (server_load(c, s->argc, s->argv) != 0 || server_load_api(c, na) != 0)
 		return EINVAL;
+	/* The relay port pool is sized at start and shared by all workers. */
+	if (c->min_port != s->cfg.min_port || c->max_port != s->cfg.max_port) {
+		log_err("reload: changing 'min-port' or 'max-port' needs a restart");
+		return EINVAL;
+	}
 	na->drain_h = server_api_drain;
 	struct server_lc *nl = calloc(1, sizeof(*nl));
 	if (!nl)

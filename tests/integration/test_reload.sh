@@ -92,6 +92,13 @@ check("a port held by another program: reload refused", "reload failed" in text)
 check("... and the reason names the address", "cannot listen on 127.0.0.1:%d" % p3 in text)
 check("P2 still answers", answers(p2))
 holder.close()
+with open(conf, "w") as f:
+    f.write("listening-port=%d\nmin-port=50000\nmax-port=50100\n" % p2)
+os.kill(pid, signal.SIGHUP)
+text = reloads(3)
+check("a new relay port range is refused on reload, naming the keys",
+      "changing 'min-port' or 'max-port' needs a restart" in text)
+check("P2 still answers after it", answers(p2))
 with open(conf, "w") as f:  # leave the file as the daemon runs
     f.write("listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key))
 t1.close()
