@@ -55,6 +55,10 @@ void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls);
  * sockets, removed ones close (their TCP connections go on), new ones are
  * bound. lc must outlive the worker. Thread-safe. */
 void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc);
+/* The TURN configuration and TLS contexts the worker has applied (what
+ * it was handed but has not picked up yet is not counted). Thread-safe. */
+void net_worker_in_use(const struct net_worker *w, const struct turn_cfg **cfg,
+		       const struct net_tls **tls);
 /* Whether every address lc adds to old can be bound now (run before
  * asking workers to). 0, or an errno value with a reason in why. */
 int net_listen_check(const struct net_listen_cfg *old,

@@ -116,6 +116,8 @@ struct net_worker {
 	const struct net_tls *tls;
 	_Atomic(const struct net_tls *) pending_tls;
 	_Atomic(const struct net_listen_cfg *) pending_lc;
+	_Atomic(const struct turn_cfg *) cfg_used; /* applied (net_worker_in_use) */
+	_Atomic(const struct net_tls *) tls_used;
 	struct net_udp *retired; /* listeners a reload removed (listen.c) */
 	struct net_tpeer *throttled; /* RFC 6062 pipes over --max-bps */
 	int spare_fd; /* kept for net_accept_shed (EMFILE) */

@@ -51,6 +51,8 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	w->tls_on = lc->tls;
 	w->dtls_on = lc->dtls;
 	w->tls = tls;
+	atomic_store(&w->cfg_used, tcfg);
+	atomic_store(&w->tls_used, tls);
 	net_recv_init(w);
 	int err = loop_alloc(&w->loop);
 	if (!err)
@@ -82,12 +84,15 @@ static void worker_close_listeners(struct net_worker *w)
 static bool worker_step(struct net_worker *w)
 {
 	const struct turn_cfg *cfg = atomic_exchange(&w->pending_cfg, NULL);
-	if (cfg)
+	if (cfg) {
 		turn_srv_set_cfg(w->srv, cfg);
+		atomic_store(&w->cfg_used, cfg);
+	}
 	const struct net_tls *tls = atomic_exchange(&w->pending_tls, NULL);
 	if (tls) {
 		w->tls = tls;
 		net_dtls_set_ctx(w);
+		atomic_store(&w->tls_used, tls);
 	}
 	const struct net_listen_cfg *lc = atomic_exchange(&w->pending_lc, NULL);
 	if (lc && !atomic_load(&w->draining))
@@ -154,6 +159,13 @@ void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
 void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc)
 {
 	atomic_store(&w->pending_lc, lc);
+}
+
+void net_worker_in_use(const struct net_worker *w, const struct turn_cfg **cfg,
+		       const struct net_tls **tls)
+{
+	*cfg = atomic_load(&w->cfg_used);
+	*tls = atomic_load(&w->tls_used);
 }
 
 void net_worker_join(struct net_worker *w)

@@ -19,11 +19,13 @@
 #define SERVER_MAX_WORKERS 64
 #define SERVER_DRAIN_MS 5000
 
-/* TLS contexts of earlier reloads: kept until exit, as workers may still
- * point at them (sessions hold their own references to the SSL_CTX). */
+/* TLS contexts of earlier reloads: kept while a worker may still point
+ * at them (sessions hold their own references to the SSL_CTX). */
 struct server_tls {
 	struct net_tls *tls;
 	struct server_tls *older;
+	uint64_t gen;
+	uint64_t retired_ms; /* when a newer one took over (monotonic) */
 };
 
 /* Listening sets of earlier reloads: a worker may not have read its
@@ -85,8 +87,59 @@ static int server_load_tls(struct server *s, const struct config *c)
 	}
 	st->tls = t;
 	st->older = s->tls;
+	st->gen = s->tls ? s->tls->gen + 1 : 0;
+	if (s->tls)
+		s->tls->retired_ms = net_mono_ms();
 	s->tls = st;
 	return 0;
+}
+
+/* Free the TURN configurations and TLS contexts of earlier reloads that
+ * no worker can reach any more: those older than the oldest one a worker
+ * has applied. A worker only ever moves to newer ones (what it has not
+ * picked up yet is newer still), so those can never come back. Without
+ * this, every SIGHUP would keep about 20 KB plus the TLS contexts. */
+static void server_trim(struct server *s)
+{
+	uint64_t tmin = UINT64_MAX, lmin = UINT64_MAX;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct turn_cfg *tc;
+		const struct net_tls *tl;
+		net_worker_in_use(s->workers[i], &tc, &tl);
+		struct server_tcfg *t = s->tcfg;
+		while (t && &t->tcfg != tc)
+			t = t->older;
+		struct server_tls *x = s->tls;
+		while (x && tl && x->tls != tl)
+			x = x->older;
+		if (!t || (tl && !x))
+			return; /* not found: keep everything */
+		tmin = t->gen < tmin ? t->gen : tmin;
+		if (x)
+			lmin = x->gen < lmin ? x->gen : lmin;
+	}
+	for (struct server_tcfg *p = s->tcfg; p && p->older;) {
+		struct server_tcfg *o = p->older;
+		if (o->gen < tmin) {
+			p->older = o->older;
+			server_tcfg_free(o);
+		} else {
+			p = o;
+		}
+	}
+	for (struct server_tls *p = s->tls; p && p->older;) {
+		struct server_tls *o = p->older;
+		/* DTLS handshakes begun on an old context may still call its
+		 * cookie callbacks, whose key lives here: a minute's grace
+		 * (handshakes are cut after 10 s). */
+		if (o->gen < lmin && net_mono_ms() - o->retired_ms > 60000) {
+			p->older = o->older;
+			net_tls_free(o->tls);
+			free(o);
+		} else {
+			p = o;
+		}
+	}
 }
 
 static const struct net_tls *server_tls_now(const struct server *s)
@@ -252,6 +305,7 @@ static void server_reload(struct server *s)
 	struct server_tls *old_tls = s->tls;
 	struct api_cfg *na = calloc(1, sizeof(*na));
 	notify_reloading();
+	server_trim(s);
 	if (!c || !na || server_reload_build(s, c, &t, &nl, na) != 0) {
 		log_err("reload failed; keeping the running configuration");
 		free(c);
@@ -267,6 +321,7 @@ static void server_reload(struct server *s)
 	if (nl)
 		server_relisten(s, nl);
 	t->older = s->tcfg;
+	t->gen = s->tcfg->gen + 1;
 	s->tcfg = t;
 	s->cfg = *c;
 	free(c);

@@ -12,7 +12,8 @@
 struct server_tcfg {
 	struct turn_cfg tcfg;
 	struct peer_policy *policy;
-	struct server_tcfg *older; /* kept until exit: workers may hold it */
+	struct server_tcfg *older; /* kept while a worker may hold it */
+	uint64_t gen;              /* reload generation (server_trim) */
 };
 
 void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
