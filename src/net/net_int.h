@@ -74,6 +74,7 @@ struct net_tcp_conn {
 	struct net_tpeer *pipe;
 	struct net_worker *handoff;
 	bool rpaused;
+	bool piped; /* was bound to a peer: closes by lingering (linger.c) */
 	uint32_t ev; /* the epoll events registered */
 };
 
@@ -121,6 +122,8 @@ struct net_worker {
 	struct net_udp *retired; /* listeners a reload removed (listen.c) */
 	struct net_tpeer *throttled; /* RFC 6062 pipes over --max-bps */
 	int spare_fd; /* kept for net_accept_shed (EMFILE) */
+	struct net_linger *lingering; /* linger.c */
+	unsigned nlinger;
 	uint64_t next_sweep, accept_resume, emfile_logged;
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
@@ -149,6 +152,12 @@ struct net_worker {
 	struct net_tcp_conn *xfer;
 	struct loop_fd xfer_lf;
 };
+
+/* linger.c: close a pipe's socket without a reset; takes fd and ssl */
+struct net_linger;
+void net_linger_start(struct net_worker *w, int fd, SSL *ssl);
+void net_linger_sweep(struct net_worker *w);
+void net_linger_fini(struct net_worker *w);
 
 /* listen.c */
 int net_listen_open(struct net_worker *w, const struct net_listen_cfg *lc);

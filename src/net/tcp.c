@@ -31,10 +31,18 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->ssl)
-		SSL_free(c->ssl); /* no close_notify: the peer may be gone */
+	if (c->piped && c->lf.fd >= 0 && c->wlen == 0) {
+		/* A pipe's last bytes must not be lost to a reset (linger.c). */
+		int fd = c->lf.fd;
+		loop_detach(w->loop, &c->lf);
+		c->lf.fd = -1;
+		net_linger_start(w, fd, c->ssl);
+	} else {
+		if (c->ssl)
+			SSL_free(c->ssl); /* no close_notify: the peer may be gone */
+		loop_close(w->loop, &c->lf);
+	}
 	c->ssl = NULL;
-	loop_close(w->loop, &c->lf);
 	free(c->rbuf);
 	free(c->wbuf);
 	c->rbuf = c->wbuf = NULL;

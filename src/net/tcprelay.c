@@ -371,7 +371,14 @@ static void io_tcp_close(void *arg, void *handle)
 		c->pipe = NULL;
 		net_tcp_close(c);
 	}
-	loop_close(w->loop, &tp->lf);
+	if (tp->connecting || tp->lf.fd < 0) {
+		loop_close(w->loop, &tp->lf);
+	} else {
+		int fd = tp->lf.fd; /* what the peer was sent must not be reset away */
+		loop_detach(w->loop, &tp->lf);
+		tp->lf.fd = -1;
+		net_linger_start(w, fd, NULL);
+	}
 	free(tp->tail);
 	tp->tail = NULL;
 	loop_defer_free(w->loop, tp);
@@ -392,6 +399,7 @@ static void io_tcp_bind(void *arg, void *handle, void *conn)
 		}
 	}
 	c->pipe = tp;
+	c->piped = true;
 	tp->client = c;
 	tpeer_update(tp); /* start reading the peer: its data was waiting */
 }

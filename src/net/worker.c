@@ -102,6 +102,7 @@ static bool worker_step(struct net_worker *w)
 		net_tcp_sweep(w);
 		net_dtls_sweep(w);
 		net_tcprelay_sweep(w);
+		net_linger_sweep(w);
 		net_flush_all(w);
 	}
 	int64_t next = turn_srv_tick(w->srv);
@@ -196,6 +197,7 @@ void net_worker_free(struct net_worker *w)
 	for (unsigned i = 0; i < w->nudp; i++)
 		net_udp_close(w->udp[i]);
 	net_listen_fini(w);
+	net_linger_fini(w);
 	if (w->spare_fd >= 0)
 		close(w->spare_fd);
 	net_tcprelay_fini(w);

@@ -12,6 +12,9 @@ port0     a spoofed datagram from port 0 (raw socket, root only) before each
 handoff   a TLS ConnectionBind with 8000 bytes in the same record, landing on
           the worker that does not own the id: every byte reaches the peer.
 relayfull a relayed-address listener out of descriptors does not spin.
+tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
+          sending: the client gets all 1 MiB, then a clean EOF (the server
+          used to close with input unread, and the reset lost the tail).
 
 Prints "ok NAME" / "FAIL NAME: detail" (or "skip"); exits 1 on a failure.
 """
@@ -234,6 +237,62 @@ def relayfull(port, tls_port, pid):
     for s in hold + [p]:
         s.close()
     c.close()
+
+
+def tailloss(port, tls_port, pid):
+    import threading
+    n = 1 << 20
+    lst = socket.socket()
+    lst.bind((H, 0))
+    lst.listen(4)
+    short = []
+    for _ in range(5):
+        c = tc.Client((H, port), transport="tcp", timeout=5.0)
+        c.set_user("alice", "alicepw")
+        assert c.allocate(proto=6).cls == tc.SUCCESS
+        r = c.connect(H, lst.getsockname()[1])
+        peer, _ = lst.accept()
+        d = tc.Client((H, port), transport="tcp", timeout=5.0)
+        d.set_user("alice", "alicepw")
+        assert d.connection_bind(r.get(tc.CONNECTION_ID)).cls == tc.SUCCESS
+        stop = threading.Event()
+
+        def client_sender():
+            try:
+                while not stop.is_set():
+                    d.sock.send(b"c" * 65536)
+            except OSError:
+                pass
+
+        def peer_reader():
+            try:
+                while peer.recv(65536):
+                    pass
+            except OSError:
+                pass
+        threading.Thread(target=client_sender, daemon=True).start()
+        threading.Thread(target=peer_reader, daemon=True).start()
+        peer.sendall(b"p" * n)
+        peer.shutdown(socket.SHUT_WR)
+        got, err = len(d.buf), None
+        d.sock.settimeout(10)
+        try:
+            while True:
+                b = d.sock.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+        except OSError as e:
+            err = e
+        stop.set()
+        if got != n or err:
+            short.append("%d bytes, %s" % (got, err or "EOF"))
+        peer.close()
+        c.close()
+        d.close()
+    check("tailloss: the client gets every byte the peer sent, then EOF",
+          not short, "; ".join(short))
+    lst.close()
 
 
 def main(argv):

@@ -2,7 +2,8 @@
 # Regression tests for network-layer bugs found in review (net_abuse.py):
 # a TLS client stopping mid-record, resets on full RFC 6062 pipes, a
 # spoofed port-0 datagram, a TLS ConnectionBind handed to another worker,
-# and a relayed-address listener out of descriptors. The CPU checks ask
+# a relayed-address listener out of descriptors, and a pipe's last bytes
+# lost to a reset on close. The CPU checks ask
 # for under 0.5 s of CPU in 2 s: a spinning worker uses a whole core.
 #
 #   bash test_net_abuse.sh /path/to/turnstone        (what ctest runs)
@@ -14,7 +15,7 @@ ts_make_cert abuse || exit 1
 TLSP=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
 	--tls-listening-port "$TLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
-for mode in tlsspin rstspin port0 handoff; do
+for mode in tlsspin rstspin port0 handoff tailloss; do
 	TS_CHECK_TIMEOUT=60 ts_python_checks "$mode" "$TS_DIR/net_abuse.py" "$mode" \
 		"$TS_PORT" "$TLSP" "$TS_PID"
 done
