@@ -26,6 +26,8 @@
 #include "util/rand.h"
 
 #define DTLS_IDLE_MS (15u * 60 * 1000) /* past the longest Refresh gap */
+#define DTLS_IDLE_BARE_MS 60000 /* idle with no allocation: a session costs
+				 * two OpenSSL buffers, so it goes sooner */
 #define DTLS_MTU 1400                  /* handshake fragments */
 #define DTLS_COOKIE_PERIOD 60          /* s; the previous period verifies too */
 
@@ -212,6 +214,7 @@ static void dtls_feed(struct net_worker *w, struct net_dtls *d,
 		d->established = true;
 	}
 	d->deadline = w->now_ms + DTLS_IDLE_MS;
+	d->last_rx = w->now_ms;
 	for (;;) {
 		int n = SSL_read(d->ssl, w->dtls_buf, sizeof(w->dtls_buf));
 		if (n <= 0) {
@@ -227,12 +230,15 @@ static void dtls_feed(struct net_worker *w, struct net_dtls *d,
 	}
 }
 
-/* A datagram from an address with no session: the cookie exchange. */
+/* A datagram from an address with no session: the cookie exchange. old
+ * is the session a client restarting on the same address leaves behind:
+ * once its new cookie verifies, the old session goes (RFC 6347 4.2.8). */
 static void dtls_listen(struct net_worker *w, struct net_udp *u,
-			const struct sa *from, const uint8_t *buf, size_t len)
+			const struct sa *from, const uint8_t *buf, size_t len,
+			struct net_dtls *old)
 {
 	struct net_dtls *d = w->dlisten;
-	if (!d || w->ndtls >= NET_DTLS_MAX)
+	if (!d || (!old && w->ndtls >= NET_DTLS_MAX))
 		return;
 	SSL_clear(d->ssl);
 	d->u = u;
@@ -245,6 +251,8 @@ static void dtls_listen(struct net_worker *w, struct net_udp *u,
 	if (rc <= 0)
 		return; /* answered with a cookie, or not a ClientHello */
 	/* The cookie came back: this exchanger is now the session. */
+	if (old)
+		dtls_close(w, old);
 	d->listening = false;
 	w->dlisten = dtls_new(w);
 	if (w->dlisten)
@@ -260,10 +268,14 @@ void net_dtls_input(struct net_udp *u, const struct sa *from,
 	if (!w->tls)
 		return;
 	struct net_dtls *d = *dtls_slot(w, u, from);
-	if (d)
+	/* Record type 22, epoch 0, handshake type 1: a new ClientHello. On
+	 * an established session it means the client started over. */
+	bool hello = len > 13 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 &&
+		     buf[13] == 1;
+	if (d && !(d->established && hello))
 		dtls_feed(w, d, buf, len);
 	else
-		dtls_listen(w, u, from, buf, len);
+		dtls_listen(w, u, from, buf, len, d);
 }
 
 void net_dtls_send(struct net_dtls *d, const struct iovec *iov, int iovcnt)
@@ -282,12 +294,23 @@ void net_dtls_send(struct net_dtls *d, const struct iovec *iov, int iovcnt)
 		ERR_clear_error(); /* dropped, as UDP would */
 }
 
+/* Established, quiet for DTLS_IDLE_BARE_MS and carrying no allocation. */
+static bool dtls_idle_bare(struct net_worker *w, const struct net_dtls *d)
+{
+	if (!d->established || w->now_ms - d->last_rx < DTLS_IDLE_BARE_MS)
+		return false;
+	struct turn_src src = {.proto = TURN_PROTO_UDP, .secure = true,
+			       .client = d->remote, .local = d->u->local,
+			       .conn = (void *)(uintptr_t)d};
+	return !turn_conn_has_alloc(w->srv, &src);
+}
+
 void net_dtls_sweep(struct net_worker *w)
 {
 	struct net_dtls *d = w->dsessions;
 	while (d) {
 		struct net_dtls *next = d->next;
-		if (w->now_ms >= d->deadline)
+		if (w->now_ms >= d->deadline || dtls_idle_bare(w, d))
 			dtls_close(w, d);
 		else if (!d->established && DTLSv1_handle_timeout(d->ssl) < 0)
 			ERR_clear_error(); /* retransmits a lost flight */

@@ -18,6 +18,10 @@
 #define NET_TCP_FRAME_MS 10000
 #define NET_SWEEP_MS 250      /* timeouts and accept back-off granularity */
 #define NET_ACCEPT_PAUSE_MS 250 /* EMFILE: stop accepting this long */
+/* A connection with no allocation and no pipe, quiet this long, is closed:
+ * descriptors are the scarce thing, and TURN clients refresh well within
+ * it. */
+#define NET_TCP_IDLE_MS 60000
 
 struct net_tls {
 	SSL_CTX *tls, *dtls;
@@ -75,6 +79,7 @@ struct net_tcp_conn {
 	struct net_worker *handoff;
 	bool rpaused;
 	bool piped; /* was bound to a peer: closes by lingering (linger.c) */
+	uint64_t last_rx; /* monotonic ms of the last read */
 	uint32_t ev; /* the epoll events registered */
 };
 
@@ -89,6 +94,7 @@ struct net_dtls {
 	bool listening;    /* the worker's cookie exchanger, not a session */
 	bool established;
 	uint64_t deadline; /* handshake, then idle */
+	uint64_t last_rx;  /* monotonic ms of the last datagram */
 	struct net_dtls *hnext, *prev, *next;
 };
 

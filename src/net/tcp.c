@@ -256,6 +256,7 @@ static int tcp_read_plain(struct net_tcp_conn *c)
 
 static int tcp_read(struct net_tcp_conn *c)
 {
+	c->last_rx = c->w->now_ms;
 	if (c->mode == NET_TCP_SNIFF) {
 		int err = tcp_sniff(c);
 		if (err || c->mode == NET_TCP_SNIFF)
@@ -379,7 +380,7 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 		}
 		*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = l->w,
 			.local = l->local, .remote = remote, .rbuf = rb,
-			.rcap = TCP_RBUF_INIT, .ev = EPOLLIN,
+			.rcap = TCP_RBUF_INIT, .ev = EPOLLIN, .last_rx = l->w->now_ms,
 			.deadline = l->w->now_ms + NET_TCP_FRAME_MS};
 		c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
 		if (loop_add(l->w->loop, &c->lf, EPOLLIN) != 0) {
@@ -430,6 +431,16 @@ void net_tcp_listener_close(struct net_tcp_listener *l)
 	free(l);
 }
 
+/* Quiet for NET_TCP_IDLE_MS with no allocation and no pipe. */
+static bool tcp_idle_bare(struct net_tcp_conn *c)
+{
+	if (c->pipe || c->piped || c->w->now_ms - c->last_rx < NET_TCP_IDLE_MS)
+		return false;
+	struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
+			       .client = c->remote, .local = c->local, .conn = c};
+	return !turn_conn_has_alloc(c->w->srv, &src);
+}
+
 void net_tcp_sweep(struct net_worker *w)
 {
 	if (w->accept_resume && w->now_ms >= w->accept_resume) {
@@ -443,7 +454,8 @@ void net_tcp_sweep(struct net_worker *w)
 	struct net_tcp_conn *c = w->conns;
 	while (c) {
 		struct net_tcp_conn *next = c->next;
-		if (c->lf.fd >= 0 && c->deadline && w->now_ms >= c->deadline)
+		if (c->lf.fd >= 0 && ((c->deadline && w->now_ms >= c->deadline) ||
+				      tcp_idle_bare(c)))
 			tcp_conn_close(c);
 		c = next;
 	}

@@ -166,6 +166,9 @@ void turn_peer_input(struct turn_srv *srv, struct turn_relay *owner,
 /* A client stream (TCP, TLS) or DTLS session closed: its allocation goes
  * (RFC 8656 3.1); the handle is never used again. */
 void turn_conn_closed(struct turn_srv *srv, const struct turn_src *src);
+/* Whether a client stream or DTLS session carries an allocation (idle
+ * ones that do not are closed by the transport). */
+bool turn_conn_has_alloc(struct turn_srv *srv, const struct turn_src *src);
 /* TCP relays (RFC 6062). A peer connected to a relayed address: the
  * returned owner is handed to later calls, NULL means close it (no
  * permission, or denied by policy). */

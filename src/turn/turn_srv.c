@@ -120,6 +120,11 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 	/* Responses and other indications from clients are ignored. */
 }
 
+bool turn_conn_has_alloc(struct turn_srv *srv, const struct turn_src *src)
+{
+	return turn_alloc_find(srv, src) != NULL;
+}
+
 void turn_conn_closed(struct turn_srv *srv, const struct turn_src *src)
 {
 	/* A stream or a DTLS session carries at most one allocation, found
