@@ -242,19 +242,9 @@ def relayfull(port, tls_port, pid):
 def tailloss(port, tls_port, pid):
     import threading
     n = 1 << 20
-    lst = socket.socket()
-    lst.bind((H, 0))
-    lst.listen(4)
     short = []
     for _ in range(5):
-        c = tc.Client((H, port), transport="tcp", timeout=5.0)
-        c.set_user("alice", "alicepw")
-        assert c.allocate(proto=6).cls == tc.SUCCESS
-        r = c.connect(H, lst.getsockname()[1])
-        peer, _ = lst.accept()
-        d = tc.Client((H, port), transport="tcp", timeout=5.0)
-        d.set_user("alice", "alicepw")
-        assert d.connection_bind(r.get(tc.CONNECTION_ID)).cls == tc.SUCCESS
+        c, d, peer, lst = pipe(port)
         stop = threading.Event()
 
         def client_sender():
@@ -287,12 +277,10 @@ def tailloss(port, tls_port, pid):
         stop.set()
         if got != n or err:
             short.append("%d bytes, %s" % (got, err or "EOF"))
-        peer.close()
-        c.close()
-        d.close()
+        for x in (peer, c, d, lst):
+            x.close()
     check("tailloss: the client gets every byte the peer sent, then EOF",
           not short, "; ".join(short))
-    lst.close()
 
 
 def main(argv):
