@@ -12,6 +12,8 @@ port0     a spoofed datagram from port 0 (raw socket, root only) before each
 handoff   a TLS ConnectionBind with 8000 bytes in the same record, landing on
           the worker that does not own the id: every byte reaches the peer.
 relayfull a relayed-address listener out of descriptors does not spin.
+idle      connections with no allocation close after 60 s without input,
+          over TCP and TLS; one carrying an allocation stays (about 65 s).
 tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
           sending: the client gets all 1 MiB, then a clean EOF (the server
           used to close with input unread, and the reset lost the tail).
@@ -281,6 +283,31 @@ def tailloss(port, tls_port, pid):
             x.close()
     check("tailloss: the client gets every byte the peer sent, then EOF",
           not short, "; ".join(short))
+
+
+def idle(port, tls_port, pid):
+    bare = []
+    for transport, p in (("tcp", port), ("tls", tls_port)):
+        k = tc.Client((H, p), transport=transport, timeout=3.0)
+        k.binding()  # one whole frame: past the 10 s frame deadline
+        bare.append((transport, k))
+    keep = tc.Client((H, port), transport="tcp", timeout=3.0)
+    keep.set_user("alice", "alicepw")
+    assert keep.allocate(lifetime=600).cls == tc.SUCCESS
+    time.sleep(64)
+    for transport, k in bare:
+        k.sock.settimeout(1.0)
+        try:
+            closed = k.sock.recv(16) == b""
+        except socket.timeout:
+            closed = False
+        except OSError:
+            closed = True
+        check("idle: a %s connection with no allocation closes after 60 s" % transport, closed)
+        k.close()
+    r = keep.refresh(600)
+    check("idle: a connection with an allocation stays", r.cls == tc.SUCCESS, str(r.error_code()))
+    keep.close()
 
 
 def main(argv):
