@@ -133,6 +133,14 @@ int net_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie,
 
 /* --- sessions ------------------------------------------------------- */
 
+/* The session as the turn core knows it: a UDP client inside DTLS, whose
+ * handle is the session. */
+static struct turn_src dtls_src(struct net_dtls *d)
+{
+	return (struct turn_src){.proto = TURN_PROTO_UDP, .secure = true,
+				 .client = d->remote, .local = d->u->local, .conn = d};
+}
+
 static struct net_dtls *dtls_new(struct net_worker *w)
 {
 	struct net_dtls *d = calloc(1, sizeof(*d));
@@ -176,9 +184,10 @@ static void dtls_close(struct net_worker *w, struct net_dtls *d)
 	if (d->next)
 		d->next->prev = d->prev;
 	w->ndtls--;
-	if (w->srv)
-		turn_conn_closed(w->srv, &(struct turn_src){.proto = TURN_PROTO_UDP,
-			.secure = true, .client = d->remote, .local = d->u->local, .conn = d});
+	if (w->srv) {
+		struct turn_src src = dtls_src(d);
+		turn_conn_closed(w->srv, &src);
+	}
 	SSL_free(d->ssl);
 	free(d);
 }
@@ -224,8 +233,7 @@ static void dtls_feed(struct net_worker *w, struct net_dtls *d,
 				dtls_close(w, d); /* close_notify or a fatal alert */
 			return;
 		}
-		struct turn_src src = {.proto = TURN_PROTO_UDP, .secure = true,
-				       .client = d->remote, .local = d->u->local, .conn = d};
+		struct turn_src src = dtls_src(d);
 		turn_client_input(w->srv, &src, w->dtls_buf, (size_t)n);
 	}
 }
@@ -295,13 +303,11 @@ void net_dtls_send(struct net_dtls *d, const struct iovec *iov, int iovcnt)
 }
 
 /* Established, quiet for DTLS_IDLE_BARE_MS and carrying no allocation. */
-static bool dtls_idle_bare(struct net_worker *w, const struct net_dtls *d)
+static bool dtls_idle_bare(struct net_worker *w, struct net_dtls *d)
 {
 	if (!d->established || w->now_ms - d->last_rx < DTLS_IDLE_BARE_MS)
 		return false;
-	struct turn_src src = {.proto = TURN_PROTO_UDP, .secure = true,
-			       .client = d->remote, .local = d->u->local,
-			       .conn = (void *)(uintptr_t)d};
+	struct turn_src src = dtls_src(d);
 	return !turn_conn_has_alloc(w->srv, &src);
 }
 

@@ -17,13 +17,19 @@
 #define TCP_RBUF_INIT 2048
 #define TCP_TLS_HANDSHAKE 22 /* TLS record type */
 
+/* The connection as the turn core knows it (its 5-tuple and handle). */
+static struct turn_src tcp_src(struct net_tcp_conn *c)
+{
+	return (struct turn_src){.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
+				 .client = c->remote, .local = c->local, .conn = c};
+}
+
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
 	if (c->pipe)
 		net_pipe_client_closed(c);
-	struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
-			       .client = c->remote, .local = c->local, .conn = c};
+	struct turn_src src = tcp_src(c);
 	turn_conn_closed(w->srv, &src);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -186,8 +192,7 @@ int net_tcp_frames(struct net_tcp_conn *c)
 			}
 			break;
 		}
-		struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
-				       .client = c->remote, .local = c->local, .conn = c};
+		struct turn_src src = tcp_src(c);
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
@@ -436,8 +441,7 @@ static bool tcp_idle_bare(struct net_tcp_conn *c)
 {
 	if (c->pipe || c->piped || c->w->now_ms - c->last_rx < NET_TCP_IDLE_MS)
 		return false;
-	struct turn_src src = {.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
-			       .client = c->remote, .local = c->local, .conn = c};
+	struct turn_src src = tcp_src(c);
 	return !turn_conn_has_alloc(c->w->srv, &src);
 }
 
