@@ -423,12 +423,28 @@ ts_start_api() {
 # inside one that has only "lo" up, so the browser cannot reach anything
 # but loopback whatever it tries. Does not return then; this process's
 # temporary directory is removed first (nothing has run yet).
+# ts_netns_lo --required "$@": the same, but a test that must never run
+# outside a namespace (it asks for forbidden peers) fails when none can
+# be made, and TS_NETNS=0 does not apply.
 ts_netns_lo() {
+	local required=0
+	if [ "${1:-}" = --required ]; then
+		required=1
+		shift
+	fi
 	if [ -n "${TS_IN_NETNS:-}" ]; then
 		ts_log "running in a private network namespace (lo only)"
 		return 0
 	fi
-	[ "${TS_NETNS:-1}" != 0 ] && unshare -n true 2>/dev/null || return 0
+	if [ "$required" = 1 ]; then
+		unshare -n true 2>/dev/null || {
+			ts_log "FAIL: cannot create a network namespace (unshare -n needs" \
+				"root or CAP_SYS_ADMIN); refusing to run outside one"
+			exit 1
+		}
+	else
+		[ "${TS_NETNS:-1}" != 0 ] && unshare -n true 2>/dev/null || return 0
+	fi
 	trap - EXIT
 	rm -rf "$TS_TMP"
 	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash

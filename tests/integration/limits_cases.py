@@ -16,26 +16,11 @@ import sys
 import threading
 import time
 
+from checks import check, fail, status
 from turnclient import (ALLOCATE, REQUEST, XOR_RELAYED_ADDRESS, Client,
                         Timeout, build, transport_attr)
 
 HOST = "127.0.0.1"
-FAILED = 0
-
-
-def ok(name, detail=""):
-    print("ok %s%s" % (name, " (%s)" % detail if detail else ""), flush=True)
-
-
-def fail(name, detail=""):
-    global FAILED
-    FAILED += 1
-    print("FAIL %s%s" % (name, ": %s" % detail if detail else ""), flush=True)
-
-
-def check(name, cond, detail=""):
-    (ok if cond else fail)(name, "" if cond else (detail or "failed"))
-    return bool(cond)
 
 
 def http_get(port, path, headers=None):
@@ -297,7 +282,7 @@ def main(argv):
             return 2
     except (Timeout, RuntimeError, OSError, ValueError) as e:
         fail("checker", "%s: %s" % (type(e).__name__, e))
-    return 1 if FAILED else 0
+    return status()
 
 
 if __name__ == "__main__":

@@ -29,15 +29,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import turnclient as tc  # noqa: E402
+from checks import check, status  # noqa: E402
 
 H = "127.0.0.1"
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global failed
-    failed += 0 if ok else 1
-    print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
 
 
 def cpu(pid):
@@ -314,7 +308,7 @@ def main(argv):
     mode = argv[1]
     port, tls_port, pid = int(argv[2]), int(argv[3]), int(argv[4])
     globals()[mode](port, tls_port, pid)
-    return 1 if failed else 0
+    return status()
 
 
 if __name__ == "__main__":

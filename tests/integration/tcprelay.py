@@ -12,19 +12,10 @@ import sys
 import time
 
 import turnclient as tc
+from checks import check, status
 
 port, secret, scenario = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 SRV = ("127.0.0.1", port)
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global failed
-    if cond:
-        print("ok %s%s" % (name, " (%s)" % detail if detail else ""), flush=True)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail or "failed"), flush=True)
 
 
 def control(uid):
@@ -274,4 +265,4 @@ elif scenario == "bandwidth":
     bandwidth()
 else:
     no_tcp_relay()
-sys.exit(1 if failed else 0)
+sys.exit(status())

@@ -29,22 +29,12 @@
 #
 #   bash test_policy_netns.sh /path/to/turnstone
 #   TS_SERVER=coturn bash test_policy_netns.sh   (harness validation)
-if [ -z "${TS_IN_NETNS:-}" ]; then
-	if ! unshare -n true 2>/dev/null; then
-		echo "test_policy_netns: FAIL: cannot create a network namespace" \
-			"(unshare -n needs root or CAP_SYS_ADMIN); refusing to run" \
-			"the policy test outside one" >&2
-		exit 1
-	fi
-	TS_IN_NETNS=1 exec unshare -n bash "$0" "$@"
-fi
-
 TS_NAME=policy_netns
 . "$(dirname "$0")/lib.sh"
+ts_netns_lo --required "$@"
 ts_need_bin "${1:-}"
 
-# Inside the namespace: bring lo up and give it the extra addresses.
-ip link set lo up || { ts_log "ip link set lo up failed"; exit 1; }
+# Inside the namespace (lo is up): give lo the extra addresses.
 for a in 10.0.0.1/32 10.0.0.7/32 169.254.169.254/32; do
 	ip addr add "$a" dev lo || { ts_log "ip addr add $a failed"; exit 1; }
 done

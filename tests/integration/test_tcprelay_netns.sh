@@ -13,21 +13,11 @@
 # can see a connection.
 #
 #   bash test_tcprelay_netns.sh /path/to/turnstone
-if [ -z "${TS_IN_NETNS:-}" ]; then
-	if ! unshare -n true 2>/dev/null; then
-		echo "test_tcprelay_netns: FAIL: cannot create a network namespace" \
-			"(unshare -n needs root or CAP_SYS_ADMIN); refusing to run" \
-			"the policy test outside one" >&2
-		exit 1
-	fi
-	TS_IN_NETNS=1 exec unshare -n bash "$0" "$@"
-fi
-
 TS_NAME=tcprelay_netns
 . "$(dirname "$0")/lib.sh"
+ts_netns_lo --required "$@"
 ts_need_bin "${1:-}"
 
-ip link set lo up || { ts_log "ip link set lo up failed"; exit 1; }
 for a in 10.0.0.1/32 169.254.169.254/32; do
 	ip addr add "$a" dev lo || { ts_log "ip addr add $a failed"; exit 1; }
 done

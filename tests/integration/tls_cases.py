@@ -29,19 +29,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import turnclient as tc  # noqa: E402
+from checks import check, status  # noqa: E402
 
 HOST = "127.0.0.1"
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global failed
-    if cond:
-        print("ok   %s%s" % (name, " (%s)" % detail if detail else ""))
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail or "failed"))
-    sys.stdout.flush()
 
 
 def rss_kb(pid):
@@ -441,7 +431,7 @@ def main(argv):
     else:
         print("unknown mode %s" % mode)
         return 2
-    return 1 if failed else 0
+    return status()
 
 
 if __name__ == "__main__":
