@@ -4,6 +4,7 @@
  * new 5-tuple and the server sees many client IPs (as it would in
  * production, and as its per-IP 401 limiter expects). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 
 struct alloc_client {
 	struct bench_flow f;
+	struct bench_cred cred; /* --fresh-users: this client's own */
 	struct bench_worker *w;
 	uint64_t t_cycle;
 	bool active;
@@ -36,6 +38,15 @@ static int alloc_cycle_start(struct alloc_client *c, uint64_t now)
 	struct alloc_state *st = w->mode;
 	const struct bench_args *a = w->run->a;
 	struct sa src;
+	if (a->fresh_users) {
+		/* As an app would: every session gets its own credentials,
+		 * so the server derives a key it has never seen. */
+		char name[48];
+		snprintf(name, sizeof(name), "bench-%u-%u", w->id, st->cycles);
+		int err = bench_cred_rest(&c->cred, a->secret, name);
+		if (err)
+			return err;
+	}
 	unsigned k = (st->cycles++ * w->run->nw + w->id) % a->sources;
 	bench_src_addr(k, &src);
 	int fd;
@@ -126,7 +137,8 @@ static void alloc_client_init(struct bench_worker *w, struct alloc_client *c)
 	const struct bench_args *a = w->run->a;
 	c->w = w;
 	c->f.lf.fd = -1;
-	c->f.cred = &w->cred;
+	c->cred = w->cred;
+	c->f.cred = a->fresh_users ? &c->cred : &w->cred;
 	c->f.peer = &w->run->peer;
 	c->f.perm = a->perm;
 	c->f.chan = a->chan;

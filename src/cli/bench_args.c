@@ -48,6 +48,7 @@ void bench_usage(FILE *out)
 		"  --profile audio|video  50 pps x 160 B or 150 pps x 1100 B per\n"
 		"                       allocation (open loop)\n"
 		"  --perm --chan        alloc: add CreatePermission, ChannelBind\n"
+		"  --fresh-users        alloc: a new REST username every cycle\n"
 		"  --sources K          spread clients over K loopback addresses\n"
 		"  --server-pid PID     read the server's CPU and RSS from /proc\n"
 		"  --json               print the result as one JSON object\n");
@@ -174,6 +175,8 @@ static bool bench_flag_set(struct bench_args *a, const char *arg)
 		a->perm = true;
 	else if (strcmp(arg, "--chan") == 0)
 		a->chan = true;
+	else if (strcmp(arg, "--fresh-users") == 0)
+		a->fresh_users = true;
 	else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 		a->help = true;
 	else
@@ -238,6 +241,11 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 	}
 	if (a->profile && a->rate == 0) {
 		fprintf(err, "turnstone bench: --profile needs --allocs\n");
+		return EINVAL;
+	}
+	if (a->fresh_users && (a->mode != BENCH_ALLOC || !a->secret)) {
+		fprintf(err, "turnstone bench: --fresh-users needs alloc and "
+			"--secret\n");
 		return EINVAL;
 	}
 	return 0;

@@ -32,11 +32,17 @@ int bench_cred_init(struct bench_cred *c, const struct bench_args *a)
 		snprintf(c->pass, sizeof(c->pass), "%s", a->password);
 		return 0;
 	}
-	int e = auth_rest_username((uint64_t)time(NULL), FLOW_REST_TTL,
-				   FLOW_REST_USER, c->user, sizeof(c->user));
+	return bench_cred_rest(c, a->secret, FLOW_REST_USER);
+}
+
+int bench_cred_rest(struct bench_cred *c, const char *secret, const char *name)
+{
+	int e = auth_rest_username((uint64_t)time(NULL), FLOW_REST_TTL, name,
+				   c->user, sizeof(c->user));
 	if (!e)
-		e = auth_rest_password(a->secret, strlen(a->secret), c->user,
+		e = auth_rest_password(secret, strlen(secret), c->user,
 				       strlen(c->user), c->pass, sizeof(c->pass));
+	c->have_key = false; /* a new user needs a new key */
 	return e;
 }
 

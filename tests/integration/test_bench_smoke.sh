@@ -35,7 +35,7 @@ start_daemon() {
 			--relay-ip 127.0.0.1 --min-port "$lo" --max-port $((lo + 999)) \
 			--use-auth-secret --static-auth-secret "$secret" --realm bench \
 			--allow-loopback-peers --user-quota 0 --total-quota 0 \
-			>"$tmp/daemon.log" 2>&1 &
+			--usage-log "$tmp/usage.log" >"$tmp/daemon.log" 2>&1 &
 		daemon=$!
 		sleep 0.5
 		if kill -0 "$daemon" 2>/dev/null; then
@@ -75,6 +75,14 @@ run alloc allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 --perm --chan
 run relay pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --size 200 --window 2
 run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000
 run relay_audio pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --profile audio
+# --fresh-users: every cycle signs with a new REST username; the usage
+# log (one line per ended allocation) must show more users than clients.
+run alloc_fresh allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 \
+	--fresh-users
+users=$(grep -o '"username":"[^"]*bench-[0-9]*-[0-9]*"' "$tmp/usage.log" |
+	sort -u | wc -l)
+((users > 8)) || fail "alloc --fresh-users: only $users distinct users"
+echo "ok: --fresh-users: $users distinct REST usernames"
 run hold setup_ok hold "${srv[@]}" "${cred[@]}" --allocs 200
 run forward pps forward --allocs 4 --window 2
 
