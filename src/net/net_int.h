@@ -34,6 +34,26 @@ struct net_worker;
  * connection, so client_send can tell UDP from TCP. */
 enum net_kind { NET_KIND_UDP = 1, NET_KIND_TCP = 2, NET_KIND_DTLS = 3 };
 
+/* Outgoing datagrams (dgq.c): up to NET_UDP_BATCH of them, as messages
+ * of one or more same-size segments (UDP GSO), each from a socket to an
+ * address. Sent by net_dgq_flush, or by net_dgq_add when full. */
+struct net_dgq {
+	unsigned nslot, nmsg;
+	bool no_gso;                       /* the route refused GSO (EIO) */
+	struct mmsghdr msg[NET_UDP_BATCH];
+	int fd[NET_UDP_BATCH];             /* per message */
+	unsigned first[NET_UDP_BATCH];     /* per message: its first slot */
+	struct sa addr[NET_UDP_BATCH];     /* per message */
+	_Alignas(struct cmsghdr) uint8_t ctl[NET_UDP_BATCH][32];
+	struct iovec iov[NET_UDP_BATCH];   /* per slot */
+	uint8_t buf[NET_UDP_BATCH][NET_UDP_SLOT];
+};
+void net_dgq_init(struct net_dgq *q);
+/* Copy the datagram in; it may join the last message as a GSO segment. */
+void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
+		 const struct iovec *iov, int iovcnt);
+void net_dgq_flush(struct net_dgq *q);
+
 /* A UDP listening socket with its batched send queue. */
 struct net_udp {
 	enum net_kind kind;
@@ -41,11 +61,7 @@ struct net_udp {
 	struct net_worker *w;
 	struct sa local;
 	struct net_udp *rnext; /* retired list */
-	unsigned nq;
-	struct mmsghdr qmsg[NET_UDP_BATCH];
-	struct iovec qiov[NET_UDP_BATCH];
-	struct sa qaddr[NET_UDP_BATCH];
-	uint8_t qbuf[NET_UDP_BATCH][NET_UDP_SLOT];
+	struct net_dgq q;
 };
 
 struct net_tcp_listener {
@@ -153,6 +169,9 @@ struct net_worker {
 	struct iovec riov[NET_UDP_BATCH];
 	struct sa rfrom[NET_UDP_BATCH];
 	unsigned rused; /* entries the last read filled: reset only those */
+	/* Datagrams to peers, from every relay socket of this worker: they
+	 * leave with the listeners' queues (net_flush_all). */
+	struct net_dgq rq;
 	/* tcprelay.c: client connections handed over by other workers */
 	pthread_mutex_t xfer_mu;
 	struct net_tcp_conn *xfer;

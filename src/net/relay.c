@@ -22,7 +22,9 @@ static void relay_readable(struct loop_fd *lf, uint32_t events)
 		turn_peer_input(w->srv, r->owner, &w->rfrom[i], w->rbufs[i],
 				w->rmsgs[i].msg_len);
 	}
-	net_flush_all(w);
+	/* No flush here: what this relay queued for clients on the UDP
+	 * listeners leaves with what the other ready relays queue, in one
+	 * sendmmsg after the whole epoll batch (worker_step). */
 }
 
 /* RFC 8656 7.2 (DONT-FRAGMENT): set DF on everything this relay sends. */
@@ -66,16 +68,28 @@ static void io_relay_close(void *arg, void *handle)
 {
 	struct net_worker *w = arg;
 	struct net_relay *r = handle;
+	/* What it queued leaves before its descriptor number can be reused. */
+	net_dgq_flush(&w->rq);
 	loop_close(w->loop, &r->lf);
 	loop_defer_free(w->loop, r);
 }
 
+/* Queued, not sent: the datagrams a client batch produces for its peers
+ * leave together after the batch, consecutive ones from one relay to one
+ * peer as a single GSO send (dgq.c). */
 static void io_relay_send(void *arg, void *handle, const struct sa *peer,
 			  const uint8_t *buf, size_t len)
 {
+	struct net_worker *w = arg;
 	struct net_relay *r = handle;
-	(void)arg;
-	(void)sendto(r->lf.fd, buf, len, MSG_DONTWAIT, &peer->u.sa, peer->len);
+	if (len > NET_UDP_SLOT) {
+		net_dgq_flush(&w->rq); /* keep the order */
+		(void)sendto(r->lf.fd, buf, len, MSG_DONTWAIT, &peer->u.sa,
+			     peer->len);
+		return;
+	}
+	struct iovec iov = {(void *)(uintptr_t)buf, len};
+	net_dgq_add(&w->rq, r->lf.fd, peer, &iov, 1);
 }
 
 static void io_client_send(void *arg, void *conn, const struct sa *client,
@@ -109,7 +123,9 @@ void net_io_init(struct net_worker *w, struct turn_io *io)
 
 void net_flush_all(struct net_worker *w)
 {
+	if (w->rq.nmsg)
+		net_dgq_flush(&w->rq);
 	for (unsigned i = 0; i < w->nudp; i++)
-		if (w->udp[i]->nq)
+		if (w->udp[i]->q.nmsg)
 			net_udp_flush(w->udp[i]);
 }

@@ -52,20 +52,7 @@ void net_socket_buffers(int fd)
 
 void net_udp_flush(struct net_udp *u)
 {
-	unsigned off = 0;
-	while (off < u->nq) {
-		int n = sendmmsg(u->lf.fd, u->qmsg + off, u->nq - off, MSG_DONTWAIT);
-		if (n > 0) {
-			off += (unsigned)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
-			break; /* full socket buffer: the rest is dropped */
-		/* This one datagram cannot go (a spoofed source such as port 0
-		 * or a broadcast address): skip it, not everyone after it. */
-		off++;
-	}
-	u->nq = 0;
+	net_dgq_flush(&u->q);
 }
 
 static void udp_send_now(struct net_udp *u, const struct sa *to,
@@ -87,20 +74,11 @@ void net_udp_queue(struct net_udp *u, const struct sa *to,
 	for (int i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
 	if (total > NET_UDP_SLOT) {
+		net_dgq_flush(&u->q); /* keep the order */
 		udp_send_now(u, to, iov, iovcnt);
 		return;
 	}
-	if (u->nq == NET_UDP_BATCH)
-		net_udp_flush(u);
-	unsigned i = u->nq++;
-	uint8_t *p = u->qbuf[i];
-	for (int k = 0; k < iovcnt; k++) {
-		memcpy(p, iov[k].iov_base, iov[k].iov_len);
-		p += iov[k].iov_len;
-	}
-	u->qaddr[i] = *to;
-	u->qiov[i].iov_len = total;
-	u->qmsg[i].msg_hdr.msg_namelen = to->len;
+	net_dgq_add(&u->q, u->lf.fd, to, iov, iovcnt);
 }
 
 void net_recv_init(struct net_worker *w)
@@ -154,7 +132,8 @@ static void udp_readable(struct loop_fd *lf, uint32_t events)
 				       .local = u->local, .conn = u};
 		turn_client_input(w->srv, &src, w->rbufs[i], w->rmsgs[i].msg_len);
 	}
-	net_flush_all(w);
+	/* Replies and relayed data leave after the whole epoll batch
+	 * (worker_step), with what other sockets queued. */
 }
 
 int net_udp_open(struct net_worker *w, const struct sa *addr,
@@ -173,12 +152,7 @@ int net_udp_open(struct net_worker *w, const struct sa *addr,
 	u->w = w;
 	u->local = *addr;
 	u->lf = (struct loop_fd){.fd = fd, .h = udp_readable, .arg = u};
-	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
-		u->qiov[i].iov_base = u->qbuf[i];
-		u->qmsg[i].msg_hdr = (struct msghdr){
-			.msg_name = &u->qaddr[i].u, .msg_iov = &u->qiov[i],
-			.msg_iovlen = 1};
-	}
+	net_dgq_init(&u->q);
 	int err = loop_add(w->loop, &u->lf, EPOLLIN);
 	if (err) {
 		close(fd);

@@ -54,6 +54,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	atomic_store(&w->cfg_used, tcfg);
 	atomic_store(&w->tls_used, tls);
 	net_recv_init(w);
+	net_dgq_init(&w->rq);
 	int err = loop_alloc(&w->loop);
 	if (!err)
 		err = net_tcprelay_init(w);
@@ -123,6 +124,7 @@ static bool worker_step(struct net_worker *w)
 							    : (int)next + 1;
 	if (loop_run_once(w->loop, timeout) != 0)
 		return false;
+	net_flush_all(w);
 	w->now_ms = net_mono_ms();
 	return true;
 }

@@ -1,0 +1,138 @@
+/* A queue of outgoing datagrams, sent in batches when the worker's event
+ * batch is done: sendmmsg for runs on one socket, and UDP GSO (Linux
+ * UDP_SEGMENT, 4.18+) for runs of same-size datagrams from one socket to
+ * one destination. A relay forwarding a burst from one peer to one client
+ * (video frames, or any backlog) then pushes it through the kernel's UDP
+ * and IP layers once, not once per datagram; the receiver still gets
+ * separate datagrams. Measured in docs/benchmarks.md. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "net/net_int.h"
+
+/* The kernel refuses more than UDP_MAX_SEGMENTS (64 before 6.x) per send,
+ * and a send larger than an IP datagram. */
+#define DGQ_MAX_SEGS 64
+#define DGQ_MAX_BYTES 65000
+
+void net_dgq_init(struct net_dgq *q)
+{
+	q->nslot = q->nmsg = 0;
+}
+
+static void dgq_gso_set(struct net_dgq *q, unsigned m, uint16_t seg)
+{
+	struct msghdr *h = &q->msg[m].msg_hdr;
+	struct cmsghdr *c = (struct cmsghdr *)(void *)q->ctl[m];
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	h->msg_control = q->ctl[m];
+	h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+}
+
+/* Can a len-byte datagram from fd to `to` join the last message? GSO
+ * cuts a send into segments of the first one's size; only the last may
+ * be shorter. */
+static bool dgq_joins(const struct net_dgq *q, int fd, const struct sa *to,
+		      size_t len)
+{
+	if (q->no_gso || q->nmsg == 0)
+		return false;
+	unsigned m = q->nmsg - 1;
+	const struct msghdr *h = &q->msg[m].msg_hdr;
+	size_t seg = q->iov[q->first[m]].iov_len;
+	size_t last = q->iov[q->nslot - 1].iov_len;
+	return q->fd[m] == fd && last == seg && len <= seg && len > 0 &&
+	       h->msg_iovlen < DGQ_MAX_SEGS &&
+	       seg * h->msg_iovlen + len <= DGQ_MAX_BYTES &&
+	       sa_eq(&q->addr[m], to);
+}
+
+void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
+		 const struct iovec *iov, int iovcnt)
+{
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (q->nslot == NET_UDP_BATCH)
+		net_dgq_flush(q);
+	bool join = dgq_joins(q, fd, to, total);
+	unsigned s = q->nslot++;
+	uint8_t *p = q->buf[s];
+	for (int k = 0; k < iovcnt; k++) {
+		memcpy(p, iov[k].iov_base, iov[k].iov_len);
+		p += iov[k].iov_len;
+	}
+	q->iov[s] = (struct iovec){q->buf[s], total};
+	if (join) {
+		unsigned m = q->nmsg - 1;
+		struct msghdr *h = &q->msg[m].msg_hdr;
+		h->msg_iovlen++;
+		dgq_gso_set(q, m, (uint16_t)q->iov[q->first[m]].iov_len);
+		return;
+	}
+	unsigned m = q->nmsg++;
+	q->fd[m] = fd;
+	q->first[m] = s;
+	q->addr[m] = *to;
+	q->msg[m].msg_hdr = (struct msghdr){
+		.msg_name = &q->addr[m].u, .msg_namelen = to->len,
+		.msg_iov = &q->iov[s], .msg_iovlen = 1};
+}
+
+/* A GSO send the route cannot take (no checksum offload: EIO; segment
+ * larger than the path MTU: EINVAL or EMSGSIZE) goes out one datagram at
+ * a time; after EIO this queue stops trying. */
+static void dgq_split(struct net_dgq *q, unsigned m, int err)
+{
+	struct msghdr one = q->msg[m].msg_hdr;
+	if (err == EIO)
+		q->no_gso = true;
+	one.msg_control = NULL;
+	one.msg_controllen = 0;
+	size_t n = q->msg[m].msg_hdr.msg_iovlen;
+	for (size_t i = 0; i < n; i++) {
+		one.msg_iov = &q->iov[q->first[m] + i];
+		one.msg_iovlen = 1;
+		(void)sendmsg(q->fd[m], &one, MSG_DONTWAIT);
+	}
+}
+
+/* Messages [off, end) share one socket. */
+static void dgq_send_run(struct net_dgq *q, unsigned off, unsigned end)
+{
+	while (off < end) {
+		int n = sendmmsg(q->fd[off], q->msg + off, end - off, MSG_DONTWAIT);
+		if (n > 0) {
+			off += (unsigned)n;
+			continue;
+		}
+		int err = errno;
+		if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+			return; /* full socket buffer: the rest is dropped */
+		/* This one message cannot go as it is: a spoofed destination
+		 * (port 0, broadcast) is skipped, not everyone after it. */
+		if (q->msg[off].msg_hdr.msg_iovlen > 1 &&
+		    (err == EIO || err == EINVAL || err == EMSGSIZE))
+			dgq_split(q, off, err);
+		off++;
+	}
+}
+
+void net_dgq_flush(struct net_dgq *q)
+{
+	unsigned off = 0;
+	while (off < q->nmsg) {
+		unsigned end = off + 1;
+		while (end < q->nmsg && q->fd[end] == q->fd[off])
+			end++;
+		dgq_send_run(q, off, end);
+		off = end;
+	}
+	q->nslot = q->nmsg = 0;
+}
