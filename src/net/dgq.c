@@ -103,11 +103,24 @@ static void dgq_split(struct net_dgq *q, unsigned m, int err)
 	}
 }
 
+/* One plain datagram: sendto spares the kernel sendmmsg's copying in of
+ * the message headers (relay sends to peers are mostly single). */
+static int dgq_send_one(const struct net_dgq *q, unsigned m)
+{
+	const struct msghdr *h = &q->msg[m].msg_hdr;
+	ssize_t n = sendto(q->fd[m], h->msg_iov[0].iov_base, h->msg_iov[0].iov_len,
+			   MSG_DONTWAIT, h->msg_name, h->msg_namelen);
+	return n < 0 ? -1 : 1;
+}
+
 /* Messages [off, end) share one socket. */
 static void dgq_send_run(struct net_dgq *q, unsigned off, unsigned end)
 {
 	while (off < end) {
-		int n = sendmmsg(q->fd[off], q->msg + off, end - off, MSG_DONTWAIT);
+		int n = end - off == 1 && q->msg[off].msg_hdr.msg_iovlen == 1
+				? dgq_send_one(q, off)
+				: sendmmsg(q->fd[off], q->msg + off, end - off,
+					   MSG_DONTWAIT);
 		if (n > 0) {
 			off += (unsigned)n;
 			continue;
