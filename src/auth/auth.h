@@ -18,6 +18,12 @@
 int auth_rest_password(const char *secret, size_t secret_len,
 		       const char *username, size_t user_len, char *out,
 		       size_t outsz);
+/* The same through a thread's kept HMAC context (stun_mac_alloc), which
+ * spares OpenSSL's algorithm lookup per call. */
+struct stun_mac;
+int auth_rest_password_with(struct stun_mac *ctx, const char *secret,
+			    size_t secret_len, const char *username,
+			    size_t user_len, char *out, size_t outsz);
 
 /* Split a REST username. expiry is the leading decimal; userid points just
  * past the first ':' (an empty user-id is allowed, as in coturn: a username

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "auth/auth.h"
+#include "stun/stun.h"
 
 #define REST_SHA1_LEN 20
 
@@ -18,8 +18,15 @@ int auth_rest_password(const char *secret, size_t secret_len,
 		       const char *username, size_t user_len, char *out,
 		       size_t outsz)
 {
+	return auth_rest_password_with(NULL, secret, secret_len, username,
+				       user_len, out, outsz);
+}
+
+int auth_rest_password_with(struct stun_mac *ctx, const char *secret,
+			    size_t secret_len, const char *username,
+			    size_t user_len, char *out, size_t outsz)
+{
 	uint8_t mac[REST_SHA1_LEN];
-	unsigned int maclen = 0;
 
 	/* An empty secret would let anyone mint credentials. */
 	if (!secret || secret_len == 0 || secret_len > INT32_MAX ||
@@ -27,10 +34,9 @@ int auth_rest_password(const char *secret, size_t secret_len,
 		return EINVAL;
 	if (outsz < AUTH_REST_PASS_LEN)
 		return ENOSPC;
-	if (!HMAC(EVP_sha1(), secret, (int)secret_len,
-		  (const unsigned char *)(username ? username : ""), user_len,
-		  mac, &maclen) ||
-	    maclen != REST_SHA1_LEN)
+	if (stun_hmac_sha1(ctx, (const uint8_t *)secret, secret_len,
+			   (const uint8_t *)(username ? username : ""), user_len,
+			   mac))
 		return EINVAL;
 	/* 20 bytes -> 28 characters plus NUL; EncodeBlock adds the NUL. */
 	EVP_EncodeBlock((unsigned char *)out, mac, REST_SHA1_LEN);

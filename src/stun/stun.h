@@ -176,6 +176,14 @@ int stun_key_md5(const char *user, const char *realm, const char *pass,
 		 uint8_t out[16]);
 int stun_key_sha256(const char *user, const char *realm, const char *pass,
 		    uint8_t out[32]);
+/* The same with the digests fetched once in mac (NULL: as above). A
+ * legacy EVP_md5() looks its implementation up again on every use. */
+int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
+		  const char *realm, const char *pass, uint8_t *out);
+/* HMAC-SHA1(key, data) through mac's kept context (NULL: a temporary
+ * one): the TURN REST password. */
+int stun_hmac_sha1(struct stun_mac *mac, const uint8_t *key, size_t klen,
+		   const uint8_t *data, size_t len, uint8_t out[20]);
 /* USERHASH = SHA-256(username ":" realm) (RFC 8489 14.4). */
 int stun_userhash(const char *user, const char *realm, uint8_t out[32]);
 

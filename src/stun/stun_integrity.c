@@ -21,7 +21,11 @@ static const char *const stun_mac_digest[STUN_MAC_N] = {"SHA1", "SHA256"};
 
 struct stun_mac {
 	EVP_MAC_CTX *ctx[STUN_MAC_N]; /* digest set; re-keyed per message */
+	EVP_MD *md[STUN_MAC_N];       /* long-term keys: MD5, SHA-256 */
+	EVP_MD_CTX *mdctx;
 };
+
+static const char *const stun_key_digest[STUN_MAC_N] = {"MD5", "SHA256"};
 
 static EVP_MAC_CTX *stun_mac_ctx_new(int alg)
 {
@@ -47,10 +51,18 @@ int stun_mac_alloc(struct stun_mac **mp)
 		return ENOMEM;
 	for (int i = 0; i < STUN_MAC_N; i++) {
 		m->ctx[i] = stun_mac_ctx_new(i);
+		/* MD5 may be missing (a FIPS provider): then keys take the
+		 * path without m, which fails the same way. */
+		m->md[i] = EVP_MD_fetch(NULL, stun_key_digest[i], NULL);
 		if (!m->ctx[i]) {
 			stun_mac_free(m);
 			return ENOMEM;
 		}
+	}
+	m->mdctx = EVP_MD_CTX_new();
+	if (!m->mdctx) {
+		stun_mac_free(m);
+		return ENOMEM;
 	}
 	*mp = m;
 	return 0;
@@ -60,8 +72,11 @@ void stun_mac_free(struct stun_mac *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < STUN_MAC_N; i++)
+	for (int i = 0; i < STUN_MAC_N; i++) {
 		EVP_MAC_CTX_free(m->ctx[i]); /* cleanses the keyed state */
+		EVP_MD_free(m->md[i]);
+	}
+	EVP_MD_CTX_free(m->mdctx);
 	free(m);
 }
 
@@ -171,12 +186,15 @@ void stun_enc_mi256(struct stun_enc *e, const uint8_t *key, size_t klen)
 			   STUN_MI256_LEN, key, klen);
 }
 
-/* digest(parts joined by ':'); n is 2 or 3. */
-static int stun_hash_joined(const EVP_MD *md, const char *const *parts,
-			    unsigned n, uint8_t *out)
+/* digest(parts joined by ':'); n is 2 or 3. With kept, that context is
+ * reset and used (the key derived stays in it until the next use; it is
+ * a hash state, not a secret beyond the key it yields). */
+static int stun_hash_joined_ctx(EVP_MD_CTX *kept, const EVP_MD *md,
+				const char *const *parts, unsigned n,
+				uint8_t *out)
 {
 	int err = EIO;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = kept ? kept : EVP_MD_CTX_new();
 	if (!ctx || !md || !EVP_DigestInit_ex(ctx, md, NULL))
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
@@ -188,7 +206,43 @@ static int stun_hash_joined(const EVP_MD *md, const char *const *parts,
 		goto out;
 	err = 0;
 out:
-	EVP_MD_CTX_free(ctx);
+	if (!kept)
+		EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+static int stun_hash_joined(const EVP_MD *md, const char *const *parts,
+			    unsigned n, uint8_t *out)
+{
+	return stun_hash_joined_ctx(NULL, md, parts, n, out);
+}
+
+int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
+		  const char *realm, const char *pass, uint8_t *out)
+{
+	int alg = sha256 ? STUN_MAC_SHA256 : STUN_MAC_SHA1;
+	if (!mac || !mac->md[alg])
+		return sha256 ? stun_key_sha256(user, realm, pass, out)
+			      : stun_key_md5(user, realm, pass, out);
+	const char *parts[] = {user, realm, pass};
+	return stun_hash_joined_ctx(mac->mdctx, mac->md[alg], parts, 3, out);
+}
+
+int stun_hmac_sha1(struct stun_mac *mac, const uint8_t *key, size_t klen,
+		   const uint8_t *data, size_t len, uint8_t out[20])
+{
+	int err = EIO;
+	size_t n = 0;
+	if (!key || klen == 0)
+		return EINVAL; /* NULL would reuse the previous key */
+	EVP_MAC_CTX *ctx = mac ? mac->ctx[STUN_MAC_SHA1]
+			       : stun_mac_ctx_new(STUN_MAC_SHA1);
+	if (ctx && EVP_MAC_init(ctx, key, klen, NULL) &&
+	    (len == 0 || EVP_MAC_update(ctx, data, len)) &&
+	    EVP_MAC_final(ctx, out, &n, STUN_MI_LEN) && n == STUN_MI_LEN)
+		err = 0;
+	if (!mac)
+		EVP_MAC_CTX_free(ctx);
 	return err;
 }
 

@@ -65,16 +65,12 @@ static int auth_verify_mi(struct turn_srv *srv, const struct stun_msg *req,
 				      a->klen);
 }
 
-static void auth_key_from_pass(struct turn_auth *a, const char *user,
-			       const char *realm, const char *pass)
+static void auth_key_from_pass(struct turn_srv *srv, struct turn_auth *a,
+			       const char *user, const char *realm,
+			       const char *pass)
 {
-	if (a->sha256) {
-		stun_key_sha256(user, realm, pass, a->key);
-		a->klen = 32;
-	} else {
-		stun_key_md5(user, realm, pass, a->key);
-		a->klen = 16;
-	}
+	stun_key_with(srv->mac, a->sha256, user, realm, pass, a->key);
+	a->klen = a->sha256 ? 32 : 16;
 }
 
 static int auth_rest_accept(struct turn_auth *a, const char *user)
@@ -106,10 +102,11 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 		return auth_rest_accept(a, user);
 	for (unsigned i = 0; i < cfg->nsecrets; i++) {
 		char pass[AUTH_REST_PASS_LEN + 4];
-		if (auth_rest_password(cfg->secrets[i], strlen(cfg->secrets[i]),
-				       user, a->ulen, pass, sizeof(pass)))
+		if (auth_rest_password_with(srv->mac, cfg->secrets[i],
+					    strlen(cfg->secrets[i]), user,
+					    a->ulen, pass, sizeof(pass)))
 			continue;
-		auth_key_from_pass(a, user, cfg->realm, pass);
+		auth_key_from_pass(srv, a, user, cfg->realm, pass);
 		explicit_bzero(pass, sizeof(pass));
 		if (auth_verify_mi(srv, req, a) == 0) {
 			auth_keycache_put(srv->keys, user, a->ulen, cfg->realm,

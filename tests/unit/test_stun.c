@@ -354,6 +354,41 @@ static void test_keys(void **state)
 	assert_memory_equal(k5, md5, 16);
 	assert_int_equal(stun_key_sha256("user", "realm", "pass", k256), 0);
 	assert_memory_equal(k256, sha, 32);
+	/* With the digests kept in a stun_mac, used in turn, and without. */
+	struct stun_mac *mac;
+	assert_int_equal(stun_mac_alloc(&mac), 0);
+	for (int round = 0; round < 2; round++) {
+		struct stun_mac *m = round ? mac : NULL;
+		memset(k5, 0, sizeof(k5));
+		memset(k256, 0, sizeof(k256));
+		assert_int_equal(stun_key_with(m, false, "user", "realm", "pass", k5), 0);
+		assert_int_equal(stun_key_with(m, true, "user", "realm", "pass", k256), 0);
+		assert_memory_equal(k5, md5, 16);
+		assert_memory_equal(k256, sha, 32);
+		assert_int_equal(stun_key_with(m, false, "user", "realm", "pass", k5), 0);
+		assert_memory_equal(k5, md5, 16);
+	}
+	/* HMAC-SHA1, RFC 2202 test case 2, through the kept context after a
+	 * different key, and through a temporary one. */
+	static const uint8_t jefe[20] = {
+		0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f, 0xa2, 0xd2, 0x74,
+		0x16, 0xd5, 0xf1, 0x84, 0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79,
+	};
+	const char *data = "what do ya want for nothing?";
+	uint8_t h[20];
+	assert_int_equal(stun_hmac_sha1(mac, (const uint8_t *)"other", 5,
+					(const uint8_t *)data, 4, h), 0);
+	for (int round = 0; round < 2; round++) {
+		memset(h, 0, sizeof(h));
+		assert_int_equal(stun_hmac_sha1(round ? NULL : mac,
+						(const uint8_t *)"Jefe", 4,
+						(const uint8_t *)data,
+						strlen(data), h), 0);
+		assert_memory_equal(h, jefe, 20);
+	}
+	assert_int_equal(stun_hmac_sha1(mac, NULL, 0, (const uint8_t *)data, 1, h),
+			 EINVAL);
+	stun_mac_free(mac);
 }
 
 /* Method and class bits interleave in the type field (RFC 8489 5.1). */
