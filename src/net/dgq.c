@@ -45,12 +45,27 @@ static bool dgq_joins(const struct net_dgq *q, int fd, const struct sa *to,
 		return false;
 	unsigned m = q->nmsg - 1;
 	const struct msghdr *h = &q->msg[m].msg_hdr;
-	size_t seg = q->iov[q->first[m]].iov_len;
-	size_t last = q->iov[q->nslot - 1].iov_len;
+	size_t seg = h->msg_iov[0].iov_len;
+	size_t last = h->msg_iov[h->msg_iovlen - 1].iov_len;
 	return q->fd[m] == fd && last == seg && len <= seg && len > 0 &&
 	       h->msg_iovlen < DGQ_MAX_SEGS &&
 	       seg * h->msg_iovlen + len <= DGQ_MAX_BYTES &&
 	       sa_eq(&q->addr[m], to);
+}
+
+/* Larger than a slot: sent at once, after what is queued (the order
+ * within a flow is kept). */
+static void dgq_send_now(struct net_dgq *q, int fd, const struct sa *to,
+			 const struct iovec *iov, int iovcnt)
+{
+	net_dgq_flush(q);
+	struct msghdr mh = {
+		.msg_name = (void *)(uintptr_t)&to->u.sa,
+		.msg_namelen = to->len,
+		.msg_iov = (struct iovec *)(uintptr_t)iov,
+		.msg_iovlen = (size_t)iovcnt,
+	};
+	(void)sendmsg(fd, &mh, MSG_DONTWAIT);
 }
 
 void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
@@ -59,6 +74,10 @@ void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
 	size_t total = 0;
 	for (int i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
+	if (total > NET_UDP_SLOT) {
+		dgq_send_now(q, fd, to, iov, iovcnt);
+		return;
+	}
 	if (q->nslot == NET_UDP_BATCH)
 		net_dgq_flush(q);
 	bool join = dgq_joins(q, fd, to, total);
@@ -70,15 +89,14 @@ void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
 	}
 	q->iov[s] = (struct iovec){q->buf[s], total};
 	if (join) {
-		unsigned m = q->nmsg - 1;
-		struct msghdr *h = &q->msg[m].msg_hdr;
-		h->msg_iovlen++;
-		dgq_gso_set(q, m, (uint16_t)q->iov[q->first[m]].iov_len);
+		/* The slots of a message are consecutive: s follows its last. */
+		struct msghdr *h = &q->msg[q->nmsg - 1].msg_hdr;
+		if (h->msg_iovlen++ == 1)
+			dgq_gso_set(q, q->nmsg - 1, (uint16_t)h->msg_iov[0].iov_len);
 		return;
 	}
 	unsigned m = q->nmsg++;
 	q->fd[m] = fd;
-	q->first[m] = s;
 	q->addr[m] = *to;
 	q->msg[m].msg_hdr = (struct msghdr){
 		.msg_name = &q->addr[m].u, .msg_namelen = to->len,
@@ -90,15 +108,13 @@ void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
  * a time; after EIO this queue stops trying. */
 static void dgq_split(struct net_dgq *q, unsigned m, int err)
 {
-	struct msghdr one = q->msg[m].msg_hdr;
+	const struct msghdr *h = &q->msg[m].msg_hdr;
+	struct msghdr one = {.msg_name = h->msg_name,
+			     .msg_namelen = h->msg_namelen, .msg_iovlen = 1};
 	if (err == EIO)
 		q->no_gso = true;
-	one.msg_control = NULL;
-	one.msg_controllen = 0;
-	size_t n = q->msg[m].msg_hdr.msg_iovlen;
-	for (size_t i = 0; i < n; i++) {
-		one.msg_iov = &q->iov[q->first[m] + i];
-		one.msg_iovlen = 1;
+	for (size_t i = 0; i < h->msg_iovlen; i++) {
+		one.msg_iov = &h->msg_iov[i];
 		(void)sendmsg(q->fd[m], &one, MSG_DONTWAIT);
 	}
 }

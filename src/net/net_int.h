@@ -36,20 +36,21 @@ enum net_kind { NET_KIND_UDP = 1, NET_KIND_TCP = 2, NET_KIND_DTLS = 3 };
 
 /* Outgoing datagrams (dgq.c): up to NET_UDP_BATCH of them, as messages
  * of one or more same-size segments (UDP GSO), each from a socket to an
- * address. Sent by net_dgq_flush, or by net_dgq_add when full. */
+ * address; a message's msg_iov points at its first slot. Sent by
+ * net_dgq_flush, or by net_dgq_add when full. */
 struct net_dgq {
 	unsigned nslot, nmsg;
 	bool no_gso;                       /* the route refused GSO (EIO) */
 	struct mmsghdr msg[NET_UDP_BATCH];
 	int fd[NET_UDP_BATCH];             /* per message */
-	unsigned first[NET_UDP_BATCH];     /* per message: its first slot */
 	struct sa addr[NET_UDP_BATCH];     /* per message */
 	_Alignas(struct cmsghdr) uint8_t ctl[NET_UDP_BATCH][32];
 	struct iovec iov[NET_UDP_BATCH];   /* per slot */
 	uint8_t buf[NET_UDP_BATCH][NET_UDP_SLOT];
 };
 void net_dgq_init(struct net_dgq *q);
-/* Copy the datagram in; it may join the last message as a GSO segment. */
+/* Copy the datagram in; it may join the last message as a GSO segment.
+ * One larger than a slot is sent at once, after the queue. */
 void net_dgq_add(struct net_dgq *q, int fd, const struct sa *to,
 		 const struct iovec *iov, int iovcnt);
 void net_dgq_flush(struct net_dgq *q);

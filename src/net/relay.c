@@ -82,12 +82,6 @@ static void io_relay_send(void *arg, void *handle, const struct sa *peer,
 {
 	struct net_worker *w = arg;
 	struct net_relay *r = handle;
-	if (len > NET_UDP_SLOT) {
-		net_dgq_flush(&w->rq); /* keep the order */
-		(void)sendto(r->lf.fd, buf, len, MSG_DONTWAIT, &peer->u.sa,
-			     peer->len);
-		return;
-	}
 	struct iovec iov = {(void *)(uintptr_t)buf, len};
 	net_dgq_add(&w->rq, r->lf.fd, peer, &iov, 1);
 }

@@ -304,18 +304,16 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 		tcp_conn_close(c);
 		return;
 	}
-	struct net_worker *w = c->w;
 	if (tcp_read(c) != 0)
 		tcp_conn_close(c);
 	else if (c->lf.fd >= 0 && c->handoff)
 		net_tcprelay_handoff(c); /* c belongs to another worker now */
-	net_flush_all(w);
+	/* What it queued for UDP leaves after the epoll batch (worker_step). */
 }
 
 /* A connection handed over by another worker, its unread frame in rbuf. */
 void net_tcp_input(struct net_tcp_conn *c)
 {
-	struct net_worker *w = c->w;
 	if (net_tcp_consume(c) != 0)
 		tcp_conn_close(c);
 	else if (c->lf.fd >= 0 && c->handoff)
@@ -324,7 +322,6 @@ void net_tcp_input(struct net_tcp_conn *c)
 		tcp_arm(c);
 		net_tcp_events(c); /* OpenSSL may hold the rest of a record */
 	}
-	net_flush_all(w);
 }
 
 void net_tcp_close(struct net_tcp_conn *c)

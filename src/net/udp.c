@@ -55,29 +55,9 @@ void net_udp_flush(struct net_udp *u)
 	net_dgq_flush(&u->q);
 }
 
-static void udp_send_now(struct net_udp *u, const struct sa *to,
-			 const struct iovec *iov, int iovcnt)
-{
-	struct msghdr mh = {
-		.msg_name = (void *)(uintptr_t)&to->u.sa,
-		.msg_namelen = to->len,
-		.msg_iov = (struct iovec *)(uintptr_t)iov,
-		.msg_iovlen = (size_t)iovcnt,
-	};
-	(void)sendmsg(u->lf.fd, &mh, MSG_DONTWAIT);
-}
-
 void net_udp_queue(struct net_udp *u, const struct sa *to,
 		   const struct iovec *iov, int iovcnt)
 {
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	if (total > NET_UDP_SLOT) {
-		net_dgq_flush(&u->q); /* keep the order */
-		udp_send_now(u, to, iov, iovcnt);
-		return;
-	}
 	net_dgq_add(&u->q, u->lf.fd, to, iov, iovcnt);
 }
 

@@ -19,13 +19,16 @@ enum { STUN_MAC_SHA1, STUN_MAC_SHA256, STUN_MAC_N };
 
 static const char *const stun_mac_digest[STUN_MAC_N] = {"SHA1", "SHA256"};
 
+/* Long-term key digests (9.2.2): MD5 or SHA-256. */
+enum { STUN_KEY_MD5, STUN_KEY_SHA256, STUN_KEY_N };
+
+static const char *const stun_key_digest[STUN_KEY_N] = {"MD5", "SHA256"};
+
 struct stun_mac {
 	EVP_MAC_CTX *ctx[STUN_MAC_N]; /* digest set; re-keyed per message */
-	EVP_MD *md[STUN_MAC_N];       /* long-term keys: MD5, SHA-256 */
+	EVP_MD *md[STUN_KEY_N];       /* fetched once */
 	EVP_MD_CTX *mdctx;
 };
-
-static const char *const stun_key_digest[STUN_MAC_N] = {"MD5", "SHA256"};
 
 static EVP_MAC_CTX *stun_mac_ctx_new(int alg)
 {
@@ -51,14 +54,15 @@ int stun_mac_alloc(struct stun_mac **mp)
 		return ENOMEM;
 	for (int i = 0; i < STUN_MAC_N; i++) {
 		m->ctx[i] = stun_mac_ctx_new(i);
-		/* MD5 may be missing (a FIPS provider): then keys take the
-		 * path without m, which fails the same way. */
-		m->md[i] = EVP_MD_fetch(NULL, stun_key_digest[i], NULL);
 		if (!m->ctx[i]) {
 			stun_mac_free(m);
 			return ENOMEM;
 		}
 	}
+	/* MD5 may be missing (a FIPS provider): then keys take the path
+	 * without m, which fails the same way. */
+	for (int i = 0; i < STUN_KEY_N; i++)
+		m->md[i] = EVP_MD_fetch(NULL, stun_key_digest[i], NULL);
 	m->mdctx = EVP_MD_CTX_new();
 	if (!m->mdctx) {
 		stun_mac_free(m);
@@ -72,21 +76,21 @@ void stun_mac_free(struct stun_mac *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < STUN_MAC_N; i++) {
+	for (int i = 0; i < STUN_MAC_N; i++)
 		EVP_MAC_CTX_free(m->ctx[i]); /* cleanses the keyed state */
+	for (int i = 0; i < STUN_KEY_N; i++)
 		EVP_MD_free(m->md[i]);
-	}
 	EVP_MD_CTX_free(m->mdctx);
 	free(m);
 }
 
-/* HMAC over hdr (the 20-byte header, possibly with an adjusted length
- * field) followed by body. The header is passed separately so a decoded
- * message can be checked without copying or modifying it. With m the
- * kept context is re-keyed (EVP_MAC_init with a key and no parameters);
- * without, a temporary one is built. */
+/* HMAC over head followed by body. For a message, head is its 20-byte
+ * header (possibly with an adjusted length field), passed separately so a
+ * decoded message can be checked without copying or modifying it. With m
+ * the kept context is re-keyed (EVP_MAC_init with a key and no
+ * parameters); without, a temporary one is built. */
 static int stun_hmac(struct stun_mac *m, int alg, const uint8_t *key,
-		     size_t klen, const uint8_t hdr[STUN_HDR_LEN],
+		     size_t klen, const uint8_t *head, size_t hlen,
 		     const uint8_t *body, size_t blen, uint8_t *out,
 		     size_t outlen)
 {
@@ -99,7 +103,7 @@ static int stun_hmac(struct stun_mac *m, int alg, const uint8_t *key,
 	if (!ctx)
 		goto out;
 	if (!EVP_MAC_init(ctx, key, klen, NULL) ||
-	    !EVP_MAC_update(ctx, hdr, STUN_HDR_LEN) ||
+	    (hlen && !EVP_MAC_update(ctx, head, hlen)) ||
 	    (blen && !EVP_MAC_update(ctx, body, blen)) ||
 	    !EVP_MAC_final(ctx, out, &n, outlen) || n != outlen)
 		goto out;
@@ -128,8 +132,9 @@ static int stun_mi_check(const struct stun_msg *m, struct stun_mac *mac,
 	uint8_t hdr[STUN_HDR_LEN], out[STUN_MI256_LEN];
 	memcpy(hdr, m->buf, STUN_HDR_LEN);
 	put_be16(hdr + 2, (uint16_t)(a->off + 4 + maclen - STUN_HDR_LEN));
-	int err = stun_hmac(mac, alg, key, klen, hdr, m->buf + STUN_HDR_LEN,
-			    a->off - STUN_HDR_LEN, out, maclen);
+	int err = stun_hmac(mac, alg, key, klen, hdr, STUN_HDR_LEN,
+			    m->buf + STUN_HDR_LEN, a->off - STUN_HDR_LEN, out,
+			    maclen);
 	if (err)
 		return err;
 	return CRYPTO_memcmp(out, a->val, maclen) == 0 ? 0 : EACCES;
@@ -170,8 +175,9 @@ static void stun_enc_integrity(struct stun_enc *e, uint16_t type, int alg,
 		e->err = EINVAL;
 		return;
 	}
-	e->err = stun_hmac(e->mac, alg, key, klen, e->buf, e->buf + STUN_HDR_LEN,
-			   off - STUN_HDR_LEN, e->buf + off + 4, maclen);
+	e->err = stun_hmac(e->mac, alg, key, klen, e->buf, STUN_HDR_LEN,
+			   e->buf + STUN_HDR_LEN, off - STUN_HDR_LEN,
+			   e->buf + off + 4, maclen);
 }
 
 void stun_enc_mi(struct stun_enc *e, const uint8_t *key, size_t klen)
@@ -220,7 +226,7 @@ static int stun_hash_joined(const EVP_MD *md, const char *const *parts,
 int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
 		  const char *realm, const char *pass, uint8_t *out)
 {
-	int alg = sha256 ? STUN_MAC_SHA256 : STUN_MAC_SHA1;
+	int alg = sha256 ? STUN_KEY_SHA256 : STUN_KEY_MD5;
 	if (!mac || !mac->md[alg])
 		return sha256 ? stun_key_sha256(user, realm, pass, out)
 			      : stun_key_md5(user, realm, pass, out);
@@ -231,19 +237,8 @@ int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
 int stun_hmac_sha1(struct stun_mac *mac, const uint8_t *key, size_t klen,
 		   const uint8_t *data, size_t len, uint8_t out[20])
 {
-	int err = EIO;
-	size_t n = 0;
-	if (!key || klen == 0)
-		return EINVAL; /* NULL would reuse the previous key */
-	EVP_MAC_CTX *ctx = mac ? mac->ctx[STUN_MAC_SHA1]
-			       : stun_mac_ctx_new(STUN_MAC_SHA1);
-	if (ctx && EVP_MAC_init(ctx, key, klen, NULL) &&
-	    (len == 0 || EVP_MAC_update(ctx, data, len)) &&
-	    EVP_MAC_final(ctx, out, &n, STUN_MI_LEN) && n == STUN_MI_LEN)
-		err = 0;
-	if (!mac)
-		EVP_MAC_CTX_free(ctx);
-	return err;
+	return stun_hmac(mac, STUN_MAC_SHA1, key, klen, data, len, NULL, 0, out,
+			 STUN_MI_LEN);
 }
 
 int stun_key_md5(const char *user, const char *realm, const char *pass,

@@ -61,7 +61,7 @@ static void add(struct net_dgq *q, int fd, const struct sa *to, uint8_t n,
 /* The next datagram on fd is datagram n, len bytes. */
 static void expect(int fd, uint8_t n, size_t len)
 {
-	uint8_t buf[NET_UDP_SLOT + 1];
+	uint8_t buf[2 * NET_UDP_SLOT];
 	ssize_t got = recv(fd, buf, sizeof(buf), 0);
 	assert_int_equal(got, (ssize_t)len);
 	for (size_t i = 0; i < len; i++)
@@ -138,6 +138,30 @@ static void test_full_queue(void **state)
 	pair_close(&a);
 }
 
+/* One larger than a slot is not queued: it leaves at once, after what
+ * was queued before it, so a flow keeps its order. */
+static void test_oversize(void **state)
+{
+	(void)state;
+	struct pair a;
+	pair_open(&a);
+	struct net_dgq *q = dgq_new();
+	static uint8_t big[NET_UDP_SLOT + 500];
+	memset(big, 2, sizeof(big));
+	struct iovec iov = {big, sizeof(big)};
+	add(q, a.tx, &a.rx_addr, 1, 100);
+	net_dgq_add(q, a.tx, &a.rx_addr, &iov, 1);
+	assert_int_equal(q->nmsg, 0);
+	add(q, a.tx, &a.rx_addr, 3, 100);
+	net_dgq_flush(q);
+	expect(a.rx, 1, 100);
+	expect(a.rx, 2, sizeof(big));
+	expect(a.rx, 3, 100);
+	expect_none(a.rx);
+	free(q);
+	pair_close(&a);
+}
+
 /* The kernel refuses GSO on a socket without UDP checksums (EINVAL): the
  * segments go one by one and none is lost. */
 static void test_gso_refused(void **state)
@@ -187,6 +211,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gso_grouping),
 		cmocka_unit_test(test_full_queue),
+		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_gso_refused),
 		cmocka_unit_test(test_bad_destination),
 	};
