@@ -53,6 +53,29 @@ const watchdog = setTimeout(() => {
 
 // Runs inside the page. Returns a plain object describing what happened.
 async function relayInPage({ url, username, credential, timeoutMs, messages }) {
+  const pick = (s, keys) => Object.fromEntries(keys.filter((k) => k in s).map((k) => [k, s[k]]));
+  const counters = async (...pcs) => {
+    const out = [];
+    for (const pc of pcs) {
+      const st = await pc.getStats();
+      const one = {};
+      st.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated) {
+          one.pair = pick(s, ['state', 'packetsSent', 'packetsReceived', 'bytesSent',
+            'bytesReceived', 'requestsSent', 'responsesReceived', 'requestsReceived',
+            'responsesSent', 'consentRequestsSent']);
+        } else if (s.type === 'data-channel') {
+          one.dc = pick(s, ['state', 'messagesSent', 'messagesReceived', 'bytesSent',
+            'bytesReceived']);
+        } else if (s.type === 'transport') {
+          one.transport = pick(s, ['dtlsState', 'iceState', 'packetsSent',
+            'packetsReceived', 'bytesSent', 'bytesReceived']);
+        }
+      });
+      out.push(one);
+    }
+    return out;
+  };
   const log = [];
   const cfg = {
     iceServers: [{ urls: url, username, credential }],
@@ -108,6 +131,15 @@ async function relayInPage({ url, username, credential, timeoutMs, messages }) {
       .catch((e) => log.push(String(e)));
     result.gotA = gotA;
     result.gotB = gotB;
+    if (gotA.length !== messages || gotB.length !== messages) {
+      // Where did they stop? Counters of both ends, twice 2 s apart: a
+      // pair whose bytesReceived still grows was delivered to by the
+      // relay and dropped above ICE; one that does not grow was not.
+      result.diag = [await counters(a, b)];
+      await new Promise((res) => setTimeout(res, 2000));
+      result.diag.push(await counters(a, b));
+      result.buffered = [dcA.bufferedAmount, dcB.bufferedAmount];
+    }
 
     // The selected pair, from the transport stats (fall back to a
     // nominated, succeeded pair).
@@ -142,6 +174,28 @@ async function relayInPage({ url, username, credential, timeoutMs, messages }) {
   return result;
 }
 
+// True when messages went missing only because a sender's data channel
+// never handed them to its transport: it counts fewer messagesSent than
+// send() calls (bufferedAmount is shown, not required), and in both directions
+// the packets one pair sent equal those the other received (diag's last
+// sample, taken 2 s after the first, which matched it).
+function senderStalled(res, messages) {
+  if (!res.connected || !res.diag || res.diag.length < 2) return false;
+  const [first, last] = [res.diag[0], res.diag.at(-1)];
+  const pairs = (c) => c.map(({ pair = {} }) =>
+    ({ packetsSent: pair.packetsSent, packetsReceived: pair.packetsReceived }));
+  const [pa, pb] = pairs(last);
+  const same = JSON.stringify(pairs(first)) === JSON.stringify(pairs(last));
+  const delivered = pa.packetsSent === pb.packetsReceived &&
+    pb.packetsSent === pa.packetsReceived && pa.packetsSent !== undefined;
+  const stalled = [0, 1].some((i) => {
+    const dc = last[i].dc || {};
+    const got = i === 0 ? res.gotB.length : res.gotA.length; // what i sent
+    return got < messages && dc.messagesSent < messages;
+  });
+  return same && delivered && stalled;
+}
+
 const extraArgs = spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : [];
 const browser = await launchChromium({ loopback, extraArgs });
 try {
@@ -154,10 +208,20 @@ try {
 
   for (const { transport, url } of runs) {
     const name = `chromium relay over ${transport}`;
-    const res = await page.evaluate(relayInPage, {
-      url,
-      username, credential, timeoutMs: 15000, messages: 20,
-    });
+    const args = { url, username, credential, timeoutMs: 15000, messages: 20 };
+    let res = await page.evaluate(relayInPage, args);
+    for (let retry = 0; retry < 2 && senderStalled(res, 20); retry++) {
+      // Seen about once in 30 launches (Chromium 156): the data channel
+      // the answerer got from ondatachannel is "open" and receives, but
+      // its send() calls never reach SCTP (messagesSent 0). Only that
+      // exact case, with every
+      // packet both ends sent counted at the other end, is run again
+      // with new peer connections; a relay losing anything still fails.
+      console.log(`   note: ${name}: Chromium kept the messages in the data channel` +
+        ` (${JSON.stringify({ buffered: res.buffered, counters: res.diag.at(-1) })});` +
+        ' the relay delivered every packet; again with new peer connections');
+      res = await page.evaluate(relayInPage, args);
+    }
     const show = () => JSON.stringify({ log: res.log, ice: res.iceState, cands: res.cands });
     check(`${name}: data channel opens`, res.connected, res.connected ? '' : show());
     if (!res.connected) continue;
@@ -166,7 +230,8 @@ try {
     check(`${name}: 20 messages each way`,
       JSON.stringify(res.gotA) === JSON.stringify(wantA) &&
       JSON.stringify(res.gotB) === JSON.stringify(wantB),
-      `a got ${res.gotA.length}, b got ${res.gotB.length}`);
+      `a got ${res.gotA.length}, b got ${res.gotB.length}` +
+      (res.diag ? ` ${JSON.stringify({ log: res.log, counters: res.diag })}` : ''));
     const p = res.pair;
     check(`${name}: selected pair found in getStats()`, !!(p && p.local && p.remote),
       p && p.local && p.remote ? p.state : show());
