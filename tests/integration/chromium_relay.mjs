@@ -217,7 +217,7 @@ try {
       // exact case, with every
       // packet both ends sent counted at the other end, is run again
       // with new peer connections; a relay losing anything still fails.
-      console.log(`   note: ${name}: Chromium kept the messages in the data channel` +
+      console.log(`   note: ${name}: a Chromium data channel did not send its messages` +
         ` (${JSON.stringify({ buffered: res.buffered, counters: res.diag.at(-1) })});` +
         ' the relay delivered every packet; again with new peer connections');
       res = await page.evaluate(relayInPage, args);
