@@ -37,16 +37,18 @@ void bench_setup_done(struct bench_worker *w)
 void bench_loop_until(struct bench_worker *w, int leave, uint64_t deadline,
 		      bench_tick_h *tick)
 {
-	uint64_t last = 0;
+	uint64_t last = 0, every = w->tick_ns ? w->tick_ns : 1000000;
 	for (;;) {
 		uint64_t now = bench_now_ns();
 		if (now >= deadline || (int)bench_phase_get(w->run) >= leave)
 			return;
-		if (tick && now - last >= 1000000) {
+		if (tick && now - last >= every) {
 			tick(w, now);
 			last = now;
 		}
-		loop_run_once(w->loop, 1);
+		/* Woken at once by an echo: the wait bounds only the tick. */
+		uint64_t since = now - last;
+		loop_run_once_ns(w->loop, tick && since < every ? every - since : every);
 	}
 }
 

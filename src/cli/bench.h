@@ -205,6 +205,7 @@ struct bench_worker {
 	struct bench_counts c;
 	struct bench_hist hist;
 	void *mode;             /* mode-specific state */
+	uint64_t tick_ns;       /* bench_loop_until's tick; 0: 1 ms */
 	pthread_t thr;
 };
 
@@ -232,7 +233,8 @@ enum bench_phase bench_phase_get(const struct bench_run *r);
  * start the clock. */
 void bench_setup_done(struct bench_worker *w);
 /* Run the loop until the phase reaches leave (BP_NEVER: ignore it) or
- * the deadline (ns) passes; tick is called about every millisecond. */
+ * the deadline (ns) passes; tick is called about every w->tick_ns (1 ms
+ * when 0). */
 #define BP_NEVER (BP_DRAIN + 1)
 typedef void(bench_tick_h)(struct bench_worker *w, uint64_t now);
 void bench_loop_until(struct bench_worker *w, int leave, uint64_t deadline,

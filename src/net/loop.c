@@ -100,12 +100,8 @@ void loop_defer_free(struct loop *l, void *ptr)
 	l->defer[l->ndefer++] = ptr;
 }
 
-int loop_run_once(struct loop *l, int timeout_ms)
+static void loop_dispatch(struct loop *l, const struct epoll_event *evs, int n)
 {
-	struct epoll_event evs[LOOP_EVENTS];
-	int n = epoll_wait(l->epfd, evs, LOOP_EVENTS, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : errno;
 	/* Two vDSO clock reads per wakeup (a batch of events), not per
 	 * packet. */
 	uint64_t t0 = n > 0 ? loop_now_ns() : 0;
@@ -121,5 +117,26 @@ int loop_run_once(struct loop *l, int timeout_ms)
 		atomic_store_explicit(&l->busy_ns, busy + loop_now_ns() - t0,
 				      memory_order_relaxed);
 	}
+}
+
+int loop_run_once(struct loop *l, int timeout_ms)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	int n = epoll_wait(l->epfd, evs, LOOP_EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : errno;
+	loop_dispatch(l, evs, n);
+	return 0;
+}
+
+int loop_run_once_ns(struct loop *l, uint64_t timeout_ns)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	struct timespec ts = {(time_t)(timeout_ns / 1000000000u),
+			      (long)(timeout_ns % 1000000000u)};
+	int n = epoll_pwait2(l->epfd, evs, LOOP_EVENTS, &ts, NULL);
+	if (n < 0)
+		return errno == EINTR ? 0 : errno;
+	loop_dispatch(l, evs, n);
 	return 0;
 }

@@ -30,6 +30,9 @@ int loop_detach(struct loop *l, struct loop_fd *lf);
 void loop_defer_free(struct loop *l, void *ptr);
 /* Wait up to timeout_ms and dispatch one batch. 0 or errno. */
 int loop_run_once(struct loop *l, int timeout_ms);
+/* The same with a nanosecond timeout (epoll_pwait2, Linux 5.11): the
+ * load generator paces sends at a finer grain than a millisecond. */
+int loop_run_once_ns(struct loop *l, uint64_t timeout_ns);
 /* Nanoseconds spent running handlers so far (any thread may read it). */
 uint64_t loop_busy_ns(const struct loop *l);
 
