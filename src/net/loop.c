@@ -135,6 +135,9 @@ int loop_run_once_ns(struct loop *l, uint64_t timeout_ns)
 	struct timespec ts = {(time_t)(timeout_ns / 1000000000u),
 			      (long)(timeout_ns % 1000000000u)};
 	int n = epoll_pwait2(l->epfd, evs, LOOP_EVENTS, &ts, NULL);
+	if (n < 0 && errno == ENOSYS) /* before 5.11: whole milliseconds */
+		n = epoll_wait(l->epfd, evs, LOOP_EVENTS,
+			       (int)((timeout_ns + 999999) / 1000000));
 	if (n < 0)
 		return errno == EINTR ? 0 : errno;
 	loop_dispatch(l, evs, n);
