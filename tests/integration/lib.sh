@@ -119,11 +119,19 @@ ts_bg() {
 ts_port_free() {
 	[ -z "$(ss -Hanut "( sport = :$1 )" 2>/dev/null)" ]
 }
+# Ports handed out are remembered in a file (callers run this in a
+# subshell): two picks before either is bound must not collide, as the
+# TURN and API ports of one daemon once did.
 ts_pick_port() {
-	local p i
+	local p i picked="$TS_TMP/picked-ports"
 	for ((i = 0; i < 200; i++)); do
 		p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000))
-		if ts_port_free "$p"; then echo "$p"; return 0; fi
+		grep -qx "$p" "$picked" 2>/dev/null && continue
+		if ts_port_free "$p"; then
+			echo "$p" >>"$picked"
+			echo "$p"
+			return 0
+		fi
 	done
 	ts_log "no free port found"
 	return 1
