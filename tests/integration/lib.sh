@@ -125,7 +125,9 @@ ts_port_free() {
 ts_pick_port() {
 	local p i picked="$TS_TMP/picked-ports"
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000))
+		# Below the kernel's ephemeral range (32768-60999 by default),
+		# so no client socket takes it between the pick and the bind.
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		grep -qx "$p" "$picked" 2>/dev/null && continue
 		if ts_port_free "$p"; then
 			echo "$p" >>"$picked"
