@@ -308,7 +308,8 @@ int bench_run_main(const struct bench_args *a)
 		e = bench_echo_alloc(&echo, &r.peer);
 	if (!e && a->mode == BENCH_FORWARD) {
 		r.nfwd = a->threads;
-		e = bench_fwd_spawn(&r.peer, r.nfwd, hard, r.fwd, &fwd_pid);
+		e = bench_fwd_spawn(&r.peer, r.nfwd, a->fwd_cpu, hard, r.fwd,
+				    &fwd_pid);
 		args.server_pid = fwd_pid;
 	}
 	if (!e && echo)

@@ -50,6 +50,7 @@ struct bench_args {
 	bool perm, chan;    /* alloc: add CreatePermission / ChannelBind */
 	bool fresh_users;   /* alloc: a new REST username every cycle */
 	int server_pid;     /* 0 = unknown */
+	int fwd_cpu;        /* forward: the forwarder's CPU; -1 = any */
 	bool json;
 	bool help;
 };
@@ -303,7 +304,7 @@ void bench_echo_stop(struct bench_echo *e);
 /* Fork the forwarder process: nthreads sockets on 127.0.0.1 relaying
  * between clients and the peer. Ports go to out[]. Must run before any
  * thread is created. */
-int bench_fwd_spawn(const struct sa *peer, unsigned nthreads,
+int bench_fwd_spawn(const struct sa *peer, unsigned nthreads, int cpu,
 		    unsigned max_s, struct sa *out, int *pidp);
 
 /* Payload layout shared by relay, forward and the forwarder. */

@@ -1,6 +1,7 @@
 /* turnstone bench: command-line parsing and per-mode defaults. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ void bench_usage(FILE *out)
 		"  --fresh-users        alloc: a new REST username every cycle\n"
 		"  --sources K          spread clients over K loopback addresses\n"
 		"  --server-pid PID     read the server's CPU and RSS from /proc\n"
+		"  --forward-cpu N      forward: run the forwarder on CPU N only\n"
 		"  --json               print the result as one JSON object\n");
 }
 
@@ -63,6 +65,15 @@ static int bench_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 		return EINVAL;
 	*v = n;
 	return 0;
+}
+
+static int bench_cpu_parse(const char *s, int *cpu)
+{
+	uint64_t v;
+	int e = bench_num(s, 0, CPU_SETSIZE - 1, &v);
+	if (!e)
+		*cpu = (int)v;
+	return e;
 }
 
 /* "127.0.0.1:3478" or "[::1]:3478". Only loopback: the tool floods. */
@@ -156,6 +167,8 @@ static int bench_opt_set(struct bench_args *a, const char *name,
 			e = bench_num(val, 1, BENCH_RATE_MAX, &a->rate);
 		else if (strcmp(name, "profile") == 0)
 			e = bench_profile_parse(val, &a->profile);
+		else if (strcmp(name, "forward-cpu") == 0)
+			e = bench_cpu_parse(val, &a->fwd_cpu);
 		else {
 			fprintf(err, "turnstone bench: unknown option '--%s'\n", name);
 			return EINVAL;
@@ -255,6 +268,7 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 int bench_args_parse(struct bench_args *a, int argc, char **argv, FILE *err)
 {
 	memset(a, 0, sizeof(*a));
+	a->fwd_cpu = -1;
 	int i = 1;
 	if (argc > 1 && strncmp(argv[1], "-", 1) != 0) {
 		if (bench_mode_parse(a, argv[1], err))

@@ -3,6 +3,7 @@
  * recvmmsg/sendmmsg. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,7 +195,7 @@ static void fwd_child(const struct sa *peer, const int *fds, unsigned n,
 	_exit(0);
 }
 
-int bench_fwd_spawn(const struct sa *peer, unsigned nthreads,
+int bench_fwd_spawn(const struct sa *peer, unsigned nthreads, int cpu,
 		    unsigned max_s, struct sa *out, int *pidp)
 {
 	int fds[BENCH_MAX_THREADS];
@@ -205,8 +206,17 @@ int bench_fwd_spawn(const struct sa *peer, unsigned nthreads,
 	if (err)
 		n--;
 	pid_t pid = err ? -1 : fork();
-	if (pid == 0)
+	if (pid == 0) {
+		/* Pinned like a server under test (scripts/bench-pinned). */
+		if (cpu >= 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			if (sched_setaffinity(0, sizeof(set), &set) != 0)
+				_exit(1);
+		}
 		fwd_child(peer, fds, n, max_s);
+	}
 	if (pid < 0 && !err)
 		err = errno;
 	for (unsigned i = 0; i < n; i++)

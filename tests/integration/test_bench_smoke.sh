@@ -93,6 +93,11 @@ users=$(grep -o '"username":"[^"]*bench-[0-9]*-[0-9]*"' "$tmp/usage.log" |
 echo "ok: --fresh-users: $users distinct REST usernames"
 run hold setup_ok hold "${srv[@]}" "${cred[@]}" --allocs 200
 run forward pps forward --allocs 4 --window 2
+# --forward-cpu (scripts/bench-pinned): the forwarder pinned to CPU 0,
+# which every machine has, still forwards everything.
+run forward_pinned pps forward --allocs 4 --rate 2000 --forward-cpu 0
+grep -q ' loss=0.00000 ' "$tmp/forward_pinned.out" ||
+	fail "forward --forward-cpu 0: datagrams lost: $(grep '^RESULT' "$tmp/forward_pinned.out")"
 
 # --json: one object, no RESULT line.
 timeout 60 "$ts" bench alloc "${srv[@]}" "${cred[@]}" --clients 2 \
