@@ -261,6 +261,10 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 			"--secret\n");
 		return EINVAL;
 	}
+	if (a->fwd_cpu >= 0 && a->mode != BENCH_FORWARD) {
+		fprintf(err, "turnstone bench: --forward-cpu is for forward\n");
+		return EINVAL;
+	}
 	return 0;
 }
 

@@ -92,6 +92,10 @@ static void test_args_modes(void **state)
 			 "s", "--fresh-users", NULL};
 	assert_int_equal(parse(&a, fresh), 0);
 	assert_true(a.fresh_users);
+	assert_int_equal(a.fwd_cpu, -1);
+	char *pin[] = {"bench", "forward", "--forward-cpu", "1", NULL};
+	assert_int_equal(parse(&a, pin), 0);
+	assert_int_equal(a.fwd_cpu, 1);
 	char *help[] = {"bench", "--help", NULL};
 	assert_int_equal(parse(&a, help), 0);
 	assert_true(a.help);
@@ -124,6 +128,10 @@ static void test_args_errors(void **state)
 		 "--fresh-users", NULL},                 /* alloc only */
 		{"bench", "alloc", "--server", "127.0.0.1:1", "--user", "u",
 		 "--password", "p", "--fresh-users", NULL}, /* REST only */
+		{"bench", "forward", "--forward-cpu", "-1", NULL},
+		{"bench", "forward", "--forward-cpu", "99999", NULL},
+		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--forward-cpu", "1", NULL},            /* forward only */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (parse(&a, cases[i]) == 0)
