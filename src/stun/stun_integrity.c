@@ -195,9 +195,8 @@ void stun_enc_mi256(struct stun_enc *e, const uint8_t *key, size_t klen)
 /* digest(parts joined by ':'); n is 2 or 3. With kept, that context is
  * reset and used (the key derived stays in it until the next use; it is
  * a hash state, not a secret beyond the key it yields). */
-static int stun_hash_joined_ctx(EVP_MD_CTX *kept, const EVP_MD *md,
-				const char *const *parts, unsigned n,
-				uint8_t *out)
+static int stun_hash_joined(EVP_MD_CTX *kept, const EVP_MD *md,
+			    const char *const *parts, unsigned n, uint8_t *out)
 {
 	int err = EIO;
 	EVP_MD_CTX *ctx = kept ? kept : EVP_MD_CTX_new();
@@ -217,12 +216,6 @@ out:
 	return err;
 }
 
-static int stun_hash_joined(const EVP_MD *md, const char *const *parts,
-			    unsigned n, uint8_t *out)
-{
-	return stun_hash_joined_ctx(NULL, md, parts, n, out);
-}
-
 int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
 		  const char *realm, const char *pass, uint8_t *out)
 {
@@ -231,7 +224,7 @@ int stun_key_with(struct stun_mac *mac, bool sha256, const char *user,
 		return sha256 ? stun_key_sha256(user, realm, pass, out)
 			      : stun_key_md5(user, realm, pass, out);
 	const char *parts[] = {user, realm, pass};
-	return stun_hash_joined_ctx(mac->mdctx, mac->md[alg], parts, 3, out);
+	return stun_hash_joined(mac->mdctx, mac->md[alg], parts, 3, out);
 }
 
 int stun_hmac_sha1(struct stun_mac *mac, const uint8_t *key, size_t klen,
@@ -245,18 +238,18 @@ int stun_key_md5(const char *user, const char *realm, const char *pass,
 		 uint8_t out[16])
 {
 	const char *parts[] = {user, realm, pass};
-	return stun_hash_joined(EVP_md5(), parts, 3, out);
+	return stun_hash_joined(NULL, EVP_md5(), parts, 3, out);
 }
 
 int stun_key_sha256(const char *user, const char *realm, const char *pass,
 		    uint8_t out[32])
 {
 	const char *parts[] = {user, realm, pass};
-	return stun_hash_joined(EVP_sha256(), parts, 3, out);
+	return stun_hash_joined(NULL, EVP_sha256(), parts, 3, out);
 }
 
 int stun_userhash(const char *user, const char *realm, uint8_t out[32])
 {
 	const char *parts[] = {user, realm};
-	return stun_hash_joined(EVP_sha256(), parts, 2, out);
+	return stun_hash_joined(NULL, EVP_sha256(), parts, 2, out);
 }
