@@ -203,6 +203,17 @@ struct bench_samples {
 	struct bench_sample pre, s0, s1;
 };
 
+static void bench_hist_save(const char *path, const struct bench_hist *h)
+{
+	FILE *f = fopen(path, "w");
+	int e = f ? bench_hist_write(h, f) : errno;
+	if (f && fclose(f) && !e)
+		e = EIO;
+	if (e)
+		fprintf(stderr, "turnstone bench: --hist-out %s: %s\n", path,
+			strerror(e));
+}
+
 static void bench_report_all(const struct bench_run *r,
 			     const struct bench_samples *s)
 {
@@ -240,6 +251,8 @@ static void bench_report_all(const struct bench_run *r,
 		fprintf(stderr, "turnstone bench: last error: %d (%s)\n", c.last_error,
 			c.last_error >= 300 ? "STUN error code" : strerror(c.last_error));
 	bench_report_print(&rep, a->mode == BENCH_HOLD ? NULL : h, a->json, stdout);
+	if (a->hist_out)
+		bench_hist_save(a->hist_out, h);
 	free(h);
 }
 
@@ -326,6 +339,8 @@ int bench_run_main(const struct bench_args *a)
 int cli_bench_main(int argc, char **argv)
 {
 	struct bench_args a;
+	if (argc > 1 && strcmp(argv[1], "pool") == 0)
+		return bench_pool_main(argc - 2, argv + 2, stdout, stderr);
 	if (bench_args_parse(&a, argc, argv, stderr)) {
 		bench_usage(stderr);
 		return 2;

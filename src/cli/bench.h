@@ -51,6 +51,7 @@ struct bench_args {
 	bool fresh_users;   /* alloc: a new REST username every cycle */
 	int server_pid;     /* 0 = unknown */
 	int fwd_cpu;        /* forward: the forwarder's CPU; -1 = any */
+	const char *hist_out; /* write the raw histogram here too */
 	bool json;
 	bool help;
 };
@@ -85,6 +86,15 @@ void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
  * capped at the largest value seen; 0 when empty. */
 uint64_t bench_hist_pct(const struct bench_hist *h, double p);
 void bench_hist_print(const struct bench_hist *h, FILE *out);
+/* The raw histogram as text ("turnstone-hist 1 COUNT MIN MAX SUM", then
+ * "INDEX COUNT" per non-empty bucket), so runs can be pooled later. */
+int bench_hist_write(const struct bench_hist *h, FILE *out);
+/* Adds a file written by bench_hist_write to h; EINVAL if it is not one
+ * (bad header, index out of range, bucket counts that do not add up). */
+int bench_hist_read(struct bench_hist *h, FILE *in);
+/* turnstone bench pool FILE...: the percentiles of all the round trips
+ * in the given --hist-out files together. */
+int bench_pool_main(int argc, char **argv, FILE *out, FILE *err);
 
 /* ----- Results: an ordered list of key=value pairs, printed as one
  * "RESULT k=v ..." line or as a JSON object. ----- */

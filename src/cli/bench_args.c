@@ -26,6 +26,7 @@ void bench_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: turnstone bench MODE --server IP:PORT [options]\n"
+		"       turnstone bench pool FILE...   (--hist-out files)\n"
 		"modes:\n"
 		"  alloc    Allocate(401, then signed) [+perm +chan], Refresh 0;\n"
 		"           a new 5-tuple per cycle; allocations/s and latency\n"
@@ -53,6 +54,9 @@ void bench_usage(FILE *out)
 		"  --sources K          spread clients over K loopback addresses\n"
 		"  --server-pid PID     read the server's CPU and RSS from /proc\n"
 		"  --forward-cpu N      forward: run the forwarder on CPU N only\n"
+		"  --hist-out FILE      also write the raw latency histogram;\n"
+		"                       `bench pool` gives the percentiles of\n"
+		"                       several runs' files together\n"
 		"  --json               print the result as one JSON object\n");
 }
 
@@ -169,6 +173,10 @@ static int bench_opt_set(struct bench_args *a, const char *name,
 			e = bench_profile_parse(val, &a->profile);
 		else if (strcmp(name, "forward-cpu") == 0)
 			e = bench_cpu_parse(val, &a->fwd_cpu);
+		else if (strcmp(name, "hist-out") == 0) {
+			a->hist_out = val;
+			e = *val ? 0 : EINVAL;
+		}
 		else {
 			fprintf(err, "turnstone bench: unknown option '--%s'\n", name);
 			return EINVAL;
@@ -259,6 +267,11 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 	if (a->fresh_users && (a->mode != BENCH_ALLOC || !a->secret)) {
 		fprintf(err, "turnstone bench: --fresh-users needs alloc and "
 			"--secret\n");
+		return EINVAL;
+	}
+	if (a->hist_out && a->mode == BENCH_HOLD) {
+		fprintf(err, "turnstone bench: hold measures no latency; "
+			"--hist-out is for the other modes\n");
 		return EINVAL;
 	}
 	if (a->fwd_cpu >= 0 && a->mode != BENCH_FORWARD) {

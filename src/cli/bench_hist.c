@@ -1,5 +1,8 @@
 /* turnstone bench: log-bucket latency histogram and the result report. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/bench.h"
@@ -108,6 +111,46 @@ void bench_hist_print(const struct bench_hist *h, FILE *out)
 		"Count = %llu]\n", (double)h->sum / (double)h->count / 1e3,
 		(double)h->min / 1e3, (double)h->max / 1e3,
 		(unsigned long long)h->count);
+}
+
+int bench_hist_write(const struct bench_hist *h, FILE *out)
+{
+	fprintf(out, "turnstone-hist 1 %" PRIu64 " %" PRIu64 " %" PRIu64
+		" %" PRIu64 "\n", h->count, h->count ? h->min : 0, h->max, h->sum);
+	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+		if (h->b[i])
+			fprintf(out, "%u %" PRIu64 "\n", i, h->b[i]);
+	return fflush(out) || ferror(out) ? EIO : 0;
+}
+
+int bench_hist_read(struct bench_hist *h, FILE *in)
+{
+	struct bench_hist *f = malloc(sizeof(*f));
+	if (!f)
+		return ENOMEM;
+	bench_hist_init(f);
+	uint64_t min, total = 0;
+	int e = fscanf(in, "turnstone-hist 1 %" SCNu64 " %" SCNu64 " %" SCNu64
+		       " %" SCNu64, &f->count, &min, &f->max, &f->sum) == 4 ? 0 : EINVAL;
+	unsigned i;
+	uint64_t n;
+	int got;
+	while (!e && (got = fscanf(in, "%u %" SCNu64, &i, &n)) == 2) {
+		if (i >= BENCH_HIST_BUCKETS || n == 0 || f->b[i] ||
+		    n > f->count - total)
+			e = EINVAL;
+		else
+			f->b[i] = n, total += n;
+	}
+	if (!e && (got != EOF || total != f->count ||
+		   (f->count && min > f->max)))
+		e = EINVAL;
+	if (!e && f->count) {
+		f->min = min;
+		bench_hist_merge(h, f);
+	}
+	free(f);
+	return e;
 }
 
 void bench_report_add(struct bench_report *r, const char *key, bool num,

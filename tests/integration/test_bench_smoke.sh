@@ -73,7 +73,8 @@ cred=(--secret "$secret")
 run binding rps binding "${srv[@]}" --clients 4 --threads 1
 run alloc allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 --perm --chan
 run relay pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --size 200 --window 2
-run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000
+run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000 \
+	--hist-out "$tmp/relay_rate.hist"
 # Every echo carries its flow id and timestamp; one merged, cut or
 # reordered by the server's batched (GSO) sends would not count, so a
 # few flows far below saturation on loopback must lose nothing.
@@ -95,9 +96,31 @@ run hold setup_ok hold "${srv[@]}" "${cred[@]}" --allocs 200
 run forward pps forward --allocs 4 --window 2
 # --forward-cpu (scripts/bench-pinned): the forwarder pinned to CPU 0,
 # which every machine has, still forwards everything.
-run forward_pinned pps forward --allocs 4 --rate 2000 --forward-cpu 0
+run forward_pinned pps forward --allocs 4 --rate 2000 --forward-cpu 0 \
+	--hist-out "$tmp/forward_pinned.hist"
 grep -q ' loss=0.00000 ' "$tmp/forward_pinned.out" ||
 	fail "forward --forward-cpu 0: datagrams lost: $(grep '^RESULT' "$tmp/forward_pinned.out")"
+
+# --hist-out and `bench pool` (the half-load row of make bench): one
+# run's file pooled alone gives that run's percentiles; two files give
+# a histogram holding both runs' round trips.
+key() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+pool1=$("$ts" bench pool "$tmp/relay_rate.hist" | grep '^RESULT ') ||
+	fail "bench pool: no RESULT line"
+for k in p50_us p99_us p999_us; do
+	a=$(grep '^RESULT ' "$tmp/relay_rate.out" | key "$k")
+	b=$(key "$k" <<<"$pool1")
+	[[ -n $a && $a == "$b" ]] || fail "bench pool: $k is '$b', the run said '$a'"
+done
+n1=$(head -n 1 "$tmp/relay_rate.hist" | cut -d' ' -f3)
+n2=$(head -n 1 "$tmp/forward_pinned.hist" | cut -d' ' -f3)
+pool2=$("$ts" bench pool "$tmp/relay_rate.hist" "$tmp/forward_pinned.hist" |
+	grep '^RESULT ') || fail "bench pool of two: no RESULT line"
+[[ $(key count <<<"$pool2") == $((n1 + n2)) && $n1 -gt 0 && $n2 -gt 0 ]] ||
+	fail "bench pool of two: count $(key count <<<"$pool2"), files $n1 + $n2"
+"$ts" bench pool "$tmp/relay_rate.out" >/dev/null 2>&1 &&
+	fail "bench pool took a file that is not a histogram"
+echo "ok: --hist-out and bench pool ($pool2)"
 
 # --json: one object, no RESULT line.
 timeout 60 "$ts" bench alloc "${srv[@]}" "${cred[@]}" --clients 2 \

@@ -1,6 +1,7 @@
 /* turnstone bench: argument parsing, the log-bucket histogram and the
  * RESULT line. The load itself is exercised by
  * tests/integration/test_bench_smoke.sh. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -132,6 +134,9 @@ static void test_args_errors(void **state)
 		{"bench", "forward", "--forward-cpu", "99999", NULL},
 		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
 		 "--forward-cpu", "1", NULL},            /* forward only */
+		{"bench", "forward", "--hist-out", "", NULL},
+		{"bench", "hold", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--hist-out", "/tmp/h", NULL},          /* no latency in hold */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (parse(&a, cases[i]) == 0)
@@ -187,6 +192,120 @@ static void test_hist_percentiles(void **state)
 	free(g);
 }
 
+/* A --hist-out file read back (twice, into one histogram) gives the
+ * same counts and percentiles as merging the histogram with itself. */
+static void test_hist_file_roundtrip(void **state)
+{
+	(void)state;
+	struct bench_hist *h = malloc(sizeof(*h)), *g = malloc(sizeof(*g));
+	assert_non_null(h);
+	assert_non_null(g);
+	bench_hist_init(h);
+	for (uint64_t v = 1; v <= 5000; v++)
+		bench_hist_add(h, v * v * 7);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(bench_hist_write(h, f), 0);
+	fclose(f);
+	bench_hist_init(g);
+	for (int k = 0; k < 2; k++) {
+		f = fmemopen(buf, len, "r");
+		assert_int_equal(bench_hist_read(g, f), 0);
+		fclose(f);
+	}
+	bench_hist_merge(h, h);
+	assert_memory_equal(g, h, sizeof(*h));
+	assert_int_equal(g->count, 10000);
+	assert_int_equal(g->min, 7);
+	assert_int_equal(g->max, 5000ull * 5000 * 7);
+	free(buf);
+	free(h);
+	free(g);
+}
+
+static int read_text(const char *text)
+{
+	struct bench_hist *h = malloc(sizeof(*h));
+	assert_non_null(h);
+	bench_hist_init(h);
+	char *copy = strdup(text); /* fmemopen takes a writable buffer */
+	assert_non_null(copy);
+	FILE *f = fmemopen(copy, strlen(copy), "r");
+	assert_non_null(f);
+	int e = bench_hist_read(h, f);
+	fclose(f);
+	free(copy);
+	if (e) /* a refused file adds nothing */
+		assert_int_equal(h->count, 0);
+	free(h);
+	return e;
+}
+
+static void test_hist_file_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(read_text("turnstone-hist 1 3 10 20 45\n10 1\n20 2\n"), 0);
+	assert_int_equal(read_text("turnstone-hist 1 0 0 0 0\n"), 0);
+	const char *bad[] = {
+		"",
+		"RESULT mode=relay p99_us=1\n",
+		"turnstone-hist 2 1 10 10 10\n10 1\n",        /* version */
+		"turnstone-hist 1 3 10 20 45\n10 1\n20 1\n",  /* short */
+		"turnstone-hist 1 3 10 20 45\n10 1\n20 3\n",  /* over */
+		"turnstone-hist 1 2 10 20 30\n10 1\n10 1\n",  /* twice */
+		"turnstone-hist 1 1 10 10 10\n99999 1\n",      /* index */
+		"turnstone-hist 1 1 10 10 10\n10 0\n10 1\n",  /* empty */
+		"turnstone-hist 1 1 30 10 10\n10 1\n",         /* min > max */
+		"turnstone-hist 1 1 10 10 10\n10 1\nx\n",      /* trailer */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (read_text(bad[i]) != EINVAL)
+			fail_msg("bad file %zu was read", i);
+	}
+}
+
+/* bench pool over two files: the percentiles of both runs together. */
+static void test_pool(void **state)
+{
+	(void)state;
+	char a[] = "/tmp/ts-pool-a.XXXXXX", b[] = "/tmp/ts-pool-b.XXXXXX";
+	int fa = mkstemp(a), fb = mkstemp(b);
+	assert_true(fa >= 0 && fb >= 0);
+	/* 99 round trips of 100 us in one run, one of 9 ms in the other:
+	 * the pooled p99 is 100 us and the p99.9 is 9 ms. */
+	dprintf(fa, "turnstone-hist 1 99 100000 100000 9900000\n%u 99\n",
+		bench_hist_index(100000));
+	dprintf(fb, "turnstone-hist 1 1 9000000 9000000 9000000\n%u 1\n",
+		bench_hist_index(9000000));
+	close(fa);
+	close(fb);
+	char *out = NULL, *err = NULL;
+	size_t olen = 0, elen = 0;
+	FILE *o = open_memstream(&out, &olen), *e = open_memstream(&err, &elen);
+	char *argv[] = {a, b, "/nonexistent/ts-pool", NULL};
+	assert_int_equal(bench_pool_main(2, argv, o, e), 0);
+	assert_int_equal(bench_pool_main(3, argv, o, e), 1);
+	assert_int_equal(bench_pool_main(0, argv, o, e), 2);
+	fclose(o);
+	fclose(e);
+	/* Percentiles are the top of the bucket, capped at the largest
+	 * value seen (9 ms here). */
+	char want[160];
+	double p = (double)bench_hist_high(bench_hist_index(100000)) / 1e3;
+	snprintf(want, sizeof(want), "RESULT mode=pool runs=2 count=100 "
+		 "p50_us=%.1f p99_us=%.1f p999_us=9000.0\n", p, p);
+	assert_true(p > 100 && p < 101);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(err, "/nonexistent/ts-pool"));
+	assert_non_null(strstr(err, "usage"));
+	unlink(a);
+	unlink(b);
+	free(out);
+	free(err);
+}
+
 static char *report_text(const struct bench_report *r, bool json)
 {
 	char *out = NULL;
@@ -225,6 +344,9 @@ int main(void)
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),
+		cmocka_unit_test(test_hist_file_roundtrip),
+		cmocka_unit_test(test_hist_file_errors),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
