@@ -18,8 +18,8 @@
 
 /* What the main thread samples at the edges of the window. */
 struct bench_sample {
-	uint64_t t, cpu, rcvbuf, rss;
-	bool have_cpu, have_rcvbuf, have_rss;
+	uint64_t t, cpu, rcvbuf, rss, sys_busy, sys_total;
+	bool have_cpu, have_rcvbuf, have_rss, have_sys;
 };
 
 enum bench_phase bench_phase_get(const struct bench_run *r)
@@ -57,6 +57,7 @@ static void bench_sample_take(const struct bench_args *a, struct bench_sample *s
 	memset(s, 0, sizeof(*s));
 	s->t = bench_now_ns();
 	s->have_rcvbuf = bench_udp_rcvbuf_errors(&s->rcvbuf) == 0;
+	s->have_sys = bench_sys_cpu(&s->sys_busy, &s->sys_total) == 0;
 	if (a->server_pid > 0) {
 		s->have_cpu = bench_proc_cpu(a->server_pid, &s->cpu) == 0;
 		s->have_rss = bench_proc_rss(a->server_pid, &s->rss) == 0;
@@ -168,10 +169,26 @@ static void bench_report_mode(struct bench_report *rep, const struct bench_args 
 	}
 }
 
+/* machine_cpu: cores busy in the whole machine (client, echo peer,
+ * server and anything else) over the window. */
+static void bench_report_machine(struct bench_report *rep,
+				 const struct bench_sample *s0,
+				 const struct bench_sample *s1)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!s0->have_sys || !s1->have_sys || s1->sys_total <= s0->sys_total ||
+	    ncpu < 1)
+		return;
+	double busy = (double)(s1->sys_busy - s0->sys_busy) /
+		      (double)(s1->sys_total - s0->sys_total);
+	bench_report_add(rep, "machine_cpu", true, "%.2f", busy * (double)ncpu);
+}
+
 static void bench_report_cpu(struct bench_report *rep, const struct bench_args *a,
 			     const struct bench_sample *s0,
 			     const struct bench_sample *s1, double rate)
 {
+	bench_report_machine(rep, s0, s1);
 	if (!s0->have_cpu || !s1->have_cpu)
 		return;
 	double cores = (double)(s1->cpu - s0->cpu) / (double)(s1->t - s0->t);

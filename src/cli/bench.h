@@ -117,6 +117,12 @@ void bench_report_print(const struct bench_report *r,
 uint64_t bench_now_ns(void);
 /* utime+stime of a process in ns; ENOENT if it is gone. */
 int bench_proc_cpu(int pid, uint64_t *ns);
+/* The whole machine from /proc/stat's "cpu" line, in clock ticks: time
+ * busy (user, nice, system, irq, softirq, steal) and in all. The client,
+ * its echo peer and the server share the CPUs here, so how busy the
+ * machine was explains a latency tail that one process's CPU does not. */
+int bench_parse_cpu_line(const char *line, uint64_t *busy, uint64_t *total);
+int bench_sys_cpu(uint64_t *busy, uint64_t *total);
 /* VmRSS in KiB. */
 int bench_proc_rss(int pid, uint64_t *kib);
 /* The kernel's Udp RcvbufErrors counter (/proc/net/snmp). */

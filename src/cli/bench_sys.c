@@ -36,6 +36,27 @@ static int bench_file_read(const char *path, char *buf, size_t sz)
 	return n ? 0 : EIO;
 }
 
+int bench_parse_cpu_line(const char *line, uint64_t *busy, uint64_t *total)
+{
+	unsigned long long v[8];
+	if (strncmp(line, "cpu ", 4) != 0 ||
+	    sscanf(line + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+		return EBADMSG;
+	/* user nice system idle iowait irq softirq steal; guest time is
+	 * already inside user. */
+	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	*total = *busy + v[3] + v[4];
+	return 0;
+}
+
+int bench_sys_cpu(uint64_t *busy, uint64_t *total)
+{
+	char buf[512]; /* the first line is the aggregate */
+	int e = bench_file_read("/proc/stat", buf, sizeof(buf));
+	return e ? e : bench_parse_cpu_line(buf, busy, total);
+}
+
 /* Fields 14 and 15 of /proc/PID/stat count every thread of the process.
  * The command name (field 2) may hold spaces, so count from its ')'. */
 int bench_proc_cpu(int pid, uint64_t *ns)

@@ -306,6 +306,27 @@ static void test_pool(void **state)
 	free(err);
 }
 
+/* /proc/stat's aggregate line: busy = user + nice + system + irq +
+ * softirq + steal; idle and iowait count only in the total. */
+static void test_cpu_line(void **state)
+{
+	(void)state;
+	uint64_t busy = 0, total = 0;
+	assert_int_equal(bench_parse_cpu_line("cpu  100 2 30 500 7 1 4 6 0 0\n"
+					      "cpu0 50 1 15 250 3 0 2 3 0 0\n",
+					      &busy, &total), 0);
+	assert_int_equal(busy, 100 + 2 + 30 + 1 + 4 + 6);
+	assert_int_equal(total, busy + 500 + 7);
+	assert_int_equal(bench_parse_cpu_line("cpu0 1 2 3 4 5 6 7 8\n", &busy,
+					      &total), EBADMSG);
+	assert_int_equal(bench_parse_cpu_line("cpu  1 2 3\n", &busy, &total),
+			 EBADMSG);
+	assert_int_equal(bench_parse_cpu_line("", &busy, &total), EBADMSG);
+	/* The machine's own file parses. */
+	assert_int_equal(bench_sys_cpu(&busy, &total), 0);
+	assert_true(total >= busy && total > 0);
+}
+
 static char *report_text(const struct bench_report *r, bool json)
 {
 	char *out = NULL;
@@ -347,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_hist_file_roundtrip),
 		cmocka_unit_test(test_hist_file_errors),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_cpu_line),
 		cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
