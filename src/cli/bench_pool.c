@@ -27,8 +27,16 @@ static int pool_file(struct bench_hist *h, const char *path, FILE *err)
 /* argv: the files (after "bench pool"). */
 int bench_pool_main(int argc, char **argv, FILE *out, FILE *err)
 {
-	if (argc < 1) {
-		fprintf(err, "usage: turnstone bench pool FILE...\n");
+	static const char usage[] = "usage: turnstone bench pool FILE...\n"
+		"  the percentiles of the round trips in all the files that\n"
+		"  turnstone bench --hist-out wrote\n";
+	if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
+			  strcmp(argv[0], "-h") == 0)) {
+		fputs(usage, out);
+		return 0;
+	}
+	if (argc < 1 || argv[0][0] == '-') {
+		fputs(usage, err);
 		return 2;
 	}
 	struct bench_hist *h = malloc(sizeof(*h));

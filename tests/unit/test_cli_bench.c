@@ -288,6 +288,9 @@ static void test_pool(void **state)
 	assert_int_equal(bench_pool_main(2, argv, o, e), 0);
 	assert_int_equal(bench_pool_main(3, argv, o, e), 1);
 	assert_int_equal(bench_pool_main(0, argv, o, e), 2);
+	char *help[] = {"--help", NULL}, *opt[] = {"--json", a, NULL};
+	assert_int_equal(bench_pool_main(1, help, o, e), 0);
+	assert_int_equal(bench_pool_main(2, opt, o, e), 2);
 	fclose(o);
 	fclose(e);
 	/* Percentiles are the top of the bucket, capped at the largest
@@ -300,6 +303,7 @@ static void test_pool(void **state)
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(err, "/nonexistent/ts-pool"));
 	assert_non_null(strstr(err, "usage"));
+	assert_non_null(strstr(out, "usage")); /* --help goes to stdout */
 	unlink(a);
 	unlink(b);
 	free(out);
