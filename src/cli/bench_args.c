@@ -176,8 +176,7 @@ static int bench_opt_set(struct bench_args *a, const char *name,
 		else if (strcmp(name, "hist-out") == 0) {
 			a->hist_out = val;
 			e = *val ? 0 : EINVAL;
-		}
-		else {
+		} else {
 			fprintf(err, "turnstone bench: unknown option '--%s'\n", name);
 			return EINVAL;
 		}

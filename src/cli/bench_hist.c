@@ -134,13 +134,15 @@ int bench_hist_read(struct bench_hist *h, FILE *in)
 		       " %" SCNu64, &f->count, &min, &f->max, &f->sum) == 4 ? 0 : EINVAL;
 	unsigned i;
 	uint64_t n;
-	int got;
+	int got = EOF;
 	while (!e && (got = fscanf(in, "%u %" SCNu64, &i, &n)) == 2) {
 		if (i >= BENCH_HIST_BUCKETS || n == 0 || f->b[i] ||
-		    n > f->count - total)
+		    n > f->count - total) {
 			e = EINVAL;
-		else
-			f->b[i] = n, total += n;
+		} else {
+			f->b[i] = n;
+			total += n;
+		}
 	}
 	if (!e && (got != EOF || total != f->count ||
 		   (f->count && min > f->max)))

@@ -14,8 +14,9 @@ static int pool_file(struct bench_hist *h, const char *path, FILE *err)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(err, "turnstone bench pool: %s: %s\n", path, strerror(errno));
-		return errno;
+		int e = errno;
+		fprintf(err, "turnstone bench pool: %s: %s\n", path, strerror(e));
+		return e;
 	}
 	int e = bench_hist_read(h, f);
 	fclose(f);
