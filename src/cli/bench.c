@@ -337,7 +337,9 @@ int bench_run_main(const struct bench_args *a)
 	    a->mode == BENCH_FORWARD || a->perm || a->chan)
 		e = bench_echo_alloc(&echo, &r.peer);
 	if (!e && a->mode == BENCH_FORWARD) {
-		r.nfwd = a->threads;
+		/* Pinned to one CPU, one forwarding thread: a second one
+		 * would only take turns with it (as a server's workers do). */
+		r.nfwd = a->fwd_cpu >= 0 ? 1 : a->threads;
 		e = bench_fwd_spawn(&r.peer, r.nfwd, a->fwd_cpu, hard, r.fwd,
 				    &fwd_pid);
 		args.server_pid = fwd_pid;

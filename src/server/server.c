@@ -14,6 +14,7 @@
 #include "server/notify.h"
 #include "server/server.h"
 #include "server/server_int.h"
+#include "util/cpus.h"
 #include "util/log.h"
 
 #define SERVER_MAX_WORKERS 64
@@ -149,10 +150,8 @@ static const struct net_tls *server_tls_now(const struct server *s)
 
 static unsigned server_nthreads(const struct config *c)
 {
-	long n = c->relay_threads ? (long)c->relay_threads : sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : (unsigned)n;
+	unsigned n = c->relay_threads ? c->relay_threads : util_cpus_usable();
+	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
 }
 
 static int server_start_workers(struct server *s)

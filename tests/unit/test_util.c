@@ -1,5 +1,6 @@
-/* util: socket addresses, byte helpers, randomness. */
+/* util: socket addresses, byte helpers, randomness, usable CPUs. */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,9 +11,29 @@
 #include <cmocka.h>
 
 #include "util/bytes.h"
+#include "util/cpus.h"
 #include "util/log.h"
 #include "util/rand.h"
 #include "util/sa.h"
+
+/* Workers follow the affinity mask: a thread allowed one CPU counts
+ * one, whatever the machine has. */
+static void test_cpus_usable(void **state)
+{
+	(void)state;
+	cpu_set_t all, one;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	assert_int_equal(util_cpus_usable(), (unsigned)CPU_COUNT(&all));
+	int first = 0;
+	while (!CPU_ISSET(first, &all))
+		first++;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	unsigned n = util_cpus_usable();
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	assert_int_equal(n, 1);
+}
 
 static void test_sa_parse_format(void **state)
 {
@@ -140,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_log_json_line),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
+		cmocka_unit_test(test_cpus_usable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
