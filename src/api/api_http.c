@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "api/api_int.h"
+#include "util/cpus.h"
 #include "util/sa.h"
 
 uint64_t api_now_us(void)
@@ -307,7 +308,7 @@ int api_http_start(struct api *a)
 		flags |= MHD_USE_IPv6;
 	unsigned threads = a->cfg.threads;
 	if (threads == 0)
-		threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+		threads = util_cpus_usable(); /* as the relay workers */
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, NULL, NULL, api_access, a,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/bench.h"
+#include "util/cpus.h"
 
 #define BENCH_DURATION_MAX 600
 #define BENCH_RATE_MAX 10000000ull
@@ -219,9 +220,12 @@ static int bench_mode_parse(struct bench_args *a, const char *s, FILE *err)
 /* Profiles fix the size and turn the window off: rate = N x pps. */
 static void bench_defaults(struct bench_args *a)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* As the daemon's workers: one per CPU this process may use, so a
+	 * client under `taskset -c 0` (scripts/bench-pinned) does not run
+	 * two threads that take turns on one CPU. */
+	unsigned cpus = util_cpus_usable();
 	if (!a->threads)
-		a->threads = cpus < 1 ? 1 : cpus > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : (unsigned)cpus;
+		a->threads = cpus > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : cpus;
 	if (!a->duration)
 		a->duration = 5;
 	if (!a->clients)
