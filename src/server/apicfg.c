@@ -45,9 +45,17 @@ static int apicfg_add_url(struct api_platform *p, struct api_cfg *a,
 	uint16_t port;
 	enum api_transport t;
 	if (strlen(url) >= STORE_URL_MAX || p->nurls == STORE_URLS_MAX ||
-	    api_url_parse(url, host, sizeof(host), &port, &t) != 0)
+	    api_url_parse(url, host, sizeof(host), &port, &t) != 0) {
+		/* A secret after a comma instead of a space lands here: show
+		 * only what has a URL's scheme. */
+		bool shown = strncmp(url, "stun:", 5) == 0 ||
+			     strncmp(url, "turn:", 5) == 0 ||
+			     strncmp(url, "turns:", 6) == 0 ||
+			     strstr(url, "://") != NULL;
 		return apicfg_err(err, "invalid URL '%s' in 'api-turn-server' "
-			       "(at most 4 stun:/turn:/turns: URLs)", url);
+			       "(at most 4 stun:/turn:/turns: URLs, then a space "
+			       "and the secret)", shown ? url : "(not shown)");
+	}
 	snprintf(p->urls[p->nurls++], STORE_URL_MAX, "%s", url);
 	const char *tr = t == API_T_UDP ? "udp" : t == API_T_TCP ? "tcp" : "tls";
 	for (unsigned i = 0; i < a->nendpoints; i++)

@@ -12,6 +12,11 @@ bool server_tls_on(const struct config *c)
 	return c->cert[0] && !(c->no_tls && c->no_dtls);
 }
 
+/* Every listening IP gets both ports: none may be left without TLS while
+ * the API advertises turns: on it. */
+_Static_assert(NET_MAX_LISTEN >= 2 * CFG_MAX_ADDRS,
+	       "the listening set must hold every listening-ip on two ports");
+
 /* The TLS port joins the listening set; every listener then serves
  * whatever is on (net_listen_cfg), so 443 can carry all of it. */
 void server_listen_tls(const struct config *c, struct net_listen_cfg *lc)

@@ -830,6 +830,21 @@ static void test_api_cfg(void **state)
 	assert_int_equal(a.nplatform, 1);
 	assert_int_equal(a.platform[0].nurls, 4);
 	assert_string_equal(a.platform[0].urls[3], "turns:127.0.0.1:5349?transport=tcp");
+	/* Regression: with more than 4 listening IPs the TLS port was left
+	 * off the fifth and later, which the API still advertised. */
+	c.nlisten = CFG_MAX_ADDRS;
+	for (unsigned i = 0; i < CFG_MAX_ADDRS; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "127.0.0.%u", i + 1);
+		sa_set_str(&c.listen[i], ip, 0);
+	}
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(lc.naddrs, 2 * CFG_MAX_ADDRS);
+	for (unsigned i = 0; i < CFG_MAX_ADDRS; i++) {
+		assert_true(sa_eq_addr(&lc.addrs[CFG_MAX_ADDRS + i], &c.listen[i]));
+		assert_int_equal(sa_port(&lc.addrs[CFG_MAX_ADDRS + i]), c.tls_port);
+	}
+	c.nlisten = 0;
 	c.cert[0] = c.pkey[0] = '\0';
 	server_listen_cfg(&c, &lc);
 
@@ -845,6 +860,10 @@ static void test_api_cfg(void **state)
 		      "fleet-secret");
 	strcpy(c.api_servers[0], "turn:192.0.2.1 a b");
 	apicfg_expect(&c, "at most one secret", NULL);
+	/* Regression: a secret after a comma was echoed as a bad URL. */
+	strcpy(c.api_servers[0], "turn:192.0.2.1:3478,S3cr3tValue");
+	apicfg_expect(&c, "invalid URL '(not shown)' in 'api-turn-server'",
+		      "S3cr3t");
 
 	c.napi_servers = 0;
 	c.nsecrets = 0;
