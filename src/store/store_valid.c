@@ -9,6 +9,9 @@
 #include "store/store.h"
 
 #define VALID_TTL_MAX 604800 /* a week */
+/* As --api-rate and --api-burst: above it a limit limits nothing, and the
+ * API's JSON carries it as a 32-bit integer. */
+#define VALID_RATE_MAX 1000000
 
 static const char *const valid_modes[] = {
 	[STORE_TURN_PLATFORM] = "platform",
@@ -182,8 +185,10 @@ static const char *valid_fields(const struct store_account *a)
 		return "max_ttl";
 	if (a->default_ttl == 0 || a->default_ttl > a->max_ttl)
 		return "default_ttl";
+	if (a->rate_per_s > VALID_RATE_MAX)
+		return "rate_per_s";
 	/* A limit with no burst would admit nothing at all. */
-	if (a->rate_per_s && !a->rate_burst)
+	if ((a->rate_per_s && !a->rate_burst) || a->rate_burst > VALID_RATE_MAX)
 		return "rate_burst";
 	if (!a->issuer[0] || !valid_text(a->issuer, STORE_ISSUER_MAX, true))
 		return "issuer";

@@ -803,6 +803,10 @@ def admin_cases(c):
                         ({"status": "sleeping"}, "status"),
                         ({"rateLimit": {"perSecond": 5, "burst": 0}},
                          "burst"),
+                        ({"rateLimit": {"perSecond": 4294967295,
+                                        "burst": 20}}, "perSecond"),
+                        ({"rateLimit": {"perSecond": 5,
+                                        "burst": 1000001}}, "burst"),
                         ({"issuer": ""}, "issuer")):
         r = admin(c, "PATCH", "/accounts/adm1", body)
         msg = ((r.json() or {}).get("error") or {}).get("message", "") \

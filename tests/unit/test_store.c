@@ -157,6 +157,9 @@ static void m_max_big(struct store_account *a) { a->max_ttl = 604801; }
 static void m_def_zero(struct store_account *a) { a->default_ttl = 0; }
 static void m_def_over(struct store_account *a) { a->max_ttl = 60; }
 static void m_burst(struct store_account *a) { a->rate_burst = 0; }
+/* Regression: 4294967295 was accepted and read back as -1. */
+static void m_rate_big(struct store_account *a) { a->rate_per_s = 1000001; }
+static void m_burst_big(struct store_account *a) { a->rate_burst = 4294967295u; }
 static void m_issuer_empty(struct store_account *a) { a->issuer[0] = 0; }
 static void m_issuer_ctl(struct store_account *a) { a->issuer[1] = '\n'; }
 static void m_mode_bad(struct store_account *a)
@@ -230,6 +233,8 @@ static const struct valid_case valid_cases[] = {
 	{"default_ttl", m_def_zero},
 	{"default_ttl", m_def_over},
 	{"rate_burst", m_burst},
+	{"rate_per_s", m_rate_big},
+	{"rate_burst", m_burst_big},
 	{"issuer", m_issuer_empty},
 	{"issuer", m_issuer_ctl},
 	{"mode", m_mode_bad},
