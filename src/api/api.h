@@ -39,6 +39,9 @@ struct api_cfg {
 	unsigned nendpoints;
 	struct api_endpoint endpoints[API_ENDPOINTS_MAX];
 	uint16_t relay_min, relay_max;
+	/* Cap on the TTL of minted credentials: the TURN side's
+	 * --rest-max-ttl, which refuses any further ahead (0 = none). */
+	uint32_t max_ttl;
 	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
 	uint32_t health_interval_ms;    /* 0 = no health checks */
 	uint32_t health_failures;       /* consecutive failures = down */

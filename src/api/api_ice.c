@@ -108,6 +108,8 @@ static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
 		ttl = acc->default_ttl;
 	if (ttl > acc->max_ttl)
 		ttl = acc->max_ttl;
+	if (a->cfg.max_ttl && ttl > a->cfg.max_ttl)
+		ttl = a->cfg.max_ttl; /* else TURN would answer 401 */
 	struct api_ice_req q = {.account = acc->name, .sub = c->claims.sub,
 				.ttl = ttl, .now = api_wall_s(),
 				.relay_only = acc->relay_only};

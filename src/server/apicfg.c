@@ -7,7 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/jwt.h"
 #include "server/server_int.h"
+#include "store/store.h"
+#include "turn/turn.h"
+
+/* The TURN side must accept every username the API mints: up to 20 digits
+ * of expiry, ':', an account name, ':', a JWT sub, and a NUL (the two
+ * maxima below count their NULs). */
+_Static_assert(20 + 1 + STORE_NAME_MAX + 1 + JWT_SUB_MAX <= TURN_MAX_USERNAME + 1,
+	       "TURN_MAX_USERNAME is too small for API-minted usernames");
 
 static int apicfg_err(FILE *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -158,6 +167,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 	a->health_failures = c->api_health_failures;
 	a->relay_min = c->min_port;
 	a->relay_max = c->max_port;
+	a->max_ttl = c->rest_max_ttl;
 	if (c->api_admin_token_file[0] &&
 	    apicfg_token(c->api_admin_token_file, a->admin_token,
 			 sizeof(a->admin_token), err))

@@ -18,7 +18,10 @@
 
 #define TURN_PROTO_UDP 17
 #define TURN_PROTO_TCP 6
-#define TURN_MAX_USERNAME 128
+/* With its NUL. RFC 8489 allows up to 508 bytes; this holds what the API
+ * mints, <expires>:<account>:<sub> (checked in server/apicfg.c), and what
+ * REST clients use, at 128 more bytes per allocation than the old 128. */
+#define TURN_MAX_USERNAME 256
 #define TURN_MAX_SECRETS 8
 #define TURN_MAX_USERS 64
 #define TURN_MAX_ALT 8

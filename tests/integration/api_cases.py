@@ -896,6 +896,13 @@ def admin_cases(c):
                                             sub="dave"))
     check_ice_ok(c, "200 with a key added through the admin API",
                  ice(c, atok), "adm1", "dave", 600, c.secret)
+    # Regression: with maxTtl above the daemon's --rest-max-ttl (86400)
+    # the API granted a credential its own TURN side refused with 401.
+    admin(c, "PATCH", "/accounts/adm1", {"maxTtl": 604800})
+    check_ice_ok(c, "200 ttl 172800 lowered to --rest-max-ttl 86400",
+                 ice(c, atok, '{"ttl":172800}', "application/json"),
+                 "adm1", "dave", 86400, c.secret)
+    admin(c, "PATCH", "/accounts/adm1", {"maxTtl": 7200})
     r = admin(c, "DELETE", "/accounts/adm1/keys/adm1-k1")
     check("admin key delete 204", r.status == 204 and not r.body, r.brief())
     expect_error("401 with the deleted key", ice(c, atok), 401,

@@ -145,18 +145,30 @@ static void test_wrong_password_realm_user(void **state)
 	h_free(h);
 }
 
+#define STORE_LIKE_ID (63 + 1 + 127 + 1) /* account:sub and its NUL */
+
 static void test_rest_credentials(void **state)
 {
 	(void)state;
 	struct harness *h = h_new(NULL);
 	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
-	char user[128], pass[64];
+	char user[TURN_MAX_USERNAME], pass[64];
 	struct h_cred c;
 	/* Either secret works (rotation). */
 	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "s3cret");
 	h_allocate(h, &s, &c);
 	s = h_src("198.51.100.7", 40001, TURN_PROTO_UDP);
 	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "old-secret");
+	h_allocate(h, &s, &c);
+	/* Regression: the longest username the API mints (20-digit expiry,
+	 * 63-character account, 127-character sub) was refused with 401. */
+	char id[STORE_LIKE_ID];
+	memset(id, 'a', sizeof(id) - 1);
+	id[63] = ':';
+	id[sizeof(id) - 1] = '\0';
+	s = h_src("198.51.100.7", 40002, TURN_PROTO_UDP);
+	h_rest_cred(h, &c, user, pass, 600, id, "s3cret");
+	assert_int_equal(strlen(user), 10 + 1 + 63 + 1 + 127);
 	h_allocate(h, &s, &c);
 	/* Expired, too far ahead, unknown secret: 401. */
 	const struct {
@@ -182,7 +194,7 @@ static void test_rest_key_cache_reload(void **state)
 	(void)state;
 	struct harness *h = h_new(NULL);
 	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
-	char user[128], pass[64], pass2[64];
+	char user[TURN_MAX_USERNAME], pass[64], pass2[64];
 	struct h_cred c, c2;
 	h_rest_cred(h, &c, user, pass, 600, "acme:alice", "old-secret");
 	h_allocate(h, &s, &c);
@@ -401,7 +413,7 @@ static void test_user_quota_counts_user_id(void **state)
 {
 	(void)state;
 	struct harness *h = h_new(user_quota_1);
-	char user[128], pass[64];
+	char user[TURN_MAX_USERNAME], pass[64];
 	struct h_cred c;
 	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
 	h_rest_cred(h, &c, user, pass, 600, "carol", "s3cret");

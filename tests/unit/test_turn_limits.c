@@ -286,7 +286,7 @@ static void test_auth_failure_reasons(void **state)
 	struct h_cred realm = {"alice", "alicepw", "other"};
 	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &realm);
 	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_WRONG_REALM]), 1);
-	char user[128], pass[64];
+	char user[TURN_MAX_USERNAME], pass[64];
 	struct h_cred rc;
 	rest_user(h, &rc, user, pass, -3600);
 	h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL, &rc);

@@ -309,7 +309,7 @@ static inline void h_rest_cred(struct harness *h, struct h_cred *c, char *user,
 			       char *pass, int64_t ttl, const char *id,
 			       const char *secret)
 {
-	snprintf(user, 128, "%lld:%s", (long long)((int64_t)h->wall + ttl), id);
+	snprintf(user, TURN_MAX_USERNAME, "%lld:%s", (long long)((int64_t)h->wall + ttl), id);
 	assert_int_equal(auth_rest_password(secret, strlen(secret), user,
 					    strlen(user), pass, 64), 0);
 	c->user = user;
