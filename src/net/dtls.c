@@ -340,8 +340,15 @@ void net_dtls_set_ctx(struct net_worker *w)
 
 int net_dtls_init(struct net_worker *w)
 {
-	if (!w->dtls_on || w->biom)
-		return 0; /* off, or already set up (a reload turned it on) */
+	if (!w->dtls_on)
+		return 0;
+	if (w->biom) {
+		/* Set up before, so a reload turned DTLS back on: its handshake
+		 * listener went while it was off (net_dtls_set_ctx). */
+		if (!w->dlisten)
+			net_dtls_set_ctx(w);
+		return 0;
+	}
 	w->biom = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
 			       "turnstone-dtls");
 	w->dpeer = BIO_ADDR_new();

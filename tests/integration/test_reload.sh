@@ -99,8 +99,36 @@ text = reloads(3)
 check("a new relay port range is refused on reload, naming the keys",
       "changing 'min-port' or 'max-port' needs a restart" in text)
 check("P2 still answers after it", answers(p2))
+
+# Regression: DTLS turned off and back on by reloads stopped answering
+# handshakes until one more reload (its handshake listener was freed while
+# it was off and not rebuilt).
+import subprocess
+def dtls_ok(port):
+    r = subprocess.run(["timeout", "-k", "1", "4", "openssl", "s_client",
+                        "-dtls1_2", "-connect", "%s:%d" % (H, port)],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    return "New, TLSv1.2, Cipher is" in r.stdout
+tls_conf = "listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key)
+with open(conf, "w") as f:
+    f.write(tls_conf)
+os.kill(pid, signal.SIGHUP)
+reloads(4)
+time.sleep(0.5)
+check("DTLS handshake on the TLS port", dtls_ok(tlsp))
+with open(conf, "w") as f:
+    f.write(tls_conf + "no-dtls\n")
+os.kill(pid, signal.SIGHUP)
+reloads(5)
+time.sleep(0.5)
+check("no-dtls by reload: no DTLS handshake", not dtls_ok(tlsp))
+check("... and TLS still answers", answers(tlsp, "tls"))
 with open(conf, "w") as f:  # leave the file as the daemon runs
-    f.write("listening-port=%d\ntls-listening-port=%d\ncert=%s\npkey=%s\n" % (p2, tlsp, cert, key))
+    f.write(tls_conf)
+os.kill(pid, signal.SIGHUP)
+reloads(6)
+time.sleep(0.5)
+check("DTLS back on by the next reload: handshake works at once", dtls_ok(tlsp))
 t1.close()
 EOF
 
