@@ -229,6 +229,9 @@ void stun_enc_channel(struct stun_enc *e, uint16_t ch);
 void stun_enc_connid(struct stun_enc *e, uint32_t id);
 /* PASSWORD-ALGORITHMS listing SHA-256 then MD5. */
 void stun_enc_password_algorithms(struct stun_enc *e);
+/* Is a (PASSWORD-ALGORITHMS, possibly NULL) exactly the list the encoder
+ * above writes? A client must echo it unchanged (9.2.4). */
+bool stun_password_algorithms_ours(const struct stun_attr *a);
 /* Integrity and fingerprint go last, in this order (RFC 8489 14). */
 void stun_enc_mi(struct stun_enc *e, const uint8_t *key, size_t klen);
 void stun_enc_mi256(struct stun_enc *e, const uint8_t *key, size_t klen);

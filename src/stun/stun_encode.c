@@ -152,14 +152,21 @@ void stun_enc_connid(struct stun_enc *e, uint32_t id)
 }
 
 /* PASSWORD-ALGORITHMS (14.11): algorithm, parameter length 0, each. */
+/* What we offer, SHA-256 first (RFC 8489 14.11): both without
+ * parameters. */
+static const uint8_t stun_pwalgs[8] = {0, STUN_PWALG_SHA256, 0, 0,
+				       0, STUN_PWALG_MD5, 0, 0};
+
 void stun_enc_password_algorithms(struct stun_enc *e)
 {
-	uint8_t v[8];
-	put_be16(v, STUN_PWALG_SHA256);
-	put_be16(v + 2, 0);
-	put_be16(v + 4, STUN_PWALG_MD5);
-	put_be16(v + 6, 0);
-	stun_enc_attr(e, STUN_ATTR_PASSWORD_ALGORITHMS, v, sizeof(v));
+	stun_enc_attr(e, STUN_ATTR_PASSWORD_ALGORITHMS, stun_pwalgs,
+		      sizeof(stun_pwalgs));
+}
+
+bool stun_password_algorithms_ours(const struct stun_attr *a)
+{
+	return a && a->len == sizeof(stun_pwalgs) &&
+	       memcmp(a->val, stun_pwalgs, sizeof(stun_pwalgs)) == 0;
 }
 
 int stun_enc_finish(struct stun_enc *e, size_t *len)

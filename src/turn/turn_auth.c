@@ -39,16 +39,22 @@ static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
 	turn_resp_send(srv, src, &r);
 }
 
-/* PASSWORD-ALGORITHM (9.2.4): absent means MD5 (a legacy or RFC 5389
- * client); present, it must be one we offered, and the client must echo
- * our PASSWORD-ALGORITHMS, which guards against a downgrade. */
+/* RFC 8489 9.2.4: with neither PASSWORD-ALGORITHM nor PASSWORD-ALGORITHMS
+ * the key is MD5 (a legacy or RFC 5389 client). With either, both must be
+ * there, PASSWORD-ALGORITHMS must be exactly the list our 401 sent (we
+ * always send the same one, so no state is needed) and PASSWORD-ALGORITHM
+ * one of its entries: a man in the middle who strips SHA-256 from the 401
+ * is caught here. Else 400. */
 static int auth_algorithm(const struct stun_msg *req, bool *sha256)
 {
 	const struct stun_attr *pa = stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHM);
+	const struct stun_attr *pas = stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHMS);
 	*sha256 = false;
-	if (!pa)
+	if (!pa && !pas)
 		return 0;
-	if (pa->len < 4 || !stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHMS))
+	/* Neither of our algorithms takes parameters: 4 bytes exactly. */
+	if (!pa || pa->len != 4 || pa->val[2] || pa->val[3] ||
+	    !stun_password_algorithms_ours(pas))
 		return EBADMSG;
 	uint16_t alg = (uint16_t)((pa->val[0] << 8) | pa->val[1]);
 	if (alg == STUN_PWALG_SHA256)

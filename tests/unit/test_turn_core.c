@@ -53,6 +53,67 @@ static void test_unauth_401_with_nonce_cookie(void **state)
 	h_free(h);
 }
 
+/* PASSWORD-ALGORITHM(S) as a client sends them: the list and the choice,
+ * either of which may be left out (NULL) or altered. */
+struct h_pwalg {
+	const uint8_t *list;
+	size_t list_len;
+	const uint8_t *alg;
+};
+
+static void h_pwalg_attrs(struct stun_enc *e, void *arg)
+{
+	const struct h_pwalg *p = arg;
+	h_transport(e, TURN_PROTO_UDP);
+	if (p->list)
+		stun_enc_attr(e, STUN_ATTR_PASSWORD_ALGORITHMS, p->list, p->list_len);
+	if (p->alg)
+		stun_enc_attr(e, STUN_ATTR_PASSWORD_ALGORITHM, p->alg, 4);
+}
+
+/* Regression (RFC 8489 9.2.4, downgrade): the server took any
+ * PASSWORD-ALGORITHMS, so a client whose 401 had SHA-256 stripped on the
+ * way, echoing {MD5} only, was served. Anything but the list we sent,
+ * echoed whole, with the choice from it, is a 400; MD5 chosen from the
+ * whole list, or neither attribute, authenticates. */
+static void test_password_algorithm_downgrade(void **state)
+{
+	(void)state;
+	static const uint8_t ours[] = {0, 2, 0, 0, 0, 1, 0, 0};
+	static const uint8_t md5_only[] = {0, 1, 0, 0};
+	static const uint8_t reordered[] = {0, 1, 0, 0, 0, 2, 0, 0};
+	static const uint8_t md5[] = {0, 1, 0, 0}, sha256[] = {0, 2, 0, 0};
+	static const uint8_t md5_param[] = {0, 1, 0, 4}, other[] = {0, 3, 0, 0};
+	const struct h_pwalg bad[] = {
+		{md5_only, sizeof(md5_only), md5},   /* SHA-256 stripped */
+		{md5_only, sizeof(md5_only), sha256},
+		{reordered, sizeof(reordered), md5},
+		{NULL, 0, md5},                      /* choice without list */
+		{ours, sizeof(ours), NULL},          /* list without choice */
+		{ours, sizeof(ours), other},         /* not offered */
+		{ours, sizeof(ours), md5_param},
+	};
+	struct harness *h = h_new(NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct turn_src s = h_src("198.51.100.9", (uint16_t)(42000 + i),
+					  TURN_PROTO_UDP);
+		h_get_nonce(h, &s);
+		assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_pwalg_attrs,
+					   (void *)(uintptr_t)&bad[i], &h_alice),
+				 STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 400);
+		h->mono += 1000; /* stay under the 401 rate limit */
+	}
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	const struct h_pwalg good = {ours, sizeof(ours), md5};
+	struct turn_src s = h_src("198.51.100.9", 43000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_pwalg_attrs,
+				   (void *)(uintptr_t)&good, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
 static void test_401_rate_limited(void **state)
 {
 	(void)state;
@@ -735,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_allocate_twice_437),
 		cmocka_unit_test(test_external_ip_reported),
 		cmocka_unit_test(test_wrong_password_realm_user),
+		cmocka_unit_test(test_password_algorithm_downgrade),
 		cmocka_unit_test(test_rest_credentials),
 		cmocka_unit_test(test_rest_key_cache_reload),
 		cmocka_unit_test(test_stale_nonce_438),
