@@ -45,6 +45,11 @@ uint32_t turn_lifetime(const struct turn_srv *srv, const struct stun_msg *req)
 	uint32_t lt = srv->cfg->default_lifetime;
 	if (stun_msg_get_u32(req, TURN_ATTR_LIFETIME, &lt) == 0 && lt == 0)
 		return 0;
+	/* RFC 8656 7.2 and 7.3: min(requested, maximum), but never less than
+	 * the default (a client asking for 1 s still gets 600). The
+	 * maximum wins when an operator set it below the default. */
+	if (lt < srv->cfg->default_lifetime)
+		lt = srv->cfg->default_lifetime;
 	if (lt > srv->cfg->max_lifetime)
 		lt = srv->cfg->max_lifetime;
 	return lt;

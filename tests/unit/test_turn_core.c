@@ -546,6 +546,15 @@ static void test_refresh_and_expiry(void **state)
 			 STUN_CLASS_SUCCESS);
 	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, &lt), 0);
 	assert_int_equal(lt, 3600); /* clamped to max-allocate-lifetime */
+	/* Regression (RFC 8656 7.3): less than the default gets the default;
+	 * 30 s was granted as asked. */
+	uint32_t short_lt = 30;
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, lifetime_attrs, &short_lt,
+				   &h_alice), STUN_CLASS_SUCCESS);
+	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, &lt), 0);
+	assert_int_equal(lt, 600);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, lifetime_attrs, &big, &h_alice),
+			 STUN_CLASS_SUCCESS);
 	/* Another user on this 5-tuple: 441. */
 	assert_int_equal(h_request(h, &s, TURN_REFRESH, NULL, NULL, &h_bob),
 			 STUN_CLASS_ERROR);
