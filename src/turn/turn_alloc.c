@@ -177,6 +177,36 @@ static int grow(void **arr, uint16_t *cap, uint16_t max, size_t elem)
 
 /* Install or refresh a permission for peer's IP (RFC 8656 9). Expired
  * slots are reused before the array grows. */
+static bool perm_listed(const struct sa *peers, unsigned n, const struct sa *p)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (sa_eq_addr(&peers[i], p))
+			return true;
+	return false;
+}
+
+bool turn_perm_room(struct turn_srv *srv, const struct turn_alloc *a,
+		    const struct sa *peers, unsigned n)
+{
+	uint64_t now = turn_now(srv);
+	unsigned max = srv->cfg->max_perms;
+	unsigned room = max > a->nperms ? max - a->nperms : 0;
+	/* An expired entry is reused, unless its address is asked for again
+	 * (then that peer reuses it: counted below as already there). */
+	for (uint16_t i = 0; i < a->nperms; i++)
+		if (a->perms[i].expires <= now &&
+		    !perm_listed(peers, n, &a->perms[i].peer))
+			room++;
+	unsigned need = 0;
+	for (unsigned i = 0; i < n; i++) {
+		bool have = perm_listed(peers, i, &peers[i]);
+		for (uint16_t k = 0; !have && k < a->nperms; k++)
+			have = sa_eq_addr(&a->perms[k].peer, &peers[i]);
+		need += !have;
+	}
+	return need <= room;
+}
+
 int turn_perm_install(struct turn_srv *srv, struct turn_alloc *a,
 		      const struct sa *peer)
 {

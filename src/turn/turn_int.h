@@ -157,6 +157,9 @@ void turn_alloc_set_expiry(struct turn_srv *srv, struct turn_alloc *a,
 			   uint64_t expires);
 struct turn_perm *turn_perm_find(struct turn_alloc *a, const struct sa *peer,
 				 uint64_t now);
+/* Would installing all n peers stay within max_perms? */
+bool turn_perm_room(struct turn_srv *srv, const struct turn_alloc *a,
+		    const struct sa *peers, unsigned n);
 int turn_perm_install(struct turn_srv *srv, struct turn_alloc *a,
 		      const struct sa *peer);
 struct turn_chan *turn_chan_by_num(struct turn_alloc *a, uint16_t num,

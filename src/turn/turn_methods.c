@@ -111,8 +111,9 @@ static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 	return 0;
 }
 
-/* RFC 8656 9.2: every XOR-PEER-ADDRESS must pass before any is installed,
- * so a request naming one forbidden peer changes nothing. */
+/* RFC 8656 9.2: every XOR-PEER-ADDRESS must pass, and all must fit,
+ * before any is installed, so a request naming one forbidden peer, or one
+ * too many, changes nothing. */
 static void method_permission(struct turn_srv *srv, const struct turn_src *src,
 			      const struct stun_msg *req,
 			      const struct turn_auth *auth)
@@ -135,6 +136,10 @@ static void method_permission(struct turn_srv *srv, const struct turn_src *src,
 	}
 	if (n == 0) {
 		turn_reply_error(srv, src, req, auth, 400);
+		return;
+	}
+	if (!turn_perm_room(srv, a, peers, n)) {
+		turn_reply_error(srv, src, req, auth, 508);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -172,6 +172,51 @@ static void test_perm_and_chan_caps_508(void **state)
 	h_free(f.h);
 }
 
+/* XOR-PEER-ADDRESS for each of n peers, "A.B.C.1" upwards from base. */
+struct fx_peers {
+	const char *base; /* "8.8.7." */
+	int n;
+	int first;
+};
+
+static void fx_peers_attrs(struct stun_enc *e, void *arg)
+{
+	const struct fx_peers *p = arg;
+	for (int i = 0; i < p->n; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "%s%d", p->base, p->first + i);
+		struct sa peer = h_sa(ip, 9);
+		stun_enc_xaddr(e, TURN_ATTR_XOR_PEER_ADDRESS, &peer);
+	}
+}
+
+static int fx_permit(struct fixture *f, const char *base, int first, int n)
+{
+	struct fx_peers p = {base, n, first};
+	int cls = h_request(f->h, &f->s, TURN_CREATE_PERMISSION, fx_peers_attrs,
+			    &p, &h_alice);
+	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(f->h);
+}
+
+/* Regression (RFC 8656 9.2): ten peers against a cap of eight got 508 but
+ * kept the first eight installed. Now a 508 installs none. */
+static void test_perm_cap_all_or_nothing(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP); /* harness: 8 permissions */
+	assert_int_equal(fx_permit(&f, "8.8.7.", 1, 10), 508);
+	/* Nothing was kept: eight others fit. */
+	assert_int_equal(fx_permit(&f, "8.8.6.", 1, 8), 0);
+	/* Refreshing installed ones needs no room; a new one does. */
+	assert_int_equal(fx_permit(&f, "8.8.6.", 3, 6), 0);
+	assert_int_equal(fx_permit(&f, "8.8.6.", 8, 2), 508);
+	/* Expired entries make room again. */
+	f.h->mono += 301 * 1000;
+	assert_int_equal(fx_permit(&f, "8.8.5.", 1, 8), 0);
+	h_free(f.h);
+}
+
 static void lifetime0(struct stun_enc *enc, void *arg)
 {
 	(void)arg;
@@ -335,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_no_max_bps_unlimited),
 		cmocka_unit_test(test_bps_capacity_grants),
 		cmocka_unit_test(test_perm_and_chan_caps_508),
+		cmocka_unit_test(test_perm_cap_all_or_nothing),
 		cmocka_unit_test(test_usage_record_refresh),
 		cmocka_unit_test(test_usage_reasons),
 		cmocka_unit_test(test_failed_allocate_no_record),
