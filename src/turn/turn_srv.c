@@ -72,12 +72,31 @@ void turn_srv_set_draining(struct turn_srv *srv, bool on)
 	srv->draining = on;
 }
 
+/* A new peer policy applies to what was allowed before too: the relay
+ * checks permissions and channels per packet, not the policy (Send does),
+ * so whatever the new policy denies ends here, once. TCP peer connections
+ * (RFC 6062) keep running until they close. */
+static void srv_apply_policy(struct turn_srv *srv)
+{
+	const struct peer_policy *p = srv->cfg->policy;
+	for (size_t i = 0; i < srv->nheap; i++) {
+		struct turn_alloc *a = srv->heap[i];
+		for (uint16_t k = 0; k < a->nperms; k++)
+			if (peer_policy_check_ip(p, &a->perms[k].peer) != 0)
+				a->perms[k].expires = 0;
+		for (uint16_t k = 0; k < a->nchans; k++)
+			if (peer_policy_check(p, &a->chans[k].peer) != 0)
+				a->chans[k].expires = 0;
+	}
+}
+
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg)
 {
 	/* The secrets or the realm may have changed: no key derived from
 	 * the old ones may be served (a removed secret must stop working). */
 	auth_keycache_clear(srv->keys);
 	srv->cfg = cfg;
+	srv_apply_policy(srv);
 }
 
 unsigned turn_srv_count(const struct turn_srv *srv)

@@ -236,6 +236,33 @@ static void test_channel_data_both_ways(void **state)
 	h_free(f.h);
 }
 
+/* Regression: a reload whose policy denies a peer stopped Send to it but
+ * not ChannelData on a channel bound before (until the channel expired,
+ * up to 600 s). The new policy now ends such permissions and channels,
+ * both ways, and leaves the others alone. */
+static void test_reload_policy_ends_denied(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup(&f);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.8.8", 1000), 0);
+	assert_int_equal(fx_bind(&f, 0x4001, "9.9.9.9", 1000), 0);
+	fx_chdata(&f, 0x4000, "one");
+	assert_int_equal(f.h->npout, 1);
+	assert_int_equal(peer_policy_add(f.h->policy, "8.8.8.0/24", false), 0);
+	turn_srv_set_cfg(f.h->srv, &f.h->cfg);
+	fx_chdata(&f, 0x4000, "two");
+	assert_int_equal(f.h->npout, 1);
+	f.h->outlen = 0;
+	fx_peer(&f, "8.8.8.8", 1000, "back");
+	assert_int_equal(f.h->outlen, 0);
+	/* Rebinding the denied peer is refused; the other channel works. */
+	assert_int_equal(fx_bind(&f, 0x4002, "8.8.8.8", 1000), 403);
+	fx_chdata(&f, 0x4001, "three");
+	assert_int_equal(f.h->npout, 2);
+	h_free(f.h);
+}
+
 static void test_tcp_channel_data_padded(void **state)
 {
 	(void)state;
@@ -296,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_channel_data_both_ways),
 		cmocka_unit_test(test_legacy_channel_range),
 		cmocka_unit_test(test_tcp_channel_data_padded),
+		cmocka_unit_test(test_reload_policy_ends_denied),
 		cmocka_unit_test(test_mapped_v6_forms_denied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
