@@ -1,6 +1,7 @@
 /* From the parsed configuration to the read-only structures the workers
  * use: the turn_cfg (keys derived once, here) and the peer policy. */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,48 @@ static int tcfg_self_relay(const struct config *c, struct peer_policy *p,
 	return rc;
 }
 
+/* A wildcard listening or relay address stands for every address of this
+ * host: each gets the self entries its wildcard would have had (the
+ * listening ports; outside the relay range, everything). Without this,
+ * --listening-ip 0.0.0.0 left the host's own sshd or API reachable as a
+ * peer through its public address. */
+static int tcfg_self_host(const struct config *c, const struct net_listen_cfg *lc,
+			  const struct turn_cfg *t, struct peer_policy *p)
+{
+	bool relay_any[2] = {sa_af(&t->relay4) && sa_is_any(&t->relay4),
+			     sa_af(&t->relay6) && sa_is_any(&t->relay6)};
+	bool any = relay_any[0] || relay_any[1];
+	for (unsigned i = 0; i < lc->naddrs; i++)
+		any |= sa_is_any(&lc->addrs[i]);
+	if (!any)
+		return 0;
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) != 0)
+		return errno;
+	int rc = 0;
+	for (struct ifaddrs *f = ifs; f && !rc; f = f->ifa_next) {
+		if (!f->ifa_addr || (f->ifa_addr->sa_family != AF_INET &&
+				     f->ifa_addr->sa_family != AF_INET6))
+			continue;
+		struct sa host = {0};
+		host.len = f->ifa_addr->sa_family == AF_INET ? sizeof(host.u.in)
+							     : sizeof(host.u.in6);
+		memcpy(&host.u, f->ifa_addr, host.len);
+		for (unsigned i = 0; i < lc->naddrs && !rc; i++) {
+			if (!sa_is_any(&lc->addrs[i]) ||
+			    sa_af(&lc->addrs[i]) != sa_af(&host))
+				continue;
+			struct sa s = host;
+			sa_set_port(&s, sa_port(&lc->addrs[i]));
+			rc = peer_policy_add_self(p, &s);
+		}
+		if (!rc && relay_any[sa_af(&host) == AF_INET6])
+			rc = tcfg_self_relay(c, p, &host);
+	}
+	freeifaddrs(ifs);
+	return rc;
+}
+
 static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
 		       const struct turn_cfg *t, struct peer_policy **pp,
 		       FILE *err)
@@ -61,6 +104,8 @@ static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
 	const struct sa *relays[] = {&t->relay4, &t->relay6, &t->ext4, &t->ext6};
 	for (size_t i = 0; i < 4 && !rc; i++)
 		rc = tcfg_self_relay(c, p, relays[i]);
+	if (!rc)
+		rc = tcfg_self_host(c, lc, t, p);
 	if (rc) {
 		peer_policy_free(p);
 		return rc;

@@ -13,6 +13,7 @@
 
 #include "server/config.h"
 #include "server/server_int.h"
+#include "turn/policy.h"
 
 /* ----- helpers ----- */
 
@@ -1054,6 +1055,31 @@ static void test_service_options(void **state)
 	assert_int_equal(config_validate(&c, NULL), 0);
 }
 
+/* Regression: with a wildcard listening address (and so a wildcard relay
+ * address) the self entries were 0.0.0.0:port, which no peer matches, so
+ * this host's own ports were reachable as peers through its addresses.
+ * Loopback is on every machine: opened with --allow-loopback-peers, its
+ * listening port must still be denied, and a relay-range port not. */
+static void test_wildcard_self_denied(void **state)
+{
+	(void)state;
+	struct config c;
+	valid_config(&c);
+	c.allow_loopback_peers = true;
+	sa_set_str(&c.listen[0], "0.0.0.0", 0);
+	c.nlisten = 1;
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	struct sa peer;
+	sa_set_str(&peer, "127.0.0.1", c.port);
+	assert_int_equal(peer_policy_check(t->tcfg.policy, &peer), EPERM);
+	sa_set_str(&peer, "127.0.0.1", c.min_port);
+	assert_int_equal(peer_policy_check(t->tcfg.policy, &peer), 0);
+	server_tcfg_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1079,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_service_options),
+		cmocka_unit_test(test_wildcard_self_denied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
