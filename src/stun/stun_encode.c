@@ -151,9 +151,8 @@ void stun_enc_connid(struct stun_enc *e, uint32_t id)
 	stun_enc_u32(e, TURN_ATTR_CONNECTION_ID, id);
 }
 
-/* PASSWORD-ALGORITHMS (14.11): algorithm, parameter length 0, each. */
-/* What we offer, SHA-256 first (RFC 8489 14.11): both without
- * parameters. */
+/* PASSWORD-ALGORITHMS (RFC 8489 14.11), what we offer: SHA-256 first,
+ * then MD5, each as algorithm and parameter length 0. */
 static const uint8_t stun_pwalgs[8] = {0, STUN_PWALG_SHA256, 0, 0,
 				       0, STUN_PWALG_MD5, 0, 0};
 

@@ -175,8 +175,6 @@ static int grow(void **arr, uint16_t *cap, uint16_t max, size_t elem)
 	return 0;
 }
 
-/* Install or refresh a permission for peer's IP (RFC 8656 9). Expired
- * slots are reused before the array grows. */
 static bool perm_listed(const struct sa *peers, unsigned n, const struct sa *p)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -207,6 +205,8 @@ bool turn_perm_room(struct turn_srv *srv, const struct turn_alloc *a,
 	return need <= room;
 }
 
+/* Install or refresh a permission for peer's IP (RFC 8656 9). Expired
+ * slots are reused before the array grows. */
 int turn_perm_install(struct turn_srv *srv, struct turn_alloc *a,
 		      const struct sa *peer)
 {
