@@ -41,7 +41,8 @@ static int tcfg_self_relay(const struct config *c, struct peer_policy *p,
  * --listening-ip 0.0.0.0 left the host's own sshd or API reachable as a
  * peer through its public address. */
 static int tcfg_self_host(const struct config *c, const struct net_listen_cfg *lc,
-			  const struct turn_cfg *t, struct peer_policy *p)
+			  const struct turn_cfg *t, struct peer_policy *p,
+			  FILE *err)
 {
 	bool relay_any[2] = {sa_af(&t->relay4) && sa_is_any(&t->relay4),
 			     sa_af(&t->relay6) && sa_is_any(&t->relay6)};
@@ -51,8 +52,13 @@ static int tcfg_self_host(const struct config *c, const struct net_listen_cfg *l
 	if (!any)
 		return 0;
 	struct ifaddrs *ifs;
-	if (getifaddrs(&ifs) != 0)
-		return errno;
+	if (getifaddrs(&ifs) != 0) {
+		int e = errno;
+		fprintf(err, "turnstone: a wildcard 'listening-ip' or 'relay-ip' "
+			"needs this host's addresses, which cannot be listed: %s\n",
+			strerror(e));
+		return e;
+	}
 	int rc = 0;
 	for (struct ifaddrs *f = ifs; f && !rc; f = f->ifa_next) {
 		if (!f->ifa_addr || (f->ifa_addr->sa_family != AF_INET &&
@@ -105,7 +111,7 @@ static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
 	for (size_t i = 0; i < 4 && !rc; i++)
 		rc = tcfg_self_relay(c, p, relays[i]);
 	if (!rc)
-		rc = tcfg_self_host(c, lc, t, p);
+		rc = tcfg_self_host(c, lc, t, p, err);
 	if (rc) {
 		peer_policy_free(p);
 		return rc;
