@@ -58,26 +58,12 @@ void auth_ratelimit_free(struct auth_ratelimit *rl)
 	free(rl);
 }
 
-/* The key ignores the port. An IPv4-mapped source counts as its IPv4
- * address; any other IPv6 source counts as its /64, since one host
- * usually owns a whole /64 and could otherwise rotate through it. */
+/* The key ignores the port and counts an IPv6 source as its /64
+ * (sa_source_key). */
 static uint32_t rl_hash(const struct auth_ratelimit *rl, const struct sa *ip)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-	uint8_t key[16] = {0};
 	struct sa k;
-
-	if (sa_af(ip) == AF_INET6) {
-		const uint8_t *a = sa_addr_bytes(ip);
-		if (memcmp(a, mapped, sizeof(mapped)) == 0)
-			sa_set_raw(&k, AF_INET, a + 12, 0);
-		else {
-			memcpy(key, a, 8);
-			sa_set_raw(&k, AF_INET6, key, 0);
-		}
-	} else {
-		sa_set_raw(&k, AF_INET, sa_addr_bytes(ip), 0);
-	}
+	sa_source_key(&k, ip);
 	return sa_hash(&k, rl->seed);
 }
 

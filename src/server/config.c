@@ -31,6 +31,8 @@ void config_defaults(struct config *c)
 	c->api_burst = 2000;
 	c->max_perms = 64;
 	c->max_chans = 64;
+	c->max_unauth_tcp = 64;
+	c->tcp_write_timeout = 30;
 	c->prometheus_port = 9641;
 	strcpy(c->prometheus_ip, "127.0.0.1");
 	c->drain_timeout = 3600;

@@ -98,6 +98,8 @@ struct config {
 	uint32_t bps_capacity;          /* --bps-capacity: bytes/s all grants add up to (0 = none) */
 	uint16_t max_perms;             /* --max-permissions per allocation (64) */
 	uint16_t max_chans;             /* --max-channels per allocation (64) */
+	uint32_t max_unauth_tcp;        /* --max-unauth-tcp-per-ip (64; 0 = none) */
+	uint32_t tcp_write_timeout;     /* --tcp-write-timeout, s (30) */
 	char usage_log[256];            /* --usage-log FILE ("-" = stdout, "" = none) */
 	bool prometheus;                /* --prometheus */
 	uint16_t prometheus_port;       /* --prometheus-port (9641) */

@@ -211,6 +211,8 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->max_bps = c->max_bps;
 	t->bps_capacity = c->bps_capacity;
 	t->no_tcp_relay = c->no_tcp_relay;
+	t->tcp_unauth_per_ip = c->max_unauth_tcp;
+	t->tcp_write_timeout = c->tcp_write_timeout;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
 	for (unsigned i = 0; i < c->nalt && i < TURN_MAX_ALT; i++)

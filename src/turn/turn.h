@@ -111,6 +111,9 @@ struct turn_cfg {
 	struct auth_nonce_key nonce_key;
 	const struct peer_policy *policy;
 	bool no_tcp_relay;          /* --no-tcp-relay: TCP allocations get 442 */
+	/* Read by the transports (src/net), swapped with the rest. */
+	uint32_t tcp_unauth_per_ip; /* streams without an allocation, 0 = any */
+	uint32_t tcp_write_timeout; /* s a stream's output may stall, 0 = any */
 	unsigned unauth_rate;       /* 401s per second per source IP */
 	unsigned unauth_burst;
 	uint32_t max_bps;           /* bytes/s per allocation and direction, 0 = none */
@@ -134,6 +137,12 @@ unsigned turn_shared_allocations(struct turn_shared *sh);
 unsigned turn_shared_ports_free(struct turn_shared *sh);
 /* Sum of the bandwidth granted to live allocations (bytes/s). */
 uint64_t turn_shared_bps_granted(struct turn_shared *sh);
+/* Client streams that carry no allocation yet, per source address (an
+ * IPv6 source by its /64) over all workers: take is false when src holds
+ * max of them already (max 0: no limit); put gives one back. */
+bool turn_shared_conn_take(struct turn_shared *sh, const struct sa *src,
+			   unsigned max);
+void turn_shared_conn_put(struct turn_shared *sh, const struct sa *src);
 
 /* Where a client message came from. */
 struct turn_src {

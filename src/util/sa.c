@@ -103,6 +103,24 @@ uint32_t sa_hash(const struct sa *sa, uint32_t seed)
 	return h;
 }
 
+void sa_source_key(struct sa *key, const struct sa *ip)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	uint8_t prefix[16] = {0};
+
+	if (sa_af(ip) != AF_INET6) {
+		sa_set_raw(key, AF_INET, sa_addr_bytes(ip), 0);
+		return;
+	}
+	const uint8_t *a = sa_addr_bytes(ip);
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		sa_set_raw(key, AF_INET, a + 12, 0);
+		return;
+	}
+	memcpy(prefix, a, 8);
+	sa_set_raw(key, AF_INET6, prefix, 0);
+}
+
 const char *sa_fmt_ip(const struct sa *sa, char *buf, size_t sz)
 {
 	if (!inet_ntop(sa_af(sa), sa_addr_bytes(sa), buf, (socklen_t)sz))

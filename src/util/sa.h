@@ -29,6 +29,11 @@ int sa_set_hostport(struct sa *sa, const char *s, uint16_t dflt_port);
 void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port);
 void sa_set_port(struct sa *sa, uint16_t port);
 uint32_t sa_hash(const struct sa *sa, uint32_t seed);
+/* The address a per-source limit counts, port 0: an IPv4-mapped IPv6
+ * address as its IPv4 address, any other IPv6 address as its /64, since
+ * one host usually owns a whole /64 and could otherwise rotate through
+ * it. */
+void sa_source_key(struct sa *key, const struct sa *ip);
 
 /* The accessors below run for every relayed packet (5-tuple, permission
  * and channel lookups), so they are inline: callgrind showed them at a

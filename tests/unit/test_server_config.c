@@ -885,6 +885,32 @@ static void test_api_cfg(void **state)
 	file_drop(tok);
 }
 
+/* Connection limits: defaults on, reaching the transports through the
+ * TURN configuration, and out-of-range values refused by name. */
+static void test_conn_limit_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(c.max_unauth_tcp, 64);
+	assert_int_equal(c.tcp_write_timeout, 30);
+	assert_int_equal(args_parse(&c, ARGV("--max-unauth-tcp-per-ip", "0",
+					     "--tcp-write-timeout=5"), &e), 0);
+	err_close(&e);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.tcp_unauth_per_ip, 0);
+	assert_int_equal(t->tcfg.tcp_write_timeout, 5);
+	server_tcfg_free(t);
+	args_expect_err(ARGV("--tcp-write-timeout", "0"),
+			"invalid value for 'tcp-write-timeout': '0' (allowed 1..3600)", NULL);
+	args_expect_err(ARGV("--max-unauth-tcp-per-ip", "-1"),
+			"invalid value for 'max-unauth-tcp-per-ip'", NULL);
+}
+
 /* Issue 5: bandwidth, caps, usage log and the Prometheus exporter. */
 static void test_limits_options(void **state)
 {
@@ -1102,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_tls_options),
 		cmocka_unit_test(test_limits_options),
+		cmocka_unit_test(test_conn_limit_options),
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_service_options),

@@ -373,6 +373,46 @@ static void test_quota_rejection_counted(void **state)
 	h_free(f.h);
 }
 
+static struct sa ip(const char *s)
+{
+	struct sa a;
+	assert_int_equal(sa_set_str(&a, s, 1234), 0);
+	return a;
+}
+
+/* --max-unauth-tcp-per-ip: counted per source over all workers, an IPv6
+ * source by its /64 and an IPv4-mapped one as its IPv4 address. */
+static void test_conn_cap_per_source(void **state)
+{
+	(void)state;
+	struct turn_shared *sh;
+	assert_int_equal(turn_shared_alloc(&sh, 50000, 50010), 0);
+	struct sa a = ip("192.0.2.1"), b = ip("192.0.2.2");
+	struct sa v6 = ip("2001:db8:1:2::1"), v6same = ip("2001:db8:1:2:ffff::9");
+	struct sa v6other = ip("2001:db8:1:3::1"), mapped = ip("::ffff:192.0.2.1");
+	assert_true(turn_shared_conn_take(sh, &a, 2));
+	assert_true(turn_shared_conn_take(sh, &a, 2));
+	assert_false(turn_shared_conn_take(sh, &a, 2));
+	assert_false(turn_shared_conn_take(sh, &mapped, 2));
+	assert_true(turn_shared_conn_take(sh, &b, 2));
+	assert_true(turn_shared_conn_take(sh, &a, 0)); /* 0: no limit */
+	turn_shared_conn_put(sh, &mapped);
+	assert_true(turn_shared_conn_take(sh, &a, 2));
+	assert_false(turn_shared_conn_take(sh, &a, 2));
+	assert_true(turn_shared_conn_take(sh, &v6, 1));
+	assert_false(turn_shared_conn_take(sh, &v6same, 1));
+	assert_true(turn_shared_conn_take(sh, &v6other, 1));
+	turn_shared_conn_put(sh, &v6same);
+	assert_true(turn_shared_conn_take(sh, &v6, 1));
+	/* An entry that reached zero is gone; putting it again is harmless
+	 * and does not give credit. */
+	turn_shared_conn_put(sh, &b);
+	turn_shared_conn_put(sh, &b);
+	assert_true(turn_shared_conn_take(sh, &b, 1));
+	assert_false(turn_shared_conn_take(sh, &b, 1));
+	turn_shared_free(sh); /* frees the entries still counted (ASan) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_failed_allocate_no_record),
 		cmocka_unit_test(test_auth_failure_reasons),
 		cmocka_unit_test(test_quota_rejection_counted),
+		cmocka_unit_test(test_conn_cap_per_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,6 +131,23 @@ static void test_sa_compare_hash(void **state)
 	assert_true(sa_is_any(&a));
 }
 
+static void test_sa_source_key(void **state)
+{
+	(void)state;
+	struct sa a, k, want;
+	char buf[SA_STRLEN];
+	assert_int_equal(sa_set_str(&a, "::ffff:198.51.100.4", 9), 0);
+	sa_source_key(&k, &a);
+	assert_int_equal(sa_set_str(&want, "198.51.100.4", 0), 0);
+	assert_true(sa_eq(&k, &want));
+	assert_int_equal(sa_set_str(&a, "2001:db8:aa:bb:1:2:3:4", 9), 0);
+	sa_source_key(&k, &a);
+	assert_string_equal(sa_fmt(&k, buf, sizeof(buf)), "[2001:db8:aa:bb::]:0");
+	assert_int_equal(sa_set_str(&a, "203.0.113.9", 9), 0);
+	sa_source_key(&k, &a);
+	assert_string_equal(sa_fmt(&k, buf, sizeof(buf)), "203.0.113.9:0");
+}
+
 static void test_bytes(void **state)
 {
 	(void)state;
@@ -159,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_sa_hostport),
 		cmocka_unit_test(test_log_json_escape),
 		cmocka_unit_test(test_log_json_line),
+		cmocka_unit_test(test_sa_source_key),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
 		cmocka_unit_test(test_cpus_usable),
