@@ -4,6 +4,8 @@
  * are buffered up to a cap; past it, data is dropped as UDP would. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,6 +15,7 @@
 #include "net/net_int.h"
 #include "stun/stun.h"
 #include "util/log.h"
+#include "util/sa.h"
 
 #define TCP_RBUF_INIT 2048
 #define TCP_TLS_HANDSHAKE 22 /* TLS record type */
@@ -24,9 +27,25 @@ static struct turn_src tcp_src(struct net_tcp_conn *c)
 				 .client = c->remote, .local = c->local, .conn = c};
 }
 
+/* The configuration this worker applied: its limits are read here. */
+static const struct turn_cfg *tcp_cfg(const struct net_worker *w)
+{
+	return atomic_load_explicit(&w->cfg_used, memory_order_relaxed);
+}
+
+/* No longer counted against its source (--max-unauth-tcp-per-ip). */
+static void tcp_uncount(struct net_tcp_conn *c)
+{
+	if (!c->counted)
+		return;
+	c->counted = false;
+	turn_shared_conn_put(c->w->sh, &c->remote);
+}
+
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
+	tcp_uncount(c);
 	if (c->pipe)
 		net_pipe_client_closed(c);
 	struct turn_src src = tcp_src(c);
@@ -55,10 +74,8 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 	loop_defer_free(w->loop, c);
 }
 
-static int tcp_flush(struct net_tcp_conn *c)
+static int tcp_flush_plain(struct net_tcp_conn *c)
 {
-	if (c->ssl)
-		return net_tls_conn_flush(c);
 	while (c->wlen > 0) {
 		ssize_t n = send(c->lf.fd, c->wbuf, c->wlen, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
@@ -69,7 +86,18 @@ static int tcp_flush(struct net_tcp_conn *c)
 	return 0;
 }
 
-/* EPOLLIN unless a pipe's peer is full (rpaused), EPOLLOUT while output
+/* Send what wbuf holds; any progress restarts the stall clock that
+ * net_tcp_sweep checks (--tcp-write-timeout). */
+static int tcp_flush(struct net_tcp_conn *c)
+{
+	size_t before = c->wlen;
+	int err = c->ssl ? net_tls_conn_flush(c) : tcp_flush_plain(c);
+	if (c->wlen < before)
+		c->wmoved = c->w->now_ms;
+	return err;
+}
+
+/* EPOLLIN unless reading waits (net_tcp_rblocked), EPOLLOUT while output
  * waits. Bytes OpenSSL already decrypted wake no epoll: when reading
  * resumes with some held there, EPOLLOUT (writable at once) makes the
  * handler read them. SSL_pending, not SSL_has_pending: the latter also
@@ -77,8 +105,9 @@ static int tcp_flush(struct net_tcp_conn *c)
  * client stopping mid-record would make this spin). */
 void net_tcp_events(struct net_tcp_conn *c)
 {
-	bool held = !c->rpaused && c->ssl && SSL_pending(c->ssl) > 0;
-	uint32_t ev = (c->rpaused ? 0 : EPOLLIN) | (c->want_out || held ? EPOLLOUT : 0);
+	bool rd = !net_tcp_rblocked(c);
+	bool held = rd && c->ssl && SSL_pending(c->ssl) > 0;
+	uint32_t ev = (rd ? EPOLLIN : 0) | (c->want_out || held ? EPOLLOUT : 0);
 	if (ev != c->ev && loop_mod(c->w->loop, &c->lf, ev) == 0)
 		c->ev = ev;
 }
@@ -106,11 +135,21 @@ static int tcp_wbuf_append(struct net_tcp_conn *c, const struct iovec *iov,
 		c->wbuf = b;
 		c->wcap = cap;
 	}
+	if (c->wlen == 0)
+		c->wmoved = c->w->now_ms; /* the stall clock starts */
 	for (int i = 0; i < iovcnt; i++) {
 		memcpy(c->wbuf + c->wlen, iov[i].iov_base, iov[i].iov_len);
 		c->wlen += iov[i].iov_len;
 	}
 	return 0;
+}
+
+/* Output waits in wbuf: wake on EPOLLOUT, and stop reading once it is
+ * NET_TCP_WBUF_PAUSE (net_tcp_rblocked). */
+static void tcp_queued(struct net_tcp_conn *c)
+{
+	net_tcp_want_out(c, true);
+	net_tcp_events(c);
 }
 
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
@@ -123,8 +162,8 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 	if (c->ssl) {
 		/* One SSL_write per flush: records as large as what is queued. */
 		if (tcp_wbuf_append(c, iov, iovcnt, total) == 0 &&
-		    net_tls_conn_flush(c) == 0 && c->wlen > 0)
-			net_tcp_want_out(c, true);
+		    tcp_flush(c) == 0 && c->wlen > 0)
+			tcp_queued(c);
 		return;
 	}
 	if (c->wlen == 0) {
@@ -147,11 +186,11 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 			skip = 0;
 		}
 		if (tcp_wbuf_append(c, rest, nrest, total - (n > 0 ? (size_t)n : 0)) == 0)
-			net_tcp_want_out(c, true);
+			tcp_queued(c);
 		return;
 	}
 	if (tcp_wbuf_append(c, iov, iovcnt, total) == 0)
-		net_tcp_want_out(c, true);
+		tcp_queued(c);
 }
 
 /* The frame deadline runs while a handshake or a frame is incomplete,
@@ -196,6 +235,9 @@ int net_tcp_frames(struct net_tcp_conn *c)
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
+		/* Allocated or bound to a peer: the user's quota covers it. */
+		if (c->counted && (c->pipe || turn_conn_has_alloc(c->w->srv, &src)))
+			tcp_uncount(c);
 		if (c->handoff)
 			break; /* the owning worker reads this frame again */
 		off += flen;
@@ -287,6 +329,7 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 		}
 		if (c->wlen == 0)
 			net_tcp_want_out(c, false);
+		net_tcp_events(c); /* reading may resume (net_tcp_rblocked) */
 		if (c->pipe)
 			net_pipe_client_drained(c);
 		if (c->lf.fd < 0)
@@ -299,8 +342,10 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 	/* EPOLLERR and EPOLLHUP cannot be masked: with reading paused (a
 	 * pipe whose peer is full) no read would see them, and the event
 	 * would fire forever. The connection is gone (reset, or closed both
-	 * ways): close it; a pipe keeps what it already read. */
-	if ((events & (EPOLLERR | EPOLLHUP)) && (c->rpaused || c->rlen == c->rcap)) {
+	 * ways): close it; a pipe keeps what it already read. The same holds
+	 * for a stream paused because its answers wait unread. */
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    (net_tcp_rblocked(c) || c->rlen == c->rcap)) {
 		tcp_conn_close(c);
 		return;
 	}
@@ -358,6 +403,59 @@ void net_accept_shed(struct net_worker *w, int lfd)
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* One source holds --max-unauth-tcp-per-ip streams without an
+ * allocation already: the new one is closed at once. Said rarely. */
+static void tcp_refused(struct net_worker *w, const struct sa *remote,
+			unsigned max)
+{
+	if (w->refused_logged && w->now_ms - w->refused_logged < 10000)
+		return;
+	w->refused_logged = w->now_ms;
+	char ip[SA_STRLEN];
+	log_warn("worker %u: TCP/TLS from %s refused: it has %u connections "
+		 "without an allocation (max-unauth-tcp-per-ip)",
+		 w->id, sa_fmt_ip(remote, ip, sizeof(ip)), max);
+}
+
+/* A new client stream: counted against its source until it carries an
+ * allocation, and given a kernel deadline for unacknowledged or unsent
+ * output (TCP_USER_TIMEOUT also covers a zero window), so a client that
+ * never reads cannot pin the kernel's send buffer either. */
+static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
+					 const struct sa *remote)
+{
+	struct net_worker *w = l->w;
+	const struct turn_cfg *cfg = tcp_cfg(w);
+	if (!turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
+		tcp_refused(w, remote, cfg->tcp_unauth_per_ip);
+		return NULL;
+	}
+	unsigned to = cfg->tcp_write_timeout * 1000u;
+	if (to)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &to, sizeof(to));
+	struct net_tcp_conn *c = calloc(1, sizeof(*c));
+	uint8_t *rb = malloc(TCP_RBUF_INIT);
+	if (!c || !rb) {
+		free(c);
+		free(rb);
+		turn_shared_conn_put(w->sh, remote);
+		return NULL;
+	}
+	*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = w,
+		.local = l->local, .remote = *remote, .rbuf = rb,
+		.rcap = TCP_RBUF_INIT, .ev = EPOLLIN, .last_rx = w->now_ms,
+		.deadline = w->now_ms + NET_TCP_FRAME_MS,
+		.counted = cfg->tcp_unauth_per_ip > 0};
+	c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
+	if (loop_add(w->loop, &c->lf, EPOLLIN) != 0) {
+		tcp_uncount(c);
+		free(rb);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
 static void tcp_accept(struct loop_fd *lf, uint32_t events)
 {
 	struct net_tcp_listener *l = lf->arg;
@@ -372,23 +470,9 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 				tcp_accept_pause(l, errno);
 			return;
 		}
-		struct net_tcp_conn *c = calloc(1, sizeof(*c));
-		uint8_t *rb = malloc(TCP_RBUF_INIT);
-		if (!c || !rb) {
-			free(c);
-			free(rb);
+		struct net_tcp_conn *c = tcp_conn_new(l, fd, &remote);
+		if (!c) {
 			close(fd);
-			continue;
-		}
-		*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = l->w,
-			.local = l->local, .remote = remote, .rbuf = rb,
-			.rcap = TCP_RBUF_INIT, .ev = EPOLLIN, .last_rx = l->w->now_ms,
-			.deadline = l->w->now_ms + NET_TCP_FRAME_MS};
-		c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
-		if (loop_add(l->w->loop, &c->lf, EPOLLIN) != 0) {
-			close(fd);
-			free(rb);
-			free(c);
 			continue;
 		}
 		c->next = l->w->conns;
@@ -433,6 +517,14 @@ void net_tcp_listener_close(struct net_tcp_listener *l)
 	free(l);
 }
 
+/* Output waiting and not moving for --tcp-write-timeout: the client
+ * stopped reading (TCP_USER_TIMEOUT catches the kernel's share). */
+static bool tcp_write_stalled(const struct net_tcp_conn *c)
+{
+	uint64_t limit = tcp_cfg(c->w)->tcp_write_timeout * 1000ull;
+	return limit && c->wlen > 0 && c->w->now_ms - c->wmoved >= limit;
+}
+
 /* Quiet for NET_TCP_IDLE_MS with no allocation and no pipe. */
 static bool tcp_idle_bare(struct net_tcp_conn *c)
 {
@@ -456,7 +548,7 @@ void net_tcp_sweep(struct net_worker *w)
 	while (c) {
 		struct net_tcp_conn *next = c->next;
 		if (c->lf.fd >= 0 && ((c->deadline && w->now_ms >= c->deadline) ||
-				      tcp_idle_bare(c)))
+				      tcp_write_stalled(c) || tcp_idle_bare(c)))
 			tcp_conn_close(c);
 		c = next;
 	}

@@ -48,9 +48,10 @@ static int tls_wait(struct net_tcp_conn *c, int rc)
 int net_tls_conn_read(struct net_tcp_conn *c)
 {
 	for (;;) {
-		/* A pipe whose peer is full reads on when it drains
-		 * (net_tcp_events wakes us for what OpenSSL holds). */
-		if (c->rpaused || c->rlen == c->rcap)
+		/* A pipe whose peer is full, or a stream whose answers
+		 * wait, reads on when that drains (net_tcp_events wakes us
+		 * for what OpenSSL holds). */
+		if (net_tcp_rblocked(c) || c->rlen == c->rcap)
 			return 0;
 		/* SSL_get_error reads the thread's queue, and the turn core
 		 * runs between reads: clear it before every call. */

@@ -14,6 +14,12 @@ handoff   a TLS ConnectionBind with 8000 bytes in the same record, landing on
 relayfull a relayed-address listener out of descriptors does not spin.
 idle      connections with no allocation close after 60 s without input,
           over TCP and TLS; one carrying an allocation stays (about 65 s).
+zerowin   a client pipelines Binding requests and never reads the answers
+          (server started with --tcp-write-timeout 2): the server stops
+          reading it, then closes it once its output has not moved for 2 s.
+unauthcap --max-unauth-tcp-per-ip 4: a fifth connection without an
+          allocation from one source is closed at once, other sources are
+          not affected, and one that allocates stops counting.
 tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
           sending: the client gets all 1 MiB, then a clean EOF (the server
           used to close with input unread, and the reset lost the tail).
@@ -24,6 +30,7 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import time
 
@@ -302,6 +309,97 @@ def idle(port, tls_port, pid):
     r = keep.refresh(600)
     check("idle: a connection with an allocation stays", r.cls == tc.SUCCESS, str(r.error_code()))
     keep.close()
+
+
+def server_recvq(port, client):
+    """Bytes the server has not read from client's connection (ss)."""
+    out = subprocess.run(["ss", "-tnH", "state", "established",
+                          "( sport = :%d )" % port], capture_output=True,
+                         text=True).stdout
+    want = "%s:%d" % client
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[3] == want:
+            return int(f[0])
+    return None
+
+
+def ended(port, client, secs):
+    """Whether the server ends client's connection within secs. Watched
+    with ss: reading the answers would make the client a reader."""
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if server_recvq(port, client) is None:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def zerowin(port, tls_port, pid):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((H, 0))
+    s.connect((H, port))
+    s.setblocking(False)
+    blob = b"".join(binding_req() for _ in range(4096))  # 80 KiB
+    sent, deadline = 0, time.monotonic() + 10
+    while sent < 64 * len(blob) and time.monotonic() < deadline:
+        try:
+            sent += s.send(blob)
+        except BlockingIOError:
+            time.sleep(0.05)
+    time.sleep(0.5)  # the server reads what it will
+    q = server_recvq(port, s.getsockname())
+    check("zerowin: the server stops reading a client that does not read",
+          q is not None and q > 0, "%s bytes unread of %d sent" % (q, sent))
+    start = time.monotonic()
+    gone = ended(port, s.getsockname(), 8)
+    check("zerowin: closed once its output stalls for --tcp-write-timeout",
+          gone, "after %.1f s" % (time.monotonic() - start))
+    s.close()
+    k = tc.Client((H, port), transport="tcp", timeout=3.0)
+    check("zerowin: other clients are served", k.binding().cls == tc.SUCCESS)
+    k.close()
+
+
+def answered(src, port):
+    """A TCP connection from src: whether its Binding is answered."""
+    k = tc.Client((H, port), transport="tcp", bind=(src, 0), timeout=2.0)
+    try:
+        ok = k.binding().cls == tc.SUCCESS
+    except (tc.Timeout, OSError):
+        ok = False
+    return k, ok
+
+
+def served(src, port, name, want):
+    """A short-lived connection from src: check it is served, or not."""
+    k, ok = answered(src, port)
+    check("unauthcap: " + name, ok == want)
+    k.close()
+
+
+def unauthcap(port, tls_port, pid):
+    held = []
+    for _ in range(4):
+        k, ok = answered("127.0.0.5", port)
+        held.append(k)
+        check("unauthcap: connections up to the cap are served", ok)
+    served("127.0.0.5", port, "one more from the same source is closed", False)
+    served("127.0.0.6", port, "another source is not affected", True)
+    held[0].set_user("alice", "alicepw")
+    r = held[0].allocate(lifetime=600)
+    check("unauthcap: a capped source can still allocate", r.cls == tc.SUCCESS,
+          str(r.error_code()))
+    k, ok = answered("127.0.0.5", port)
+    held.append(k)
+    check("unauthcap: a connection with an allocation stops counting", ok)
+    served("127.0.0.5", port, "the cap still holds after that", False)
+    held[1].close()
+    time.sleep(0.3)
+    served("127.0.0.5", port, "a closed connection gives its place back", True)
+    for k in held:
+        k.close()
 
 
 def main(argv):

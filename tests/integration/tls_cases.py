@@ -132,13 +132,16 @@ def garbage(tls_port, port):
 
 
 def cut_handshakes(tls_port, n):
-    """n clients send a real ClientHello and vanish mid-handshake."""
+    """n clients send a real ClientHello and vanish mid-handshake. They
+    come from ten addresses, 127.0.0.20-29: one source may hold only 64
+    connections without an allocation (--max-unauth-tcp-per-ip)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     socks = []
-    for _ in range(n):
-        s = socket.create_connection((HOST, tls_port), timeout=2)
+    for i in range(n):
+        s = socket.create_connection((HOST, tls_port), timeout=2,
+                                     source_address=("127.0.0.%d" % (20 + i % 10), 0))
         t = ctx.wrap_socket(s, do_handshake_on_connect=False)
         t.setblocking(False)
         try:
