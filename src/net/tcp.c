@@ -427,6 +427,7 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 	struct net_worker *w = l->w;
 	const struct turn_cfg *cfg = tcp_cfg(w);
 	if (!turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
+		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
 		tcp_refused(w, remote, cfg->tcp_unauth_per_ip);
 		return NULL;
 	}
@@ -522,7 +523,10 @@ void net_tcp_listener_close(struct net_tcp_listener *l)
 static bool tcp_write_stalled(const struct net_tcp_conn *c)
 {
 	uint64_t limit = tcp_cfg(c->w)->tcp_write_timeout * 1000ull;
-	return limit && c->wlen > 0 && c->w->now_ms - c->wmoved >= limit;
+	if (!limit || c->wlen == 0 || c->w->now_ms - c->wmoved < limit)
+		return false;
+	turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_stalled, 1);
+	return true;
 }
 
 /* Quiet for NET_TCP_IDLE_MS with no allocation and no pipe. */

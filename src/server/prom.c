@@ -98,6 +98,13 @@ static void render_auth(const struct prom_view *v, FILE *f)
 	render_one(v, f, "peer_denied_total",
 		   "Peers refused by the peer policy (403s and dropped Send indications).",
 		   OFF(peer_denied));
+	render_one(v, f, "tcp_refused_total",
+		   "TCP/TLS connections closed at accept: their source held "
+		   "max-unauth-tcp-per-ip connections without an allocation.",
+		   OFF(conn_refused));
+	render_one(v, f, "tcp_stalled_total",
+		   "TCP/TLS connections closed because their output did not move "
+		   "for tcp-write-timeout.", OFF(conn_stalled));
 	head(f, "allocation_quota_rejections_total", "counter",
 	     "Allocates refused with 486, by quota.");
 	for (int q = 0; q < TURN_QR_COUNT; q++)

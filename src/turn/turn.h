@@ -231,6 +231,9 @@ struct turn_stats {
 	_Atomic uint64_t unauth_limited; /* 401/438 withheld by the per-IP limit */
 	_Atomic uint64_t peer_denied;    /* 403s and Send indications dropped */
 	_Atomic uint64_t quota_rej[TURN_QR_COUNT]; /* 486s */
+	/* Counted by the transports (src/net, turn_srv_net_stats). */
+	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip */
+	_Atomic uint64_t conn_stalled; /* closed by tcp-write-timeout */
 };
 
 static inline void turn_stat_add(_Atomic uint64_t *c, uint64_t n)
@@ -245,6 +248,8 @@ static inline uint64_t turn_stat_get(const _Atomic uint64_t *c)
 }
 
 const struct turn_stats *turn_srv_stats(const struct turn_srv *srv);
+/* The same counters, for the transports to count their own events in. */
+struct turn_stats *turn_srv_net_stats(struct turn_srv *srv);
 
 /* What one allocation did, handed over when it ends. The strings live
  * only for the duration of the call. */

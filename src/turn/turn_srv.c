@@ -109,6 +109,11 @@ const struct turn_stats *turn_srv_stats(const struct turn_srv *srv)
 	return &srv->stats;
 }
 
+struct turn_stats *turn_srv_net_stats(struct turn_srv *srv)
+{
+	return &srv->stats;
+}
+
 void turn_srv_set_usage_h(struct turn_srv *srv, turn_usage_h *h, void *arg)
 {
 	srv->usage_h = h;

@@ -96,6 +96,8 @@ static void test_prom_text(void **state)
 	turn_stat_add(&b.allocs[TURN_TP_UDP][1], 2);
 	turn_stat_add(&a.auth_fail[TURN_AF_STALE_NONCE], 1);
 	turn_stat_add(&a.quota_rej[TURN_QR_BANDWIDTH], 4);
+	turn_stat_add(&a.conn_refused, 1);
+	turn_stat_add(&b.conn_refused, 2);
 	struct prom_view v = {.stats = {&a, &b}, .busy_ns = {1500000000, 0},
 			      .nworkers = 2, .ports_free = 90, .ports_total = 100};
 	char *text = NULL;
@@ -113,6 +115,8 @@ static void test_prom_text(void **state)
 		"turnstone_relay_ports_used 10\n",
 		"turnstone_worker_busy_seconds_total{worker=\"0\"} 1.500000\n",
 		"# HELP turnstone_peer_denied_total ",
+		"turnstone_tcp_refused_total 3\n",
+		"turnstone_tcp_stalled_total 0\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(text, want[i]))
