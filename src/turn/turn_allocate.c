@@ -9,7 +9,7 @@
 #define BIND_TRIES 8
 
 struct alloc_req {
-	int af;            /* requested family */
+	int af;            /* requested family; unused with a token */
 	bool additional;   /* ADDITIONAL-ADDRESS-FAMILY IPv6 */
 	bool even, reserve;
 	bool has_token;
@@ -17,6 +17,11 @@ struct alloc_req {
 	bool dont_fragment;
 	bool tcp;          /* REQUESTED-TRANSPORT TCP (RFC 6062) */
 };
+
+static const struct sa *relay_base(const struct turn_srv *srv, int af)
+{
+	return af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
+}
 
 /* Parse and cross-check the Allocate attributes: 0 or an error code. */
 static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src,
@@ -43,66 +48,90 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	    (tok && (tok->len != 8 || has_even || has_fam || has_add)) ||
 	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6))
 		return 400; /* RFC 8656 7.2 and 18.11: conflicting attributes */
-	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
-	if (ar->af == 0)
-		return 440;
-	const struct sa *relay = ar->af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
-	if (sa_af(relay) == 0)
-		return 440;
-	ar->additional = has_add && sa_af(&srv->cfg->relay6) != 0;
 	ar->even = has_even;
+	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
 	if (tok) {
+		/* The token names the address, family included (step 5). */
 		ar->has_token = true;
 		memcpy(ar->token, tok->val, 8);
+		return 0;
 	}
-	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
+	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
+	if (ar->af == 0 || sa_af(relay_base(srv, ar->af)) == 0)
+		return 440; /* step 7 */
+	ar->additional = has_add && sa_af(&srv->cfg->relay6) != 0;
 	return 0;
 }
 
-/* Open one relay socket of family af; the port comes from the token, or
- * the pool (even, and reserving its successor, for EVEN-PORT). */
+/* Open the relay socket (UDP, or a TCP listener) at addr for a. */
+static int relay_bind(struct turn_srv *srv, struct turn_alloc *a,
+		      const struct alloc_req *ar, const struct sa *addr)
+{
+	struct turn_relay *r = &a->relay[a->nrelay];
+	r->alloc = a;
+	r->addr = *addr;
+	int err = ar->tcp ? srv->io.tcp_listen(srv->io.arg, &r->addr, r, &r->handle)
+			  : srv->io.relay_open(srv->io.arg, &r->addr,
+					       ar->dont_fragment, r, &r->handle);
+	if (!err)
+		a->nrelay++;
+	return err;
+}
+
+/* RESERVATION-TOKEN: the reserved address, if it is still one the server
+ * relays on (a reload may have changed it): 0 or 508 (RFC 8656 7.2
+ * step 5). A token is spent either way; its port goes back on failure. */
+static int allocate_token(struct turn_srv *srv, struct turn_alloc *a,
+			  const struct alloc_req *ar)
+{
+	struct sa addr;
+	if (turn_shared_resv_take(srv->sh, ar->token, turn_now(srv), &addr) != 0)
+		return 508;
+	const struct sa *base = relay_base(srv, sa_af(&addr));
+	if (sa_af(base) == sa_af(&addr) && sa_eq_addr(base, &addr) &&
+	    relay_bind(srv, a, ar, &addr) == 0)
+		return 0;
+	turn_shared_port_put(srv->sh, sa_port(&addr));
+	return 508;
+}
+
+/* Open one relay socket of family af on a port from the pool (even, and
+ * reserving its successor, for EVEN-PORT on the first): 0, 440 when the
+ * server has no relay address of that family, or 508. */
 static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
 			  const struct alloc_req *ar, int af, bool first)
 {
-	const struct sa *base = af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
-	struct turn_relay *r = &a->relay[a->nrelay];
+	struct sa addr = *relay_base(srv, af);
+	bool even = first && ar->even, reserve = even && ar->reserve;
+	if (sa_af(&addr) == 0)
+		return 440;
 	for (int tries = 0; tries < BIND_TRIES; tries++) {
 		uint16_t port;
-		int err = first && ar->has_token
-			? turn_shared_resv_take(srv->sh, ar->token, turn_now(srv), &port)
-			: turn_shared_port_get(srv->sh, first && ar->even,
-					       first && ar->even && ar->reserve,
-					       &port);
-		if (err)
+		if (turn_shared_port_get(srv->sh, even, reserve, &port) != 0)
 			return 508;
-		r->alloc = a;
-		r->addr = *base;
-		sa_set_port(&r->addr, port);
-		err = ar->tcp ? srv->io.tcp_listen(srv->io.arg, &r->addr, r, &r->handle)
-			      : srv->io.relay_open(srv->io.arg, &r->addr,
-						   ar->dont_fragment, r, &r->handle);
-		if (!err) {
-			a->nrelay++;
+		sa_set_port(&addr, port);
+		int err = relay_bind(srv, a, ar, &addr);
+		if (!err)
 			return 0;
-		}
 		turn_shared_port_put(srv->sh, port);
-		if (first && ar->even && ar->reserve)
+		if (reserve)
 			turn_shared_port_put(srv->sh, (uint16_t)(port + 1));
-		if (err != EADDRINUSE || (first && ar->has_token))
+		if (err != EADDRINUSE)
 			return 508;
 	}
 	return 508;
 }
 
-/* EVEN-PORT with R=1 (RFC 8656 7.2, 14.6): hold port+1 for a later
- * Allocate that presents the token. */
+/* EVEN-PORT with R=1 (RFC 8656 7.2, 14.6): hold port+1 on the same
+ * address for a later Allocate that presents the token. */
 static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a,
 			    uint8_t token[8])
 {
-	uint16_t next = (uint16_t)(sa_port(&a->relay[0].addr) + 1);
-	int err = turn_shared_resv_add(srv->sh, next, turn_now(srv), token);
+	struct sa next = a->relay[0].addr;
+	sa_set_port(&next, (uint16_t)(sa_port(&next) + 1));
+	int err = turn_shared_resv_add(srv->sh, &next, turn_now(srv), token);
 	if (err)
-		turn_shared_port_put(srv->sh, next);
+		turn_shared_port_put(srv->sh, sa_port(&next));
 	return err;
 }
 
@@ -203,7 +232,8 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	a->userid_off = (uint16_t)auth->userid_off;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
 	a->tcp = ar->tcp;
-	code = allocate_relay(srv, a, ar, ar->af, true);
+	code = ar->has_token ? allocate_token(srv, a, ar)
+			     : allocate_relay(srv, a, ar, ar->af, true);
 	if (code) {
 		turn_alloc_destroy(srv, a);
 		return code;

@@ -182,10 +182,11 @@ void turn_heap_fix(struct turn_srv *srv, struct turn_alloc *a);
 int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
 			 uint16_t *port);
 void turn_shared_port_put(struct turn_shared *sh, uint16_t port);
-int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
-			 uint8_t token[8]);
+/* Reserve addr (its port taken from the pool) for a RESERVATION-TOKEN. */
+int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,
+			 uint64_t now, uint8_t token[8]);
 int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
-			  uint64_t now, uint16_t *port);
+			  uint64_t now, struct sa *addr);
 int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
 			   size_t len, uint32_t user_quota,
 			   uint32_t total_quota);
