@@ -59,7 +59,7 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
 	if (ar->af == 0 || sa_af(relay_base(srv, ar->af)) == 0)
 		return 440; /* step 7 */
-	ar->additional = has_add && sa_af(&srv->cfg->relay6) != 0;
+	ar->additional = has_add;
 	return 0;
 }
 
@@ -122,24 +122,57 @@ static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
 	return 508;
 }
 
-/* EVEN-PORT with R=1 (RFC 8656 7.2, 14.6): hold port+1 on the same
+/* The relayed addresses (RFC 8656 7.2 step 9): a dual allocation that
+ * gets one family succeeds and reports the other's code (440 or 508) in
+ * ADDRESS-ERROR-CODE; one that gets neither is 508. */
+static int allocate_relays(struct turn_srv *srv, struct turn_alloc *a,
+			   const struct alloc_req *ar)
+{
+	if (ar->has_token)
+		return allocate_token(srv, a, ar);
+	int code = allocate_relay(srv, a, ar, ar->af, true);
+	if (!ar->additional)
+		return code;
+	/* EVEN-PORT applies to the first address the allocation gets. */
+	int code6 = allocate_relay(srv, a, ar, AF_INET6, code != 0);
+	if (code && code6)
+		return 508;
+	a->addr_err = (uint16_t)(code ? code : code6);
+	a->addr_err_af = code ? ar->af : AF_INET6;
+	return 0;
+}
+
+/* EVEN-PORT with R=1 (RFC 8656 7.2, 18.5): hold port+1 on the same
  * address for a later Allocate that presents the token. */
-static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a,
-			    uint8_t token[8])
+static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a)
 {
 	struct sa next = a->relay[0].addr;
 	sa_set_port(&next, (uint16_t)(sa_port(&next) + 1));
-	int err = turn_shared_resv_add(srv->sh, &next, turn_now(srv), token);
+	int err = turn_shared_resv_add(srv->sh, &next, turn_now(srv), a->token);
 	if (err)
 		turn_shared_port_put(srv->sh, sa_port(&next));
+	a->has_token = !err;
 	return err;
+}
+
+/* RFC 8656 18.12: family, 13 reserved bits, class, number, reason. */
+static void allocate_enc_addr_err(struct stun_enc *e, const struct turn_alloc *a)
+{
+	uint8_t v[4 + 64];
+	const char *reason = stun_reason(a->addr_err);
+	size_t rlen = strlen(reason);
+	v[0] = a->addr_err_af == AF_INET ? STUN_FAMILY_IPV4 : STUN_FAMILY_IPV6;
+	v[1] = 0;
+	v[2] = (uint8_t)(a->addr_err / 100);
+	v[3] = (uint8_t)(a->addr_err % 100);
+	memcpy(v + 4, reason, rlen);
+	stun_enc_attr(e, TURN_ATTR_ADDRESS_ERROR_CODE, v, 4 + rlen);
 }
 
 static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 			     const struct stun_msg *req,
 			     const struct turn_auth *auth,
-			     const struct turn_alloc *a, const uint8_t *token,
-			     int addr_err)
+			     const struct turn_alloc *a)
 {
 	struct turn_resp r;
 	uint64_t now = turn_now(srv);
@@ -158,14 +191,10 @@ static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 	}
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, left);
 	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
-	if (token)
-		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, token, 8);
-	if (addr_err) {
-		/* RFC 8656 18.12: family, 11 reserved bits, class, number:
-		 * the IPv6 half failed with 440. */
-		const uint8_t v[4] = {STUN_FAMILY_IPV6, 0, 4, 40};
-		stun_enc_attr(&r.enc, TURN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
-	}
+	if (a->has_token)
+		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, a->token, 8);
+	if (a->addr_err)
+		allocate_enc_addr_err(&r.enc, a);
 	turn_resp_send(srv, src, &r);
 }
 
@@ -177,7 +206,7 @@ static void allocate_existing(struct turn_srv *srv, const struct turn_src *src,
 {
 	if (memcmp(a->tid, req->tid, STUN_TID_LEN) == 0 &&
 	    strcmp(a->username, auth->user) == 0)
-		allocate_success(srv, src, req, auth, a, NULL, 0);
+		allocate_success(srv, src, req, auth, a);
 	else
 		turn_reply_error(srv, src, req, auth, 437);
 }
@@ -232,8 +261,7 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	a->userid_off = (uint16_t)auth->userid_off;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
 	a->tcp = ar->tcp;
-	code = ar->has_token ? allocate_token(srv, a, ar)
-			     : allocate_relay(srv, a, ar, ar->af, true);
+	code = allocate_relays(srv, a, ar);
 	if (code) {
 		turn_alloc_destroy(srv, a);
 		return code;
@@ -264,20 +292,15 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 		turn_reply_error(srv, src, req, auth, code);
 		return;
 	}
-	uint8_t token[8];
-	bool reserved = ar.even && ar.reserve && allocate_reserve(srv, a, token) == 0;
-	if (ar.even && ar.reserve && !reserved) {
+	if (ar.even && ar.reserve && allocate_reserve(srv, a) != 0) {
 		turn_alloc_destroy(srv, a);
 		turn_reply_error(srv, src, req, auth, 508);
 		return;
 	}
-	int addr_err = 0;
-	if (ar.additional)
-		addr_err = allocate_relay(srv, a, &ar, AF_INET6, false);
 	uint32_t lt = turn_lifetime(srv, req);
 	if (lt == 0)
 		lt = srv->cfg->default_lifetime;
 	turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
 	turn_alloc_start(srv, a);
-	allocate_success(srv, src, req, auth, a, reserved ? token : NULL, addr_err);
+	allocate_success(srv, src, req, auth, a);
 }
