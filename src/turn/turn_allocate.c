@@ -45,9 +45,11 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	bool has_even = stun_msg_get_even_port(req, &ar->reserve) == 0;
 	if ((stun_msg_attr(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY) && !has_fam) ||
 	    (stun_msg_attr(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY) && !has_add) ||
+	    (stun_msg_attr(req, TURN_ATTR_EVEN_PORT) && !has_even) ||
 	    (tok && (tok->len != 8 || has_even || has_fam || has_add)) ||
-	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6))
-		return 400; /* RFC 8656 7.2 and 18.11: conflicting attributes */
+	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6) ||
+	    (has_add && has_even && ar->reserve))
+		return 400; /* RFC 8656 7.2 steps 5, 6, 8, 9 and 18.11 */
 	ar->even = has_even;
 	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
 	if (tok) {

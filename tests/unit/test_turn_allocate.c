@@ -167,6 +167,28 @@ static void test_dual_v4_half_fails(void **state)
 	h_free(h);
 }
 
+/* RFC 8656 7.2 step 8: EVEN-PORT with R=1 and ADDITIONAL-ADDRESS-FAMILY
+ * is a 400 (the reservation is of one address). R=0 is fine, and a
+ * malformed EVEN-PORT is a 400, not ignored. */
+static void test_even_port_with_dual(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct areq q = {.addfam = STUN_FAMILY_IPV6, .even = 2};
+	assert_int_equal(allocate(h, 0, &q), 400);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	assert_int_equal(turn_shared_ports_free(h->sh), 16);
+	q.even = 3;
+	assert_int_equal(allocate(h, 1, &q), 400);
+	assert_int_equal(allocate(h, 2, &(struct areq){.even = 3}), 400);
+	q.even = 1;
+	assert_int_equal(allocate(h, 3, &q), 0);
+	struct sa r[2];
+	assert_int_equal(relayed(h, r), 2);
+	assert_int_equal(sa_port(&r[0]) % 2, 0);
+	h_free(h);
+}
+
 /* Allocate and return the RESERVATION-TOKEN and the relayed address. */
 static void reserve(struct harness *h, int i, uint8_t fam, uint8_t token[8],
 		    struct sa *addr)
@@ -316,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_dual_without_v6_relay),
 		cmocka_unit_test(test_dual_v6_no_port),
 		cmocka_unit_test(test_dual_v4_half_fails),
+		cmocka_unit_test(test_even_port_with_dual),
 		cmocka_unit_test(test_token_keeps_family),
 		cmocka_unit_test(test_token_v6_only_server),
 		cmocka_unit_test(test_token_address_gone),
