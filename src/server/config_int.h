@@ -32,6 +32,7 @@ enum cfg_flag {
 	CFG_F_ALLOW = 1 << 3,  /* range list is the allow list */
 	CFG_F_ARG = 1 << 4,    /* unsupported option that takes a value */
 	CFG_F_LOGFILE = 1 << 5, /* coturn's special log-file names */
+	CFG_F_IPADDR = 1 << 6, /* string that must be an IPv4 or IPv6 address */
 };
 
 struct cfg_opt {

@@ -86,7 +86,8 @@ static const struct cfg_opt cfg_opts[] = {
 	STR("usage-log", 0, usage_log, 1),
 	FLAG("prometheus", 0, prometheus),
 	NUM("prometheus-port", 0, prometheus_port, 1, 65535),
-	STR("prometheus-address", 0, prometheus_ip, 1),
+	{.name = "prometheus-address", .kind = CFG_STR, .flags = CFG_F_IPADDR,
+	 FLD(prometheus_ip), .min = 1},
 
 	/* process */
 	NUM("relay-threads", 'm', relay_threads, 0, 64),

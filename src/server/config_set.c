@@ -151,6 +151,9 @@ static int cfg_str_set(struct config *c, const struct cfg_opt *o,
 	}
 	if (o->flags & CFG_F_LOGFILE)
 		return cfg_logfile_set(c, o, key, val, src);
+	struct sa ip;
+	if ((o->flags & CFG_F_IPADDR) && sa_set_str(&ip, val, 0) != 0)
+		return cfg_invalid(o, key, val, src);
 	return cfg_copy(cfg_field(c, o), o->size, val, "value", key, src);
 }
 

@@ -9,7 +9,7 @@
 #define BIND_TRIES 8
 
 struct alloc_req {
-	int af;            /* requested family */
+	int af;            /* requested family; unused with a token */
 	bool additional;   /* ADDITIONAL-ADDRESS-FAMILY IPv6 */
 	bool even, reserve;
 	bool has_token;
@@ -17,6 +17,11 @@ struct alloc_req {
 	bool dont_fragment;
 	bool tcp;          /* REQUESTED-TRANSPORT TCP (RFC 6062) */
 };
+
+static const struct sa *relay_base(const struct turn_srv *srv, int af)
+{
+	return af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
+}
 
 /* Parse and cross-check the Allocate attributes: 0 or an error code. */
 static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src,
@@ -40,77 +45,136 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	bool has_even = stun_msg_get_even_port(req, &ar->reserve) == 0;
 	if ((stun_msg_attr(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY) && !has_fam) ||
 	    (stun_msg_attr(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY) && !has_add) ||
+	    (stun_msg_attr(req, TURN_ATTR_EVEN_PORT) && !has_even) ||
 	    (tok && (tok->len != 8 || has_even || has_fam || has_add)) ||
-	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6))
-		return 400; /* RFC 8656 7.2 and 18.11: conflicting attributes */
-	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
-	if (ar->af == 0)
-		return 440;
-	const struct sa *relay = ar->af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
-	if (sa_af(relay) == 0)
-		return 440;
-	ar->additional = has_add && sa_af(&srv->cfg->relay6) != 0;
+	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6) ||
+	    (has_add && has_even && ar->reserve))
+		return 400; /* RFC 8656 7.2 steps 5, 6, 8, 9 and 18.11 */
 	ar->even = has_even;
+	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
 	if (tok) {
+		/* The token names the address, family included (step 5). */
 		ar->has_token = true;
 		memcpy(ar->token, tok->val, 8);
+		return 0;
 	}
-	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
+	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
+	if (ar->af == 0 || sa_af(relay_base(srv, ar->af)) == 0)
+		return 440; /* step 7 */
+	ar->additional = has_add;
 	return 0;
 }
 
-/* Open one relay socket of family af; the port comes from the token, or
- * the pool (even, and reserving its successor, for EVEN-PORT). */
+/* Open the relay socket (UDP, or a TCP listener) at addr for a. */
+static int relay_bind(struct turn_srv *srv, struct turn_alloc *a,
+		      const struct alloc_req *ar, const struct sa *addr)
+{
+	struct turn_relay *r = &a->relay[a->nrelay];
+	r->alloc = a;
+	r->addr = *addr;
+	int err = ar->tcp ? srv->io.tcp_listen(srv->io.arg, &r->addr, r, &r->handle)
+			  : srv->io.relay_open(srv->io.arg, &r->addr,
+					       ar->dont_fragment, r, &r->handle);
+	if (!err)
+		a->nrelay++;
+	return err;
+}
+
+/* RESERVATION-TOKEN: the reserved address, if it is still one the server
+ * relays on (a reload may have changed it): 0 or 508 (RFC 8656 7.2
+ * step 5). A token is spent either way; its port goes back on failure. */
+static int allocate_token(struct turn_srv *srv, struct turn_alloc *a,
+			  const struct alloc_req *ar)
+{
+	struct sa addr;
+	if (turn_shared_resv_take(srv->sh, ar->token, turn_now(srv), &addr) != 0)
+		return 508;
+	const struct sa *base = relay_base(srv, sa_af(&addr));
+	if (sa_af(base) == sa_af(&addr) && sa_eq_addr(base, &addr) &&
+	    relay_bind(srv, a, ar, &addr) == 0)
+		return 0;
+	turn_shared_port_put(srv->sh, sa_port(&addr));
+	return 508;
+}
+
+/* Open one relay socket of family af on a port from the pool (even, and
+ * reserving its successor, for EVEN-PORT on the first): 0, 440 when the
+ * server has no relay address of that family, or 508. */
 static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
 			  const struct alloc_req *ar, int af, bool first)
 {
-	const struct sa *base = af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
-	struct turn_relay *r = &a->relay[a->nrelay];
+	struct sa addr = *relay_base(srv, af);
+	bool even = first && ar->even, reserve = even && ar->reserve;
+	if (sa_af(&addr) == 0)
+		return 440;
 	for (int tries = 0; tries < BIND_TRIES; tries++) {
 		uint16_t port;
-		int err = first && ar->has_token
-			? turn_shared_resv_take(srv->sh, ar->token, turn_now(srv), &port)
-			: turn_shared_port_get(srv->sh, first && ar->even,
-					       first && ar->even && ar->reserve,
-					       &port);
-		if (err)
+		if (turn_shared_port_get(srv->sh, even, reserve, &port) != 0)
 			return 508;
-		r->alloc = a;
-		r->addr = *base;
-		sa_set_port(&r->addr, port);
-		err = ar->tcp ? srv->io.tcp_listen(srv->io.arg, &r->addr, r, &r->handle)
-			      : srv->io.relay_open(srv->io.arg, &r->addr,
-						   ar->dont_fragment, r, &r->handle);
-		if (!err) {
-			a->nrelay++;
+		sa_set_port(&addr, port);
+		int err = relay_bind(srv, a, ar, &addr);
+		if (!err)
 			return 0;
-		}
 		turn_shared_port_put(srv->sh, port);
-		if (first && ar->even && ar->reserve)
+		if (reserve)
 			turn_shared_port_put(srv->sh, (uint16_t)(port + 1));
-		if (err != EADDRINUSE || (first && ar->has_token))
+		if (err != EADDRINUSE)
 			return 508;
 	}
 	return 508;
 }
 
-/* EVEN-PORT with R=1 (RFC 8656 7.2, 14.6): hold port+1 for a later
- * Allocate that presents the token. */
-static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a,
-			    uint8_t token[8])
+/* The relayed addresses (RFC 8656 7.2 step 9): a dual allocation that
+ * gets one family succeeds and reports the other's code (440 or 508) in
+ * ADDRESS-ERROR-CODE; one that gets neither is 508. */
+static int allocate_relays(struct turn_srv *srv, struct turn_alloc *a,
+			   const struct alloc_req *ar)
 {
-	uint16_t next = (uint16_t)(sa_port(&a->relay[0].addr) + 1);
-	int err = turn_shared_resv_add(srv->sh, next, turn_now(srv), token);
+	if (ar->has_token)
+		return allocate_token(srv, a, ar);
+	int code = allocate_relay(srv, a, ar, ar->af, true);
+	if (!ar->additional)
+		return code;
+	/* EVEN-PORT applies to the first address the allocation gets. */
+	int code6 = allocate_relay(srv, a, ar, AF_INET6, code != 0);
+	if (code && code6)
+		return 508;
+	a->addr_err = (uint16_t)(code ? code : code6);
+	a->addr_err_af = code ? ar->af : AF_INET6;
+	return 0;
+}
+
+/* EVEN-PORT with R=1 (RFC 8656 7.2, 18.5): hold port+1 on the same
+ * address for a later Allocate that presents the token. */
+static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a)
+{
+	struct sa next = a->relay[0].addr;
+	sa_set_port(&next, (uint16_t)(sa_port(&next) + 1));
+	int err = turn_shared_resv_add(srv->sh, &next, turn_now(srv), a->token);
 	if (err)
-		turn_shared_port_put(srv->sh, next);
+		turn_shared_port_put(srv->sh, sa_port(&next));
+	a->has_token = !err;
 	return err;
+}
+
+/* RFC 8656 18.12: family, 13 reserved bits, class, number, reason. */
+static void allocate_enc_addr_err(struct stun_enc *e, const struct turn_alloc *a)
+{
+	uint8_t v[4 + 64];
+	const char *reason = stun_reason(a->addr_err);
+	size_t rlen = strlen(reason);
+	v[0] = a->addr_err_af == AF_INET ? STUN_FAMILY_IPV4 : STUN_FAMILY_IPV6;
+	v[1] = 0;
+	v[2] = (uint8_t)(a->addr_err / 100);
+	v[3] = (uint8_t)(a->addr_err % 100);
+	memcpy(v + 4, reason, rlen);
+	stun_enc_attr(e, TURN_ATTR_ADDRESS_ERROR_CODE, v, 4 + rlen);
 }
 
 static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 			     const struct stun_msg *req,
 			     const struct turn_auth *auth,
-			     const struct turn_alloc *a, const uint8_t *token,
-			     int addr_err)
+			     const struct turn_alloc *a)
 {
 	struct turn_resp r;
 	uint64_t now = turn_now(srv);
@@ -129,14 +193,10 @@ static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 	}
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, left);
 	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
-	if (token)
-		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, token, 8);
-	if (addr_err) {
-		/* RFC 8656 18.12: family, 11 reserved bits, class, number:
-		 * the IPv6 half failed with 440. */
-		const uint8_t v[4] = {STUN_FAMILY_IPV6, 0, 4, 40};
-		stun_enc_attr(&r.enc, TURN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
-	}
+	if (a->has_token)
+		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, a->token, 8);
+	if (a->addr_err)
+		allocate_enc_addr_err(&r.enc, a);
 	turn_resp_send(srv, src, &r);
 }
 
@@ -148,7 +208,7 @@ static void allocate_existing(struct turn_srv *srv, const struct turn_src *src,
 {
 	if (memcmp(a->tid, req->tid, STUN_TID_LEN) == 0 &&
 	    strcmp(a->username, auth->user) == 0)
-		allocate_success(srv, src, req, auth, a, NULL, 0);
+		allocate_success(srv, src, req, auth, a);
 	else
 		turn_reply_error(srv, src, req, auth, 437);
 }
@@ -203,7 +263,7 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	a->userid_off = (uint16_t)auth->userid_off;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
 	a->tcp = ar->tcp;
-	code = allocate_relay(srv, a, ar, ar->af, true);
+	code = allocate_relays(srv, a, ar);
 	if (code) {
 		turn_alloc_destroy(srv, a);
 		return code;
@@ -234,20 +294,15 @@ void turn_method_allocate(struct turn_srv *srv, const struct turn_src *src,
 		turn_reply_error(srv, src, req, auth, code);
 		return;
 	}
-	uint8_t token[8];
-	bool reserved = ar.even && ar.reserve && allocate_reserve(srv, a, token) == 0;
-	if (ar.even && ar.reserve && !reserved) {
+	if (ar.even && ar.reserve && allocate_reserve(srv, a) != 0) {
 		turn_alloc_destroy(srv, a);
 		turn_reply_error(srv, src, req, auth, 508);
 		return;
 	}
-	int addr_err = 0;
-	if (ar.additional)
-		addr_err = allocate_relay(srv, a, &ar, AF_INET6, false);
 	uint32_t lt = turn_lifetime(srv, req);
 	if (lt == 0)
 		lt = srv->cfg->default_lifetime;
 	turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
 	turn_alloc_start(srv, a);
-	allocate_success(srv, src, req, auth, a, reserved ? token : NULL, addr_err);
+	allocate_success(srv, src, req, auth, a);
 }

@@ -83,6 +83,13 @@ struct turn_alloc {
 	struct turn_tconn *tconns;
 	unsigned ntconns;
 	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */
+	/* The rest of that answer (RFC 8656 5: a retransmission gets the
+	 * same response): the RESERVATION-TOKEN it made, if any, and the
+	 * ADDRESS-ERROR-CODE of a dual allocation that got one family. */
+	bool has_token;
+	uint8_t token[8];
+	uint16_t addr_err;   /* 440 or 508, 0 = none */
+	int addr_err_af;     /* the family that failed */
 	bool live;           /* answered with success: ends with a usage record */
 	enum turn_end end;   /* why it ends (set just before destroy) */
 	uint32_t bps;        /* granted bytes/s per direction, 0 = unlimited */
@@ -182,10 +189,11 @@ void turn_heap_fix(struct turn_srv *srv, struct turn_alloc *a);
 int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
 			 uint16_t *port);
 void turn_shared_port_put(struct turn_shared *sh, uint16_t port);
-int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
-			 uint8_t token[8]);
+/* Reserve addr (its port taken from the pool) for a RESERVATION-TOKEN. */
+int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,
+			 uint64_t now, uint8_t token[8]);
 int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
-			  uint64_t now, uint16_t *port);
+			  uint64_t now, struct sa *addr);
 int turn_shared_quota_take(struct turn_shared *sh, const char *userid,
 			   size_t len, uint32_t user_quota,
 			   uint32_t total_quota);

@@ -17,9 +17,11 @@ struct quota_ent {
 	char userid[];
 };
 
+/* A reserved relayed transport address (RFC 8656 7.2): the address as
+ * well as the port, so a token is redeemed in its own family only. */
 struct resv {
 	uint8_t token[8];
-	uint16_t port;
+	struct sa addr;
 	uint64_t expires;
 	bool used;
 };
@@ -147,14 +149,14 @@ static void resv_sweep(struct turn_shared *sh, uint64_t now)
 	for (size_t i = 0; i < TURN_RESV_MAX; i++) {
 		struct resv *r = &sh->resv[i];
 		if (r->used && r->expires <= now) {
-			(void)portpool_put(sh->pool, r->port);
+			(void)portpool_put(sh->pool, sa_port(&r->addr));
 			r->used = false;
 		}
 	}
 }
 
-int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
-			 uint8_t token[8])
+int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,
+			 uint64_t now, uint8_t token[8])
 {
 	int err = ENOSPC;
 	if (rand_bytes(token, 8) != 0)
@@ -166,7 +168,7 @@ int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
 		if (r->used)
 			continue;
 		memcpy(r->token, token, 8);
-		r->port = port;
+		r->addr = *addr;
 		r->expires = now + TURN_RESV_MS;
 		r->used = true;
 		err = 0;
@@ -176,10 +178,10 @@ int turn_shared_resv_add(struct turn_shared *sh, uint16_t port, uint64_t now,
 	return err;
 }
 
-/* Redeem a token: the reserved port moves to the caller (still in use in
- * the pool). ENOENT for unknown or expired tokens. */
+/* Redeem a token: the reserved address moves to the caller, its port
+ * still in use in the pool. ENOENT for unknown or expired tokens. */
 int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
-			  uint64_t now, uint16_t *port)
+			  uint64_t now, struct sa *addr)
 {
 	int err = ENOENT;
 	pthread_mutex_lock(&sh->mu);
@@ -188,7 +190,7 @@ int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
 		struct resv *r = &sh->resv[i];
 		if (!r->used || !auth_ct_equal(r->token, token, 8))
 			continue;
-		*port = r->port;
+		*addr = r->addr;
 		r->used = false;
 		err = 0;
 		break;

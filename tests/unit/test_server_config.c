@@ -554,6 +554,15 @@ static void test_bad_addresses(void **state)
 			NULL);
 	args_expect_err(ARGV("--denied-peer-ip", "not-an-ip"),
 			"invalid value for 'denied-peer-ip': 'not-an-ip'", NULL);
+	/* prometheus-address was taken as any string and only failed, or was
+	 * ignored without --prometheus, when the exporter started. */
+	file_expect_err("prometheus-address=bogus\n",
+			"invalid value for 'prometheus-address': 'bogus' (line 1",
+			NULL);
+	args_expect_err(ARGV("--prometheus", "--prometheus-address", "::g"),
+			"invalid value for 'prometheus-address': '::g'", NULL);
+	args_expect_err(ARGV("--prometheus-address=localhost"),
+			"invalid value for 'prometheus-address'", NULL);
 }
 
 static void test_secrets_not_echoed(void **state)
