@@ -105,8 +105,6 @@ struct api_metrics {
 void api_metrics_request(struct api_metrics *m, unsigned status,
 			 uint64_t dur_us);
 
-#endif
-
 /* ----- the running API (api.c) and one request (api_http.c) ----- */
 struct MHD_Daemon;
 struct MHD_Connection;
@@ -180,3 +178,5 @@ void api_http_stop(struct api *a);
 void api_dir_watch_stop(struct api *a);
 /* Index of the key in d->snap->keys, or -1. */
 long api_dir_key(const struct api_dir *d, const char *kid);
+
+#endif
