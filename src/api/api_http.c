@@ -159,11 +159,6 @@ static int route(struct api_req *r)
 			       "no such endpoint");
 }
 
-static bool req_has_body(const struct api_req *r)
-{
-	return is(r, "POST") || is(r, "PUT") || is(r, "PATCH");
-}
-
 static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 			       const char *url, const char *method)
 {
@@ -191,36 +186,6 @@ static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 	return r;
 }
 
-static enum MHD_Result header_bytes(void *cls, enum MHD_ValueKind kind,
-				    const char *key, const char *value)
-{
-	(void)kind;
-	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
-/* Our own limit on the request head, well under MHD's buffer, so that an
- * oversized one gets our JSON 431 rather than MHD's HTML page (which
- * remains only for heads too large for the buffer itself). */
-static bool req_headers_too_big(struct api_req *r, const char *url)
-{
-	size_t n = strlen(url);
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_bytes, &n);
-	return n > API_HEADERS_MAX;
-}
-
-/* Declared Content-Length over the limit: refuse before reading it. */
-static bool req_declared_too_big(struct api_req *r)
-{
-	const char *cl = api_header(r, "Content-Length");
-	if (!cl)
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(cl, &end, 10);
-	return errno || *end || n > r->max;
-}
-
 static void req_append(struct api_req *r, const char *data, size_t n)
 {
 	if (r->too_big || r->len + n > r->max) {
@@ -238,32 +203,20 @@ static void req_append(struct api_req *r, const char *data, size_t n)
 	r->body = b;
 }
 
-static int reply_too_big(struct api_req *r)
-{
-	char msg[64];
-	snprintf(msg, sizeof(msg), "request body over %zu bytes", r->max);
-	return api_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-			       "payload_too_large", msg);
-}
-
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *data,
 				  size_t *data_size, void **ctx)
 {
-	(void)version;
 	struct api_req *r = *ctx;
 	if (!r) {
 		r = req_new(cls, c, url, method);
 		if (!r)
 			return MHD_NO;
 		*ctx = r;
-		if (req_headers_too_big(r, url))
-			return (enum MHD_Result)api_reply_error(
-				r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-				"headers_too_large", "request headers over 16 KiB");
-		if (req_has_body(r) && req_declared_too_big(r))
-			return (enum MHD_Result)reply_too_big(r);
+		int rc;
+		if (api_head_refuse(r, url, version, &rc))
+			return (enum MHD_Result)rc;
 		return MHD_YES;
 	}
 	if (r->replied) {
@@ -276,7 +229,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (r->too_big)
-		return (enum MHD_Result)reply_too_big(r);
+		return (enum MHD_Result)api_reply_too_big(r);
 	return (enum MHD_Result)route(r);
 }
 
@@ -317,7 +270,7 @@ int api_http_start(struct api *a)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)1024,
 		/* The request head and MHD's buffers share this; see
-		 * req_headers_too_big for the limit we apply. */
+		 * api_head_refuse for the limit we apply. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
