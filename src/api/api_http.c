@@ -1,6 +1,7 @@
 /* libmicrohttpd glue: one request context per request, bounded bodies,
  * routing to handlers, and the reply helpers every handler uses. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "api/api_int.h"
 #include "util/cpus.h"
+#include "util/log.h"
 #include "util/sa.h"
 
 uint64_t api_now_us(void)
@@ -247,6 +249,53 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	*ctx = NULL;
 }
 
+/* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's messages through our log
+ * instead of stderr. Its messages quote nothing secret (at most a
+ * request path, without the query), but clients can provoke them, so
+ * control characters are replaced and at most API_MHD_LOG_PER_S lines a
+ * second get through, the rest counted in the next one. */
+#define API_MHD_LOG_PER_S 10
+
+static bool mhdlog_take(struct api *a, unsigned *dropped)
+{
+	uint64_t sec = api_now_us() / 1000000u;
+	bool ok;
+	pthread_mutex_lock(&a->mhdlog_mu);
+	if (sec != a->mhdlog_sec) {
+		a->mhdlog_sec = sec;
+		a->mhdlog_n = 0;
+	}
+	ok = a->mhdlog_n++ < API_MHD_LOG_PER_S;
+	*dropped = ok ? a->mhdlog_dropped : 0;
+	if (ok)
+		a->mhdlog_dropped = 0;
+	else
+		a->mhdlog_dropped++;
+	pthread_mutex_unlock(&a->mhdlog_mu);
+	return ok;
+}
+
+__attribute__((format(printf, 2, 0))) static void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	unsigned dropped;
+	if (!mhdlog_take(cls, &dropped))
+		return;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7F)
+			line[i] = '?';
+	if (dropped)
+		log_warn("api: http: %s (%u earlier messages suppressed)", line,
+			 dropped);
+	else
+		log_warn("api: http: %s", line);
+}
+
 int api_http_start(struct api *a)
 {
 	struct sockaddr_storage ss;
@@ -264,6 +313,8 @@ int api_http_start(struct api *a)
 		threads = util_cpus_usable(); /* as the relay workers */
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, NULL, NULL, api_access, a,
+		/* first, so that errors in the options below go there too */
+		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,

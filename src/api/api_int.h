@@ -126,6 +126,9 @@ struct api {
 	struct api_limit *acct_limit;
 	struct api_health *health;
 	struct api_metrics metrics;
+	pthread_mutex_t mhdlog_mu; /* libmicrohttpd's messages, rate-limited */
+	uint64_t mhdlog_sec;
+	unsigned mhdlog_n, mhdlog_dropped;
 	char *ranges_body;
 	char ranges_etag[24];
 };
