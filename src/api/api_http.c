@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,6 +206,14 @@ static void req_append(struct api_req *r, const char *data, size_t n)
 	r->body = b;
 }
 
+/* The connection's deadlines (api_conn.c), from its socket context. */
+static struct api_conn *conn_dl(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *data,
@@ -212,7 +221,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 {
 	struct api_req *r = *ctx;
 	if (!r) {
-		r = req_new(cls, c, url, method);
+		struct api *a = cls;
+		api_conns_head_done(a->conns, conn_dl(c), api_now_us());
+		r = req_new(a, c, url, method);
 		if (!r)
 			return MHD_NO;
 		*ctx = r;
@@ -238,15 +249,48 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
 			  enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	struct api *a = cls;
 	(void)toe;
+	api_conns_request_done(a->conns, conn_dl(c), api_now_us());
 	struct api_req *r = *ctx;
 	if (!r)
 		return;
 	free(r->body);
 	free(r);
 	*ctx = NULL;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line is in (a request starts).
+ * NULL keeps *ctx NULL for api_access's first call. */
+static void *api_request_line(void *cls, const char *uri,
+			      struct MHD_Connection *c)
+{
+	struct api *a = cls;
+	(void)uri;
+	api_conns_request_line(a->conns, conn_dl(c), api_now_us());
+	return NULL;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION, on the connection's own thread. A
+ * connection we cannot put a deadline on is refused: shut down now,
+ * while libmicrohttpd surely owns the fd. */
+static void api_conn_notify(void *cls, struct MHD_Connection *c,
+			    void **socket_ctx,
+			    enum MHD_ConnectionNotificationCode code)
+{
+	struct api *a = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_conns_close(a->conns, *socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || ci->connect_fd == MHD_INVALID_SOCKET)
+		return;
+	*socket_ctx = api_conns_open(a->conns, ci->connect_fd, api_now_us());
+	if (!*socket_ctx)
+		shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 /* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's messages through our log
@@ -296,6 +340,34 @@ api_mhd_log(void *cls, const char *fmt, va_list ap)
 		log_warn("api: http: %s", line);
 }
 
+/* libmicrohttpd's inactivity timeout: an idle kept-alive connection, or
+ * one that stops sending, is closed after this many seconds. */
+#define API_IDLE_TIMEOUT_S 10u
+#define API_CONNECTION_LIMIT 4096u
+
+static unsigned or_default(unsigned v, unsigned dflt)
+{
+	return v ? v : dflt;
+}
+
+/* Under pressure (api_conn.c), a phase may take this long. */
+#define API_PRESSURE_GRACE_S 2u
+
+static int api_conns_setup(struct api *a)
+{
+	const uint64_t s = 1000000u;
+	struct api_conns_cfg cc = {
+		.head_us = or_default(a->cfg.header_timeout_s,
+				      API_HEADER_TIMEOUT) * s,
+		.body_us = or_default(a->cfg.body_timeout_s, API_BODY_TIMEOUT) * s,
+		.idle_us = API_IDLE_TIMEOUT_S * s,
+		.grace_us = API_PRESSURE_GRACE_S * s,
+		.limit = API_CONNECTION_LIMIT,
+	};
+	int err = api_conns_alloc(&a->conns, &cc);
+	return err ? err : api_conns_start(a->conns);
+}
+
 int api_http_start(struct api *a)
 {
 	struct sockaddr_storage ss;
@@ -311,18 +383,25 @@ int api_http_start(struct api *a)
 	unsigned threads = a->cfg.threads;
 	if (threads == 0)
 		threads = util_cpus_usable(); /* as the relay workers */
+	int err = api_conns_setup(a);
+	if (err)
+		return err;
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, NULL, NULL, api_access, a,
 		/* first, so that errors in the options below go there too */
 		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
+		/* so that a few addresses cannot take every slot */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		or_default(a->cfg.conns_per_ip, API_CONNS_PER_IP),
 		/* The request head and MHD's buffers share this; see
 		 * api_head_refuse for the limit we apply. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
+		MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, a,
+		MHD_OPTION_URI_LOG_CALLBACK, api_request_line, a,
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
 	return a->mhd ? 0 : EADDRINUSE;
@@ -333,4 +412,7 @@ void api_http_stop(struct api *a)
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);
 	a->mhd = NULL;
+	/* after libmicrohttpd, whose callbacks use it until it stops */
+	api_conns_free(a->conns);
+	a->conns = NULL;
 }

@@ -92,6 +92,37 @@ bool api_health_up(void *h, const char *url); /* an api_up_h */
 /* {"servers":[...]} for the admin API and metrics. */
 json_t *api_health_json(struct api_health *h);
 
+/* ----- connection deadlines (api_conn.c) ----- */
+struct api_conns;
+struct api_conn;
+struct api_conns_cfg {
+	uint64_t head_us; /* request head, from accept or a reused
+			   * connection's request line */
+	uint64_t body_us; /* the rest of a request, from its head */
+	uint64_t idle_us; /* between requests, before the next head's */
+	uint64_t grace_us; /* in any phase, while under pressure */
+	unsigned limit;   /* connections; 3/4 of it open is pressure */
+};
+int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg);
+void api_conns_free(struct api_conns *cs); /* after libmicrohttpd stopped */
+int api_conns_start(struct api_conns *cs); /* the sweeper thread */
+void api_conns_stop(struct api_conns *cs);
+/* Called on libmicrohttpd's threads. open: NULL if out of memory. */
+struct api_conn *api_conns_open(struct api_conns *cs, int fd, uint64_t now_us);
+void api_conns_close(struct api_conns *cs, struct api_conn *c);
+void api_conns_request_line(struct api_conns *cs, struct api_conn *c,
+			    uint64_t now_us);
+void api_conns_head_done(struct api_conns *cs, struct api_conn *c,
+			 uint64_t now_us);
+void api_conns_request_done(struct api_conns *cs, struct api_conn *c,
+			    uint64_t now_us);
+/* Shut down every connection past its deadline; how many were. */
+unsigned api_conns_sweep(struct api_conns *cs, uint64_t now_us);
+/* Connections closed so far for a late head (or next request), a late
+ * body. */
+void api_conns_stats(struct api_conns *cs, unsigned long *head,
+		     unsigned long *body);
+
 /* ----- metrics (api_metrics.c) ----- */
 struct api_metrics {
 	atomic_ulong status[600];
@@ -126,6 +157,7 @@ struct api {
 	struct api_limit *acct_limit;
 	struct api_health *health;
 	struct api_metrics metrics;
+	struct api_conns *conns;
 	pthread_mutex_t mhdlog_mu; /* libmicrohttpd's messages, rate-limited */
 	uint64_t mhdlog_sec;
 	unsigned mhdlog_n, mhdlog_dropped;
