@@ -171,7 +171,8 @@ unsigned api_conns_sweep(struct api_conns *cs, uint64_t now_us)
 {
 	unsigned n = 0;
 	pthread_mutex_lock(&cs->mu);
-	bool pressure = cs->n >= cs->cfg.limit - cs->cfg.limit / 4;
+	bool pressure = cs->cfg.limit &&
+			cs->n >= cs->cfg.limit - cs->cfg.limit / 4;
 	for (struct api_conn *c = cs->head; c; c = c->next) {
 		bool late = now_us >= c->deadline_us ||
 			    (pressure && now_us >= c->since_us + cs->cfg.grace_us);

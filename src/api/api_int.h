@@ -101,7 +101,8 @@ struct api_conns_cfg {
 	uint64_t body_us; /* the rest of a request, from its head */
 	uint64_t idle_us; /* between requests, before the next head's */
 	uint64_t grace_us; /* in any phase, while under pressure */
-	unsigned limit;   /* connections; 3/4 of it open is pressure */
+	unsigned limit;   /* connections; 3/4 of it open is pressure
+			   * (0: never) */
 };
 int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg);
 void api_conns_free(struct api_conns *cs); /* after libmicrohttpd stopped */
