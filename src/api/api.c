@@ -56,6 +56,7 @@ int api_start(struct api **ap, const struct api_cfg *cfg)
 	a->cfg = *cfg;
 	pthread_mutex_init(&a->dir_mu, NULL);
 	pthread_mutex_init(&a->wait_mu, NULL);
+	pthread_mutex_init(&a->mhdlog_mu, NULL);
 	pthread_cond_init(&a->wait_cv, NULL);
 	int err = api_start_parts(a);
 	if (err) {
@@ -84,6 +85,7 @@ void api_stop(struct api *a)
 	free(a->ranges_body);
 	pthread_cond_destroy(&a->wait_cv);
 	pthread_mutex_destroy(&a->wait_mu);
+	pthread_mutex_destroy(&a->mhdlog_mu);
 	pthread_mutex_destroy(&a->dir_mu);
 	explicit_bzero(&a->cfg, sizeof(a->cfg));
 	free(a);

@@ -12,6 +12,9 @@
 #define API_PLATFORM_MAX 8
 #define API_ENDPOINTS_MAX 16
 #define API_SECRET_MAX 256
+#define API_CONNS_PER_IP 128    /* default conns_per_ip */
+#define API_HEADER_TIMEOUT 10   /* seconds, default header_timeout_s */
+#define API_BODY_TIMEOUT 30     /* seconds, default body_timeout_s */
 
 /* One platform TURN node (or group of URLs sharing a REST secret). */
 struct api_platform {
@@ -45,6 +48,12 @@ struct api_cfg {
 	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
 	uint32_t health_interval_ms;    /* 0 = no health checks */
 	uint32_t health_failures;       /* consecutive failures = down */
+	/* Against clients that hold connections (slowloris): connections
+	 * from one IP address at a time, and the seconds a request head
+	 * (from the accept) and then the rest of the request may take, how
+	 * slowly its bytes trickle notwithstanding. 0 = the defaults below. */
+	unsigned conns_per_ip;
+	uint32_t header_timeout_s, body_timeout_s;
 	/* POST /v1/admin/drain: asks the daemon to drain (as SIGUSR1). Called
 	 * on an HTTP thread; must be thread-safe. NULL: 503. */
 	int (*drain_h)(void *arg);

@@ -1,9 +1,11 @@
 /* libmicrohttpd glue: one request context per request, bounded bodies,
  * routing to handlers, and the reply helpers every handler uses. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 
 #include "api/api_int.h"
 #include "util/cpus.h"
+#include "util/log.h"
 #include "util/sa.h"
 
 uint64_t api_now_us(void)
@@ -159,11 +162,6 @@ static int route(struct api_req *r)
 			       "no such endpoint");
 }
 
-static bool req_has_body(const struct api_req *r)
-{
-	return is(r, "POST") || is(r, "PUT") || is(r, "PATCH");
-}
-
 static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 			       const char *url, const char *method)
 {
@@ -191,36 +189,6 @@ static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 	return r;
 }
 
-static enum MHD_Result header_bytes(void *cls, enum MHD_ValueKind kind,
-				    const char *key, const char *value)
-{
-	(void)kind;
-	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
-/* Our own limit on the request head, well under MHD's buffer, so that an
- * oversized one gets our JSON 431 rather than MHD's HTML page (which
- * remains only for heads too large for the buffer itself). */
-static bool req_headers_too_big(struct api_req *r, const char *url)
-{
-	size_t n = strlen(url);
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_bytes, &n);
-	return n > API_HEADERS_MAX;
-}
-
-/* Declared Content-Length over the limit: refuse before reading it. */
-static bool req_declared_too_big(struct api_req *r)
-{
-	const char *cl = api_header(r, "Content-Length");
-	if (!cl)
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(cl, &end, 10);
-	return errno || *end || n > r->max;
-}
-
 static void req_append(struct api_req *r, const char *data, size_t n)
 {
 	if (r->too_big || r->len + n > r->max) {
@@ -238,12 +206,12 @@ static void req_append(struct api_req *r, const char *data, size_t n)
 	r->body = b;
 }
 
-static int reply_too_big(struct api_req *r)
+/* The connection's deadlines (api_conn.c), from its socket context. */
+static struct api_conn *conn_dl(struct MHD_Connection *c)
 {
-	char msg[64];
-	snprintf(msg, sizeof(msg), "request body over %zu bytes", r->max);
-	return api_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-			       "payload_too_large", msg);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
@@ -251,19 +219,17 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *data,
 				  size_t *data_size, void **ctx)
 {
-	(void)version;
 	struct api_req *r = *ctx;
 	if (!r) {
-		r = req_new(cls, c, url, method);
+		struct api *a = cls;
+		api_conns_head_done(a->conns, conn_dl(c), api_now_us());
+		r = req_new(a, c, url, method);
 		if (!r)
 			return MHD_NO;
 		*ctx = r;
-		if (req_headers_too_big(r, url))
-			return (enum MHD_Result)api_reply_error(
-				r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-				"headers_too_large", "request headers over 16 KiB");
-		if (req_has_body(r) && req_declared_too_big(r))
-			return (enum MHD_Result)reply_too_big(r);
+		int rc;
+		if (api_head_refuse(r, url, version, &rc))
+			return (enum MHD_Result)rc;
 		return MHD_YES;
 	}
 	if (r->replied) {
@@ -276,22 +242,130 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (r->too_big)
-		return (enum MHD_Result)reply_too_big(r);
+		return (enum MHD_Result)api_reply_too_big(r);
 	return (enum MHD_Result)route(r);
 }
 
 static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
 			  enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	struct api *a = cls;
 	(void)toe;
+	api_conns_request_done(a->conns, conn_dl(c), api_now_us());
 	struct api_req *r = *ctx;
 	if (!r)
 		return;
 	free(r->body);
 	free(r);
 	*ctx = NULL;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line is in (a request starts).
+ * NULL keeps *ctx NULL for api_access's first call. */
+static void *api_request_line(void *cls, const char *uri,
+			      struct MHD_Connection *c)
+{
+	struct api *a = cls;
+	(void)uri;
+	api_conns_request_line(a->conns, conn_dl(c), api_now_us());
+	return NULL;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION, on the connection's own thread. A
+ * connection we cannot put a deadline on is refused: shut down now,
+ * while libmicrohttpd surely owns the fd. */
+static void api_conn_notify(void *cls, struct MHD_Connection *c,
+			    void **socket_ctx,
+			    enum MHD_ConnectionNotificationCode code)
+{
+	struct api *a = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_conns_close(a->conns, *socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || ci->connect_fd == MHD_INVALID_SOCKET)
+		return;
+	*socket_ctx = api_conns_open(a->conns, ci->connect_fd, api_now_us());
+	if (!*socket_ctx)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+/* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's messages through our log
+ * instead of stderr. Its messages quote nothing secret (at most a
+ * request path, without the query), but clients can provoke them, so
+ * control characters are replaced and at most API_MHD_LOG_PER_S lines a
+ * second get through, the rest counted in the next one. */
+#define API_MHD_LOG_PER_S 10
+
+static bool mhdlog_take(struct api *a, unsigned *dropped)
+{
+	uint64_t sec = api_now_us() / 1000000u;
+	bool ok;
+	pthread_mutex_lock(&a->mhdlog_mu);
+	if (sec != a->mhdlog_sec) {
+		a->mhdlog_sec = sec;
+		a->mhdlog_n = 0;
+	}
+	ok = a->mhdlog_n++ < API_MHD_LOG_PER_S;
+	*dropped = ok ? a->mhdlog_dropped : 0;
+	if (ok)
+		a->mhdlog_dropped = 0;
+	else
+		a->mhdlog_dropped++;
+	pthread_mutex_unlock(&a->mhdlog_mu);
+	return ok;
+}
+
+__attribute__((format(printf, 2, 0))) static void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	unsigned dropped;
+	if (!mhdlog_take(cls, &dropped))
+		return;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7F)
+			line[i] = '?';
+	if (dropped)
+		log_warn("api: http: %s (%u earlier messages suppressed)", line,
+			 dropped);
+	else
+		log_warn("api: http: %s", line);
+}
+
+/* libmicrohttpd's inactivity timeout: an idle kept-alive connection, or
+ * one that stops sending, is closed after this many seconds. */
+#define API_IDLE_TIMEOUT_S 10u
+#define API_CONNECTION_LIMIT 4096u
+
+static unsigned or_default(unsigned v, unsigned dflt)
+{
+	return v ? v : dflt;
+}
+
+/* Under pressure (api_conn.c), a phase may take this long. */
+#define API_PRESSURE_GRACE_S 2u
+
+static int api_conns_setup(struct api *a)
+{
+	const uint64_t s = 1000000u;
+	struct api_conns_cfg cc = {
+		.head_us = or_default(a->cfg.header_timeout_s,
+				      API_HEADER_TIMEOUT) * s,
+		.body_us = or_default(a->cfg.body_timeout_s, API_BODY_TIMEOUT) * s,
+		.idle_us = API_IDLE_TIMEOUT_S * s,
+		.grace_us = API_PRESSURE_GRACE_S * s,
+		.limit = API_CONNECTION_LIMIT,
+	};
+	int err = api_conns_alloc(&a->conns, &cc);
+	return err ? err : api_conns_start(a->conns);
 }
 
 int api_http_start(struct api *a)
@@ -309,16 +383,25 @@ int api_http_start(struct api *a)
 	unsigned threads = a->cfg.threads;
 	if (threads == 0)
 		threads = util_cpus_usable(); /* as the relay workers */
+	int err = api_conns_setup(a);
+	if (err)
+		return err;
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, NULL, NULL, api_access, a,
+		/* first, so that errors in the options below go there too */
+		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
+		/* so that a few addresses cannot take every slot */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		or_default(a->cfg.conns_per_ip, API_CONNS_PER_IP),
 		/* The request head and MHD's buffers share this; see
-		 * req_headers_too_big for the limit we apply. */
+		 * api_head_refuse for the limit we apply. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
+		MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, a,
+		MHD_OPTION_URI_LOG_CALLBACK, api_request_line, a,
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
 	return a->mhd ? 0 : EADDRINUSE;
@@ -329,4 +412,7 @@ void api_http_stop(struct api *a)
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);
 	a->mhd = NULL;
+	/* after libmicrohttpd, whose callbacks use it until it stops */
+	api_conns_free(a->conns);
+	a->conns = NULL;
 }

@@ -92,6 +92,38 @@ bool api_health_up(void *h, const char *url); /* an api_up_h */
 /* {"servers":[...]} for the admin API and metrics. */
 json_t *api_health_json(struct api_health *h);
 
+/* ----- connection deadlines (api_conn.c) ----- */
+struct api_conns;
+struct api_conn;
+struct api_conns_cfg {
+	uint64_t head_us; /* request head, from accept or a reused
+			   * connection's request line */
+	uint64_t body_us; /* the rest of a request, from its head */
+	uint64_t idle_us; /* between requests, before the next head's */
+	uint64_t grace_us; /* in any phase, while under pressure */
+	unsigned limit;   /* connections; 3/4 of it open is pressure
+			   * (0: never) */
+};
+int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg);
+void api_conns_free(struct api_conns *cs); /* after libmicrohttpd stopped */
+int api_conns_start(struct api_conns *cs); /* the sweeper thread */
+void api_conns_stop(struct api_conns *cs);
+/* Called on libmicrohttpd's threads. open: NULL if out of memory. */
+struct api_conn *api_conns_open(struct api_conns *cs, int fd, uint64_t now_us);
+void api_conns_close(struct api_conns *cs, struct api_conn *c);
+void api_conns_request_line(struct api_conns *cs, struct api_conn *c,
+			    uint64_t now_us);
+void api_conns_head_done(struct api_conns *cs, struct api_conn *c,
+			 uint64_t now_us);
+void api_conns_request_done(struct api_conns *cs, struct api_conn *c,
+			    uint64_t now_us);
+/* Shut down every connection past its deadline; how many were. */
+unsigned api_conns_sweep(struct api_conns *cs, uint64_t now_us);
+/* Connections closed so far for a late head (or next request), a late
+ * body. */
+void api_conns_stats(struct api_conns *cs, unsigned long *head,
+		     unsigned long *body);
+
 /* ----- metrics (api_metrics.c) ----- */
 struct api_metrics {
 	atomic_ulong status[600];
@@ -104,8 +136,6 @@ struct api_metrics {
 };
 void api_metrics_request(struct api_metrics *m, unsigned status,
 			 uint64_t dur_us);
-
-#endif
 
 /* ----- the running API (api.c) and one request (api_http.c) ----- */
 struct MHD_Daemon;
@@ -128,6 +158,10 @@ struct api {
 	struct api_limit *acct_limit;
 	struct api_health *health;
 	struct api_metrics metrics;
+	struct api_conns *conns;
+	pthread_mutex_t mhdlog_mu; /* libmicrohttpd's messages, rate-limited */
+	uint64_t mhdlog_sec;
+	unsigned mhdlog_n, mhdlog_dropped;
 	char *ranges_body;
 	char ranges_etag[24];
 };
@@ -159,6 +193,14 @@ int api_reply_error(struct api_req *r, unsigned status, const char *code,
 int api_reply_error_h(struct api_req *r, unsigned status, const char *code,
 		      const char *msg, const char *hname, const char *hval);
 struct MHD_Response *api_resp_json(json_t *body);
+/* 413 payload_too_large, naming r->max (api_head.c). */
+int api_reply_too_big(struct api_req *r);
+/* Checks on a request head before any body is read (api_head.c): size
+ * (431), framing that a proxy could read otherwise (400 or 501, and the
+ * connection closes), a declared body over r->max (413). true if the
+ * request was refused; *rc is then the reply's result. */
+bool api_head_refuse(struct api_req *r, const char *url, const char *version,
+		     int *rc);
 
 /* Handlers (api_ice.c, api_misc.c, api_admin*.c). */
 int api_ice_handle(struct api_req *r);
@@ -180,3 +222,5 @@ void api_http_stop(struct api *a);
 void api_dir_watch_stop(struct api *a);
 /* Index of the key in d->snap->keys, or -1. */
 long api_dir_key(const struct api_dir *d, const char *kid);
+
+#endif

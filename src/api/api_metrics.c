@@ -130,6 +130,19 @@ static void render_health(FILE *f, struct api *a)
 	render_override(f, a);
 }
 
+static void render_conns(FILE *f, struct api *a)
+{
+	unsigned long head, body;
+	api_conns_stats(a->conns, &head, &body);
+	fputs("# HELP turnstone_api_connections_timed_out_total Connections "
+	      "closed for a request head, or the rest of a request, that took "
+	      "too long (slow clients).\n"
+	      "# TYPE turnstone_api_connections_timed_out_total counter\n", f);
+	fprintf(f, "turnstone_api_connections_timed_out_total{phase=\"head\"} %lu\n"
+		   "turnstone_api_connections_timed_out_total{phase=\"body\"} %lu\n",
+		head, body);
+}
+
 int api_misc_metrics(struct api_req *r)
 {
 	char *buf = NULL;
@@ -139,6 +152,7 @@ int api_misc_metrics(struct api_req *r)
 		return MHD_NO;
 	render_requests(f, &r->api->metrics);
 	render_rejected(f, &r->api->metrics);
+	render_conns(f, r->api);
 	render_health(f, r->api);
 	fclose(f);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(

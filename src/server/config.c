@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "server/config_int.h"
 
 void config_defaults(struct config *c)
@@ -29,6 +30,9 @@ void config_defaults(struct config *c)
 	c->api_health_failures = 3;
 	c->api_rate = 1000;
 	c->api_burst = 2000;
+	c->api_conns_per_ip = API_CONNS_PER_IP;
+	c->api_header_timeout = API_HEADER_TIMEOUT;
+	c->api_body_timeout = API_BODY_TIMEOUT;
 	c->max_perms = 64;
 	c->max_chans = 64;
 	c->max_unauth_tcp = 64;

@@ -92,6 +92,9 @@ struct config {
 	uint32_t api_health_failures;   /* failed checks in a row = down (3) */
 	uint32_t api_rate, api_burst;   /* per client IP (1000/s, 2000): an app server is one IP */
 	unsigned api_threads;           /* 0 = one per core */
+	unsigned api_conns_per_ip;      /* --api-connections-per-ip (128) */
+	uint32_t api_header_timeout;    /* --api-header-timeout: seconds for a request head (10) */
+	uint32_t api_body_timeout;      /* --api-body-timeout: seconds for the rest of a request (30) */
 
 	/* limits, accounting and metrics (issue 5) */
 	uint32_t max_bps;               /* --max-bps: BYTES/s per allocation and direction (0 = none) */

@@ -114,6 +114,9 @@ static const struct cfg_opt cfg_opts[] = {
 	NUM("api-rate", 0, api_rate, 0, 1000000),
 	NUM("api-burst", 0, api_burst, 1, 1000000),
 	NUM("api-threads", 0, api_threads, 0, 64),
+	NUM("api-connections-per-ip", 0, api_conns_per_ip, 1, 4096),
+	NUM("api-header-timeout", 0, api_header_timeout, 1, 300),
+	NUM("api-body-timeout", 0, api_body_timeout, 1, 3600),
 
 	/* running as a service */
 	{.name = "alternate-server", .kind = CFG_HOSTPORT,

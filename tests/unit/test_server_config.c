@@ -799,6 +799,41 @@ static void test_api_options(void **state)
 	assert_int_equal(config_validate(&c, NULL), 0); /* no TURN creds needed */
 }
 
+/* The API's limits on slow clients: defaults, parsed, out of range, and
+ * carried into the api_cfg. */
+static void test_api_slow_client_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	struct net_listen_cfg lc;
+	struct api_cfg a;
+	config_defaults(&c);
+	assert_int_equal(c.api_conns_per_ip, 128);
+	assert_int_equal(c.api_header_timeout, 10);
+	assert_int_equal(c.api_body_timeout, 30);
+	assert_int_equal(args_parse(&c, ARGV("--api-connections-per-ip", "64",
+					     "--api-header-timeout", "5",
+					     "--api-body-timeout", "20"),
+				    &e), 0);
+	err_close(&e);
+	c.use_auth_secret = true;
+	strcpy(c.secrets[c.nsecrets++], "topsecret");
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.conns_per_ip, 64);
+	assert_int_equal(a.header_timeout_s, 5);
+	assert_int_equal(a.body_timeout_s, 20);
+	file_expect_err("api-connections-per-ip=0\n",
+			"invalid value for 'api-connections-per-ip'", NULL);
+	file_expect_err("api-header-timeout=0\n",
+			"invalid value for 'api-header-timeout'", NULL);
+	file_expect_err("api-body-timeout=3601\n",
+			"invalid value for 'api-body-timeout'", NULL);
+}
+
 static void apicfg_expect(const struct config *c, const char *want,
 			  const char *avoid)
 {
@@ -1139,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_limits_options),
 		cmocka_unit_test(test_conn_limit_options),
 		cmocka_unit_test(test_api_options),
+		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
