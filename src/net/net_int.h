@@ -12,9 +12,12 @@
 #define NET_UDP_SLOT 4096     /* larger datagrams are dropped */
 #define NET_TCP_MAX_FRAME (65535 + 20)
 #define NET_TCP_WBUF_MAX (256 * 1024)
-/* A control stream (not a pipe) stops being read while this much output
- * waits: a client that sends requests and never reads the answers is
- * held back by TCP instead of growing our buffers. */
+/* A stream without an allocation (not a pipe) stops being read while
+ * this much output waits: a client that sends requests and never reads
+ * the answers is held back by TCP instead of growing our buffers. Not
+ * one with an allocation: its output is mostly what peers send, and a
+ * peer sending faster than the client reads must not stop the client's
+ * own traffic (the cap then drops, as UDP would). */
 #define NET_TCP_WBUF_PAUSE (64 * 1024)
 /* A client must finish its TLS handshake, and every STUN message or
  * ChannelData frame it starts, within this long: a peer trickling one
@@ -101,16 +104,17 @@ struct net_tcp_conn {
 	bool rpaused;
 	bool piped; /* was bound to a peer: closes by lingering (linger.c) */
 	uint64_t last_rx; /* monotonic ms of the last read */
-	uint64_t wmoved;  /* monotonic ms output last moved, while wlen > 0 */
 	uint32_t ev; /* the epoll events registered */
 	bool counted; /* holds a turn_shared_conn_take (no allocation yet) */
+	bool allocd;  /* has carried an allocation (sticky) */
 };
 
-/* Whether reading c waits: a pipe whose peer is full, or a control
- * stream whose answers pile up unread (NET_TCP_WBUF_PAUSE). */
+/* Whether reading c waits: a pipe whose peer is full, or a stream with
+ * no allocation whose answers pile up unread (NET_TCP_WBUF_PAUSE). */
 static inline bool net_tcp_rblocked(const struct net_tcp_conn *c)
 {
-	return c->rpaused || (!c->pipe && c->wlen >= NET_TCP_WBUF_PAUSE);
+	return c->rpaused ||
+	       (!c->pipe && !c->allocd && c->wlen >= NET_TCP_WBUF_PAUSE);
 }
 
 /* A DTLS session on a UDP listener, found by the client's address. */

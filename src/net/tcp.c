@@ -74,8 +74,10 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 	loop_defer_free(w->loop, c);
 }
 
-static int tcp_flush_plain(struct net_tcp_conn *c)
+static int tcp_flush(struct net_tcp_conn *c)
 {
+	if (c->ssl)
+		return net_tls_conn_flush(c);
 	while (c->wlen > 0) {
 		ssize_t n = send(c->lf.fd, c->wbuf, c->wlen, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
@@ -84,17 +86,6 @@ static int tcp_flush_plain(struct net_tcp_conn *c)
 		c->wlen -= (size_t)n;
 	}
 	return 0;
-}
-
-/* Send what wbuf holds; any progress restarts the stall clock that
- * net_tcp_sweep checks (--tcp-write-timeout). */
-static int tcp_flush(struct net_tcp_conn *c)
-{
-	size_t before = c->wlen;
-	int err = c->ssl ? net_tls_conn_flush(c) : tcp_flush_plain(c);
-	if (c->wlen < before)
-		c->wmoved = c->w->now_ms;
-	return err;
 }
 
 /* EPOLLIN unless reading waits (net_tcp_rblocked), EPOLLOUT while output
@@ -108,6 +99,10 @@ void net_tcp_events(struct net_tcp_conn *c)
 	bool rd = !net_tcp_rblocked(c);
 	bool held = rd && c->ssl && SSL_pending(c->ssl) > 0;
 	uint32_t ev = (rd ? EPOLLIN : 0) | (c->want_out || held ? EPOLLOUT : 0);
+	/* The frame deadline does not run while we are the side not
+	 * reading (net_tcp_sweep): reading again, it starts over. */
+	if (rd && !(c->ev & EPOLLIN) && c->deadline)
+		c->deadline = c->w->now_ms + NET_TCP_FRAME_MS;
 	if (ev != c->ev && loop_mod(c->w->loop, &c->lf, ev) == 0)
 		c->ev = ev;
 }
@@ -135,8 +130,6 @@ static int tcp_wbuf_append(struct net_tcp_conn *c, const struct iovec *iov,
 		c->wbuf = b;
 		c->wcap = cap;
 	}
-	if (c->wlen == 0)
-		c->wmoved = c->w->now_ms; /* the stall clock starts */
 	for (int i = 0; i < iovcnt; i++) {
 		memcpy(c->wbuf + c->wlen, iov[i].iov_base, iov[i].iov_len);
 		c->wlen += iov[i].iov_len;
@@ -236,7 +229,9 @@ int net_tcp_frames(struct net_tcp_conn *c)
 		if (c->lf.fd < 0)
 			return 0;
 		/* Allocated or bound to a peer: the user's quota covers it. */
-		if (c->counted && (c->pipe || turn_conn_has_alloc(c->w->srv, &src)))
+		if (!c->allocd && !c->pipe && turn_conn_has_alloc(c->w->srv, &src))
+			c->allocd = true;
+		if (c->counted && (c->pipe || c->allocd))
 			tcp_uncount(c);
 		if (c->handoff)
 			break; /* the owning worker reads this frame again */
@@ -319,12 +314,29 @@ static int tcp_read(struct net_tcp_conn *c)
 	return err;
 }
 
+/* Close on an error; ETIMEDOUT is the kernel's TCP_USER_TIMEOUT: the
+ * client left its window shut, or stopped acknowledging, that long. */
+static void tcp_fail(struct net_tcp_conn *c, int err)
+{
+	if (err == ETIMEDOUT)
+		turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_timed_out, 1);
+	tcp_conn_close(c);
+}
+
+static int tcp_sock_error(const struct net_tcp_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	return getsockopt(c->lf.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : errno;
+}
+
 static void tcp_event(struct loop_fd *lf, uint32_t events)
 {
 	struct net_tcp_conn *c = lf->arg;
 	if (events & EPOLLOUT) {
-		if (tcp_flush(c) != 0) {
-			tcp_conn_close(c);
+		int err = tcp_flush(c);
+		if (err) {
+			tcp_fail(c, err);
 			return;
 		}
 		if (c->wlen == 0)
@@ -346,11 +358,12 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 	 * for a stream paused because its answers wait unread. */
 	if ((events & (EPOLLERR | EPOLLHUP)) &&
 	    (net_tcp_rblocked(c) || c->rlen == c->rcap)) {
-		tcp_conn_close(c);
+		tcp_fail(c, tcp_sock_error(c));
 		return;
 	}
-	if (tcp_read(c) != 0)
-		tcp_conn_close(c);
+	int err = tcp_read(c);
+	if (err)
+		tcp_fail(c, err);
 	else if (c->lf.fd >= 0 && c->handoff)
 		net_tcprelay_handoff(c); /* c belongs to another worker now */
 	/* What it queued for UDP leaves after the epoll batch (worker_step). */
@@ -418,9 +431,7 @@ static void tcp_refused(struct net_worker *w, const struct sa *remote,
 }
 
 /* A new client stream: counted against its source until it carries an
- * allocation, and given a kernel deadline for unacknowledged or unsent
- * output (TCP_USER_TIMEOUT also covers a zero window), so a client that
- * never reads cannot pin the kernel's send buffer either. */
+ * allocation, and given a kernel deadline for its output. */
 static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 					 const struct sa *remote)
 {
@@ -431,6 +442,9 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 		tcp_refused(w, remote, cfg->tcp_unauth_per_ip);
 		return NULL;
 	}
+	/* --tcp-write-timeout, as the kernel's limit on unacknowledged or
+	 * unsent output (RFC 5482), a shut window included: a client that
+	 * stops reading is dropped; one reading slowly is not. */
 	unsigned to = cfg->tcp_write_timeout * 1000u;
 	if (to)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &to, sizeof(to));
@@ -518,17 +532,6 @@ void net_tcp_listener_close(struct net_tcp_listener *l)
 	free(l);
 }
 
-/* Output waiting and not moving for --tcp-write-timeout: the client
- * stopped reading (TCP_USER_TIMEOUT catches the kernel's share). */
-static bool tcp_write_stalled(const struct net_tcp_conn *c)
-{
-	uint64_t limit = tcp_cfg(c->w)->tcp_write_timeout * 1000ull;
-	if (!limit || c->wlen == 0 || c->w->now_ms - c->wmoved < limit)
-		return false;
-	turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_stalled, 1);
-	return true;
-}
-
 /* Quiet for NET_TCP_IDLE_MS with no allocation and no pipe. */
 static bool tcp_idle_bare(struct net_tcp_conn *c)
 {
@@ -551,8 +554,9 @@ void net_tcp_sweep(struct net_worker *w)
 	struct net_tcp_conn *c = w->conns;
 	while (c) {
 		struct net_tcp_conn *next = c->next;
-		if (c->lf.fd >= 0 && ((c->deadline && w->now_ms >= c->deadline) ||
-				      tcp_write_stalled(c) || tcp_idle_bare(c)))
+		bool late = c->deadline && w->now_ms >= c->deadline &&
+			    !net_tcp_rblocked(c);
+		if (c->lf.fd >= 0 && (late || tcp_idle_bare(c)))
 			tcp_conn_close(c);
 		c = next;
 	}

@@ -9,6 +9,8 @@
  * while the client connection's write buffer has room. Either way the
  * kernel's windows push back on the sender. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -400,6 +402,10 @@ static void io_tcp_bind(void *arg, void *handle, void *conn)
 	}
 	c->pipe = tp;
 	c->piped = true;
+	/* A pipe may wait on its reader as long as the application likes:
+	 * the kernel's default retransmission limits apply again. */
+	unsigned none = 0;
+	(void)setsockopt(c->lf.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &none, sizeof(none));
 	tp->client = c;
 	tpeer_update(tp); /* start reading the peer: its data was waiting */
 }

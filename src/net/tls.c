@@ -33,6 +33,7 @@ int net_tls_conn_start(struct net_tcp_conn *c)
  * entry would be blamed on the next connection. */
 static int tls_wait(struct net_tcp_conn *c, int rc)
 {
+	int sys = errno; /* what the socket said, for SSL_ERROR_SYSCALL */
 	int e = SSL_get_error(c->ssl, rc);
 	ERR_clear_error();
 	if (e == SSL_ERROR_WANT_READ)
@@ -42,6 +43,8 @@ static int tls_wait(struct net_tcp_conn *c, int rc)
 		net_tcp_want_out(c, true);
 		return 0;
 	}
+	if (e == SSL_ERROR_SYSCALL && sys == ETIMEDOUT)
+		return ETIMEDOUT; /* TCP_USER_TIMEOUT (tcp.c counts it) */
 	return e == SSL_ERROR_ZERO_RETURN ? ECONNRESET : EPROTO;
 }
 

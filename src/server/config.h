@@ -102,7 +102,7 @@ struct config {
 	uint16_t max_perms;             /* --max-permissions per allocation (64) */
 	uint16_t max_chans;             /* --max-channels per allocation (64) */
 	uint32_t max_unauth_tcp;        /* --max-unauth-tcp-per-ip (64; 0 = none) */
-	uint32_t tcp_write_timeout;     /* --tcp-write-timeout, s (30) */
+	uint32_t tcp_write_timeout;     /* --tcp-write-timeout, s (30; 0 = none) */
 	char usage_log[256];            /* --usage-log FILE ("-" = stdout, "" = none) */
 	bool prometheus;                /* --prometheus */
 	uint16_t prometheus_port;       /* --prometheus-port (9641) */

@@ -80,7 +80,7 @@ static const struct cfg_opt cfg_opts[] = {
 	NUM("max-permissions", 0, max_perms, 1, 65535),
 	NUM("max-channels", 0, max_chans, 1, 4096),
 	NUM("max-unauth-tcp-per-ip", 0, max_unauth_tcp, 0, 1000000),
-	NUM("tcp-write-timeout", 0, tcp_write_timeout, 1, 3600),
+	NUM("tcp-write-timeout", 0, tcp_write_timeout, 0, 3600),
 
 	/* accounting and metrics */
 	STR("usage-log", 0, usage_log, 1),

@@ -102,9 +102,10 @@ static void render_auth(const struct prom_view *v, FILE *f)
 		   "TCP/TLS connections closed at accept: their source held "
 		   "max-unauth-tcp-per-ip connections without an allocation.",
 		   OFF(conn_refused));
-	render_one(v, f, "tcp_stalled_total",
-		   "TCP/TLS connections closed because their output did not move "
-		   "for tcp-write-timeout.", OFF(conn_stalled));
+	render_one(v, f, "tcp_timed_out_total",
+		   "TCP/TLS connections the kernel ended because the client left "
+		   "output unread or unacknowledged for tcp-write-timeout.",
+		   OFF(conn_timed_out));
 	head(f, "allocation_quota_rejections_total", "counter",
 	     "Allocates refused with 486, by quota.");
 	for (int q = 0; q < TURN_QR_COUNT; q++)

@@ -233,7 +233,7 @@ struct turn_stats {
 	_Atomic uint64_t quota_rej[TURN_QR_COUNT]; /* 486s */
 	/* Counted by the transports (src/net, turn_srv_net_stats). */
 	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip */
-	_Atomic uint64_t conn_stalled; /* closed by tcp-write-timeout */
+	_Atomic uint64_t conn_timed_out; /* TCP/TLS ended by tcp-write-timeout */
 };
 
 static inline void turn_stat_add(_Atomic uint64_t *c, uint64_t n)

@@ -17,6 +17,13 @@ idle      connections with no allocation close after 60 s without input,
 zerowin   a client pipelines Binding requests and never reads the answers
           (server started with --tcp-write-timeout 2): the server stops
           reading it, then closes it once its output has not moved for 2 s.
+congest   a TCP client with an allocation reads slowly (100 KB/s) while a
+          peer floods it (2 MB/s): what it sends, frames split in two
+          writes, still reaches its peer and it is not closed (reading it
+          used to stop while its output waited, and the frame deadline
+          then closed it).
+pipepause an RFC 6062 client stops reading for 5 s, longer than
+          --tcp-write-timeout: every byte its peer sent arrives after.
 unauthcap --max-unauth-tcp-per-ip 4: a fifth connection without an
           allocation from one source is closed at once, other sources are
           not affected, and one that allocates stops counting.
@@ -360,6 +367,89 @@ def zerowin(port, tls_port, pid):
     k = tc.Client((H, port), transport="tcp", timeout=3.0)
     check("zerowin: other clients are served", k.binding().cls == tc.SUCCESS)
     k.close()
+
+
+def congest(port, tls_port, pid):
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind((H, 0))
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind((H, 0))
+    sink.setblocking(False)
+    c = tc.Client((H, port), transport="tcp", timeout=3.0)
+    c.set_user("alice", "alicepw")
+    relay = c.allocate(lifetime=600).xaddr(tc.XOR_RELAYED_ADDRESS)
+    ok = c.channel_bind(0x4000, H, peer.getsockname()[1]).cls == tc.SUCCESS
+    ok = ok and c.channel_bind(0x4001, H, sink.getsockname()[1]).cls == tc.SUCCESS
+    check("congest: allocated, two channels", ok)
+    s = c.sock
+    s.setblocking(False)
+    frame = struct.pack("!HH", 0x4001, 1000) + b"y" * 1000
+    sent = got = 0
+    err = None
+    end = time.monotonic() + 6
+    while time.monotonic() < end and err is None:
+        for _ in range(40):  # 40 KB per 20 ms: 2 MB/s from the peer
+            peer.sendto(b"x" * 1000, relay)
+        try:
+            for half in (frame[:502], frame[502:]):
+                s.sendall(half)
+            sent += 1
+            s.recv(2000)  # 100 KB/s
+            while True:
+                sink.recv(2000)
+                got += 1
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            err = repr(e)
+        time.sleep(0.02)
+    time.sleep(0.3)
+    try:
+        while True:
+            sink.recv(2000)
+            got += 1
+    except BlockingIOError:
+        pass
+    check("congest: a slow reader with a fast peer stays open", err is None, err or "")
+    check("congest: what it sends reaches its peer", sent > 100 and got >= sent - 2,
+          "%d of %d frames" % (got, sent))
+    c.close()
+
+
+def pipepause(port, tls_port, pid):
+    c = tc.Client((H, port), transport="tcp", timeout=5.0)
+    c.set_user("alice", "alicepw")
+    check("pipepause: TCP allocation", c.allocate(proto=6).cls == tc.SUCCESS)
+    lst = socket.socket()
+    lst.bind((H, 0))
+    lst.listen(1)
+    connid = c.connect(H, lst.getsockname()[1]).get(tc.CONNECTION_ID)
+    peer, _ = lst.accept()
+    d = tc.Client((H, port), transport="tcp", timeout=5.0)
+    d.username, d.password = c.username, c.password
+    check("pipepause: bound", d.connection_bind(connid).cls == tc.SUCCESS)
+    peer.setblocking(False)
+    sent, end = 0, time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            sent += peer.send(b"z" * 65536)
+        except BlockingIOError:
+            time.sleep(0.01)
+    got, err = len(d.buf), None
+    d.sock.settimeout(3.0)
+    try:
+        while got < sent:
+            x = d.sock.recv(1 << 20)
+            if not x:
+                err = "EOF"
+                break
+            got += len(x)
+    except OSError as e:
+        err = repr(e)
+    check("pipepause: all the peer sent arrives after a long pause",
+          got == sent and err is None, "%d of %d bytes, %s" % (got, sent, err))
+    for k in (c, d, peer, lst):
+        k.close()
 
 
 def answered(src, port):

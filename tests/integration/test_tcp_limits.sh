@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Limits on TCP/TLS client connections (net_abuse.py zerowin, unauthcap):
+# Limits on TCP/TLS client connections (net_abuse.py zerowin, congest,
+# pipepause, unauthcap):
 # a client that never reads its answers is paused, then closed once its
 # output stalls for --tcp-write-timeout; a source holds at most
 # --max-unauth-tcp-per-ip connections that carry no allocation.
@@ -9,9 +10,11 @@ TS_NAME=tcp_limits
 . "$(dirname "$0")/lib.sh"
 ts_need_bin "${1:-}"
 [ "$TS_SERVER" = turnstone ] || exit 0
+PROM=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
-	--tcp-write-timeout 2 --max-unauth-tcp-per-ip 4 || exit 1
-for mode in zerowin unauthcap; do
+	--tcp-write-timeout 2 --max-unauth-tcp-per-ip 4 \
+	--prometheus --prometheus-port "$PROM" || exit 1
+for mode in zerowin congest pipepause unauthcap; do
 	TS_CHECK_TIMEOUT=60 ts_python_checks "$mode" "$TS_DIR/net_abuse.py" "$mode" \
 		"$TS_PORT" 0 "$TS_PID"
 done
@@ -20,4 +23,10 @@ case $(cat "$TS_LOG") in
 	ts_pass "the refusal is logged, naming the option" ;;
 *) ts_fail "the refusal is logged, naming the option" "not in $TS_LOG" ;;
 esac
+metrics=$(curl -s --max-time 5 "http://127.0.0.1:$PROM/metrics")
+metric() { printf '%s\n' "$metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+ts_check "the kernel's timeout is counted (tcp_timed_out_total >= 1)" \
+	test "$(metric turnstone_tcp_timed_out_total)" -ge 1
+ts_check "refusals are counted (tcp_refused_total >= 2)" \
+	test "$(metric turnstone_tcp_refused_total)" -ge 2
 ts_finish

@@ -949,8 +949,8 @@ static void test_conn_limit_options(void **state)
 	assert_int_equal(t->tcfg.tcp_unauth_per_ip, 0);
 	assert_int_equal(t->tcfg.tcp_write_timeout, 5);
 	server_tcfg_free(t);
-	args_expect_err(ARGV("--tcp-write-timeout", "0"),
-			"invalid value for 'tcp-write-timeout': '0' (allowed 1..3600)", NULL);
+	args_expect_err(ARGV("--tcp-write-timeout", "3601"),
+			"invalid value for 'tcp-write-timeout': '3601' (allowed 0..3600)", NULL);
 	args_expect_err(ARGV("--max-unauth-tcp-per-ip", "-1"),
 			"invalid value for 'max-unauth-tcp-per-ip'", NULL);
 }

@@ -116,7 +116,7 @@ static void test_prom_text(void **state)
 		"turnstone_worker_busy_seconds_total{worker=\"0\"} 1.500000\n",
 		"# HELP turnstone_peer_denied_total ",
 		"turnstone_tcp_refused_total 3\n",
-		"turnstone_tcp_stalled_total 0\n",
+		"turnstone_tcp_timed_out_total 0\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(text, want[i]))
