@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/iceurl.h"
 
 #define VALID_TTL_MAX 604800 /* a week */
 /* As --api-rate and --api-burst: above it a limit limits nothing, and the
@@ -109,18 +110,16 @@ static bool valid_name(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
-/* A scheme we hand to browsers, followed by at least a host. */
+/* A URL a browser accepts in RTCIceServer.urls (util/iceurl.c): a
+ * malformed one makes new RTCPeerConnection() throw, failing every call
+ * of the account; userinfo would put a password in every answer. stuns:
+ * is left out: browsers do not offer it. */
 static bool valid_url(const char *u)
 {
-	static const char *const schemes[] = {"stun:", "turn:", "turns:"};
-	if (!valid_text(u, STORE_URL_MAX, false))
+	struct iceurl parsed;
+	if (!valid_text(u, STORE_URL_MAX, false) || strncmp(u, "stuns:", 6) == 0)
 		return false;
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(u, schemes[i], n) == 0)
-			return u[n] != '\0';
-	}
-	return false;
+	return iceurl_parse(u, &parsed) == 0;
 }
 
 /* Index of the first bad url, or -1. *turn says whether any is TURN. */

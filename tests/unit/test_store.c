@@ -197,6 +197,39 @@ static void m_url_bare(struct store_account *a)
 {
 	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turns:");
 }
+/* Regression: only the scheme was checked, so these were stored and
+ * handed to browsers, whose RTCPeerConnection constructor throws on them
+ * (and userinfo put a password in every answer). */
+static void m_url_userinfo(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn:u:pw@203.0.113.9");
+}
+static void m_url_port(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn:203.0.113.9:99999");
+}
+static void m_url_transport(struct store_account *a)
+{
+	snprintf(a->servers[0].urls[0], STORE_URL_MAX,
+		 "turn:198.51.100.7?transport=sctp");
+}
+static void m_url_v6(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn:[2001:db8::1:3478");
+}
+static void m_url_turns_udp(struct store_account *a)
+{
+	snprintf(a->servers[0].urls[1], STORE_URL_MAX,
+		 "turns:198.51.100.7:443?transport=udp");
+}
+static void m_url_path(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "turn://203.0.113.9/x");
+}
+static void m_url_stuns(struct store_account *a)
+{
+	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "stuns:203.0.113.9");
+}
 static void m_url_long(struct store_account *a)
 {
 	memset(a->servers[0].urls[0] + 5, 'x', STORE_URL_MAX - 5);
@@ -247,6 +280,13 @@ static const struct valid_case valid_cases[] = {
 	{"servers[1].urls[0]", m_url_ctl},
 	{"servers[1].urls[0]", m_url_bare},
 	{"servers[0].urls[0]", m_url_long},
+	{"servers[1].urls[0]", m_url_userinfo},
+	{"servers[1].urls[0]", m_url_port},
+	{"servers[0].urls[0]", m_url_transport},
+	{"servers[1].urls[0]", m_url_v6},
+	{"servers[0].urls[1]", m_url_turns_udp},
+	{"servers[1].urls[0]", m_url_path},
+	{"servers[1].urls[0]", m_url_stuns},
 	{"servers[0].secret", m_both},
 	{"servers[0].credential", m_no_cred},
 	{"servers[0].username", m_no_user},
@@ -277,6 +317,9 @@ static void test_validate(void **state)
 		/* Nothing invalid reaches the file. */
 		assert_int_equal(store_account_create(f->s, &b), EINVAL);
 	}
+	/* IPv6 literals in brackets are fine. */
+	snprintf(a.servers[1].urls[0], STORE_URL_MAX, "turn:[2001:db8::9]:3478?transport=tcp");
+	assert_int_equal(store_account_validate(&a, &field), 0);
 	/* A stun: only server needs no credentials. */
 	server_set(&a.servers[1], "stun:192.0.2.1", "", "", "");
 	assert_int_equal(store_account_validate(&a, &field), 0);

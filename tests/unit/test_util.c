@@ -12,6 +12,7 @@
 
 #include "util/bytes.h"
 #include "util/cpus.h"
+#include "util/iceurl.h"
 #include "util/log.h"
 #include "util/rand.h"
 #include "util/sa.h"
@@ -168,6 +169,51 @@ static void test_rand_differs(void **state)
 	assert_memory_not_equal(a, b, sizeof(a));
 }
 
+/* What browsers take in RTCIceServer.urls, and the garbage the admin API
+ * used to store for a custom server (new RTCPeerConnection() throws on
+ * it, failing every call of the account). */
+static void test_iceurl(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"stun:192.0.2.1", "stun:stun.example.com:19302",
+		"turn:192.0.2.1:3478?transport=udp", "turn:turn-1.example.com",
+		"turn:[2001:db8::7]:3478?transport=tcp", "turns:t.example.com:443?transport=tcp",
+		"stuns:192.0.2.1", "turn:[::1]", "turn:a:65535",
+	};
+	static const char *const bad[] = {
+		"turn:user:pass@192.0.2.1:3478", "turn:u@192.0.2.1", "turn:192.0.2.1:99999",
+		"turn:192.0.2.1:0", "turn:192.0.2.1:", "turn:192.0.2.1:+80",
+		"turn:192.0.2.1:003478", "turn:192.0.2.1?transport=sctp",
+		"turn:192.0.2.1?transport=udp&x=1", "turn:192.0.2.1?", "turn:[::1",
+		"turn:[zz]:3478", "turn:[fe80::1%25eth0]", "turn:::1", "turn:2001:db8::1",
+		"turns:x.example:443?transport=udp", "turn:192.0.2.1:3478/path",
+		"turn://192.0.2.1", "stun:192.0.2.1?transport=udp", "turn:%41",
+		"turn:1.2.3.999", "turn:1.2.3", "turn:-x.example", "turn:x-.example",
+		"turn:a..b", "turn:a.", "turn:.a", "turn:a_b", "TURN:192.0.2.1",
+		"http://192.0.2.1", "turn:", "turn:#x", "turn:a b", "",
+	};
+	struct iceurl u;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (iceurl_parse(good[i], &u) != 0)
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (iceurl_parse(bad[i], &u) != EINVAL)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(iceurl_parse(NULL, &u), EINVAL);
+	assert_int_equal(iceurl_parse("turn:[2001:db8::7]:3478?transport=tcp", &u), 0);
+	assert_string_equal(u.host, "2001:db8::7");
+	assert_int_equal(u.port, 3478);
+	assert_int_equal(u.transport, ICEURL_TCP);
+	assert_true(u.turn);
+	assert_int_equal(iceurl_parse("turns:t.example.com", &u), 0);
+	assert_int_equal(u.port, 5349);
+	assert_int_equal(u.transport, ICEURL_TLS);
+	assert_int_equal(iceurl_parse("stun:192.0.2.1", &u), 0);
+	assert_false(u.turn);
+	assert_int_equal(u.transport, ICEURL_UDP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
 		cmocka_unit_test(test_cpus_usable),
+		cmocka_unit_test(test_iceurl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
