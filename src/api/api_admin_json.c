@@ -8,7 +8,7 @@
 
 #include "api/api_admin.h"
 
-#define REDACTED "(redacted)"
+#define REDACTED STORE_REDACTED
 
 static json_t *server_json(const struct store_server *s)
 {

@@ -26,6 +26,8 @@
 #define STORE_SERVERS_MAX 4   /* custom servers per account */
 #define STORE_CRED_MAX 256
 #define STORE_KEYMAT_MAX 8192 /* HS256 secret or PEM public key */
+/* Shown in place of a stored credential or secret; refused as a value. */
+#define STORE_REDACTED "(redacted)"
 
 enum store_turn_mode {
 	STORE_TURN_PLATFORM = 0, /* platform servers only (default) */
@@ -70,9 +72,10 @@ struct store_account {
 void store_account_init(struct store_account *a, const char *name);
 /* Frees a->servers (the struct itself is the caller's). */
 void store_account_clear(struct store_account *a);
-/* Checks names, TTLs, modes, server shapes (urls start with stun:, turn:
- * or turns:; static xor secret; custom servers or a non-platform mode only
- * with configurable_turn). 0 or EINVAL; *field names the first bad field
+/* Checks names, TTLs, modes, server shapes (urls as browsers take them,
+ * util/iceurl.h; static xor secret, never STORE_REDACTED; custom servers
+ * or a non-platform mode only with configurable_turn; override needs a
+ * server). 0 or EINVAL; *field names the first bad field
  * ("name", "max_ttl", "servers[1].urls[0]", ...). */
 int store_account_validate(const struct store_account *a,
 			   const char **field);

@@ -150,6 +150,13 @@ static int valid_server(const struct store_server *v)
 		return SRV_CREDENTIAL;
 	if (!valid_text(v->secret, STORE_CRED_MAX, true))
 		return SRV_SECRET;
+	/* What the admin API shows instead of a secret, sent back by a
+	 * client that PUT a GET's answer: storing it would mint credentials
+	 * no TURN server accepts. */
+	if (strcmp(v->credential, STORE_REDACTED) == 0)
+		return SRV_CREDENTIAL;
+	if (strcmp(v->secret, STORE_REDACTED) == 0)
+		return SRV_SECRET;
 	bool user = v->username[0], cred = v->credential[0];
 	bool secret = v->secret[0];
 	if (user != cred)
@@ -166,6 +173,10 @@ static const char *valid_servers(const struct store_account *a)
 		return "servers";
 	/* Custom servers are the paid feature. */
 	if (a->nservers && !a->configurable_turn)
+		return "servers";
+	/* Override with no server would answer an empty iceServers: no
+	 * relay at all, and never the platform's (that is the point). */
+	if (a->mode == STORE_TURN_OVERRIDE && !a->nservers)
 		return "servers";
 	for (unsigned i = 0; i < a->nservers; i++) {
 		int f = valid_server(&a->servers[i]);

@@ -34,7 +34,8 @@ static void test_account_roundtrip(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM server_urls"),
 			 1);
 
-	/* And to none at all. */
+	/* And to none at all (override needs a server: fallback). */
+	a.mode = STORE_TURN_FALLBACK;
 	a.nservers = 0;
 	assert_int_equal(store_account_update(f->s, &a), 0);
 	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
@@ -230,6 +231,21 @@ static void m_url_stuns(struct store_account *a)
 {
 	snprintf(a->servers[1].urls[0], STORE_URL_MAX, "stuns:203.0.113.9");
 }
+/* Regression: a GET's "(redacted)" PUT back was stored as the secret. */
+static void m_secret_redacted(struct store_account *a)
+{
+	snprintf(a->servers[1].secret, STORE_CRED_MAX, "(redacted)");
+}
+static void m_cred_redacted(struct store_account *a)
+{
+	snprintf(a->servers[0].credential, STORE_CRED_MAX, "(redacted)");
+}
+/* Regression: override with no server answered iceServers []. */
+static void m_override_empty(struct store_account *a)
+{
+	a->mode = STORE_TURN_OVERRIDE;
+	a->nservers = 0;
+}
 static void m_url_long(struct store_account *a)
 {
 	memset(a->servers[0].urls[0] + 5, 'x', STORE_URL_MAX - 5);
@@ -287,6 +303,9 @@ static const struct valid_case valid_cases[] = {
 	{"servers[0].urls[1]", m_url_turns_udp},
 	{"servers[1].urls[0]", m_url_path},
 	{"servers[1].urls[0]", m_url_stuns},
+	{"servers[1].secret", m_secret_redacted},
+	{"servers[0].credential", m_cred_redacted},
+	{"servers", m_override_empty},
 	{"servers[0].secret", m_both},
 	{"servers[0].credential", m_no_cred},
 	{"servers[0].username", m_no_user},
