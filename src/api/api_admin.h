@@ -13,8 +13,10 @@ json_t *admin_keys_json(const struct store_snap *snap, const char *account);
  * field. *field names it either way. name is settable only on create. */
 int admin_account_apply(json_t *body, struct store_account *a, bool create,
 			const char **field);
-/* mode, iceTransportPolicy and servers (into tmp, which a->servers then
- * points at). Same errors as admin_account_apply. */
+/* PUT .../turn: mode (required), iceTransportPolicy and servers (into
+ * tmp, which a->servers then points at), replacing the old policy whole:
+ * left out means "all" and no servers. Same errors as
+ * admin_account_apply; a server's field reads "servers[1].urls". */
 int admin_turn_apply(json_t *body, struct store_account *a,
 		     struct store_server tmp[STORE_SERVERS_MAX],
 		     const char **field);

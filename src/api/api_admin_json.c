@@ -168,34 +168,53 @@ int admin_account_apply(json_t *body, struct store_account *a, bool create,
 	return 0;
 }
 
-static int server_apply(json_t *o, struct store_server *s, const char **f)
+/* Field names for a server's values, static so that *field outlives
+ * the request body (the store names the same fields the same way). */
+#define SRV_NAMES(i)                                                       \
+	{"servers[" #i "]", "servers[" #i "].urls",                        \
+	 "servers[" #i "].username", "servers[" #i "].credential",         \
+	 "servers[" #i "].secret"}
+static const char *const srv_names[STORE_SERVERS_MAX][5] = {
+	SRV_NAMES(0), SRV_NAMES(1), SRV_NAMES(2), SRV_NAMES(3)};
+_Static_assert(STORE_SERVERS_MAX == 4, "srv_names lists four servers");
+
+static int server_urls_apply(json_t *v, struct store_server *s)
 {
+	json_t *u;
+	size_t i;
+	if (!json_is_array(v) || json_array_size(v) > STORE_URLS_MAX)
+		return EINVAL;
+	json_array_foreach(v, i, u)
+		if (get_str(u, s->urls[s->nurls++], STORE_URL_MAX))
+			return EINVAL;
+	return 0;
+}
+
+/* Server number i; *f names the bad value as "servers[i].urls". */
+static int server_apply(json_t *o, size_t i, struct store_server *s,
+			const char **f)
+{
+	static const char *const keys[] = {"urls", "username", "credential",
+					   "secret"};
+	char *dst[] = {NULL, s->username, s->credential, s->secret};
 	const char *k;
 	json_t *v;
-	size_t i;
 	memset(s, 0, sizeof(*s));
+	*f = srv_names[i][0];
 	if (!json_is_object(o))
 		return EINVAL;
 	json_object_foreach(o, k, v) {
-		*f = k;
-		if (strcmp(k, "urls") == 0) {
-			json_t *u;
-			if (!json_is_array(v) || json_array_size(v) > STORE_URLS_MAX)
-				return EINVAL;
-			json_array_foreach(v, i, u)
-				if (get_str(u, s->urls[s->nurls++], STORE_URL_MAX))
-					return EINVAL;
-		} else if (strcmp(k, "username") == 0) {
-			if (get_str(v, s->username, sizeof(s->username)))
-				return EINVAL;
-		} else if (strcmp(k, "credential") == 0) {
-			if (get_str(v, s->credential, sizeof(s->credential)))
-				return EINVAL;
-		} else if (strcmp(k, "secret") == 0) {
-			if (get_str(v, s->secret, sizeof(s->secret)))
-				return EINVAL;
-		} else
+		size_t n = 0;
+		while (n < 4 && strcmp(k, keys[n]) != 0)
+			n++;
+		if (n == 4) {
+			*f = k;
 			return ENOENT;
+		}
+		*f = srv_names[i][n + 1];
+		if (n == 0 ? server_urls_apply(v, s)
+			   : get_str(v, dst[n], STORE_CRED_MAX))
+			return EINVAL;
 	}
 	return 0;
 }
@@ -209,7 +228,7 @@ static int turn_servers_apply(json_t *v, struct store_account *a,
 	if (!json_is_array(v) || json_array_size(v) > STORE_SERVERS_MAX)
 		return EINVAL;
 	json_array_foreach(v, i, o) {
-		int err = server_apply(o, &tmp[i], f);
+		int err = server_apply(o, i, &tmp[i], f);
 		if (err)
 			return err;
 	}
@@ -226,6 +245,15 @@ int admin_turn_apply(json_t *body, struct store_account *a,
 	json_t *v;
 	*field = "body";
 	if (!json_is_object(body))
+		return EINVAL;
+	/* PUT replaces the policy as a whole: what the body leaves out
+	 * takes its default (iceTransportPolicy all, no servers), never the
+	 * old value; mode is required. */
+	a->relay_only = false;
+	a->nservers = 0;
+	a->servers = NULL;
+	*field = "mode";
+	if (!json_is_string(json_object_get(body, "mode")))
 		return EINVAL;
 	json_object_foreach(body, k, v) {
 		*field = k;
