@@ -141,7 +141,6 @@ static int reply_account(struct api_req *r, unsigned status, const char *name)
 }
 
 static int op_create(struct store *s, void *a) { return store_account_create(s, a); }
-static int op_update(struct store *s, void *a) { return store_account_update(s, a); }
 static int op_delete(struct store *s, void *n) { return store_account_delete(s, n); }
 static int op_key_add(struct store *s, void *k) { return store_key_add(s, k); }
 
@@ -175,35 +174,79 @@ static int account_create(struct api_req *r)
 	return rc;
 }
 
-/* Read-modify-write of one account with a JSON patch. */
+/* One PATCH or PUT .../turn, applied inside the store's write
+ * transaction (store_account_modify). */
+struct patch_ctx {
+	json_t *body;
+	bool turn;
+	struct store_server tmp[STORE_SERVERS_MAX];
+	const char *field;
+	int apply_err; /* what fn returned, to tell it from the store's */
+};
+
+#define PATCH_FEATURE EPERM  /* 403 feature_disabled */
+#define PATCH_CONFLICT EBUSY /* 409: the feature is in use */
+
+static int patch_edit(struct store_account *acc, void *arg)
+{
+	struct patch_ctx *c = arg;
+	int err = c->turn ? admin_turn_apply(c->body, acc, c->tmp, &c->field)
+			  : admin_account_apply(c->body, acc, false, &c->field);
+	/* Without the feature: a PUT asks for what is not enabled (403); a
+	 * PATCH turning the feature off while a policy uses it conflicts
+	 * with that policy (409). */
+	if (!err && !acc->configurable_turn &&
+	    (acc->mode != STORE_TURN_PLATFORM || acc->nservers))
+		err = c->turn ? PATCH_FEATURE : PATCH_CONFLICT;
+	if (!err && store_account_validate(acc, &c->field) != 0)
+		err = EINVAL;
+	c->apply_err = err;
+	return err;
+}
+
+static int patch_reply_err(struct api_req *r, const struct patch_ctx *c,
+			   int err)
+{
+	if (err == PATCH_FEATURE)
+		return api_reply_error(r, MHD_HTTP_FORBIDDEN, "feature_disabled",
+				       "Configurable TURN is not enabled for this account");
+	if (err == PATCH_CONFLICT)
+		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
+				       "features.configurableTurn: the account has "
+				       "a Configurable TURN policy; PUT its turn "
+				       "{\"mode\":\"platform\"} first");
+	if (err == c->apply_err)
+		return reply_field(r, err, c->field);
+	return reply_store_err(r, err, "account");
+}
+
+struct patch_op {
+	const char *name;
+	struct patch_ctx *c;
+};
+
+static int op_patch(struct store *s, void *arg)
+{
+	struct patch_op *op = arg;
+	return store_account_modify(s, op->name, patch_edit, op->c);
+}
+
+/* PATCH an account or PUT its turn policy: read, apply and write in one
+ * transaction, so concurrent admin calls (or the CLI) never undo each
+ * other's changes. */
 static int account_patch(struct api_req *r, const char *name, bool turn)
 {
 	int rc;
-	const char *field = NULL;
-	json_t *j = admin_body(r, &rc);
-	if (!j)
+	struct patch_ctx c = {.turn = turn};
+	c.body = admin_body(r, &rc);
+	if (!c.body)
 		return rc;
-	struct store_account acc;
-	struct store_server tmp[STORE_SERVERS_MAX];
-	pthread_mutex_lock(&r->api->dir_mu);
-	int err = r->api->store ? store_account_get(r->api->store, name, &acc) : EIO;
-	pthread_mutex_unlock(&r->api->dir_mu);
-	if (err) {
-		json_decref(j);
-		return reply_store_err(r, err, "account");
-	}
-	struct store_server *own = acc.servers;
-	err = turn ? admin_turn_apply(j, &acc, tmp, &field)
-		   : admin_account_apply(j, &acc, false, &field);
-	if (!err && turn && !acc.configurable_turn &&
-	    (acc.mode != STORE_TURN_PLATFORM || acc.nservers))
-		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "feature_disabled",
-				     "Configurable TURN is not enabled for this account");
-	else
-		rc = account_save(r, err, field, op_update, &acc, MHD_HTTP_OK);
-	acc.servers = own;
-	store_account_clear(&acc);
-	json_decref(j);
+	struct patch_op op = {name, &c};
+	int err = admin_write(r->api, op_patch, &op);
+	rc = err ? patch_reply_err(r, &c, err)
+		 : reply_account(r, MHD_HTTP_OK, name);
+	explicit_bzero(c.tmp, sizeof(c.tmp));
+	json_decref(c.body);
 	return rc;
 }
 

@@ -95,16 +95,18 @@ static int acct_list(struct cli_args *a, struct store *s)
 	return 0;
 }
 
+static int acct_status_edit(struct store_account *acct, void *off)
+{
+	acct->disabled = *(bool *)off;
+	return 0;
+}
+
+/* One transaction (store_account_modify): a concurrent admin API write
+ * to the same account is not undone. */
 static int acct_status_set(struct cli_args *a, struct store *s, bool off)
 {
-	struct store_account acct;
 	const char *name = a->pos[0];
-	int err = store_account_get(s, name, &acct);
-	if (!err) {
-		acct.disabled = off;
-		err = store_account_update(s, &acct);
-		store_account_clear(&acct);
-	}
+	int err = store_account_modify(s, name, acct_status_edit, &off);
 	return err ? cli_fail(a, err, "account '%s'", name) : 0;
 }
 

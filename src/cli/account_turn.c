@@ -65,50 +65,64 @@ static int turn_servers_parse(struct cli_args *a, struct store_server *tmp,
 	return 0;
 }
 
+/* The new policy, applied by store_account_modify inside its write
+ * transaction so a concurrent writer (the daemon's admin API) cannot
+ * commit between our read and our write and be undone. */
+struct turn_edit {
+	enum store_turn_mode mode;
+	bool relay_only;
+	unsigned n;
+	struct store_server *servers;
+	const char *field; /* the first invalid one, after EINVAL */
+};
+
+#define TURN_UNPAID EPERM
+
 /* The feature check comes before validation so that its refusal reads
  * as what it is (the API answers 403 feature_disabled here). */
-static int turn_apply(struct cli_args *a, struct store *s,
-		      struct store_account *acct)
+static int turn_edit(struct store_account *acct, void *arg)
 {
+	struct turn_edit *e = arg;
+	acct->mode = e->mode;
+	acct->relay_only = e->relay_only;
+	acct->nservers = e->n;
+	acct->servers = e->n ? e->servers : NULL;
 	if (!acct->configurable_turn &&
 	    (acct->mode != STORE_TURN_PLATFORM || acct->nservers))
+		return TURN_UNPAID;
+	return store_account_validate(acct, &e->field);
+}
+
+static int turn_apply(struct cli_args *a, struct store *s, const char *name,
+		      struct turn_edit *e)
+{
+	int err = store_account_modify(s, name, turn_edit, e);
+	if (err == TURN_UNPAID)
 		return cli_say(a, 1, "account '%s' lacks the configurable-turn "
 			       "feature (custom servers, modes other than "
-			       "platform)", acct->name);
-	int rc = cli_account_check(a, acct);
-	if (rc)
-		return rc;
-	int err = store_account_update(s, acct);
+			       "platform)", name);
+	if (err == EINVAL && e->field)
+		return cli_say(a, 2, "invalid %s", e->field);
 	if (err)
-		return cli_fail(a, err, "account '%s'", acct->name);
-	return cli_account_show(a, s, acct->name);
+		return cli_fail(a, err, "account '%s'", name);
+	return cli_account_show(a, s, name);
 }
 
 int cli_turn_set(struct cli_args *a, struct store *s)
 {
 	struct store_server tmp[STORE_SERVERS_MAX];
-	struct store_account acct;
-	enum store_turn_mode mode;
-	unsigned n = 0;
+	struct turn_edit e = {.servers = tmp};
 	const char *m = cli_args_get(a, "mode");
 	if (!m)
 		return cli_say(a, 2, "--mode is required");
-	if (store_turn_mode_parse(m, &mode) != 0)
+	if (store_turn_mode_parse(m, &e.mode) != 0)
 		return cli_say(a, 2, "unknown --mode '%s' (platform, override "
 			       "or fallback)", m);
 	memset(tmp, 0, sizeof(tmp));
-	int rc = turn_servers_parse(a, tmp, &n);
-	int err = rc ? 0 : store_account_get(s, a->pos[0], &acct);
-	if (err)
-		rc = cli_fail(a, err, "account '%s'", a->pos[0]);
-	if (!rc) {
-		store_account_clear(&acct);
-		acct.mode = mode;
-		acct.relay_only = cli_args_has(a, "relay-only");
-		acct.nservers = n;
-		acct.servers = n ? tmp : NULL;
-		rc = turn_apply(a, s, &acct);
-	}
+	int rc = turn_servers_parse(a, tmp, &e.n);
+	e.relay_only = cli_args_has(a, "relay-only");
+	if (!rc)
+		rc = turn_apply(a, s, a->pos[0], &e);
 	explicit_bzero(tmp, sizeof(tmp));
 	return rc;
 }

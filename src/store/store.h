@@ -104,6 +104,16 @@ int store_account_get(struct store *s, const char *name,
 /* Replaces every field but id/created, servers included, in one
  * transaction. */
 int store_account_update(struct store *s, const struct store_account *a);
+/* Edits one account: fn gets it as stored (servers included; fn may
+ * point a->servers at an array of its own) and changes it; it is then
+ * validated and written back, all inside one write transaction, so a
+ * concurrent writer (another thread, the CLI) cannot slip a commit in
+ * between and have it undone. fn's error is returned as is (the
+ * transaction rolls back); ENOENT when there is no such account, EINVAL
+ * when the result does not validate. */
+typedef int(store_account_edit_h)(struct store_account *a, void *arg);
+int store_account_modify(struct store *s, const char *name,
+			 store_account_edit_h *fn, void *arg);
 /* Deletes the account, its keys and servers. */
 int store_account_delete(struct store *s, const char *name);
 

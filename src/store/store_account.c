@@ -256,3 +256,41 @@ int store_account_delete(struct store *s, const char *name)
 	/* Keys, servers and their urls go with it (ON DELETE CASCADE). */
 	return store_tx(s, true, account_delete_tx, &g);
 }
+
+struct account_modify {
+	const char *name;
+	store_account_edit_h *fn;
+	void *arg;
+};
+
+/* Read, edit and write back under one write lock: no other writer, in
+ * this process or another (the CLI), commits in between, so concurrent
+ * edits of different fields never undo each other. */
+static int account_modify_tx(struct store *s, void *arg)
+{
+	struct account_modify *m = arg;
+	struct store_account a;
+	memset(&a, 0, sizeof(a));
+	struct account_get g = {m->name, &a};
+	int err = account_get_tx(s, &g);
+	struct store_server *own = a.servers;
+	if (!err)
+		err = m->fn(&a, m->arg);
+	if (!err)
+		err = store_account_validate(&a, NULL);
+	struct account_write w = {&a, account_update_sql, 0};
+	if (!err)
+		err = account_write_tx(s, &w);
+	a.servers = own; /* fn may point it at its own array */
+	store_account_clear(&a);
+	return err;
+}
+
+int store_account_modify(struct store *s, const char *name,
+			 store_account_edit_h *fn, void *arg)
+{
+	struct account_modify m = {name, fn, arg};
+	if (!s || !name || !fn)
+		return EINVAL;
+	return store_tx(s, true, account_modify_tx, &m);
+}

@@ -950,12 +950,14 @@ def admin_cases(c):
     r = admin(c, "PUT", "/accounts/adm1/turn", {"mode": "sideways"})
     expect_error("admin 422 turn mode sideways", r, 422, "invalid_field")
     r = admin(c, "PUT", "/accounts/adm1/turn",
-              {"servers": [{"urls": ["http://x"], "secret": tsec}]})
+              {"mode": "override",
+               "servers": [{"urls": ["http://x"], "secret": tsec}]})
     expect_error("admin 422 turn URL scheme", r, 422, "invalid_field")
     r = admin(c, "PUT", "/accounts/adm1/turn",
-              {"servers": [{"urls": ["turn:127.0.0.1:7"]}]})
+              {"mode": "override", "servers": [{"urls": ["turn:127.0.0.1:7"]}]})
     expect_error("admin 422 TURN server without credentials", r, 422,
                  "invalid_field")
+    turn_policy_cases(c, tsec)
     r = admin(c, "PUT", "/accounts/adm1/turn", {"mode": "override",
                                                 "proxy": True})
     expect_error("admin 400 turn unknown field", r, 400, "bad_request")
@@ -972,6 +974,67 @@ def admin_cases(c):
                  admin(c, "DELETE", "/accounts/adm1"), 404, "not_found")
     expect_error("admin 404 unknown admin path",
                  admin(c, "GET", "/nothing-here"), 404, "not_found")
+
+
+def field_error(name, r, field):
+    """422 invalid_field whose message names field."""
+    if expect_error(name, r, 422, "invalid_field"):
+        msg = r.json()["error"]["message"]
+        check(name + ": the message names " + field,
+              msg.endswith(": " + field), msg)
+
+
+def turn_policy_cases(c, tsec):
+    """PUT .../turn against docs/openapi.yaml (TurnPolicyInput): URLs as
+    browsers take them, a whole replacement, the placeholder refused."""
+    base = {"mode": "override", "iceTransportPolicy": "relay",
+            "servers": [{"urls": ["turn:127.0.0.1:7?transport=udp"],
+                         "secret": tsec}]}
+    for i, url in enumerate(["turn:u:pw@127.0.0.1:7", "turn:127.0.0.1:99999",
+                             "turn:127.0.0.1:7?transport=sctp",
+                             "turn:[::1:7", "turns:127.0.0.1:7?transport=udp",
+                             "turn://127.0.0.1:7/x",
+                             "stun:127.0.0.1:7?transport=udp"]):
+        body = json.loads(json.dumps(base))
+        body["servers"].append({"urls": ["turn:[::1]:7?transport=tcp", url],
+                                "secret": tsec})
+        field_error("admin 422 turn URL %r" % url,
+                    admin(c, "PUT", "/accounts/adm1/turn", body),
+                    "servers[1].urls[1]")
+    r = admin(c, "PUT", "/accounts/adm1/turn", base)
+    check("admin turn PUT with an IPv6 literal and ?transport", r.status == 200,
+          r.brief())
+    # A GET's turn object PUT back as is: the placeholder is no secret.
+    back = (r.json() or {}).get("turn") if r.status == 200 else None
+    field_error("admin 422 turn PUT of a GET's (redacted) secret",
+                admin(c, "PUT", "/accounts/adm1/turn", back),
+                "servers[0].secret")
+    field_error("admin 422 turn override without a server",
+                admin(c, "PUT", "/accounts/adm1/turn", {"mode": "override"}),
+                "servers")
+    field_error("admin 422 turn PUT without mode (required)",
+                admin(c, "PUT", "/accounts/adm1/turn",
+                      {"servers": base["servers"]}), "mode")
+    field_error("admin 422 names the server of a bad value",
+                admin(c, "PUT", "/accounts/adm1/turn",
+                      {"mode": "fallback", "servers": [base["servers"][0],
+                                                       {"urls": [7]}]}),
+                "servers[1].urls")
+    # PUT replaces the policy whole: what is left out is not kept.
+    r = admin(c, "PUT", "/accounts/adm1/turn", {"mode": "fallback"})
+    t = (r.json() or {}).get("turn") if r.status == 200 else None
+    check("admin turn PUT replaces the whole policy (no old servers, "
+          "policy all)", t == {"mode": "fallback", "iceTransportPolicy": "all",
+                               "servers": []}, r.brief())
+    admin(c, "PUT", "/accounts/adm1/turn", base)
+    expect_error("admin 409 turning configurableTurn off while the policy "
+                 "uses it", admin(c, "PATCH", "/accounts/adm1",
+                                  {"features": {"configurableTurn": False}}),
+                 409, "conflict")
+    r = admin(c, "GET", "/accounts/adm1")
+    check("the refused PATCH changed nothing",
+          r.status == 200 and r.json()["features"]["configurableTurn"] and
+          r.json()["turn"]["mode"] == "override", r.brief())
 
 
 def compose_cases(c):

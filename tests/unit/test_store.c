@@ -87,6 +87,55 @@ static void test_duplicates(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM keys"), 1);
 }
 
+struct modify_arg {
+	const char *path;
+	int other_rc; /* what another connection's write got meanwhile */
+	int ret;
+};
+
+/* Another writer (the CLI, say) tries to commit between our read and our
+ * write: it must be kept out, or our write would undo its change. */
+static int modify_edit(struct store_account *a, void *arg)
+{
+	struct modify_arg *m = arg;
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(m->path, &db), SQLITE_OK);
+	m->other_rc = sqlite3_exec(db, "UPDATE accounts SET rate_per_s = 7",
+				   NULL, NULL, NULL);
+	sqlite3_close(db);
+	a->rate_per_s = 42;
+	a->mode = STORE_TURN_PLATFORM; /* servers kept, unused */
+	return m->ret;
+}
+
+/* Regression: the admin API and the CLI read an account, changed it and
+ * wrote it back in two transactions, so two concurrent edits of
+ * different fields lost one of them. */
+static void test_modify(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	account_paid(&a, "acme");
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	struct modify_arg m = {.path = f->path};
+	assert_int_equal(store_account_modify(f->s, "acme", modify_edit, &m), 0);
+	assert_int_equal(m.other_rc, SQLITE_BUSY);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_int_equal(b.rate_per_s, 42);
+	assert_int_equal(b.mode, STORE_TURN_PLATFORM);
+	assert_int_equal(b.nservers, 2); /* untouched fields survive */
+	assert_string_equal(b.servers[1].secret, "shh");
+	store_account_clear(&b);
+	/* fn's error comes back as is and nothing is written. */
+	m.ret = EPERM;
+	assert_int_equal(store_account_modify(f->s, "acme", modify_edit, &m),
+			 EPERM);
+	assert_int_equal(raw_int(f->path, "SELECT rate_per_s FROM accounts"), 42);
+	assert_int_equal(store_account_modify(f->s, "nope", modify_edit, &m),
+			 ENOENT);
+	store_account_clear(&a);
+}
+
 static void test_enoent(void **state)
 {
 	struct fx *f = *state;
@@ -594,6 +643,7 @@ int main(void)
 		T(test_enoent),
 		T(test_cascade),
 		T(test_validate),
+		T(test_modify),
 		T(test_turn_mode),
 		T(test_snapshot),
 		T(test_snapshot_empty),
