@@ -304,6 +304,15 @@ int store_open(struct store **sp, const char *path)
 	s->path = strdup(path);
 	if (!s->path)
 		goto out;
+	/* The file holds TURN secrets and HS256 keys: a new one is made
+	 * owner-only whatever the umask (the CLI may create it, not only
+	 * the daemon with its UMask=0077); SQLite gives -wal and -shm the
+	 * same mode. O_EXCL: only when it did not exist, so no one has it
+	 * open and this close() drops no lock (see struct store). */
+	int nfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (nfd >= 0)
+		close(nfd);
 	/* Our own mutex serialises callers; SQLite's would be a second. */
 	int rc = sqlite3_open_v2(path, &s->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

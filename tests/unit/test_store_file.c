@@ -4,6 +4,7 @@
  * and concurrent writers. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store_fixture.h"
@@ -33,6 +34,31 @@ static void test_reopen(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/* Regression: a store created by the CLI under umask 022 was 0644, its
+ * TURN secrets and HS256 keys readable by every local user. */
+static void test_new_file_private(void **state)
+{
+	struct fx *f = *state;
+	char path[160];
+	struct stat sb;
+	struct store *s = NULL;
+	snprintf(path, sizeof(path), "%s/new.db", f->dir);
+	mode_t old = umask(022);
+	int err = store_open(&s, path);
+	umask(old);
+	assert_int_equal(err, 0);
+	struct store_account a;
+	account_paid(&a, "acme");
+	assert_int_equal(store_account_create(s, &a), 0);
+	store_account_clear(&a);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/new.db-wal", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(s);
 }
 
 static void test_data_version(void **state)
@@ -235,6 +261,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_reopen),
 		T(test_data_version),
+		T(test_new_file_private),
 		T(test_migrate_empty_file),
 		T(test_migrate_future),
 		T(test_not_a_database),
