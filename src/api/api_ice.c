@@ -134,7 +134,9 @@ static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
 int api_ice_handle(struct api_req *r)
 {
 	struct api *a = r->api;
-	unsigned wait = api_limit_take(a->ip_limit, r->ip, a->cfg.ip_rate,
+	char ipk[sizeof(r->ip)];
+	api_limit_ip_key(r->ip, ipk, sizeof(ipk));
+	unsigned wait = api_limit_take(a->ip_limit, ipk, a->cfg.ip_rate,
 				       a->cfg.ip_burst, api_now_us() / 1000);
 	if (wait)
 		return reply_429(r, wait);
