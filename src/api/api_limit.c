@@ -142,6 +142,8 @@ unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 		return 0;
 	if (burst == 0)
 		burst = rate;
+	if (!key[0])
+		key = "-"; /* "" marks a free slot */
 	pthread_mutex_lock(&l->mu);
 	struct bucket *b = limit_slot(l, key, rate, burst, now_ms);
 	bucket_refill(b, rate, burst, now_ms);

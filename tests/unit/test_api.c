@@ -333,6 +333,9 @@ static void test_limit(void **state)
 	/* after a second one token is back */
 	assert_int_equal(api_limit_take(l, "a", 1, 3, 2001), 0);
 	assert_true(api_limit_take(l, "a", 1, 3, 2001) >= 1);
+	/* an empty key (no client address) is limited like any other */
+	assert_int_equal(api_limit_take(l, "", 1, 1, 1000), 0);
+	assert_true(api_limit_take(l, "", 1, 1, 1000) >= 1);
 	/* rate 0 means no limit */
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(api_limit_take(l, "c", 0, 0, 1000), 0);
