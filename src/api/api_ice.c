@@ -1,7 +1,10 @@
 /* POST /v1/ice-servers: Bearer JWT in, RTCConfiguration out.
- * Order matters: the cheap checks (per-IP limit, token shape, kid lookup,
- * per-account limit) run before the signature, so forged tokens cannot
- * buy CPU; the account's status is only revealed to a valid token. */
+ * Order matters: the cheap checks (per-IP limit, token shape, kid lookup)
+ * run before the signature, so forged tokens buy little CPU. The
+ * per-account limit comes after it: a kid is public (it is in every token
+ * a browser holds), and forged tokens naming it must not spend the
+ * account's bucket and lock its real users out. The account's status is
+ * only revealed to a valid token. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +55,19 @@ struct ice_ctx {
 	struct jwt_claims claims;
 };
 
+/* The account's bucket, spent only by tokens that verified. */
+static bool ice_account_limit(struct api_req *r, const struct store_account *acc,
+			      int *rc)
+{
+	char lk[STORE_NAME_MAX + 2];
+	snprintf(lk, sizeof(lk), "a:%s", acc->name);
+	unsigned wait = api_limit_take(r->api->acct_limit, lk, acc->rate_per_s,
+				       acc->rate_burst, api_now_us() / 1000);
+	if (wait)
+		*rc = reply_429(r, wait);
+	return wait == 0;
+}
+
 /* Token -> verified claims and account. Replies itself on failure and
  * returns its MHD result through *rc. */
 static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
@@ -81,21 +97,13 @@ static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
 		*rc = reply_401(r, JWT_R_KID);
 		return false;
 	}
-	char lk[STORE_NAME_MAX + 2];
-	snprintf(lk, sizeof(lk), "a:%s", c->acc->name);
-	unsigned wait = api_limit_take(a->acct_limit, lk, c->acc->rate_per_s,
-				       c->acc->rate_burst, api_now_us() / 1000);
-	if (wait) {
-		*rc = reply_429(r, wait);
-		return false;
-	}
 	struct jwt_expect e = {.iss = c->acc->issuer, .aud = a->cfg.audience,
 			       .now = api_wall_s(), .skew = JWT_SKEW_DEFAULT};
 	if (jwt_verify(&t, c->dir->keys[k], &e, &c->claims, &why) != 0) {
 		*rc = reply_401(r, why);
 		return false;
 	}
-	return true;
+	return ice_account_limit(r, c->acc, rc);
 }
 
 static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
@@ -126,7 +134,9 @@ static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
 int api_ice_handle(struct api_req *r)
 {
 	struct api *a = r->api;
-	unsigned wait = api_limit_take(a->ip_limit, r->ip, a->cfg.ip_rate,
+	char ipk[sizeof(r->ip)];
+	api_limit_ip_key(r->ip, ipk, sizeof(ipk));
+	unsigned wait = api_limit_take(a->ip_limit, ipk, a->cfg.ip_rate,
 				       a->cfg.ip_burst, api_now_us() / 1000);
 	if (wait)
 		return reply_429(r, wait);

@@ -79,6 +79,9 @@ void api_limit_free(struct api_limit *l);
  * number of whole seconds to wait (>= 1). rate 0 = unlimited. */
 unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 			uint32_t burst, uint64_t now_ms);
+/* The per-IP limit's key for a client address: an IPv6 address's /64,
+ * an IPv4(-mapped) address as it is. */
+void api_limit_ip_key(const char *ip, char *out, size_t outsz);
 
 /* ----- health checks (api_health.c) ----- */
 struct api_health;

@@ -1,25 +1,37 @@
-/* Token buckets for the API's rate limits, per client IP and per account,
- * checked before any signature is verified so that a flood of forged
- * tokens costs a hash lookup, not an RSA verification. A fixed table: no
- * allocation per client, so a spray of source addresses cannot grow it. */
+/* Token buckets for the API's rate limits, per client IP (before any
+ * signature is verified, so a flood of forged tokens costs a hash lookup,
+ * not an RSA verification) and per account (after it). A fixed table: no
+ * allocation per client, so a spray of source addresses cannot grow it.
+ *
+ * A key may sit in any of LIMIT_PROBES slots from its hash, and the hash
+ * is seeded per table: two busy accounts, or an attacker's addresses
+ * chosen to collide with an app server's, would otherwise share one
+ * bucket, and one would be throttled for the other's traffic. Only when
+ * every candidate slot is busy with other keys does a key share one. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "util/rand.h"
+#include "util/sa.h"
 
 #define LIMIT_KEY_MAX 80
+#define LIMIT_PROBES 4
 
 struct bucket {
 	char key[LIMIT_KEY_MAX];
 	double tokens;
 	uint64_t last_ms;
+	uint32_t rate, burst; /* the owner's, to tell when it is idle */
 };
 
 struct api_limit {
 	pthread_mutex_t mu;
 	unsigned nslots;
+	uint32_t seed;
 	struct bucket *slots;
 };
 
@@ -32,6 +44,7 @@ int api_limit_alloc(struct api_limit **lp, unsigned slots)
 	if (!l->slots)
 		goto fail;
 	l->nslots = slots;
+	l->seed = rand_u32();
 	pthread_mutex_init(&l->mu, NULL);
 	*lp = l;
 	return 0;
@@ -49,10 +62,10 @@ void api_limit_free(struct api_limit *l)
 	free(l);
 }
 
-/* FNV-1a: keys are short and the table is not exposed to timing. */
-static uint32_t limit_hash(const char *s)
+/* FNV-1a from a secret seed, so no one can aim keys at one slot. */
+static uint32_t limit_hash(uint32_t seed, const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = 2166136261u ^ seed;
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 16777619u;
 	return h;
@@ -68,23 +81,57 @@ static void bucket_refill(struct bucket *b, uint32_t rate, uint32_t burst,
 	b->last_ms = now_ms;
 }
 
-/* A slot held by another key is taken over once that key's bucket has
- * refilled (it is idle); until then the two share it, which only errs on
- * the side of limiting. */
+static void bucket_claim(struct bucket *b, const char *key, uint32_t rate,
+			 uint32_t burst, uint64_t now_ms)
+{
+	strncpy(b->key, key, LIMIT_KEY_MAX - 1);
+	b->key[LIMIT_KEY_MAX - 1] = '\0';
+	b->tokens = burst;
+	b->last_ms = now_ms;
+	b->rate = rate;
+	b->burst = burst;
+}
+
+/* The key's own slot; else a free one, or one whose owner's bucket has
+ * refilled (it is idle), is taken over; else the key shares its first
+ * slot, which only errs on the side of limiting. */
 static struct bucket *limit_slot(struct api_limit *l, const char *key,
 				 uint32_t rate, uint32_t burst, uint64_t now_ms)
 {
-	struct bucket *b = &l->slots[limit_hash(key) % l->nslots];
-	if (strncmp(b->key, key, LIMIT_KEY_MAX - 1) == 0)
-		return b;
-	bucket_refill(b, rate, burst, now_ms);
-	if (b->key[0] == '\0' || b->tokens >= burst) {
-		strncpy(b->key, key, LIMIT_KEY_MAX - 1);
-		b->key[LIMIT_KEY_MAX - 1] = '\0';
-		b->tokens = burst;
-		b->last_ms = now_ms;
+	uint32_t h = limit_hash(l->seed, key);
+	struct bucket *b;
+	for (unsigned i = 0; i < LIMIT_PROBES; i++) {
+		b = &l->slots[(h + i) % l->nslots];
+		if (b->key[0] && strncmp(b->key, key, LIMIT_KEY_MAX - 1) == 0) {
+			b->rate = rate; /* an account's limit may change */
+			b->burst = burst;
+			return b;
+		}
 	}
-	return b;
+	for (unsigned i = 0; i < LIMIT_PROBES; i++) {
+		b = &l->slots[(h + i) % l->nslots];
+		if (b->key[0])
+			bucket_refill(b, b->rate, b->burst, now_ms);
+		if (b->key[0] == '\0' || b->tokens >= b->burst) {
+			bucket_claim(b, key, rate, burst, now_ms);
+			return b;
+		}
+	}
+	return &l->slots[h % l->nslots];
+}
+
+/* IPv6 clients get a /64 each (RFC 6177), so the per-IP limit counts
+ * an IPv6 source by its /64, as the TURN side does; an IPv4-mapped
+ * address counts as its IPv4 address. */
+void api_limit_ip_key(const char *ip, char *out, size_t outsz)
+{
+	struct sa s, k;
+	if (sa_set_str(&s, ip, 0) != 0) {
+		snprintf(out, outsz, "%s", ip);
+		return;
+	}
+	sa_source_key(&k, &s);
+	sa_fmt_ip(&k, out, outsz);
 }
 
 unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
@@ -95,6 +142,8 @@ unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 		return 0;
 	if (burst == 0)
 		burst = rate;
+	if (!key[0])
+		key = "-"; /* "" marks a free slot */
 	pthread_mutex_lock(&l->mu);
 	struct bucket *b = limit_slot(l, key, rate, burst, now_ms);
 	bucket_refill(b, rate, burst, now_ms);

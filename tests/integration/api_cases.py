@@ -732,6 +732,18 @@ def account_state_cases(c):
              5, 0.6)
     check("200 again for limited after waiting", r is not None)
 
+    # A kid is public (every browser's token shows it): forged tokens
+    # naming it must not spend the account's bucket, or anyone could lock
+    # the account's users out at the per-IP rate.
+    time.sleep(1.2)
+    forged = hs_token("limited-k1", "forged-" + "q" * 40,
+                      claims("limited", now=now))
+    st = [ice(c, forged).status for _ in range(8)]
+    check("forged tokens for account limited: all 401, never 429",
+          st == [401] * 8, str(st))
+    check_ice_ok(c, "200 for limited's real token after 8 forged ones",
+                 ice(c, ltok), "limited", "alice", 86400, c.secret)
+
 
 def admin(c, method, path, body=None, token=None, ctype="application/json"):
     h = {"Authorization": "Bearer " + (c.admin if token is None else token)}

@@ -333,9 +333,78 @@ static void test_limit(void **state)
 	/* after a second one token is back */
 	assert_int_equal(api_limit_take(l, "a", 1, 3, 2001), 0);
 	assert_true(api_limit_take(l, "a", 1, 3, 2001) >= 1);
+	/* an empty key (no client address) is limited like any other */
+	assert_int_equal(api_limit_take(l, "", 1, 1, 1000), 0);
+	assert_true(api_limit_take(l, "", 1, 1, 1000) >= 1);
 	/* rate 0 means no limit */
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(api_limit_take(l, "c", 0, 0, 1000), 0);
+	api_limit_free(l);
+}
+
+/* The hash the limiter used before it was seeded: FNV-1a of the key. */
+static uint32_t fnv(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Keys that land on one slot must not share a bucket while the table has
+ * room: an account (or an app server's address) was throttled for the
+ * traffic of whatever collided with it. The four keys below all collided
+ * under the old unseeded hash; now each has its own bucket whatever the
+ * seed, since four keys always find a free slot among four probes. */
+static void test_limit_collisions(void **state)
+{
+	(void)state;
+	char keys[4][32];
+	unsigned n = 0;
+	for (unsigned i = 0; n < 4 && i < 100000; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "a:acct%u", i);
+		if (fnv(k) % 8 == 3)
+			snprintf(keys[n++], sizeof(keys[0]), "%s", k);
+	}
+	assert_int_equal(n, 4);
+	for (int round = 0; round < 50; round++) {
+		struct api_limit *l;
+		assert_int_equal(api_limit_alloc(&l, 8), 0);
+		/* rate 1, burst 1: each key's first request passes, its
+		 * second (same millisecond) waits */
+		for (unsigned i = 0; i < 4; i++)
+			assert_int_equal(api_limit_take(l, keys[i], 1, 1, 5000), 0);
+		for (unsigned i = 0; i < 4; i++)
+			assert_true(api_limit_take(l, keys[i], 1, 1, 5000) >= 1);
+		api_limit_free(l);
+	}
+}
+
+/* An IPv6 client owns a /64: rotating the low 64 bits must not buy a
+ * fresh per-IP bucket. */
+static void test_limit_ip_key(void **state)
+{
+	(void)state;
+	char a[64], b[64];
+	api_limit_ip_key("2001:db8:1:2:3:4:5:6", a, sizeof(a));
+	api_limit_ip_key("2001:db8:1:2:ffff::1", b, sizeof(b));
+	assert_string_equal(a, b);
+	api_limit_ip_key("2001:db8:1:3::1", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	api_limit_ip_key("192.0.2.7", a, sizeof(a));
+	assert_string_equal(a, "192.0.2.7");
+	api_limit_ip_key("::ffff:192.0.2.7", a, sizeof(a));
+	assert_string_equal(a, "192.0.2.7");
+	api_limit_ip_key("not-an-ip", a, sizeof(a));
+	assert_string_equal(a, "not-an-ip");
+
+	struct api_limit *l;
+	assert_int_equal(api_limit_alloc(&l, 64), 0);
+	api_limit_ip_key("2001:db8::1", a, sizeof(a));
+	assert_int_equal(api_limit_take(l, a, 1, 1, 1000), 0);
+	api_limit_ip_key("2001:db8::2", b, sizeof(b));
+	assert_true(api_limit_take(l, b, 1, 1, 1000) >= 1);
 	api_limit_free(l);
 }
 
@@ -356,6 +425,8 @@ int main(void)
 		cmocka_unit_test(test_body_ttl),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_limit_collisions),
+		cmocka_unit_test(test_limit_ip_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
