@@ -17,20 +17,14 @@ import json
 import re
 import resource
 import socket
+import os
 import sys
 import time
 
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, status  # noqa: E402
+
 HEAD = b"POST /v1/ice-servers HTTP/1.1\r\nHost: x\r\n"
-
-
-def check(name, cond, detail=""):
-    global failed
-    if cond:
-        print("ok %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail or "failed"))
 
 
 def closed_by_server(s):
@@ -346,7 +340,7 @@ def main():
         run_slowloris(int(sys.argv[2]))
     else:
         run_short(int(sys.argv[2]), sys.argv[3])
-    sys.exit(1 if failed else 0)
+    sys.exit(status())
 
 
 if __name__ == "__main__":
