@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "util/cond.h"
 #include "util/log.h"
 
 #define API_LIMIT_SLOTS 4096
@@ -57,7 +58,7 @@ int api_start(struct api **ap, const struct api_cfg *cfg)
 	pthread_mutex_init(&a->dir_mu, NULL);
 	pthread_mutex_init(&a->wait_mu, NULL);
 	pthread_mutex_init(&a->mhdlog_mu, NULL);
-	pthread_cond_init(&a->wait_cv, NULL);
+	cond_init_mono(&a->wait_cv);
 	int err = api_start_parts(a);
 	if (err) {
 		api_stop(a);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "util/cond.h"
 
 #define SWEEP_MS 250
 
@@ -68,7 +69,7 @@ int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg)
 	cs->cfg = *cfg;
 	pthread_mutex_init(&cs->mu, NULL);
 	pthread_mutex_init(&cs->wait_mu, NULL);
-	pthread_cond_init(&cs->wait_cv, NULL);
+	cond_init_mono(&cs->wait_cv);
 	*csp = cs;
 	return 0;
 }
@@ -201,14 +202,7 @@ static void *conns_sweeper(void *arg)
 	struct api_conns *cs = arg;
 	pthread_mutex_lock(&cs->wait_mu);
 	while (!cs->stopping) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SWEEP_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&cs->wait_cv, &cs->wait_mu, &ts);
+		cond_wait_ms(&cs->wait_cv, &cs->wait_mu, SWEEP_MS);
 		if (!cs->stopping)
 			api_conns_sweep(cs, api_now_us());
 	}

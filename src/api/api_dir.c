@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "util/cond.h"
 #include "util/log.h"
 
 #define WATCH_MS 1000
@@ -184,10 +185,7 @@ static void *dir_watch(void *arg)
 		store_data_version(a->store, &seen);
 	pthread_mutex_lock(&a->wait_mu);
 	while (!atomic_load(&a->stopping)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += WATCH_MS / 1000;
-		pthread_cond_timedwait(&a->wait_cv, &a->wait_mu, &ts);
+		cond_wait_ms(&a->wait_cv, &a->wait_mu, WATCH_MS);
 		if (atomic_load(&a->stopping))
 			break;
 		pthread_mutex_lock(&a->dir_mu);

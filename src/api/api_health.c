@@ -18,6 +18,7 @@
 
 #include "api/api_int.h"
 #include "stun/stun.h"
+#include "util/cond.h"
 #include "util/rand.h"
 
 #define PROBE_TIMEOUT_MS 1000
@@ -209,13 +210,8 @@ static void *health_main(void *arg)
 		pthread_mutex_unlock(&h->mu);
 		health_round(h);
 		pthread_mutex_lock(&h->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)h->interval_ms * 1000000u;
-		ts.tv_sec += (time_t)(ns / 1000000000u);
-		ts.tv_nsec = (long)(ns % 1000000000u);
 		if (!h->stop)
-			pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+			cond_wait_ms(&h->cv, &h->mu, h->interval_ms);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
@@ -230,7 +226,7 @@ int api_health_start(struct api_health **hp, uint32_t interval_ms,
 	h->interval_ms = interval_ms;
 	h->failures = failures ? failures : 1;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
+	cond_init_mono(&h->cv);
 	if (pthread_create(&h->thr, NULL, health_main, h) != 0) {
 		free(h);
 		return EAGAIN;

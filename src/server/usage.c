@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "server/usage.h"
+#include "util/cond.h"
 #include "util/log.h"
 
 #define USAGE_BATCH 256
@@ -142,7 +143,7 @@ int usage_log_alloc(struct usage_log **up, size_t cap, FILE *out,
 		return ENOMEM;
 	}
 	pthread_mutex_init(&u->mu, NULL);
-	pthread_cond_init(&u->cv, NULL);
+	cond_init_mono(&u->cv);
 	u->cap = cap;
 	u->out = out;
 	u->st = st;
@@ -209,10 +210,7 @@ static void *usage_main(void *arg)
 	pthread_mutex_lock(&u->mu);
 	while (!u->stop || u->n > 0) {
 		if (u->n == 0) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += USAGE_WAIT_S;
-			pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+			cond_wait_ms(&u->cv, &u->mu, USAGE_WAIT_S * 1000);
 			continue;
 		}
 		size_t k = usage_take(u);
