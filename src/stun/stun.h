@@ -224,6 +224,9 @@ void stun_enc_xaddr(struct stun_enc *e, uint16_t type, const struct sa *a);
 void stun_enc_addr(struct stun_enc *e, uint16_t type, const struct sa *a);
 /* ERROR-CODE with the RFC's default reason phrase when reason is NULL. */
 void stun_enc_error(struct stun_enc *e, int code, const char *reason);
+/* ADDRESS-ERROR-CODE (RFC 8656 18.12) for a STUN_FAMILY_*, with the
+ * default reason phrase. */
+void stun_enc_addr_error(struct stun_enc *e, uint8_t family, int code);
 void stun_enc_unknown(struct stun_enc *e, const uint16_t *types, unsigned n);
 void stun_enc_channel(struct stun_enc *e, uint16_t ch);
 void stun_enc_connid(struct stun_enc *e, uint32_t id);

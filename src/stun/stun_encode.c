@@ -108,7 +108,10 @@ void stun_enc_addr(struct stun_enc *e, uint16_t type, const struct sa *a)
 }
 
 /* ERROR-CODE (14.8): class in the hundreds, number below 100. */
-void stun_enc_error(struct stun_enc *e, int code, const char *reason)
+/* ERROR-CODE's layout, which ADDRESS-ERROR-CODE shares (RFC 8656 18.12)
+ * with the family in the first byte. */
+static void enc_code(struct stun_enc *e, uint16_t type, uint8_t first,
+		     int code, const char *reason)
 {
 	if (e->err)
 		return;
@@ -121,11 +124,22 @@ void stun_enc_error(struct stun_enc *e, int code, const char *reason)
 	size_t rlen = strlen(r);
 	if (rlen > sizeof(v) - 4)
 		rlen = sizeof(v) - 4;
-	v[0] = v[1] = 0;
+	v[0] = first;
+	v[1] = 0;
 	v[2] = (uint8_t)(code / 100);
 	v[3] = (uint8_t)(code % 100);
 	memcpy(v + 4, r, rlen);
-	stun_enc_attr(e, STUN_ATTR_ERROR_CODE, v, 4 + rlen);
+	stun_enc_attr(e, type, v, 4 + rlen);
+}
+
+void stun_enc_error(struct stun_enc *e, int code, const char *reason)
+{
+	enc_code(e, STUN_ATTR_ERROR_CODE, 0, code, reason);
+}
+
+void stun_enc_addr_error(struct stun_enc *e, uint8_t family, int code)
+{
+	enc_code(e, TURN_ATTR_ADDRESS_ERROR_CODE, family, code, NULL);
 }
 
 /* UNKNOWN-ATTRIBUTES (14.9): a list of 16-bit types. */

@@ -157,20 +157,6 @@ static int allocate_reserve(struct turn_srv *srv, struct turn_alloc *a)
 	return err;
 }
 
-/* RFC 8656 18.12: family, 13 reserved bits, class, number, reason. */
-static void allocate_enc_addr_err(struct stun_enc *e, const struct turn_alloc *a)
-{
-	uint8_t v[4 + 64];
-	const char *reason = stun_reason(a->addr_err);
-	size_t rlen = strlen(reason);
-	v[0] = a->addr_err_af == AF_INET ? STUN_FAMILY_IPV4 : STUN_FAMILY_IPV6;
-	v[1] = 0;
-	v[2] = (uint8_t)(a->addr_err / 100);
-	v[3] = (uint8_t)(a->addr_err % 100);
-	memcpy(v + 4, reason, rlen);
-	stun_enc_attr(e, TURN_ATTR_ADDRESS_ERROR_CODE, v, 4 + rlen);
-}
-
 static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 			     const struct stun_msg *req,
 			     const struct turn_auth *auth,
@@ -196,7 +182,9 @@ static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 	if (a->has_token)
 		stun_enc_attr(&r.enc, TURN_ATTR_RESERVATION_TOKEN, a->token, 8);
 	if (a->addr_err)
-		allocate_enc_addr_err(&r.enc, a);
+		stun_enc_addr_error(&r.enc, a->addr_err_af == AF_INET ? STUN_FAMILY_IPV4
+								 : STUN_FAMILY_IPV6,
+				    a->addr_err);
 	turn_resp_send(srv, src, &r);
 }
 

@@ -83,13 +83,6 @@ struct turn_alloc {
 	struct turn_tconn *tconns;
 	unsigned ntconns;
 	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */
-	/* The rest of that answer (RFC 8656 5: a retransmission gets the
-	 * same response): the RESERVATION-TOKEN it made, if any, and the
-	 * ADDRESS-ERROR-CODE of a dual allocation that got one family. */
-	bool has_token;
-	uint8_t token[8];
-	uint16_t addr_err;   /* 440 or 508, 0 = none */
-	int addr_err_af;     /* the family that failed */
 	bool live;           /* answered with success: ends with a usage record */
 	enum turn_end end;   /* why it ends (set just before destroy) */
 	uint32_t bps;        /* granted bytes/s per direction, 0 = unlimited */
@@ -97,6 +90,14 @@ struct turn_alloc {
 	uint64_t start_wall;
 	uint64_t pkts[2], bytes[2];   /* relayed, by turn_dir */
 	char username[TURN_MAX_USERNAME];
+	/* The rest of the Allocate's answer (RFC 8656 5: a retransmission
+	 * gets the same response): the RESERVATION-TOKEN it made, if any,
+	 * and the ADDRESS-ERROR-CODE of a dual allocation that got one
+	 * family. Cold: after the fields the packet path reads. */
+	bool has_token;
+	uint8_t token[8];
+	uint16_t addr_err;   /* 440 or 508, 0 = none */
+	int addr_err_af;     /* the family that failed */
 };
 
 struct turn_srv {

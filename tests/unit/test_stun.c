@@ -448,6 +448,7 @@ static int encode_everything(uint8_t *buf, size_t cap, size_t *len)
 	stun_enc_addr(&e, STUN_ATTR_MAPPED_ADDRESS, &v4);
 	stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER, &v6);
 	stun_enc_error(&e, 438, NULL);
+	stun_enc_addr_error(&e, STUN_FAMILY_IPV6, 440);
 	stun_enc_unknown(&e, unk, 3);
 	stun_enc_channel(&e, 0x4001);
 	stun_enc_password_algorithms(&e);
@@ -494,6 +495,12 @@ static void check_everything(const struct stun_msg *m)
 	assert_int_equal(proto, 17);
 	assert_int_equal(stun_msg_get_even_port(m, &r), 0);
 	assert_true(r);
+	/* ADDRESS-ERROR-CODE: family, reserved, class 4, number 40, reason */
+	const struct stun_attr *ae = stun_msg_attr(m, TURN_ATTR_ADDRESS_ERROR_CODE);
+	assert_non_null(ae);
+	static const char want[] = "\x02\x00\x04\x28" "Address Family not Supported";
+	assert_int_equal(ae->len, sizeof(want) - 1);
+	assert_memory_equal(ae->val, want, sizeof(want) - 1);
 	assert_non_null(stun_msg_attr(m, TURN_ATTR_DONT_FRAGMENT));
 	assert_int_equal(stun_msg_attr(m, TURN_ATTR_DONT_FRAGMENT)->len, 0);
 }
@@ -511,7 +518,7 @@ static void test_roundtrip_all(void **state)
 	assert_int_equal(m.len, len);
 	assert_int_equal(m.method, TURN_ALLOCATE);
 	assert_int_equal(m.cls, STUN_CLASS_ERROR);
-	assert_int_equal(m.nattrs, 17);
+	assert_int_equal(m.nattrs, 18);
 	assert_int_equal(m.nunknown, 0);
 	check_everything(&m);
 	const struct stun_attr *a = stun_msg_attr(&m, STUN_ATTR_UNKNOWN_ATTRIBUTES);
