@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "util/bytes.h"
+#include "util/cond.h"
 #include "util/cpus.h"
 #include "util/iceurl.h"
 #include "util/log.h"
@@ -149,6 +150,24 @@ static void test_sa_source_key(void **state)
 	assert_string_equal(sa_fmt(&k, buf, sizeof(buf)), "203.0.113.9:0");
 }
 
+/* A timed wait on the monotonic clock returns after about its time. */
+static void test_cond_wait_ms(void **state)
+{
+	(void)state;
+	pthread_cond_t cv;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	assert_int_equal(cond_init_mono(&cv), 0);
+	struct timespec a, b;
+	pthread_mutex_lock(&mu);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	cond_wait_ms(&cv, &mu, 1050); /* crosses a whole second */
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	pthread_mutex_unlock(&mu);
+	long long ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms >= 1040 && ms < 5000);
+	pthread_cond_destroy(&cv);
+}
+
 static void test_bytes(void **state)
 {
 	(void)state;
@@ -223,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_log_json_escape),
 		cmocka_unit_test(test_log_json_line),
 		cmocka_unit_test(test_sa_source_key),
+		cmocka_unit_test(test_cond_wait_ms),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
 		cmocka_unit_test(test_cpus_usable),
