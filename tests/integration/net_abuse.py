@@ -27,6 +27,8 @@ pipepause an RFC 6062 client stops reading for 5 s, longer than
 unauthcap --max-unauth-tcp-per-ip 4: a fifth connection without an
           allocation from one source is closed at once, other sources are
           not affected, and one that allocates stops counting.
+capone    after a reload to max-unauth-tcp-per-ip=1: a source's second
+          connection without an allocation is closed.
 tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
           sending: the client gets all 1 MiB, then a clean EOF (the server
           used to close with input unread, and the reset lost the tail).
@@ -465,7 +467,7 @@ def answered(src, port):
 def served(src, port, name, want):
     """A short-lived connection from src: check it is served, or not."""
     k, ok = answered(src, port)
-    check("unauthcap: " + name, ok == want)
+    check(name, ok == want)
     k.close()
 
 
@@ -475,8 +477,8 @@ def unauthcap(port, tls_port, pid):
         k, ok = answered("127.0.0.5", port)
         held.append(k)
         check("unauthcap: connections up to the cap are served", ok)
-    served("127.0.0.5", port, "one more from the same source is closed", False)
-    served("127.0.0.6", port, "another source is not affected", True)
+    served("127.0.0.5", port, "unauthcap: one more from the same source is closed", False)
+    served("127.0.0.6", port, "unauthcap: another source is not affected", True)
     held[0].set_user("alice", "alicepw")
     r = held[0].allocate(lifetime=600)
     check("unauthcap: a capped source can still allocate", r.cls == tc.SUCCESS,
@@ -484,12 +486,19 @@ def unauthcap(port, tls_port, pid):
     k, ok = answered("127.0.0.5", port)
     held.append(k)
     check("unauthcap: a connection with an allocation stops counting", ok)
-    served("127.0.0.5", port, "the cap still holds after that", False)
+    served("127.0.0.5", port, "unauthcap: the cap still holds after that", False)
     held[1].close()
     time.sleep(0.3)
-    served("127.0.0.5", port, "a closed connection gives its place back", True)
+    served("127.0.0.5", port, "unauthcap: a closed connection gives its place back", True)
     for k in held:
         k.close()
+
+
+def capone(port, tls_port, pid):
+    k, ok = answered("127.0.0.8", port)
+    check("capone: the first connection is served", ok)
+    served("127.0.0.8", port, "capone: a second is closed after the reload", False)
+    k.close()
 
 
 def main(argv):
