@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "api/api_int.h"
 #include "util/cond.h"

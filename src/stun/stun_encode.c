@@ -107,9 +107,9 @@ void stun_enc_addr(struct stun_enc *e, uint16_t type, const struct sa *a)
 	stun_enc_addr_any(e, type, a, false);
 }
 
-/* ERROR-CODE (14.8): class in the hundreds, number below 100. */
-/* ERROR-CODE's layout, which ADDRESS-ERROR-CODE shares (RFC 8656 18.12)
- * with the family in the first byte. */
+/* ERROR-CODE (14.8): class in the hundreds, number below 100. The
+ * layout ADDRESS-ERROR-CODE shares (RFC 8656 18.12), with the family in
+ * the first byte. */
 static void enc_code(struct stun_enc *e, uint16_t type, uint8_t first,
 		     int code, const char *reason)
 {

@@ -16,7 +16,8 @@ idle      connections with no allocation close after 60 s without input,
           over TCP and TLS; one carrying an allocation stays (about 65 s).
 zerowin   a client pipelines Binding requests and never reads the answers
           (server started with --tcp-write-timeout 2): the server stops
-          reading it, then closes it once its output has not moved for 2 s.
+          reading it, and the kernel (TCP_USER_TIMEOUT) ends it once its
+          window has stayed shut for 2 s.
 congest   a TCP client with an allocation reads slowly (100 KB/s) while a
           peer floods it (2 MB/s): what it sends, frames split in two
           writes, still reaches its peer and it is not closed (reading it
@@ -363,7 +364,7 @@ def zerowin(port, tls_port, pid):
           q is not None and q > 0, "%s bytes unread of %d sent" % (q, sent))
     start = time.monotonic()
     gone = ended(port, s.getsockname(), 8)
-    check("zerowin: closed once its output stalls for --tcp-write-timeout",
+    check("zerowin: closed once its output waits unread for --tcp-write-timeout",
           gone, "after %.1f s" % (time.monotonic() - start))
     s.close()
     k = tc.Client((H, port), transport="tcp", timeout=3.0)
