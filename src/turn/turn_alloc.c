@@ -107,6 +107,22 @@ static void alloc_unlink(struct turn_srv *srv, struct turn_alloc *a)
 		*pp = a->hnext;
 }
 
+/* Close a relay and give its port back; its address family becomes 0, so
+ * that nothing (data, Connect, has_family) finds it again. */
+static void relay_close(struct turn_srv *srv, struct turn_alloc *a,
+			struct turn_relay *r)
+{
+	if (sa_af(&r->addr) == 0)
+		return; /* deleted alone before */
+	if (r->handle && a->tcp)
+		srv->io.tcp_unlisten(srv->io.arg, r->handle);
+	else if (r->handle)
+		srv->io.relay_close(srv->io.arg, r->handle);
+	r->handle = NULL;
+	turn_shared_port_put(srv->sh, sa_port(&r->addr));
+	memset(&r->addr, 0, sizeof(r->addr));
+}
+
 void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 {
 	turn_tcp_alloc_close(srv, a); /* RFC 6062: its peer connections */
@@ -114,14 +130,8 @@ void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 	turn_stat_add(alloc_gauge(srv, &a->src), (uint64_t)-1);
 	if (a->bps)
 		turn_shared_bps_put(srv->sh, a->bps);
-	for (unsigned i = 0; i < a->nrelay; i++) {
-		struct turn_relay *r = &a->relay[i];
-		if (r->handle && a->tcp)
-			srv->io.tcp_unlisten(srv->io.arg, r->handle);
-		else if (r->handle)
-			srv->io.relay_close(srv->io.arg, r->handle);
-		turn_shared_port_put(srv->sh, sa_port(&r->addr));
-	}
+	for (unsigned i = 0; i < a->nrelay; i++)
+		relay_close(srv, a, &a->relay[i]);
 	/* A counted allocation always has a username; see turn_methods.c. */
 	if (a->username[0])
 		turn_shared_quota_put(srv->sh, a->username + a->userid_off,
@@ -136,12 +146,94 @@ void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 void turn_alloc_set_expiry(struct turn_srv *srv, struct turn_alloc *a,
 			   uint64_t expires)
 {
+	for (unsigned i = 0; i < a->nrelay; i++)
+		a->relay[i].expires = expires;
 	a->expires = expires;
 	turn_heap_fix(srv, a);
 }
 
+static struct turn_relay *relay_of(struct turn_alloc *a, int af)
+{
+	if (af == 0)
+		return NULL;
+	for (unsigned i = 0; i < a->nrelay; i++)
+		if (sa_af(&a->relay[i].addr) == af)
+			return &a->relay[i];
+	return NULL;
+}
+
+/* Relays still open, and the earliest expiry among them. */
+static unsigned relays_live(const struct turn_alloc *a, uint64_t *first)
+{
+	unsigned n = 0;
+	*first = UINT64_MAX;
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		if (sa_af(&a->relay[i].addr) == 0)
+			continue;
+		n++;
+		if (a->relay[i].expires < *first)
+			*first = a->relay[i].expires;
+	}
+	return n;
+}
+
+/* One family goes: its relay, and the permissions and channels to peers
+ * of that family (no relay is left to reach them), RFC 6062 peer
+ * connections included. */
+static void family_drop(struct turn_srv *srv, struct turn_alloc *a,
+			struct turn_relay *r)
+{
+	int af = sa_af(&r->addr);
+	for (uint16_t k = 0; k < a->nperms; k++)
+		if (sa_af(&a->perms[k].peer) == af)
+			a->perms[k].expires = 0;
+	for (uint16_t k = 0; k < a->nchans; k++)
+		if (sa_af(&a->chans[k].peer) == af)
+			a->chans[k].expires = 0;
+	turn_tcp_family_close(srv, a, af);
+	relay_close(srv, a, r);
+}
+
+bool turn_alloc_family_expiry(struct turn_srv *srv, struct turn_alloc *a,
+			      int af, uint64_t expires)
+{
+	struct turn_relay *r = relay_of(a, af);
+	uint64_t first;
+	if (!r || relays_live(a, &first) < 2)
+		return false;
+	if (expires)
+		r->expires = expires;
+	else
+		family_drop(srv, a, r);
+	relays_live(a, &first);
+	a->expires = first;
+	turn_heap_fix(srv, a);
+	return true;
+}
+
+bool turn_alloc_expire(struct turn_srv *srv, struct turn_alloc *a,
+		       uint64_t now)
+{
+	uint64_t first;
+	if (relays_live(a, &first) > 1)
+		for (unsigned i = 0; i < a->nrelay; i++)
+			if (sa_af(&a->relay[i].addr) && a->relay[i].expires <= now &&
+			    relays_live(a, &first) > 1)
+				family_drop(srv, a, &a->relay[i]);
+	if (relays_live(a, &first) == 0 || first <= now) {
+		a->end = TURN_END_EXPIRED;
+		turn_alloc_destroy(srv, a);
+		return true;
+	}
+	a->expires = first;
+	turn_heap_fix(srv, a);
+	return false;
+}
+
 bool turn_alloc_has_family(const struct turn_alloc *a, int af)
 {
+	if (af == 0)
+		return false; /* a deleted relay's family */
 	for (unsigned i = 0; i < a->nrelay; i++)
 		if (sa_af(&a->relay[i].addr) == af)
 			return true;

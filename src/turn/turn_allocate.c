@@ -168,6 +168,8 @@ static void allocate_success(struct turn_srv *srv, const struct turn_src *src,
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	for (unsigned i = 0; i < a->nrelay; i++) {
 		struct sa shown = a->relay[i].addr;
+		if (sa_af(&shown) == 0)
+			continue; /* that family was deleted since */
 		const struct sa *ext = sa_af(&shown) == AF_INET ? &srv->cfg->ext4
 								 : &srv->cfg->ext6;
 		/* Behind 1:1 NAT peers reach the public address, same port. */

@@ -19,8 +19,9 @@
 
 struct turn_relay {
 	struct turn_alloc *alloc;
-	struct sa addr;
+	struct sa addr;    /* family 0 once deleted alone (dual allocation) */
 	void *handle;
+	uint64_t expires;  /* RFC 8656 7.1: each family of a dual allocation */
 };
 
 struct turn_perm {
@@ -72,7 +73,7 @@ struct turn_alloc {
 	struct turn_src src;
 	struct turn_relay relay[2];
 	unsigned nrelay;
-	uint64_t expires;
+	uint64_t expires;    /* the earliest relay's: the heap's key */
 	size_t heap_idx;
 	struct turn_perm *perms;
 	struct turn_chan *chans;
@@ -161,8 +162,19 @@ struct turn_alloc *turn_alloc_find(struct turn_srv *srv,
 int turn_alloc_create(struct turn_srv *srv, const struct turn_src *src,
 		      struct turn_alloc **ap);
 void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a);
+/* Every relay of a expires then. */
 void turn_alloc_set_expiry(struct turn_srv *srv, struct turn_alloc *a,
 			   uint64_t expires);
+/* One family of a dual allocation (RFC 8656 7.1): refreshed until
+ * expires, or deleted at once when expires is 0 and the other family
+ * stays. Returns false when af is the allocation's only family left (the
+ * caller refreshes or deletes the whole allocation instead). */
+bool turn_alloc_family_expiry(struct turn_srv *srv, struct turn_alloc *a,
+			      int af, uint64_t expires);
+/* The allocation's timer fired: drop the relays whose time is up, and
+ * the allocation once none is left (then true: a is freed). */
+bool turn_alloc_expire(struct turn_srv *srv, struct turn_alloc *a,
+		       uint64_t now);
 struct turn_perm *turn_perm_find(struct turn_alloc *a, const struct sa *peer,
 				 uint64_t now);
 /* Would installing all n peers stay within max_perms? */
@@ -234,6 +246,8 @@ void turn_method_connection_bind(struct turn_srv *srv,
 				 const struct stun_msg *req,
 				 const struct turn_auth *auth);
 void turn_tcp_alloc_close(struct turn_srv *srv, struct turn_alloc *a);
+/* Only its peer connections of family af (that family is deleted). */
+void turn_tcp_family_close(struct turn_srv *srv, struct turn_alloc *a, int af);
 /* REQUESTED-TRANSPORT TCP (5.1): 0 or the error code. */
 int turn_tcp_allocate_check(const struct turn_srv *srv,
 			    const struct turn_src *src,

@@ -69,23 +69,33 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
 	if (!a)
 		return;
 	uint8_t fam;
+	bool one = stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY,
+				       &fam) == 0;
+	if (!one && stun_msg_attr(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY)) {
+		turn_reply_error(srv, src, req, auth, 400);
+		return;
+	}
 	/* RFC 8656 7.3: a family the allocation lacks gets 443. */
-	if (stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0 &&
-	    !turn_alloc_has_family(a, turn_family_af(fam))) {
+	if (one && !turn_alloc_has_family(a, turn_family_af(fam))) {
 		turn_reply_error(srv, src, req, auth, 443);
 		return;
 	}
 	uint32_t lt = turn_lifetime(srv, req);
+	uint64_t exp = lt ? turn_now(srv) + (uint64_t)lt * 1000 : 0;
 	struct turn_resp r;
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, lt);
 	turn_resp_send(srv, src, &r);
+	/* RFC 8656 7.1: with REQUESTED-ADDRESS-FAMILY, a dual allocation
+	 * refreshes or deletes that family alone; without it, all. */
+	if (one && turn_alloc_family_expiry(srv, a, turn_family_af(fam), exp))
+		return;
 	if (lt == 0) {
 		a->end = TURN_END_REFRESH;
 		turn_alloc_destroy(srv, a);
 	}
 	else
-		turn_alloc_set_expiry(srv, a, turn_now(srv) + (uint64_t)lt * 1000);
+		turn_alloc_set_expiry(srv, a, exp);
 }
 
 /* Peer policy (403) and family match (443) for one XOR-PEER-ADDRESS.

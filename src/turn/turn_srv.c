@@ -166,10 +166,10 @@ void turn_conn_closed(struct turn_srv *srv, const struct turn_src *src)
 int64_t turn_srv_tick(struct turn_srv *srv)
 {
 	uint64_t now = turn_now(srv);
-	while (srv->nheap > 0 && srv->heap[0]->expires <= now) {
-		srv->heap[0]->end = TURN_END_EXPIRED;
-		turn_alloc_destroy(srv, srv->heap[0]);
-	}
+	/* Each call either frees the allocation or moves its expiry past
+	 * now (a dual allocation losing one family), so this ends. */
+	while (srv->nheap > 0 && srv->heap[0]->expires <= now)
+		turn_alloc_expire(srv, srv->heap[0], now);
 	int64_t tcp = turn_tcp_tick(srv); /* RFC 6062 connect/bind timers */
 	if (srv->nheap == 0)
 		return tcp;

@@ -90,6 +90,17 @@ void turn_tcp_alloc_close(struct turn_srv *srv, struct turn_alloc *a)
 		tconn_free(srv, a->tconns);
 }
 
+void turn_tcp_family_close(struct turn_srv *srv, struct turn_alloc *a, int af)
+{
+	struct turn_tconn **pp = &a->tconns;
+	while (*pp) {
+		if (sa_af(&(*pp)->peer) == af)
+			tconn_free(srv, *pp); /* unlinks it: *pp is the next */
+		else
+			pp = &(*pp)->anext;
+	}
+}
+
 /* The Connect response, sent when the connection attempt ends (5.2): it
  * is signed with the key the request was verified with. */
 static void tconn_answer(struct turn_srv *srv, struct turn_tconn *tc, int code)

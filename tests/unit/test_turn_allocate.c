@@ -279,6 +279,150 @@ static void test_token_address_gone(void **state)
 	h_free(h);
 }
 
+
+/* Refresh with LIFETIME and, when fam is set, REQUESTED-ADDRESS-FAMILY. */
+struct rreq {
+	uint32_t lifetime;
+	uint8_t fam;
+};
+
+static void rreq_attrs(struct stun_enc *e, void *arg)
+{
+	const struct rreq *q = arg;
+	stun_enc_u32(e, TURN_ATTR_LIFETIME, q->lifetime);
+	if (q->fam) {
+		uint8_t v[4] = {q->fam, 0, 0, 0};
+		stun_enc_attr(e, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, v, 4);
+	}
+}
+
+static int refresh(struct harness *h, const struct turn_src *s, uint32_t lt,
+		   uint8_t fam, uint32_t *granted)
+{
+	struct rreq q = {lt, fam};
+	int cls = h_request(h, s, TURN_REFRESH, rreq_attrs, &q, &h_alice);
+	if (cls != STUN_CLASS_SUCCESS)
+		return cls < 0 ? -1 : h_err(h);
+	assert_int_equal(stun_msg_get_u32(&h->resp, TURN_ATTR_LIFETIME, granted), 0);
+	return 0;
+}
+
+static int permit(struct harness *h, const struct turn_src *s, const char *ip)
+{
+	struct sa peer = h_sa(ip, 9);
+	int cls = h_request(h, s, TURN_CREATE_PERMISSION, h_peer_attr, &peer, &h_alice);
+	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(h);
+}
+
+/* The harness's relays of a dual allocation: [0] IPv4, [1] IPv6. */
+static void dual_allocated(struct harness *h, const struct turn_src *s)
+{
+	h_get_nonce(h, s);
+	assert_int_equal(h_request(h, s, TURN_ALLOCATE, areq_attrs,
+				   (void *)(uintptr_t)&dual, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(h->nrelays, 2);
+	assert_int_equal(sa_af(&h->relays[0].addr), AF_INET);
+	assert_int_equal(sa_af(&h->relays[1].addr), AF_INET6);
+}
+
+/* RFC 8656 7.1, 7.3: Refresh with REQUESTED-ADDRESS-FAMILY and LIFETIME 0
+ * deletes that family of a dual allocation alone: its relay closes, its
+ * permissions and channels go, the other family keeps relaying. Deleting
+ * the last family deletes the allocation. */
+static void test_refresh_deletes_one_family(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src s = cli(0);
+	dual_allocated(h, &s);
+	assert_int_equal(permit(h, &s, "2606:4700::1111"), 0);
+	assert_int_equal(permit(h, &s, "8.8.8.8"), 0);
+	struct h_chan ch = {0x4001, h_sa("2606:4700::1111", 5000)};
+	assert_int_equal(h_request(h, &s, TURN_CHANNEL_BIND, h_chan_attrs, &ch, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	uint32_t lt = 1;
+	assert_int_equal(refresh(h, &s, 0, STUN_FAMILY_IPV6, &lt), 0);
+	assert_int_equal(lt, 0);
+	assert_false(h->relays[1].open);
+	assert_true(h->relays[0].open);
+	/* The IPv6 family is gone: 443 for it, IPv4 goes on. */
+	assert_int_equal(refresh(h, &s, 600, STUN_FAMILY_IPV6, &lt), 443);
+	assert_int_equal(permit(h, &s, "2606:4700::1111"), 443);
+	assert_int_equal(h_request(h, &s, TURN_CHANNEL_BIND, h_chan_attrs, &ch, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 443);
+	assert_int_equal(permit(h, &s, "8.8.4.4"), 0);
+	assert_int_equal(refresh(h, &s, 600, 0, &lt), 0);
+	assert_int_equal(lt, 600);
+	/* The last family: the whole allocation ends. */
+	assert_int_equal(refresh(h, &s, 0, STUN_FAMILY_IPV4, &lt), 0);
+	assert_false(h->relays[0].open);
+	assert_int_equal(refresh(h, &s, 600, 0, &lt), 437);
+	h_free(h);
+}
+
+static void raf_short(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	stun_enc_attr(e, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, "\x01", 1);
+}
+
+/* A REQUESTED-ADDRESS-FAMILY that is not 4 bytes is a malformed Refresh
+ * (400), not one without the attribute (which would cover every family). */
+static void test_refresh_bad_family(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src s = cli(0);
+	dual_allocated(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_REFRESH, raf_short, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 400);
+	assert_true(h->relays[0].open && h->relays[1].open);
+	h_free(h);
+}
+
+/* RFC 8656 7.1: a family refreshed alone keeps its own lifetime; the
+ * other expires on its own timer, and the allocation with the last. */
+static void test_refresh_one_family_lifetime(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src s = cli(0);
+	dual_allocated(h, &s);
+	uint32_t lt = 0;
+	assert_int_equal(refresh(h, &s, 3000, STUN_FAMILY_IPV4, &lt), 0);
+	assert_int_equal(lt, 3000);
+	h->mono += 601 * 1000;
+	turn_srv_tick(h->srv);
+	assert_false(h->relays[1].open); /* IPv6: the Allocate's 600 s */
+	assert_true(h->relays[0].open);
+	h_get_nonce(h, &s); /* the clock moved past the nonce's life */
+	assert_int_equal(permit(h, &s, "2606:4700::1111"), 443);
+	assert_int_equal(permit(h, &s, "8.8.8.8"), 0);
+	h->mono += 2400 * 1000;
+	turn_srv_tick(h->srv);
+	assert_false(h->relays[0].open);
+	h_get_nonce(h, &s);
+	assert_int_equal(refresh(h, &s, 600, 0, &lt), 437);
+
+	/* Without REQUESTED-ADDRESS-FAMILY a Refresh covers both again. */
+	struct turn_src s2 = cli(1);
+	h_get_nonce(h, &s2);
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, areq_attrs,
+				   (void *)(uintptr_t)&dual, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	unsigned r4 = h->nrelays - 2, r6 = h->nrelays - 1;
+	assert_int_equal(refresh(h, &s2, 3000, STUN_FAMILY_IPV6, &lt), 0);
+	assert_int_equal(refresh(h, &s2, 1200, 0, &lt), 0);
+	h->mono += 1201 * 1000;
+	turn_srv_tick(h->srv);
+	assert_false(h->relays[r4].open);
+	assert_false(h->relays[r6].open);
+	h_free(h);
+}
+
 /* Send the same signed request twice (a UDP retransmission). */
 static void send_twice(struct harness *h, const struct turn_src *s,
 		       const struct areq *q)
@@ -343,6 +487,9 @@ int main(void)
 		cmocka_unit_test(test_token_v6_only_server),
 		cmocka_unit_test(test_token_address_gone),
 		cmocka_unit_test(test_retransmit_same_response),
+		cmocka_unit_test(test_refresh_deletes_one_family),
+		cmocka_unit_test(test_refresh_one_family_lifetime),
+		cmocka_unit_test(test_refresh_bad_family),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,55 @@ static void test_teardown(void **state)
 	h_free(h);
 }
 
+static void tcp_dual_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	h_transport(e, TURN_PROTO_TCP);
+	uint8_t v[4] = {STUN_FAMILY_IPV6, 0, 0, 0};
+	stun_enc_attr(e, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v, 4);
+}
+
+static void refresh_v6_zero(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	stun_enc_u32(e, TURN_ATTR_LIFETIME, 0);
+	uint8_t v[4] = {STUN_FAMILY_IPV6, 0, 0, 0};
+	stun_enc_attr(e, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, v, 4);
+}
+
+static void with_v6(struct turn_cfg *c)
+{
+	sa_set_str(&c->relay6, "2001:db8::5", 0);
+}
+
+/* RFC 8656 7.1 on a dual TCP allocation: deleting the IPv6 family closes
+ * its listener and its peer connections; IPv4's stay. */
+static void test_delete_one_family(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src t = h_src("198.51.100.7", 40001, TURN_PROTO_TCP);
+	h_get_nonce(h, &t);
+	assert_int_equal(h_request(h, &t, TURN_ALLOCATE, tcp_dual_attrs, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(h->nrelays, 2);
+	struct h_relay *l4 = &h->relays[0], *l6 = &h->relays[1];
+	assert_true(l4->tcp && l6->tcp);
+	struct sa p4 = h_sa("8.8.8.8", 1), p6 = h_sa("2606:4700::1111", 1);
+	struct h_tpeer *a, *b;
+	tcp_connected(h, &t, &p4, &a);
+	tcp_connected(h, &t, &p6, &b);
+	assert_int_equal(h_request(h, &t, TURN_REFRESH, refresh_v6_zero, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	assert_false(l6->open);
+	assert_false(b->open);
+	assert_true(l4->open);
+	assert_true(a->open);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	assert_int_equal(tcp_connect(h, &t, &p6), 443);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_passive),
 		cmocka_unit_test(test_bind_other_worker),
 		cmocka_unit_test(test_teardown),
+		cmocka_unit_test(test_delete_one_family),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
