@@ -45,6 +45,10 @@ struct api_cfg {
 	/* Cap on the TTL of minted credentials: the TURN side's
 	 * --rest-max-ttl, which refuses any further ahead (0 = none). */
 	uint32_t max_ttl;
+	/* A JWT whose exp is further ahead than this many seconds is
+	 * refused (401, reason "lifetime"): a token that lives for days is
+	 * a password. 0 = no cap. */
+	uint32_t max_token_life;
 	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
 	uint32_t health_interval_ms;    /* 0 = no health checks */
 	uint32_t health_failures;       /* consecutive failures = down */

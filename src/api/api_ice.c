@@ -98,7 +98,8 @@ static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
 		return false;
 	}
 	struct jwt_expect e = {.iss = c->acc->issuer, .aud = a->cfg.audience,
-			       .now = api_wall_s(), .skew = JWT_SKEW_DEFAULT};
+			       .now = api_wall_s(), .skew = JWT_SKEW_DEFAULT,
+			       .max_lifetime = a->cfg.max_token_life};
 	if (jwt_verify(&t, c->dir->keys[k], &e, &c->claims, &why) != 0) {
 		*rc = reply_401(r, why);
 		return false;

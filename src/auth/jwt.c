@@ -19,6 +19,7 @@ static const char *const jwt_reason_names[JWT_R_COUNT] = {
 	[JWT_R_ISSUER] = "issuer",
 	[JWT_R_AUDIENCE] = "audience",
 	[JWT_R_CLAIMS] = "claims",
+	[JWT_R_LIFETIME] = "lifetime",
 };
 
 const char *jwt_reason_str(enum jwt_reason r)

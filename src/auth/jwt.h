@@ -72,6 +72,7 @@ enum jwt_reason {
 	JWT_R_ISSUER,
 	JWT_R_AUDIENCE,
 	JWT_R_CLAIMS,    /* sub missing/invalid, or another claim ill-typed */
+	JWT_R_LIFETIME,  /* exp further ahead than jwt_expect.max_lifetime */
 	JWT_R_COUNT
 };
 const char *jwt_reason_str(enum jwt_reason r); /* "malformed", "alg", ... */

@@ -100,7 +100,7 @@ static enum jwt_reason jwt_claims_time(const json_t *p,
 		return JWT_R_NOT_YET;
 	/* A token that lives for years is a password: cap what we honour. */
 	if (e->max_lifetime && c->exp > jwt_add_sat(late, e->max_lifetime))
-		return JWT_R_CLAIMS;
+		return JWT_R_LIFETIME;
 	return JWT_OK;
 }
 

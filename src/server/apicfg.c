@@ -166,6 +166,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 	a->conns_per_ip = c->api_conns_per_ip;
 	a->header_timeout_s = c->api_header_timeout;
 	a->body_timeout_s = c->api_body_timeout;
+	a->max_token_life = c->api_max_token_life;
 	a->health_interval_ms = c->api_health_interval * 1000;
 	a->health_failures = c->api_health_failures;
 	a->relay_min = c->min_port;

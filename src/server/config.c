@@ -33,6 +33,7 @@ void config_defaults(struct config *c)
 	c->api_conns_per_ip = API_CONNS_PER_IP;
 	c->api_header_timeout = API_HEADER_TIMEOUT;
 	c->api_body_timeout = API_BODY_TIMEOUT;
+	c->api_max_token_life = 86400;
 	c->max_perms = 64;
 	c->max_chans = 64;
 	c->max_unauth_tcp = 64;

@@ -95,6 +95,7 @@ struct config {
 	unsigned api_conns_per_ip;      /* --api-connections-per-ip (128) */
 	uint32_t api_header_timeout;    /* --api-header-timeout: seconds for a request head (10) */
 	uint32_t api_body_timeout;      /* --api-body-timeout: seconds for the rest of a request (30) */
+	uint32_t api_max_token_life;    /* --api-max-token-lifetime: a JWT's exp at most this far ahead, s (86400; 0 = no cap) */
 
 	/* limits, accounting and metrics (issue 5) */
 	uint32_t max_bps;               /* --max-bps: BYTES/s per allocation and direction (0 = none) */

@@ -117,6 +117,7 @@ static const struct cfg_opt cfg_opts[] = {
 	NUM("api-connections-per-ip", 0, api_conns_per_ip, 1, 4096),
 	NUM("api-header-timeout", 0, api_header_timeout, 1, 300),
 	NUM("api-body-timeout", 0, api_body_timeout, 1, 3600),
+	NUM("api-max-token-lifetime", 0, api_max_token_life, 0, 31536000),
 
 	/* running as a service */
 	{.name = "alternate-server", .kind = CFG_HOSTPORT,

@@ -375,6 +375,8 @@ def jwt_cases(c):
         ("missing exp", hs_token(K, S, {k: v for k, v in good.items()
                                         if k != "exp"})),
         ("exp as a string", hs_token(K, S, dict(good, exp=str(now + 3600)))),
+        ("exp 25 h ahead (over --api-max-token-lifetime's 24 h)",
+         hs_token(K, S, claims("acme", now=now, ttl=25 * 3600))),
         ("nbf 300 s in the future", hs_token(K, S, dict(good, nbf=now + 300))),
         ("iat 300 s in the future", hs_token(K, S, dict(good, iat=now + 300))),
         ("wrong iss", hs_token(K, S, dict(good, iss="evil"))),
@@ -429,6 +431,14 @@ def jwt_cases(c):
                      {"WWW-Authenticate": INVALID}, cors=True)
     check("the 4 KiB token really was over 4096 chars", len(big) > 4096,
           str(len(big)))
+    # The lifetime cap says which rule refused, and stops at 24 h.
+    r = ice(c, hs_token(K, S, claims("acme", now=now, ttl=25 * 3600)))
+    msg = ((r.json() or {}).get("error") or {}).get("message")
+    check("401 for a 25 h token says why", msg == "invalid token (lifetime)",
+          r.brief())
+    r = ice(c, hs_token(K, S, claims("acme", now=now, ttl=23 * 3600)))
+    check("200 for a token 23 h ahead (under the 24 h cap)", r.status == 200,
+          r.brief())
 
     # Not a Bearer token at all.
     expect_error("401 no Authorization header", ice(c, None), 401,

@@ -812,9 +812,11 @@ static void test_api_slow_client_options(void **state)
 	assert_int_equal(c.api_conns_per_ip, 128);
 	assert_int_equal(c.api_header_timeout, 10);
 	assert_int_equal(c.api_body_timeout, 30);
+	assert_int_equal(c.api_max_token_life, 86400);
 	assert_int_equal(args_parse(&c, ARGV("--api-connections-per-ip", "64",
 					     "--api-header-timeout", "5",
-					     "--api-body-timeout", "20"),
+					     "--api-body-timeout", "20",
+					     "--api-max-token-lifetime", "0"),
 				    &e), 0);
 	err_close(&e);
 	c.use_auth_secret = true;
@@ -826,12 +828,17 @@ static void test_api_slow_client_options(void **state)
 	assert_int_equal(a.conns_per_ip, 64);
 	assert_int_equal(a.header_timeout_s, 5);
 	assert_int_equal(a.body_timeout_s, 20);
+	assert_int_equal(a.max_token_life, 0);
 	file_expect_err("api-connections-per-ip=0\n",
 			"invalid value for 'api-connections-per-ip'", NULL);
 	file_expect_err("api-header-timeout=0\n",
 			"invalid value for 'api-header-timeout'", NULL);
 	file_expect_err("api-body-timeout=3601\n",
 			"invalid value for 'api-body-timeout'", NULL);
+	file_expect_err("api-max-token-lifetime=31536001\n",
+			"invalid value for 'api-max-token-lifetime'", NULL);
+	file_expect_err("api-max-token-lifetime=-1\n",
+			"invalid value for 'api-max-token-lifetime'", NULL);
 }
 
 static void apicfg_expect(const struct config *c, const char *want,
