@@ -257,15 +257,53 @@ static int account_delete(struct api_req *r, char *name)
 		   : api_reply_json(r, MHD_HTTP_NO_CONTENT, NULL);
 }
 
+/* A query parameter's value, NULL when absent. One given without a
+ * value, or with a NUL (%00) in it, reads as "" so that it is refused
+ * rather than taken as absent or cut short. */
+static const char *admin_query(struct api_req *r, const char *name)
+{
+	const char *v = NULL;
+	size_t n = 0;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name,
+					  strlen(name), &v, &n) != MHD_YES)
+		return NULL;
+	return v && strlen(v) == n ? v : "";
+}
+
+static int page_refuse(struct api_req *r, const char *param)
+{
+	char msg[96];
+	if (strcmp(param, "limit") == 0)
+		snprintf(msg, sizeof(msg), "invalid query parameter limit: an "
+			 "integer from 1 to %d", ADMIN_PAGE_MAX);
+	else
+		snprintf(msg, sizeof(msg), "invalid query parameter %s: an "
+			 "account name", param);
+	return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+}
+
+/* GET /v1/admin/accounts[?limit=N][&after=NAME]: one page in name order;
+ * "next" is the after of the next page, null on the last. */
 static int account_list(struct api_req *r)
 {
+	size_t limit;
+	const char *param, *after = admin_query(r, "after");
+	if (admin_page_parse(admin_query(r, "limit"), after, &limit, &param))
+		return page_refuse(r, param);
 	struct api_dir *d = api_dir_get(r->api);
+	const struct store_snap *snap = d ? d->snap : NULL;
+	struct admin_page pg;
+	admin_page_find(snap, after, limit, &pg);
 	json_t *arr = json_array();
-	for (size_t i = 0; d && i < d->snap->naccounts; i++)
-		json_array_append_new(arr, admin_account_json(&d->snap->accounts[i],
-							       d->snap));
+	for (size_t i = pg.start; i < pg.start + pg.count; i++)
+		json_array_append_new(arr, admin_account_json(&snap->accounts[i],
+							       snap));
+	json_t *next = json_null();
+	if (pg.more)
+		next = json_string(snap->accounts[pg.start + pg.count - 1].name);
 	api_dir_put(d);
-	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "accounts", arr));
+	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o,s:o}", "accounts",
+							arr, "next", next));
 }
 
 /* kid, alg and material from the body. The kid's characters are the

@@ -23,4 +23,21 @@ int admin_turn_apply(json_t *body, struct store_account *a,
 /* GET /v1/admin/usage?account=X[&since=T][&limit=N] (api_usage.c). */
 int admin_usage(struct api_req *r);
 
+/* Pages of GET /v1/admin/accounts?limit=N&after=NAME (api_page.c, pure). */
+#define ADMIN_PAGE_DEFAULT 100
+#define ADMIN_PAGE_MAX 1000
+struct admin_page {
+	size_t start; /* index of the page's first account in snap->accounts */
+	size_t count; /* accounts on the page */
+	bool more;    /* more follow: the next cursor is the last one's name */
+};
+/* The query's limit and after as given (NULL: absent). 0, or EINVAL
+ * with *param naming the bad one ("limit", "after"). */
+int admin_page_parse(const char *limit, const char *after, size_t *lim,
+		     const char **param);
+/* The page of at most limit accounts whose names sort after `after`
+ * (NULL: from the first); snap may be NULL (an empty page). O(log n). */
+void admin_page_find(const struct store_snap *snap, const char *after,
+		     size_t limit, struct admin_page *pg);
+
 #endif

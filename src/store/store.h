@@ -79,6 +79,8 @@ void store_account_clear(struct store_account *a);
  * ("name", "max_ttl", "servers[1].urls[0]", ...). */
 int store_account_validate(const struct store_account *a,
 			   const char **field);
+/* true if name is a valid account name (the "name" check above). */
+bool store_account_name_valid(const char *name);
 
 struct store_key {
 	char kid[STORE_KID_MAX];

@@ -186,6 +186,12 @@ static const char *valid_servers(const struct store_account *a)
 	return NULL;
 }
 
+bool store_account_name_valid(const char *name)
+{
+	return name && strnlen(name, STORE_NAME_MAX) < STORE_NAME_MAX &&
+	       valid_name(name);
+}
+
 static const char *valid_fields(const struct store_account *a)
 {
 	if (!valid_name(a->name))

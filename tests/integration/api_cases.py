@@ -765,6 +765,161 @@ def admin(c, method, path, body=None, token=None, ctype="application/json"):
     return req(c.api, method, "/v1/admin" + path, body, h)
 
 
+def admin_pages(c, limit=None, after=None, max_pages=2000):
+    """Walk GET /v1/admin/accounts from `after`, following "next":
+    (pages, error), pages the 200 bodies in order, error a string when a
+    page is not a 200 {"accounts":[...],"next":...} or the walk never
+    ends."""
+    pages = []
+    while len(pages) < max_pages:
+        q = []
+        if limit is not None:
+            q.append("limit=%s" % limit)
+        if after is not None:
+            q.append("after=%s" % after)
+        r = admin(c, "GET", "/accounts" + ("?" + "&".join(q) if q else ""))
+        j = r.json()
+        if r.status != 200 or not isinstance(j, dict) or \
+                set(j) != {"accounts", "next"} or \
+                not isinstance(j["accounts"], list) or \
+                r.h("Cache-Control") != "no-store":
+            return pages, r.brief()
+        pages.append(j)
+        if j["next"] is None:
+            return pages, None
+        if not isinstance(j["next"], str):
+            return pages, "next %r" % (j["next"],)
+        after = j["next"]
+    return pages, "no last page after %d pages" % max_pages
+
+
+def page_names(pages):
+    return [a.get("name") for p in pages for a in p["accounts"]]
+
+
+def check_walk(name, pages, err, limit):
+    """Every page but the last holds `limit` accounts and its "next" is
+    its last name; names strictly increase (bytewise), so none repeats."""
+    names = page_names(pages)
+    problems = [err] if err else []
+    for i, p in enumerate(pages[:-1]):
+        if len(p["accounts"]) != limit or \
+                p["next"] != p["accounts"][-1].get("name"):
+            problems.append("page %d: %d accounts, next %r" %
+                            (i, len(p["accounts"]), p["next"]))
+    if pages and (not pages[-1]["accounts"] and len(pages) > 1 or
+                  len(pages[-1]["accounts"]) > limit):
+        problems.append("last page holds %d" % len(pages[-1]["accounts"]))
+    bnames = [n.encode() for n in names if isinstance(n, str)]
+    if len(bnames) != len(names) or \
+            any(a >= b for a, b in zip(bnames, bnames[1:])):
+        problems.append("names out of order or repeated: %s" % names)
+    check(name, not problems, "; ".join(problems))
+    return names
+
+
+def page_cases(c):
+    """GET /v1/admin/accounts?limit=N&after=NAME: cursor pages in name
+    order (docs/api.md, Admin API)."""
+    # Names whose bytewise order differs from a naive one ("pg-10" before
+    # "pg-2", '-' < '0' < '_' < 'a').
+    mine = ["pg-2", "pg-10", "pg_a", "pga", "pg-1"]
+    for n in mine:
+        r = admin(c, "POST", "/accounts", {"name": n})
+        check("admin creates account %s for the page walk" % n,
+              r.status == 201, r.brief())
+    whole, err = admin_pages(c, limit=1000)
+    every = page_names(whole)
+    check("admin GET /accounts?limit=1000: one page, next null",
+          not err and len(whole) == 1 and set(mine) <= set(every), err or
+          "%d pages: %s" % (len(whole), every))
+    check("admin account list is sorted bytewise by name",
+          every == sorted(every, key=lambda n: n.encode()), str(every))
+    default, err = admin_pages(c)
+    check("admin GET /accounts without limit (default 100): the same page",
+          not err and len(default) == 1 and page_names(default) == every,
+          err or str(page_names(default)))
+    pages, err = admin_pages(c, limit=2)
+    walked = check_walk("admin walk with limit=2: full pages, next = last "
+                        "name, in order", pages, err, 2)
+    check("admin walk with limit=2: every account exactly once, %d pages"
+          % ((len(every) + 1) // 2),
+          walked == every and len(pages) == (len(every) + 1) // 2 and
+          len(pages) >= 3, "%d pages: %s vs %s" % (len(pages), walked, every))
+    check("admin walk with limit=2: next is null on the last page only",
+          pages and pages[-1]["next"] is None and
+          all(p["next"] for p in pages[:-1]), str([p["next"] for p in pages]))
+    total = len(every)
+    pages, err = admin_pages(c, limit=total, max_pages=1)
+    check("admin limit = number of accounts: one page, next null",
+          not err and len(pages) == 1 and page_names(pages) == every, err)
+    r = admin(c, "GET", "/accounts?limit=%d" % (total - 1))
+    j = r.json() if r.status == 200 else {}
+    check("admin limit = accounts - 1: next is the page's last name",
+          isinstance(j, dict) and len(j.get("accounts", [])) == total - 1 and
+          j.get("next") == every[-2], r.brief())
+    i = every.index("pg-10")
+    pages, err = admin_pages(c, limit=2, after="pg-10")
+    check("admin after=pg-10 starts right after it",
+          not err and page_names(pages) == every[i + 1:], err or
+          str(page_names(pages)))
+    # A cursor that is no account (deleted since) still finds its place.
+    admin(c, "DELETE", "/accounts/pg-2")
+    every.remove("pg-2")
+    pages, err = admin_pages(c, limit=1, after="pg-2")
+    check("admin after=<a deleted account> goes on after its name",
+          not err and page_names(pages) == [x for x in every
+                                            if x.encode() > b"pg-2"],
+          err or str(page_names(pages)))
+    r = admin(c, "GET", "/accounts?after=%s&limit=5" % every[-1])
+    check("admin after=<the last name>: no accounts, next null",
+          r.status == 200 and r.json() == {"accounts": [], "next": None},
+          r.brief())
+    r = admin(c, "GET", "/accounts?limit=2&colour=red")
+    check("admin unknown query parameters are ignored (as /usage)",
+          r.status == 200 and len(r.json()["accounts"]) == 2, r.brief())
+    for q, param in (("limit=0", "limit"), ("limit=abc", "limit"),
+                     ("limit=1001", "limit"), ("limit=-1", "limit"),
+                     ("limit=", "limit"), ("limit", "limit"),
+                     ("limit=2%00", "limit"), ("limit=1e2", "limit"),
+                     ("after=Bad%21", "after"), ("after=", "after"),
+                     ("after=" + "a" * 64, "after"),
+                     ("after=pg%00x", "after"), ("after=..%2Fx", "after"),
+                     ("limit=5&after=-x", "after")):
+        r = admin(c, "GET", "/accounts?" + q)
+        if expect_error("admin 400 GET /accounts?%s" % q[:24], r, 400,
+                        "bad_request"):
+            msg = r.json()["error"]["message"]
+            check("admin 400 ?%s names %s" % (q[:24], param),
+                  "parameter " + param in msg, msg)
+    expect_error("admin 401 before a bad limit is looked at",
+                 req(c.api, "GET", "/v1/admin/accounts?limit=0"), 401,
+                 "invalid_token")
+    for n in mine:
+        if n != "pg-2":
+            admin(c, "DELETE", "/accounts/" + n)
+    page_default_cases(c)
+
+
+def page_default_cases(c):
+    """Over 100 accounts: without limit a page holds 100."""
+    have = len(page_names(admin_pages(c, limit=1000)[0]))
+    extra = ["pgd-%03d" % i for i in range(max(0, 101 - have))]
+    made = [n for n in extra
+            if admin(c, "POST", "/accounts", {"name": n}).status == 201]
+    check("admin creates %d accounts to pass 100" % len(extra),
+          made == extra, "%d of %d" % (len(made), len(extra)))
+    pages, err = admin_pages(c)
+    names = check_walk("admin walk without limit: pages of 100", pages, err,
+                       100)
+    check("admin walk without limit: 2 pages, every account once",
+          len(pages) == 2 and len(names) == max(have, 101) and
+          set(extra) <= set(names), "%d pages, %d names" %
+          (len(pages), len(names)))
+    for n in made:
+        admin(c, "DELETE", "/accounts/" + n)
+
+
 def admin_cases(c):
     r = req(c.api, "GET", "/v1/admin/accounts")
     expect_error("admin 401 without a token", r, 401, "invalid_token",
@@ -810,8 +965,9 @@ def admin_cases(c):
     names = [a.get("name") for a in (r.json() or {}).get("accounts", [])] \
         if r.status == 200 else []
     check("admin GET /accounts lists every account",
-          {"adm1", "acme", "small", "limited", "gone", "rsaco"} <= set(names),
-          r.brief())
+          {"adm1", "acme", "small", "limited", "gone", "rsaco"} <= set(names)
+          and r.json().get("next", "absent") is None, r.brief())
+    page_cases(c)
     r = admin(c, "PATCH", "/accounts/adm1",
               {"maxTtl": 7200, "status": "disabled"})
     check("admin PATCH 200 reflects the change", r.status == 200 and
@@ -1350,14 +1506,17 @@ def cmd_verify(a):
                 keys.append((p[1], p[2]))
     check("the load acknowledged some accounts before the kill",
           len(accts) >= 5, "%d accounts, %d keys" % (len(accts), len(keys)))
-    r = admin(c, "GET", "/accounts")
-    listed = {x["name"]: x for x in (r.json() or {}).get("accounts", [])} \
-        if r.status == 200 else {}
+    # Pages of the default 100, walked through "next".
+    pages, err = admin_pages(c)
+    names = check_walk("admin GET /accounts pages of 100, in order", pages,
+                       err, 100)
+    listed = {x["name"]: x for p in pages for x in p["accounts"]}
     missing = [n for n in accts if n not in listed]
     check("admin GET /accounts lists all %d acknowledged accounts"
-          % len(accts), r.status == 200 and not missing,
+          % len(accts), not err and not missing and
+          len(names) == len(listed),
           "%d of %d missing: %s | %s" % (len(missing), len(accts),
-                                          missing[:10], r.brief()[:200]))
+                                          missing[:10], err))
     bad = []
     for n in accts:
         r = admin(c, "GET", "/accounts/" + n)

@@ -410,6 +410,26 @@ static void test_turn_mode(void **state)
 	assert_int_equal(store_turn_mode_parse(NULL, &m), EINVAL);
 }
 
+static void test_name_valid(void **state)
+{
+	(void)state;
+	char n63[64], n64[65];
+	memset(n63, 'a', 63);
+	n63[63] = '\0';
+	memset(n64, 'a', 64);
+	n64[64] = '\0';
+	assert_true(store_account_name_valid("acme"));
+	assert_true(store_account_name_valid("0day_x-1"));
+	assert_true(store_account_name_valid(n63));
+	assert_false(store_account_name_valid(n64));
+	assert_false(store_account_name_valid(""));
+	assert_false(store_account_name_valid(NULL));
+	assert_false(store_account_name_valid("-lead"));
+	assert_false(store_account_name_valid("Acme"));
+	assert_false(store_account_name_valid("a b"));
+	assert_false(store_account_name_valid("a/b"));
+}
+
 static void test_snapshot(void **state)
 {
 	struct fx *f = *state;
@@ -645,6 +665,7 @@ int main(void)
 		T(test_validate),
 		T(test_modify),
 		T(test_turn_mode),
+		T(test_name_valid),
 		T(test_snapshot),
 		T(test_snapshot_empty),
 		T(test_key_material),
