@@ -41,10 +41,11 @@ bench-api: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt fuzz_turn
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt build-fuzz/corpus-turn
 	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
 	@build-fuzz/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build-fuzz/corpus-jwt tests/fuzz/seeds-jwt
+	@build-fuzz/fuzz_turn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus-turn
 
 # make install [DESTDIR=/staging] [PREFIX=/usr/local] [BIN=path]: the
 # binary, man pages, example config, systemd unit (ExecStart pointing at

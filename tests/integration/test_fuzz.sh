@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the STUN/ChannelData decoder; JWTs and the
-# API request body) with clang
+# API request body; the TURN core, fuzz_turn.c) with clang
 # and runs each for FUZZ_SECONDS (60 by default, as CI does). A crash, leak
 # or sanitizer report fails the test.
 set -euo pipefail
