@@ -25,8 +25,11 @@
 typedef bool(api_up_h)(void *arg, const char *url);
 
 /* One group of URLs sharing credentials: a platform node or a custom
- * server. Exactly one of secret / (username, credential) or neither. */
+ * server. Exactly one of secret / (username, credential) or neither.
+ * fallback: an account's own server in fallback mode, listed after the
+ * platform's, which gets one of the capped slots (api_compose.c). */
 struct api_group {
+	bool fallback;
 	unsigned nurls;
 	const char *urls[STORE_URLS_MAX];
 	const char *secret;
