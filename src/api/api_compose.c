@@ -9,11 +9,19 @@
 #include "api/api_int.h"
 #include "auth/auth.h"
 
-/* A URL picked for the answer: which group, which URL in it. */
+/* The URLs picked for the answer (on: which group, which URL in it) and
+ * what picking reads: the groups and the health view (up NULL: all up). */
 struct pick {
 	bool on[STORE_SERVERS_MAX + API_PLATFORM_MAX][STORE_URLS_MAX];
 	unsigned n;
+	const struct api_group *g;
+	unsigned ng;
+	api_up_h *up;
+	void *uparg;
 };
+
+/* Which groups a tier looks at. */
+enum pick_from { PICK_ALL, PICK_FALLBACK };
 
 static bool url_is(const char *url, const char *scheme)
 {
@@ -31,12 +39,21 @@ static bool url_is_turn_udp(const char *url)
 	return url_is(url, "turn:") && !strstr(url, "transport=tcp");
 }
 
-static bool url_seen(const struct api_group *g, unsigned ng,
-		     const struct pick *p, const char *url)
+static bool url_seen(const struct pick *p, const char *url)
 {
-	for (unsigned i = 0; i < ng; i++)
-		for (unsigned j = 0; j < g[i].nurls; j++)
-			if (p->on[i][j] && strcmp(g[i].urls[j], url) == 0)
+	for (unsigned i = 0; i < p->ng; i++)
+		for (unsigned j = 0; j < p->g[i].nurls; j++)
+			if (p->on[i][j] && strcmp(p->g[i].urls[j], url) == 0)
+				return true;
+	return false;
+}
+
+/* A URL that some platform group lists too is the platform's server. */
+static bool url_platform(const struct pick *p, const char *url)
+{
+	for (unsigned i = 0; i < p->ng; i++)
+		for (unsigned j = 0; !p->g[i].fallback && j < p->g[i].nurls; j++)
+			if (strcmp(p->g[i].urls[j], url) == 0)
 				return true;
 	return false;
 }
@@ -47,20 +64,28 @@ static bool url_any_turn(const char *u) { return url_is_turn(u); }
 static bool url_turns(const char *u) { return url_is(u, "turns:"); }
 static bool url_any(const char *u) { (void)u; return true; }
 
-/* Pick URLs matching pred, at most per_group from each group, while the
- * budget lasts. Unhealthy and duplicate URLs are skipped. */
-static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
-		      url_pred_h *pred, unsigned per_group, api_up_h *up,
-		      void *uparg)
+static bool url_pickable(const struct pick *p, unsigned i, unsigned j,
+			 url_pred_h *pred, enum pick_from from)
 {
-	for (unsigned i = 0; i < ng; i++) {
+	const char *u = p->g[i].urls[j];
+	if (from == PICK_FALLBACK &&
+	    (!p->g[i].fallback || url_platform(p, u)))
+		return false;
+	return !p->on[i][j] && pred(u) && (!p->up || p->up(p->uparg, u)) &&
+	       !url_seen(p, u);
+}
+
+/* Pick URLs matching pred, at most per_group from each group, while the
+ * answer has fewer than cap. Unhealthy and duplicate URLs are skipped. */
+static void pick_tier(struct pick *p, url_pred_h *pred, unsigned per_group,
+		      enum pick_from from, unsigned cap)
+{
+	for (unsigned i = 0; i < p->ng; i++) {
 		unsigned taken = 0;
-		for (unsigned j = 0; j < g[i].nurls && taken < per_group; j++) {
-			const char *u = g[i].urls[j];
-			if (p->n >= API_ICE_MAX_URLS)
+		for (unsigned j = 0; j < p->g[i].nurls && taken < per_group; j++) {
+			if (p->n >= cap)
 				return;
-			if (p->on[i][j] || !pred(u) || (up && !up(uparg, u)) ||
-			    url_seen(g, ng, p, u))
+			if (!url_pickable(p, i, j, pred, from))
 				continue;
 			p->on[i][j] = true;
 			p->n++;
@@ -69,35 +94,52 @@ static void pick_tier(const struct api_group *g, unsigned ng, struct pick *p,
 	}
 }
 
-
 /* The first healthy turns: URL of all, so that TLS (on 443 it passes
  * HTTPS-only firewalls) is always offered when any server has it. */
-static void pick_first_turns(const struct api_group *g, unsigned ng,
-			     struct pick *p, api_up_h *up, void *uparg)
+static void pick_first_turns(struct pick *p)
 {
-	for (unsigned i = 0; i < ng; i++)
-		for (unsigned j = 0; j < g[i].nurls; j++)
-			if (url_turns(g[i].urls[j]) &&
-			    (!up || up(uparg, g[i].urls[j]))) {
-				p->on[i][j] = true;
-				p->n++;
-				return;
-			}
+	pick_tier(p, url_turns, 1, PICK_ALL, 1);
 }
 
-/* Priority under the cap: one turns: URL, then every server's first
- * TURN/UDP URL, then every server's first TURN URL of any kind, then the
- * other turns: URLs, then any other TURN URL, then STUN (a TURN/UDP
- * allocation already yields the server-reflexive candidate). */
-static void pick_all(const struct api_group *g, unsigned ng, struct pick *p,
-		     api_up_h *up, void *uparg)
+static bool fallback_in(const struct pick *p)
 {
-	pick_first_turns(g, ng, p, up, uparg);
-	pick_tier(g, ng, p, url_is_turn_udp, 1, up, uparg);
-	pick_tier(g, ng, p, url_any_turn, 1, up, uparg);
-	pick_tier(g, ng, p, url_turns, STORE_URLS_MAX, up, uparg);
-	pick_tier(g, ng, p, url_any_turn, STORE_URLS_MAX, up, uparg);
-	pick_tier(g, ng, p, url_any, STORE_URLS_MAX, up, uparg);
+	for (unsigned i = 0; i < p->ng; i++)
+		for (unsigned j = 0; p->g[i].fallback && j < p->g[i].nurls; j++)
+			if (p->on[i][j])
+				return true;
+	return false;
+}
+
+/* Fallback mode lists the account's servers after the platform's; with
+ * four platform nodes the tiers below would fill the cap before reaching
+ * them, and the fallback would never reach a browser. So one slot goes to
+ * the account's best healthy TURN URL (UDP first) that is not also a
+ * platform URL, unless one of its URLs is in already. The answer keeps
+ * the groups' order, so it still comes after the platform's. */
+static void pick_fallback(struct pick *p)
+{
+	const unsigned cap = p->n + 1;
+	if (fallback_in(p))
+		return;
+	pick_tier(p, url_is_turn_udp, 1, PICK_FALLBACK, cap);
+	pick_tier(p, url_any_turn, 1, PICK_FALLBACK, cap);
+}
+
+/* Priority under the cap: one turns: URL, one fallback TURN URL, then
+ * every server's first TURN/UDP URL, then every server's first TURN URL
+ * of any kind, then the other turns: URLs, then any other TURN URL, then
+ * STUN (a TURN/UDP allocation already yields the server-reflexive
+ * candidate). */
+static void pick_all(struct pick *p)
+{
+	const unsigned cap = API_ICE_MAX_URLS;
+	pick_first_turns(p);
+	pick_fallback(p);
+	pick_tier(p, url_is_turn_udp, 1, PICK_ALL, cap);
+	pick_tier(p, url_any_turn, 1, PICK_ALL, cap);
+	pick_tier(p, url_turns, STORE_URLS_MAX, PICK_ALL, cap);
+	pick_tier(p, url_any_turn, STORE_URLS_MAX, PICK_ALL, cap);
+	pick_tier(p, url_any, STORE_URLS_MAX, PICK_ALL, cap);
 }
 
 static int entry_creds(json_t *e, const struct api_group *g,
@@ -174,7 +216,11 @@ int api_compose(const struct api_group *g, unsigned ng,
 	/* Never an empty answer because every check failed: in override mode
 	 * the customer's servers are the only ones allowed (the caller flags
 	 * it in metrics); otherwise a stale health view beats no relay. */
-	pick_all(g, ng, &p, out->all_down ? NULL : up, uparg);
+	p.g = g;
+	p.ng = ng;
+	p.up = out->all_down ? NULL : up;
+	p.uparg = uparg;
+	pick_all(&p);
 
 	json_t *arr = json_array();
 	int err = 0;
@@ -191,9 +237,11 @@ int api_compose(const struct api_group *g, unsigned ng,
 	return out->body ? 0 : ENOMEM;
 }
 
-static void group_from_server(struct api_group *g, const struct store_server *s)
+static void group_from_server(struct api_group *g, const struct store_server *s,
+			      bool fallback)
 {
 	memset(g, 0, sizeof(*g));
+	g->fallback = fallback;
 	g->nurls = s->nurls;
 	for (unsigned j = 0; j < s->nurls; j++)
 		g->urls[j] = s->urls[j];
@@ -224,6 +272,7 @@ unsigned api_groups_for(const struct api_cfg *cfg,
 			group_from_platform(&g[n++], &cfg->platform[i]);
 	if (acc->mode != STORE_TURN_PLATFORM)
 		for (unsigned i = 0; i < acc->nservers && n < cap; i++)
-			group_from_server(&g[n++], &acc->servers[i]);
+			group_from_server(&g[n++], &acc->servers[i],
+					  acc->mode == STORE_TURN_FALLBACK);
 	return n;
 }

@@ -14,8 +14,12 @@
  *   IDLE  between requests, idle_us (libmicrohttpd's inactivity timeout)
  *         plus head_us for the next request line and head.
  *
+ * Each source (api_srccap.c: an IPv6 client by its /64) holds at most
+ * per_src connections: one more is refused (libmicrohttpd's accept
+ * policy callback asks api_conns_src_full first; api_conns_open counts).
+ *
  * That bounds how long a slot is held, not how many: clients from more
- * addresses than limit / per-IP limit can still fill every slot, for a
+ * addresses than limit / per_src can still fill every slot, for a
  * head_us at a time. So under pressure (three quarters of limit open) a
  * connection that has spent grace_us in its phase goes too: a genuine
  * client sends its head (or body) at once, and an idle kept-alive one
@@ -45,6 +49,8 @@ struct api_conn {
 	uint64_t since_us;    /* start of the phase */
 	uint64_t deadline_us;
 	bool shut; /* shutdown(2) done: libmicrohttpd will close it */
+	bool counted; /* src is counted in cs->src */
+	struct sa src;
 };
 
 struct api_conns {
@@ -52,6 +58,7 @@ struct api_conns {
 	struct api_conn *head;
 	unsigned n;
 	struct api_conns_cfg cfg;
+	struct api_srccap *src; /* open connections per source */
 	atomic_ulong closed[2]; /* by phase: HEAD (and IDLE), BODY */
 	pthread_mutex_t wait_mu;
 	pthread_cond_t wait_cv;
@@ -63,8 +70,10 @@ struct api_conns {
 int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg)
 {
 	struct api_conns *cs = calloc(1, sizeof(*cs));
-	if (!cs)
+	if (!cs || api_srccap_alloc(&cs->src, cfg->per_src) != 0) {
+		free(cs);
 		return ENOMEM;
+	}
 	cs->cfg = *cfg;
 	pthread_mutex_init(&cs->mu, NULL);
 	pthread_mutex_init(&cs->wait_mu, NULL);
@@ -84,17 +93,33 @@ void api_conns_free(struct api_conns *cs)
 		cs->head = c->next;
 		free(c);
 	}
+	api_srccap_free(cs->src);
 	pthread_cond_destroy(&cs->wait_cv);
 	pthread_mutex_destroy(&cs->wait_mu);
 	pthread_mutex_destroy(&cs->mu);
 	free(cs);
 }
 
-struct api_conn *api_conns_open(struct api_conns *cs, int fd, uint64_t now_us)
+bool api_conns_src_full(struct api_conns *cs, const struct sa *src)
+{
+	return api_srccap_full(cs->src, src);
+}
+
+struct api_conn *api_conns_open(struct api_conns *cs, int fd,
+				const struct sa *src, uint64_t now_us)
 {
 	struct api_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	/* The accept policy checked already; this counts, and refuses the
+	 * rare one that another thread's accept beat to the last place. */
+	if (src && !api_srccap_take(cs->src, src)) {
+		free(c);
+		return NULL;
+	}
+	c->counted = src != NULL;
+	if (src)
+		c->src = *src;
 	c->fd = fd;
 	c->phase = PHASE_HEAD;
 	c->since_us = now_us;
@@ -122,6 +147,8 @@ void api_conns_close(struct api_conns *cs, struct api_conn *c)
 		c->next->prev = c->prev;
 	cs->n--;
 	pthread_mutex_unlock(&cs->mu);
+	if (c->counted)
+		api_srccap_put(cs->src, &c->src);
 	free(c);
 }
 

@@ -288,9 +288,16 @@ static void api_conn_notify(void *cls, struct MHD_Connection *c,
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci || ci->connect_fd == MHD_INVALID_SOCKET)
 		return;
-	*socket_ctx = api_conns_open(a->conns, ci->connect_fd, api_now_us());
+	int fd = ci->connect_fd;
+	struct sa src;
+	/* No length comes with it: api_src_from reads the family's size. */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	bool known = ci && api_src_from(&src, ci->client_addr,
+					sizeof(struct sockaddr_in6)) == 0;
+	*socket_ctx = api_conns_open(a->conns, fd, known ? &src : NULL,
+				     api_now_us());
 	if (!*socket_ctx)
-		shutdown(ci->connect_fd, SHUT_RDWR);
+		shutdown(fd, SHUT_RDWR);
 }
 
 /* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's messages through our log
@@ -363,9 +370,39 @@ static int api_conns_setup(struct api *a)
 		.idle_us = API_IDLE_TIMEOUT_S * s,
 		.grace_us = API_PRESSURE_GRACE_S * s,
 		.limit = API_CONNECTION_LIMIT,
+		/* so that a few sources cannot take every slot (api_accept) */
+		.per_src = or_default(a->cfg.conns_per_ip, API_CONNS_PER_IP),
 	};
 	int err = api_conns_alloc(&a->conns, &cc);
 	return err ? err : api_conns_start(a->conns);
+}
+
+/* The accept policy (libmicrohttpd's apc, on the accepting thread): a
+ * source at --api-connections-per-ip is refused, and libmicrohttpd closes
+ * the socket before it becomes a connection. Logged at the rate of
+ * libmicrohttpd's messages, as its own per-IP refusals were. */
+static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr,
+				  socklen_t addrlen)
+{
+	struct api *a = cls;
+	struct sa src, key;
+	unsigned dropped;
+	if (api_src_from(&src, addr, addrlen) != 0 ||
+	    !api_conns_src_full(a->conns, &src))
+		return MHD_YES;
+	if (!mhdlog_take(a, &dropped))
+		return MHD_NO;
+	char ip[SA_STRLEN], more[48] = "";
+	sa_source_key(&key, &src);
+	sa_fmt_ip(&key, ip, sizeof(ip));
+	if (dropped)
+		snprintf(more, sizeof(more), " (%u earlier messages suppressed)",
+			 dropped);
+	log_warn("api: connection from %s%s refused: it has %u open "
+		 "(api-connections-per-ip)%s", ip,
+		 sa_af(&key) == AF_INET6 ? "/64" : "",
+		 or_default(a->cfg.conns_per_ip, API_CONNS_PER_IP), more);
+	return MHD_NO;
 }
 
 int api_http_start(struct api *a)
@@ -387,16 +424,13 @@ int api_http_start(struct api *a)
 	if (err)
 		return err;
 	a->mhd = MHD_start_daemon(
-		flags, a->cfg.port, NULL, NULL, api_access, a,
+		flags, a->cfg.port, api_accept, a, api_access, a,
 		/* first, so that errors in the options below go there too */
 		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
 		MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
-		/* so that a few addresses cannot take every slot */
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		or_default(a->cfg.conns_per_ip, API_CONNS_PER_IP),
 		/* The request head and MHD's buffers share this; see
 		 * api_head_refuse for the limit we apply. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "auth/jwt.h"
 #include "store/store.h"
+#include "util/sa.h"
 
 #define API_BODY_MAX 1024         /* POST /v1/ice-servers */
 #define API_ADMIN_BODY_MAX 65536  /* admin endpoints (PEM keys) */
@@ -25,8 +26,11 @@
 typedef bool(api_up_h)(void *arg, const char *url);
 
 /* One group of URLs sharing credentials: a platform node or a custom
- * server. Exactly one of secret / (username, credential) or neither. */
+ * server. Exactly one of secret / (username, credential) or neither.
+ * fallback: an account's own server in fallback mode, listed after the
+ * platform's, which gets one of the capped slots (api_compose.c). */
 struct api_group {
+	bool fallback;
 	unsigned nurls;
 	const char *urls[STORE_URLS_MAX];
 	const char *secret;
@@ -106,13 +110,19 @@ struct api_conns_cfg {
 	uint64_t grace_us; /* in any phase, while under pressure */
 	unsigned limit;   /* connections; 3/4 of it open is pressure
 			   * (0: never) */
+	unsigned per_src; /* connections per source (api_srccap.c; 0: no cap) */
 };
 int api_conns_alloc(struct api_conns **csp, const struct api_conns_cfg *cfg);
 void api_conns_free(struct api_conns *cs); /* after libmicrohttpd stopped */
 int api_conns_start(struct api_conns *cs); /* the sweeper thread */
 void api_conns_stop(struct api_conns *cs);
-/* Called on libmicrohttpd's threads. open: NULL if out of memory. */
-struct api_conn *api_conns_open(struct api_conns *cs, int fd, uint64_t now_us);
+/* Called on libmicrohttpd's threads. src_full: the accept policy, true
+ * if src holds per_src connections already. open counts the connection
+ * against src (NULL: not counted); NULL if out of memory or src is full,
+ * and the caller shuts the connection down. */
+bool api_conns_src_full(struct api_conns *cs, const struct sa *src);
+struct api_conn *api_conns_open(struct api_conns *cs, int fd,
+				const struct sa *src, uint64_t now_us);
 void api_conns_close(struct api_conns *cs, struct api_conn *c);
 void api_conns_request_line(struct api_conns *cs, struct api_conn *c,
 			    uint64_t now_us);
@@ -126,6 +136,21 @@ unsigned api_conns_sweep(struct api_conns *cs, uint64_t now_us);
  * body. */
 void api_conns_stats(struct api_conns *cs, unsigned long *head,
 		     unsigned long *body);
+
+/* ----- connections per source (api_srccap.c) ----- */
+/* Open connections per client source: sa_source_key's, so an IPv6 client
+ * counts by its /64. Thread-safe. max 0: no cap. */
+struct api_srccap;
+int api_srccap_alloc(struct api_srccap **cp, unsigned max);
+void api_srccap_free(struct api_srccap *c);
+/* true if src's source holds max connections already. */
+bool api_srccap_full(struct api_srccap *c, const struct sa *src);
+/* Count one more for src's source; false (not counted) if it is full. */
+bool api_srccap_take(struct api_srccap *c, const struct sa *src);
+void api_srccap_put(struct api_srccap *c, const struct sa *src);
+unsigned api_srccap_count(struct api_srccap *c, const struct sa *src);
+/* An AF_INET or AF_INET6 sockaddr of len bytes -> s. 0 or EINVAL. */
+int api_src_from(struct sa *s, const struct sockaddr *addr, socklen_t len);
 
 /* ----- metrics (api_metrics.c) ----- */
 struct api_metrics {

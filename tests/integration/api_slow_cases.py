@@ -11,8 +11,16 @@
         body deadline, kept-alive connections, framing refusals and
         libmicrohttpd's messages in the daemon's log
 
+    api_slow_cases.py persource PORT LOG [netns]
+        a daemon with --api-connections-per-ip 4 listening on ::: ::1
+        holds 4 connections; with netns (test_api_conncap.sh, in a private
+        network namespace whose lo has 2001:db8:1:2::/64 and more), the
+        addresses of one /64 hold 4 between them, another /64 has its own
+        4, a close frees a place, and the refusals are logged
+
 Prints "ok ..." / "FAIL ..." lines (lib.sh ts_run_checks). Loopback only
-(127.0.0.1 to 127.0.0.51); every socket is closed by the end."""
+(127.0.0.1 to 127.0.0.51, ::1; 2001:db8:: only on lo in a private network
+namespace); every socket is closed by the end."""
 import json
 import re
 import resource
@@ -335,9 +343,97 @@ def run_short(port, log):
     mhd_log(port, log)
 
 
+def open_from(srcs, dst, port):
+    """One connection with half a request head from each IPv6 source; then
+    (after the server had time to refuse some) [(socket, held)]."""
+    out = []
+    for src in srcs:
+        s = socket.socket(socket.AF_INET6)
+        try:
+            s.bind((src, 0))
+            s.connect((dst, port))
+            s.send(HEAD)
+        except OSError:
+            pass
+        out.append(s)
+    time.sleep(0.5)
+    return [(s, not closed_by_server(s)) for s in out]
+
+
+def nheld(conns):
+    return sum(h for _, h in conns)
+
+
+def close_conns(conns):
+    for s, _ in conns:
+        s.close()
+
+
+def healthz6(src, dst, port):
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.settimeout(3)
+        s.bind((src, 0))
+        s.connect((dst, port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        r = read_response(s)
+        s.close()
+        return r[0] if r else None
+    except OSError:
+        return None
+
+
+def per_source_64(port, log):
+    dst = "2001:db8:1:2::1"
+    a = open_from(["2001:db8:1:2::%x" % i for i in range(0x10, 0x18)], dst, port)
+    print("8 addresses of 2001:db8:1:2::/64: %d held" % nheld(a))
+    check("the 8 addresses of one /64 hold 4 connections between them",
+          nheld(a) == 4, "%d held" % nheld(a))
+    b = open_from(["2001:db8:1:3::%x" % i for i in range(0x10, 0x14)], dst, port)
+    check("another /64 has its own 4", nheld(b) == 4, "%d held" % nheld(b))
+    st = healthz6("2001:db8:1:4::1", dst, port)
+    check("a third /64 is served meanwhile", st == 200, "status %s" % st)
+    close_conns(a)
+    time.sleep(0.3)
+    c = open_from(["2001:db8:1:2::%x" % i for i in range(0x20, 0x26)], dst, port)
+    check("closing them frees the /64's places (4 of 6 new ones held)",
+          nheld(c) == 4, "%d held" % nheld(c))
+    close_conns(b)
+    close_conns(c)
+    time.sleep(0.2)
+    text = open(log, errors="replace").read()
+    m = re.search(r"warn api: connection from 2001:db8:1:2::/64 refused: "
+                  r"it has 4 open \(api-connections-per-ip\)", text)
+    check("the refusals are logged, naming the /64", m,
+          "no such line in the log" if not m else "")
+
+
+def run_persource(port, log, netns):
+    t_end = time.time() + 20
+    while healthz6("::1", "::1", port) != 200 and time.time() < t_end:
+        time.sleep(0.2)
+    st = healthz6("::1", "::1", port)
+    if not check("the API answers on [::1]:%d" % port, st == 200,
+                 "" if st == 200 else "no 200 within 20 s"):
+        return
+    time.sleep(0.3)  # until that connection is closed and uncounted
+    a = open_from(["::1"] * 6, "::1", port)
+    print("6 connections from ::1: %d held" % nheld(a))
+    check("::1 holds 4 connections (--api-connections-per-ip 4)",
+          nheld(a) == 4, "%d held" % nheld(a))
+    close_conns(a)
+    time.sleep(0.3)
+    if netns:
+        per_source_64(port, log)
+    else:
+        print("SKIP the /64 checks: not in a private network namespace")
+
+
 def main():
     if sys.argv[1] == "slowloris":
         run_slowloris(int(sys.argv[2]))
+    elif sys.argv[1] == "persource":
+        run_persource(int(sys.argv[2]), sys.argv[3], len(sys.argv) > 4)
     else:
         run_short(int(sys.argv[2]), sys.argv[3])
     sys.exit(status())

@@ -230,6 +230,190 @@ static void test_groups_for_modes(void **state)
 	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 2);
 	assert_string_equal(g[0].urls[0], "turn:192.0.2.1:3478");
 	assert_string_equal(g[1].urls[0], "turn:203.0.113.9:3478");
+	assert_false(g[0].fallback);
+	assert_true(g[1].fallback);
+	acc.mode = STORE_TURN_OVERRIDE;
+	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 1);
+	assert_false(g[0].fallback);
+}
+
+/* n platform nodes 192.0.2.<i+1>, each with TURN/UDP then TURN/TCP, and
+ * turns: on 443 when turns. */
+static void fb_cfg(struct api_cfg *cfg, unsigned n, bool turns)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nplatform = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct api_platform *pl = &cfg->platform[i];
+		snprintf(pl->urls[pl->nurls++], STORE_URL_MAX,
+			 "turn:192.0.2.%u:3478?transport=udp", i + 1);
+		snprintf(pl->urls[pl->nurls++], STORE_URL_MAX,
+			 "turn:192.0.2.%u:3478?transport=tcp", i + 1);
+		if (turns)
+			snprintf(pl->urls[pl->nurls++], STORE_URL_MAX,
+				 "turns:192.0.2.%u:443?transport=tcp", i + 1);
+		strcpy(pl->secret, "p");
+	}
+}
+
+/* The answer for an account with these servers in mode m. */
+static json_t *fb_answer(const struct api_cfg *cfg, enum store_turn_mode m,
+			 struct store_server *srv, unsigned nsrv)
+{
+	struct store_account acc;
+	store_account_init(&acc, "acme");
+	acc.mode = m;
+	acc.nservers = nsrv;
+	acc.servers = srv;
+	struct api_group g[API_PLATFORM_MAX + STORE_SERVERS_MAX];
+	unsigned ng = api_groups_for(cfg, &acc, g, API_PLATFORM_MAX + STORE_SERVERS_MAX);
+	return compose(g, ng, NULL);
+}
+
+static const char *last_url(json_t *b)
+{
+	json_t *arr = json_object_get(b, "iceServers");
+	json_t *e = json_array_get(arr, json_array_size(arr) - 1);
+	json_t *urls = json_object_get(e, "urls");
+	return json_string_value(json_array_get(urls, json_array_size(urls) - 1));
+}
+
+static bool has_url(json_t *b, const char *url)
+{
+	size_t i, j;
+	json_t *e, *u;
+	json_array_foreach(json_object_get(b, "iceServers"), i, e)
+		json_array_foreach(json_object_get(e, "urls"), j, u)
+			if (strcmp(json_string_value(u), url) == 0)
+				return true;
+	return false;
+}
+
+/* Regression: with four or more platform nodes the platform's URLs
+ * filled the 4-URL cap and a fallback account's own server never reached
+ * the browser. It gets one slot, after the platform's, with its best
+ * (UDP) URL and its own credentials. */
+static void test_compose_fallback_slot(void **state)
+{
+	(void)state;
+	struct api_cfg cfg;
+	fb_cfg(&cfg, 5, false);
+	struct store_server srv = {.nurls = 2,
+		.urls = {"turn:203.0.113.9:3478?transport=tcp",
+			 "turn:203.0.113.9:3478?transport=udp"},
+		.secret = "customer"};
+	json_t *b = fb_answer(&cfg, STORE_TURN_FALLBACK, &srv, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_int_equal(json_array_size(json_object_get(b, "iceServers")), 4);
+	for (size_t i = 0; i < 3; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "turn:192.0.2.%zu:3478?transport=udp", i + 1);
+		assert_string_equal(url_at(b, i, 0), want);
+	}
+	assert_string_equal(last_url(b), "turn:203.0.113.9:3478?transport=udp");
+	json_t *e = json_array_get(json_object_get(b, "iceServers"), 3);
+	char pass[AUTH_REST_PASS_LEN];
+	const char *user = json_string_value(json_object_get(e, "username"));
+	assert_int_equal(auth_rest_password("customer", 8, user, strlen(user),
+					    pass, sizeof(pass)), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "credential")), pass);
+	json_decref(b);
+
+	/* Platform and override answers are as before. */
+	b = fb_answer(&cfg, STORE_TURN_PLATFORM, &srv, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_false(has_url(b, "turn:203.0.113.9:3478?transport=udp"));
+	assert_string_equal(last_url(b), "turn:192.0.2.4:3478?transport=udp");
+	json_decref(b);
+	b = fb_answer(&cfg, STORE_TURN_OVERRIDE, &srv, 1);
+	assert_int_equal(nurls(b), 2);
+	assert_string_equal(url_at(b, 0, 0), "turn:203.0.113.9:3478?transport=tcp");
+	json_decref(b);
+}
+
+/* The always-kept turns: URL and the fallback slot both fit: the platform
+ * keeps two of four. A fallback whose turns: is that URL needs no more. */
+static void test_compose_fallback_with_turns(void **state)
+{
+	(void)state;
+	struct api_cfg cfg;
+	fb_cfg(&cfg, 5, true);
+	struct store_server srv[2] = {
+		{.nurls = 1, .urls = {"turn:203.0.113.9:3478"}, .secret = "c"},
+		{.nurls = 1, .urls = {"turn:203.0.113.10:3478"}, .secret = "c"}};
+	json_t *b = fb_answer(&cfg, STORE_TURN_FALLBACK, srv, 2);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(url_at(b, 0, 0), "turn:192.0.2.1:3478?transport=udp");
+	assert_string_equal(url_at(b, 0, 1), "turns:192.0.2.1:443?transport=tcp");
+	assert_string_equal(url_at(b, 1, 0), "turn:192.0.2.2:3478?transport=udp");
+	assert_string_equal(last_url(b), "turn:203.0.113.9:3478");
+	json_decref(b);
+
+	fb_cfg(&cfg, 5, false);
+	struct store_server tls = {.nurls = 2,
+		.urls = {"turn:203.0.113.9:3478", "turns:203.0.113.9:443?transport=tcp"},
+		.secret = "c"};
+	b = fb_answer(&cfg, STORE_TURN_FALLBACK, &tls, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(url_at(b, 2, 0), "turn:192.0.2.3:3478?transport=udp");
+	assert_string_equal(last_url(b), "turns:203.0.113.9:443?transport=tcp");
+	assert_false(has_url(b, "turn:203.0.113.9:3478"));
+	json_decref(b);
+}
+
+/* The slot is for a healthy server of the account's own: with all of them
+ * down the platform fills the answer; a URL the platform lists too is
+ * the platform's (de-duplicated, no slot); STUN-only gets no slot. */
+static void test_compose_fallback_edges(void **state)
+{
+	(void)state;
+	struct api_cfg cfg;
+	fb_cfg(&cfg, 5, false);
+	struct store_server down = {.nurls = 1, .urls = {"turn:down.example:3478"},
+				    .secret = "c"};
+	bool all_down = true;
+	struct store_account acc;
+	store_account_init(&acc, "acme");
+	acc.mode = STORE_TURN_FALLBACK;
+	acc.nservers = 1;
+	acc.servers = &down;
+	struct api_group g[API_PLATFORM_MAX + STORE_SERVERS_MAX];
+	unsigned ng = api_groups_for(&cfg, &acc, g, API_PLATFORM_MAX + STORE_SERVERS_MAX);
+	json_t *b = compose(g, ng, &all_down);
+	assert_false(all_down);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(last_url(b), "turn:192.0.2.4:3478?transport=udp");
+	json_decref(b);
+
+	struct store_server dup = {.nurls = 2,
+		.urls = {"turn:192.0.2.5:3478?transport=udp", "turn:203.0.113.9:3478"},
+		.secret = "c"};
+	b = fb_answer(&cfg, STORE_TURN_FALLBACK, &dup, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(last_url(b), "turn:203.0.113.9:3478");
+	assert_false(has_url(b, "turn:192.0.2.5:3478?transport=udp"));
+	json_decref(b);
+	dup.nurls = 1;
+	b = fb_answer(&cfg, STORE_TURN_FALLBACK, &dup, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(last_url(b), "turn:192.0.2.4:3478?transport=udp");
+	json_decref(b);
+
+	struct store_server stun = {.nurls = 1, .urls = {"stun:203.0.113.9:3478"}};
+	b = fb_answer(&cfg, STORE_TURN_FALLBACK, &stun, 1);
+	assert_false(has_url(b, "stun:203.0.113.9:3478"));
+	json_decref(b);
+
+	/* Few platform URLs: the cap is not hit and nothing changes. */
+	fb_cfg(&cfg, 1, false);
+	struct store_server two = {.nurls = 2,
+		.urls = {"turn:203.0.113.9:3478?transport=udp",
+			 "turn:203.0.113.9:3478?transport=tcp"}, .secret = "c"};
+	b = fb_answer(&cfg, STORE_TURN_FALLBACK, &two, 1);
+	assert_int_equal(nurls(b), 4);
+	assert_string_equal(url_at(b, 0, 1), "turn:192.0.2.1:3478?transport=tcp");
+	assert_string_equal(last_url(b), "turn:203.0.113.9:3478?transport=tcp");
+	json_decref(b);
 }
 
 static void test_compose_relay_policy(void **state)
@@ -422,6 +606,9 @@ int main(void)
 		cmocka_unit_test(test_compose_all_down_keeps_servers),
 		cmocka_unit_test(test_groups_for_modes),
 		cmocka_unit_test(test_compose_relay_policy),
+		cmocka_unit_test(test_compose_fallback_slot),
+		cmocka_unit_test(test_compose_fallback_with_turns),
+		cmocka_unit_test(test_compose_fallback_edges),
 		cmocka_unit_test(test_body_ttl),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_limit),

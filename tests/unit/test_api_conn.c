@@ -1,9 +1,12 @@
 /* Unit tests for the API's connection deadlines (api_conn.c): which
  * connection the sweep shuts down when, with a fake clock and socket
  * pairs standing in for libmicrohttpd's connections. A shut connection's
- * peer reads end-of-file, as a slowloris client does. */
+ * peer reads end-of-file, as a slowloris client does. Also the count of
+ * connections per source (api_srccap.c), an IPv6 client by its /64. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,7 +61,7 @@ static void test_head_deadline(void **state)
 	struct pair p;
 	assert_int_equal(api_conns_alloc(&cs, &cfg), 0);
 	pair_open(&p);
-	struct api_conn *c = api_conns_open(cs, p.ours, T0);
+	struct api_conn *c = api_conns_open(cs, p.ours, NULL, T0);
 	assert_non_null(c);
 	api_conns_request_line(cs, c, T0 + 9 * S); /* does not restart it */
 	assert_int_equal(api_conns_sweep(cs, T0 + 10 * S - 1), 0);
@@ -83,7 +86,7 @@ static void test_body_deadline(void **state)
 	struct pair p;
 	assert_int_equal(api_conns_alloc(&cs, &cfg), 0);
 	pair_open(&p);
-	struct api_conn *c = api_conns_open(cs, p.ours, T0);
+	struct api_conn *c = api_conns_open(cs, p.ours, NULL, T0);
 	api_conns_head_done(cs, c, T0 + 5 * S);
 	assert_int_equal(api_conns_sweep(cs, T0 + 34 * S), 0);
 	assert_int_equal(api_conns_sweep(cs, T0 + 35 * S), 1);
@@ -106,7 +109,7 @@ static void test_keepalive(void **state)
 	struct pair p;
 	assert_int_equal(api_conns_alloc(&cs, &cfg), 0);
 	pair_open(&p);
-	struct api_conn *c = api_conns_open(cs, p.ours, T0);
+	struct api_conn *c = api_conns_open(cs, p.ours, NULL, T0);
 	api_conns_head_done(cs, c, T0);
 	api_conns_request_done(cs, c, T0 + 1 * S);
 	/* idle 9 s, then a second request line: head until 9 + 1 + 10 */
@@ -134,12 +137,12 @@ static void test_pressure(void **state)
 	assert_int_equal(api_conns_alloc(&cs, &cfg), 0);
 	for (int i = 0; i < 5; i++) {
 		pair_open(&p[i]);
-		c[i] = api_conns_open(cs, p[i].ours, T0);
+		c[i] = api_conns_open(cs, p[i].ours, NULL, T0);
 	}
 	api_conns_head_done(cs, c[1], T0 + 3 * S); /* a fresh body */
 	assert_int_equal(api_conns_sweep(cs, T0 + 3 * S), 0); /* 5 < 6 */
 	pair_open(&p[5]);
-	c[5] = api_conns_open(cs, p[5].ours, T0 + 3 * S);
+	c[5] = api_conns_open(cs, p[5].ours, NULL, T0 + 3 * S);
 	assert_int_equal(api_conns_sweep(cs, T0 + 3 * S), 4);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(pair_shut(&p[i]), i != 1 && i != 5);
@@ -162,7 +165,7 @@ static void test_sweeper_thread(void **state)
 	assert_int_equal(api_conns_alloc(&cs, &quick), 0);
 	assert_int_equal(api_conns_start(cs), 0);
 	pair_open(&p);
-	api_conns_open(cs, p.ours, api_now_us());
+	api_conns_open(cs, p.ours, NULL, api_now_us());
 	bool shut = false;
 	for (int i = 0; i < 40 && !shut; i++) {
 		usleep(50000);
@@ -173,6 +176,162 @@ static void test_sweeper_thread(void **state)
 	pair_close(&p);
 }
 
+static struct sa src_ip(const char *ip)
+{
+	struct sa s;
+	assert_int_equal(sa_set_str(&s, ip, 40000), 0);
+	return s;
+}
+
+/* Every address of one /64 is one source: rotating the low 64 bits buys
+ * no more connections. An IPv4 address counts alone, and its
+ * IPv4-mapped form is the same source. */
+static void test_srccap_by_64(void **state)
+{
+	(void)state;
+	struct api_srccap *c;
+	assert_int_equal(api_srccap_alloc(&c, 3), 0);
+	static const char *const same[] = {"2001:db8:1:2::1", "2001:db8:1:2::2",
+					   "2001:db8:1:2:ffff:ffff:ffff:ffff"};
+	for (int i = 0; i < 3; i++) {
+		struct sa s = src_ip(same[i]);
+		assert_false(api_srccap_full(c, &s));
+		assert_true(api_srccap_take(c, &s));
+	}
+	struct sa more = src_ip("2001:db8:1:2:abcd::9");
+	assert_true(api_srccap_full(c, &more));
+	assert_false(api_srccap_take(c, &more));
+	assert_int_equal(api_srccap_count(c, &more), 3);
+	struct sa other = src_ip("2001:db8:1:3::1"); /* the next /64 */
+	assert_false(api_srccap_full(c, &other));
+	assert_true(api_srccap_take(c, &other));
+	assert_int_equal(api_srccap_count(c, &other), 1);
+
+	struct sa v4 = src_ip("192.0.2.1"), v4b = src_ip("192.0.2.2");
+	struct sa mapped = src_ip("::ffff:192.0.2.1");
+	for (int i = 0; i < 2; i++)
+		assert_true(api_srccap_take(c, &v4));
+	assert_true(api_srccap_take(c, &mapped));
+	assert_false(api_srccap_take(c, &v4));
+	assert_true(api_srccap_take(c, &v4b));
+
+	/* A close frees a place for the whole /64. */
+	struct sa first = src_ip(same[0]);
+	api_srccap_put(c, &first);
+	assert_false(api_srccap_full(c, &more));
+	assert_true(api_srccap_take(c, &more));
+	api_srccap_put(c, &more);
+	for (int i = 1; i < 3; i++) {
+		struct sa s = src_ip(same[i]);
+		api_srccap_put(c, &s);
+	}
+	assert_int_equal(api_srccap_count(c, &more), 0);
+	api_srccap_put(c, &more); /* not counted: no underflow */
+	assert_int_equal(api_srccap_count(c, &more), 0);
+	api_srccap_free(c); /* other, v4 and v4b still counted: freed too */
+
+	assert_int_equal(api_srccap_alloc(&c, 0), 0); /* 0: no cap */
+	for (int i = 0; i < 1000; i++)
+		assert_true(api_srccap_take(c, &v4));
+	assert_false(api_srccap_full(c, &v4));
+	api_srccap_free(c);
+}
+
+static void test_src_from(void **state)
+{
+	(void)state;
+	struct sa in = src_ip("2001:db8::7"), out;
+	assert_int_equal(api_src_from(&out, &in.u.sa, in.len), 0);
+	assert_true(sa_eq(&out, &in));
+	in = src_ip("192.0.2.7");
+	assert_int_equal(api_src_from(&out, &in.u.sa, in.len), 0);
+	assert_true(sa_eq(&out, &in));
+	assert_int_equal(api_src_from(&out, &in.u.sa, in.len - 1), EINVAL);
+	assert_int_equal(api_src_from(&out, NULL, 0), EINVAL);
+	struct sockaddr un = {.sa_family = AF_UNIX};
+	assert_int_equal(api_src_from(&out, &un, sizeof(un)), EINVAL);
+}
+
+/* api_conns counts each connection against its source until it closes;
+ * one over per_src is refused (NULL), and a connection without a source
+ * is not counted. */
+static void test_conns_per_source(void **state)
+{
+	(void)state;
+	struct api_conns_cfg two = cfg;
+	two.per_src = 2;
+	struct api_conns *cs;
+	assert_int_equal(api_conns_alloc(&cs, &two), 0);
+	struct sa a = src_ip("2001:db8:5:6::1"), b = src_ip("2001:db8:5:6::2");
+	struct pair p[4];
+	for (int i = 0; i < 4; i++)
+		pair_open(&p[i]);
+	struct api_conn *c0 = api_conns_open(cs, p[0].ours, &a, T0);
+	struct api_conn *c1 = api_conns_open(cs, p[1].ours, &b, T0);
+	assert_non_null(c0);
+	assert_non_null(c1);
+	assert_true(api_conns_src_full(cs, &a));
+	assert_null(api_conns_open(cs, p[2].ours, &b, T0));
+	struct api_conn *c3 = api_conns_open(cs, p[3].ours, NULL, T0);
+	assert_non_null(c3);
+	api_conns_close(cs, c0);
+	assert_false(api_conns_src_full(cs, &b));
+	struct api_conn *c2 = api_conns_open(cs, p[2].ours, &b, T0);
+	assert_non_null(c2);
+	assert_true(api_conns_src_full(cs, &a));
+	api_conns_close(cs, c1);
+	api_conns_close(cs, c2);
+	api_conns_close(cs, c3);
+	assert_false(api_conns_src_full(cs, &a));
+	api_conns_free(cs);
+	for (int i = 0; i < 4; i++)
+		pair_close(&p[i]);
+}
+
+/* libmicrohttpd's threads take and put at once: the count stays exact
+ * and never lets more than max in. */
+#define RACE_MAX 3
+#define RACE_THREADS 4
+#define RACE_ROUNDS 20000
+
+struct race {
+	struct api_srccap *c;
+	atomic_int in, worst;
+	struct sa src;
+};
+
+static void *race_run(void *arg)
+{
+	struct race *r = arg;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		if (!api_srccap_take(r->c, &r->src))
+			continue;
+		int n = atomic_fetch_add(&r->in, 1) + 1;
+		int w = atomic_load(&r->worst);
+		while (n > w && !atomic_compare_exchange_weak(&r->worst, &w, n))
+			;
+		atomic_fetch_sub(&r->in, 1);
+		api_srccap_put(r->c, &r->src);
+	}
+	return NULL;
+}
+
+static void test_srccap_threads(void **state)
+{
+	(void)state;
+	struct race r = {.src = src_ip("2001:db8:9::1")};
+	assert_int_equal(api_srccap_alloc(&r.c, RACE_MAX), 0);
+	pthread_t t[RACE_THREADS];
+	for (int i = 0; i < RACE_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, race_run, &r), 0);
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_true(atomic_load(&r.worst) <= RACE_MAX);
+	assert_true(atomic_load(&r.worst) >= 1);
+	assert_int_equal(api_srccap_count(r.c, &r.src), 0);
+	api_srccap_free(r.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +340,10 @@ int main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_pressure),
 		cmocka_unit_test(test_sweeper_thread),
+		cmocka_unit_test(test_srccap_by_64),
+		cmocka_unit_test(test_src_from),
+		cmocka_unit_test(test_conns_per_source),
+		cmocka_unit_test(test_srccap_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
