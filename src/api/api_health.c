@@ -4,45 +4,42 @@
  * out of answers until one check succeeds again. Browsers try every
  * listed server at once, not in order, so this is what makes "fallback"
  * mean something: a dead server would otherwise only cost time.
- * Probes run on one thread, never on the request path. turns: URLs are
- * checked at the TCP level (connect), since the TLS listener is not ours
- * to handshake with a pinned certificate. */
+ * Probes run on one thread, never on the request path. A round probes
+ * every URL at once and ends after HEALTH_TIMEOUT_MS however many
+ * servers there are (api_health_probe.c); names are resolved in the
+ * background (api_health_dns.c), so a slow DNS answer delays only its own
+ * server. Rounds start every interval (right after the last one when a
+ * round takes longer). */
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "api/api_health.h"
 #include "api/api_int.h"
-#include "stun/stun.h"
 #include "util/cond.h"
-#include "util/rand.h"
+#include "util/log.h"
 
-#define PROBE_TIMEOUT_MS 1000
-
-struct target {
-	char url[STORE_URL_MAX];
-	unsigned fails;
-	bool healthy;
-	bool checked;
-	uint64_t last_check; /* unix s */
-	double rtt_ms;
-};
+/* UDP gets 1 s for an answer, then 1 s more after one retransmission;
+ * TCP the same 2 s for its connect and answer. The probes of the
+ * one-at-a-time checker had these limits each; a round has them once. */
+#define HEALTH_TIMEOUT_MS 2000
+#define HEALTH_RTO_MS 1000
 
 struct api_health {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool stop;
+	atomic_bool stop;  /* set under mu (for cv), read by rounds without it */
 	pthread_t thr;
 	uint32_t interval_ms, failures;
-	struct target *t;
+	struct htarget *t;
 	size_t n;
+	struct hdns *dns;  /* the health thread's only */
 };
 
-static struct target *health_find(struct api_health *h, const char *url)
+static struct htarget *health_find(struct api_health *h, const char *url)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (strcmp(h->t[i].url, url) == 0)
@@ -54,7 +51,7 @@ bool api_health_up(void *arg, const char *url)
 {
 	struct api_health *h = arg;
 	pthread_mutex_lock(&h->mu);
-	struct target *t = health_find(h, url);
+	struct htarget *t = health_find(h, url);
 	bool up = !t || t->healthy; /* never checked yet: assume up */
 	pthread_mutex_unlock(&h->mu);
 	return up;
@@ -64,7 +61,7 @@ bool api_health_up(void *arg, const char *url)
 void api_health_set_targets(struct api_health *h, const char *const *urls,
 			    size_t n)
 {
-	struct target *nt = calloc(n ? n : 1, sizeof(*nt));
+	struct htarget *nt = calloc(n ? n : 1, sizeof(*nt));
 	size_t m = 0;
 	if (!nt)
 		return;
@@ -75,7 +72,7 @@ void api_health_set_targets(struct api_health *h, const char *const *urls,
 			dup = strcmp(nt[j].url, urls[i]) == 0;
 		if (dup)
 			continue;
-		struct target *old = health_find(h, urls[i]);
+		struct htarget *old = health_find(h, urls[i]);
 		if (old)
 			nt[m] = *old;
 		else {
@@ -91,114 +88,63 @@ void api_health_set_targets(struct api_health *h, const char *const *urls,
 	pthread_mutex_unlock(&h->mu);
 }
 
-static int probe_connect(const char *host, uint16_t port, int type)
+void htarget_record(struct htarget *t, bool ok, double rtt_ms,
+		    unsigned failures, uint64_t now_unix)
 {
-	struct addrinfo hints = {.ai_socktype = type}, *ai = NULL;
-	char ps[8];
-	snprintf(ps, sizeof(ps), "%u", port);
-	if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
-		return -1;
-	int fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-	    errno != EINPROGRESS) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0 || type == SOCK_DGRAM)
-		return fd;
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	if (poll(&p, 1, PROBE_TIMEOUT_MS) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	t->checked = true;
+	t->last_check = now_unix;
+	t->rtt_ms = ok ? rtt_ms : 0;
+	t->fails = ok ? 0 : t->fails + 1;
+	t->healthy = ok || t->fails < failures;
 }
 
-/* One Binding request; any STUN answer with our transaction id counts
- * (a 401 from a server that authenticates Binding is still alive). */
-static bool probe_binding(int fd, bool stream)
+/* Targets may have changed while the round ran: match by URL (in the
+ * same place when they did not). */
+static void health_record(struct api_health *h, const char (*urls)[STORE_URL_MAX],
+			  const struct hround *r)
 {
-	uint8_t req[STUN_HDR_LEN], tid[STUN_TID_LEN], buf[1500];
-	struct stun_enc e;
-	size_t len;
-	struct stun_msg m;
-	rand_bytes(tid, sizeof(tid));
-	stun_enc_init(&e, req, sizeof(req), STUN_BINDING, STUN_CLASS_REQUEST, tid);
-	if (stun_enc_finish(&e, &len) != 0 || send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return false;
-	size_t got = 0;
-	while (got < STUN_HDR_LEN) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, PROBE_TIMEOUT_MS) != 1)
-			return false;
-		ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
-		if (n <= 0)
-			return false;
-		got += (size_t)n;
-		if (!stream)
-			break;
-	}
-	size_t want = STUN_HDR_LEN + (((size_t)buf[2] << 8) | buf[3]);
-	if (stream && want <= sizeof(buf) && got < want)
-		return false; /* a short read on a live server is rare; retry next round */
-	return stun_msg_decode(&m, buf, got < want ? got : want) == 0 &&
-	       memcmp(m.tid, tid, sizeof(tid)) == 0 &&
-	       (m.cls == STUN_CLASS_SUCCESS || m.cls == STUN_CLASS_ERROR);
-}
-
-static bool probe_url(const char *url, double *rtt_ms)
-{
-	char host[STORE_URL_MAX];
-	uint16_t port;
-	enum api_transport t;
-	if (api_url_parse(url, host, sizeof(host), &port, &t) != 0)
-		return false;
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	int fd = probe_connect(host, port, t == API_T_UDP ? SOCK_DGRAM : SOCK_STREAM);
-	bool ok = fd >= 0 && (t == API_T_TLS || probe_binding(fd, t == API_T_TCP));
-	if (!ok && fd >= 0 && t == API_T_UDP)
-		ok = probe_binding(fd, false); /* one retransmission for UDP */
-	if (fd >= 0)
-		close(fd);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	*rtt_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-	return ok;
-}
-
-static void health_record(struct api_health *h, const char *url, bool ok,
-			  double rtt)
-{
+	uint64_t now = (uint64_t)time(NULL);
 	pthread_mutex_lock(&h->mu);
-	struct target *t = health_find(h, url);
-	if (t) {
-		t->checked = true;
-		t->last_check = (uint64_t)time(NULL);
-		t->rtt_ms = ok ? rtt : 0;
-		t->fails = ok ? 0 : t->fails + 1;
-		t->healthy = ok || t->fails < h->failures;
+	for (size_t i = 0; i < r->n; i++) {
+		struct htarget *t = i < h->n && strcmp(h->t[i].url, urls[i]) == 0
+				  ? &h->t[i] : health_find(h, urls[i]);
+		if (t && !r->p[i].skipped)
+			htarget_record(t, r->p[i].ok, r->p[i].rtt_ms, h->failures, now);
 	}
 	pthread_mutex_unlock(&h->mu);
+}
+
+static size_t round_up(const struct hround *r)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < r->n; i++)
+		up += r->p[i].ok;
+	return up;
 }
 
 /* Probe a copy of the URL list without holding the lock. */
 static void health_round(struct api_health *h)
 {
+	struct hround r;
+	uint64_t t0 = hround_now_us();
 	pthread_mutex_lock(&h->mu);
 	size_t n = h->n;
 	char (*urls)[STORE_URL_MAX] = calloc(n ? n : 1, sizeof(*urls));
 	for (size_t i = 0; urls && i < n; i++)
 		memcpy(urls[i], h->t[i].url, STORE_URL_MAX);
 	pthread_mutex_unlock(&h->mu);
-	for (size_t i = 0; urls && i < n; i++) {
-		double rtt = 0;
-		bool ok = probe_url(urls[i], &rtt);
-		health_record(h, urls[i], ok, rtt);
+	if (!urls || hround_init(&r, urls, n, HEALTH_TIMEOUT_MS, HEALTH_RTO_MS, t0)) {
+		free(urls);
+		return;
 	}
+	hround_run(&r, h->dns, &h->stop);
+	hdns_sweep(h->dns);
+	if (!atomic_load(&h->stop)) {
+		health_record(h, urls, &r);
+		log_debug("api: health round: %zu of %zu URLs up in %llu ms", round_up(&r),
+			  n, (unsigned long long)((hround_now_us() - t0) / 1000));
+	}
+	hround_free(&r);
 	free(urls);
 }
 
@@ -206,12 +152,14 @@ static void *health_main(void *arg)
 {
 	struct api_health *h = arg;
 	pthread_mutex_lock(&h->mu);
-	while (!h->stop) {
+	while (!atomic_load(&h->stop)) {
 		pthread_mutex_unlock(&h->mu);
+		uint64_t t0 = hround_now_us();
 		health_round(h);
+		uint64_t took_ms = (hround_now_us() - t0) / 1000;
 		pthread_mutex_lock(&h->mu);
-		if (!h->stop)
-			cond_wait_ms(&h->cv, &h->mu, h->interval_ms);
+		if (!atomic_load(&h->stop) && took_ms < h->interval_ms)
+			cond_wait_ms(&h->cv, &h->mu, (unsigned)(h->interval_ms - took_ms));
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
@@ -225,9 +173,15 @@ int api_health_start(struct api_health **hp, uint32_t interval_ms,
 		return ENOMEM;
 	h->interval_ms = interval_ms;
 	h->failures = failures ? failures : 1;
+	atomic_init(&h->stop, false);
+	if (hdns_new(&h->dns, NULL) != 0) {
+		free(h);
+		return ENOMEM;
+	}
 	pthread_mutex_init(&h->mu, NULL);
 	cond_init_mono(&h->cv);
 	if (pthread_create(&h->thr, NULL, health_main, h) != 0) {
+		hdns_free(h->dns);
 		free(h);
 		return EAGAIN;
 	}
@@ -246,6 +200,7 @@ void api_health_stop(struct api_health *h)
 	pthread_join(h->thr, NULL);
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
+	hdns_free(h->dns); /* lookups still running end on their own */
 	free(h->t);
 	free(h);
 }
@@ -255,7 +210,7 @@ json_t *api_health_json(struct api_health *h)
 	json_t *arr = json_array();
 	pthread_mutex_lock(&h->mu);
 	for (size_t i = 0; i < h->n; i++) {
-		const struct target *t = &h->t[i];
+		const struct htarget *t = &h->t[i];
 		json_array_append_new(arr, json_pack("{s:s,s:b,s:b,s:i,s:I,s:f}",
 			"url", t->url, "healthy", t->healthy, "checked", t->checked,
 			"consecutiveFailures", (int)t->fails, "lastCheck",
