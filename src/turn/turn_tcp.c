@@ -90,17 +90,6 @@ void turn_tcp_alloc_close(struct turn_srv *srv, struct turn_alloc *a)
 		tconn_free(srv, a->tconns);
 }
 
-void turn_tcp_family_close(struct turn_srv *srv, struct turn_alloc *a, int af)
-{
-	struct turn_tconn **pp = &a->tconns;
-	while (*pp) {
-		if (sa_af(&(*pp)->peer) == af)
-			tconn_free(srv, *pp); /* unlinks it: *pp is the next */
-		else
-			pp = &(*pp)->anext;
-	}
-}
-
 /* The Connect response, sent when the connection attempt ends (5.2): it
  * is signed with the key the request was verified with. */
 static void tconn_answer(struct turn_srv *srv, struct turn_tconn *tc, int code)
@@ -334,6 +323,19 @@ void turn_tcp_closed(struct turn_srv *srv, struct turn_tconn *tc)
 	if (tc->state == TURN_TCONN_CONNECTING)
 		tconn_answer(srv, tc, 447);
 	tconn_free(srv, tc);
+}
+
+/* The allocation goes on and its control connection stays, so a Connect
+ * still in progress to the deleted family has failed: 447 (5.2). */
+void turn_tcp_family_close(struct turn_srv *srv, struct turn_alloc *a, int af)
+{
+	struct turn_tconn **pp = &a->tconns;
+	while (*pp) {
+		if (sa_af(&(*pp)->peer) == af)
+			turn_tcp_closed(srv, *pp); /* unlinks it: *pp is the next */
+		else
+			pp = &(*pp)->anext;
+	}
 }
 
 int64_t turn_tcp_tick(struct turn_srv *srv)

@@ -1374,7 +1374,7 @@ def metrics_cases(c):
         check("metrics turnstone_api_requests_total{status=\"%s\"} > 0" % st,
               v is not None and v > 0, repr(v))
     for reason in ("expired", "signature", "alg", "kid", "audience",
-                   "issuer", "too_long", "malformed"):
+                   "issuer", "too_long", "malformed", "lifetime"):
         v = val('turnstone_api_tokens_rejected_total{reason="%s"}' % reason)
         check("metrics tokens_rejected_total{reason=\"%s\"} > 0" % reason,
               v is not None and v > 0, repr(v))

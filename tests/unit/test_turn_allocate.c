@@ -423,14 +423,15 @@ static void test_refresh_one_family_lifetime(void **state)
 	h_free(h);
 }
 
-/* Send the same signed request twice (a UDP retransmission). */
-static void send_twice(struct harness *h, const struct turn_src *s,
-		       const struct areq *q)
+/* A signed Allocate with a fixed transaction id, so that sending it
+ * again is a UDP retransmission. */
+static size_t alloc_msg(struct harness *h, const struct areq *q,
+			uint8_t buf[512])
 {
-	uint8_t buf[512], tid[STUN_TID_LEN], key[16];
+	uint8_t tid[STUN_TID_LEN], key[16];
 	memset(tid, 0x5c, sizeof(tid));
 	struct stun_enc e;
-	stun_enc_init(&e, buf, sizeof(buf), TURN_ALLOCATE, STUN_CLASS_REQUEST, tid);
+	stun_enc_init(&e, buf, 512, TURN_ALLOCATE, STUN_CLASS_REQUEST, tid);
 	areq_attrs(&e, (void *)(uintptr_t)q);
 	stun_enc_str(&e, STUN_ATTR_USERNAME, h_alice.user);
 	stun_enc_str(&e, STUN_ATTR_REALM, h_alice.realm);
@@ -439,6 +440,15 @@ static void send_twice(struct harness *h, const struct turn_src *s,
 	stun_enc_mi(&e, key, sizeof(key));
 	size_t len;
 	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	return len;
+}
+
+/* Send the same signed request twice (a UDP retransmission). */
+static void send_twice(struct harness *h, const struct turn_src *s,
+		       const struct areq *q)
+{
+	uint8_t buf[512];
+	size_t len = alloc_msg(h, q, buf);
 	turn_client_input(h->srv, s, buf, len);
 	assert_int_equal(h_resp(h), 0);
 	assert_int_equal(h->resp.cls, STUN_CLASS_SUCCESS);
@@ -476,6 +486,37 @@ static void test_retransmit_same_response(void **state)
 	h_free(h);
 }
 
+/* A retransmitted Allocate that arrives after one family of the dual
+ * allocation was deleted (RFC 8656 7.1) is still answered, with the
+ * relayed address that is left, not dropped for want of an address to
+ * encode. */
+static void test_retransmit_after_family_deleted(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src s = cli(0);
+	h_get_nonce(h, &s);
+	uint8_t buf[512];
+	size_t len = alloc_msg(h, &dual, buf);
+	turn_client_input(h->srv, &s, buf, len);
+	assert_int_equal(h_resp(h), 0);
+	assert_int_equal(h->resp.cls, STUN_CLASS_SUCCESS);
+	struct sa rel[2];
+	assert_int_equal(relayed(h, rel), 2);
+	uint32_t lt;
+	assert_int_equal(refresh(h, &s, 0, STUN_FAMILY_IPV6, &lt), 0);
+	unsigned before = h->nout;
+	turn_client_input(h->srv, &s, buf, len);
+	assert_int_equal(h->nout, before + 1);
+	assert_int_equal(h_resp(h), 0);
+	assert_int_equal(h->resp.method, TURN_ALLOCATE);
+	assert_int_equal(h->resp.cls, STUN_CLASS_SUCCESS);
+	struct sa left[2];
+	assert_int_equal(relayed(h, left), 1);
+	assert_true(sa_eq(&left[0], &rel[0]));
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_deletes_one_family),
 		cmocka_unit_test(test_refresh_one_family_lifetime),
 		cmocka_unit_test(test_refresh_bad_family),
+		cmocka_unit_test(test_retransmit_after_family_deleted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,33 @@ static void test_delete_one_family(void **state)
 	h_free(h);
 }
 
+/* A Connect still in progress when its family is deleted (RFC 8656 7.1)
+ * has failed: RFC 6062 5.2 wants a 447 for it, and the control
+ * connection stays to hear it; it must not wait for an answer that never
+ * comes. */
+static void test_delete_family_pending_connect(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(with_v6);
+	struct turn_src t = h_src("198.51.100.7", 40001, TURN_PROTO_TCP);
+	h_get_nonce(h, &t);
+	assert_int_equal(h_request(h, &t, TURN_ALLOCATE, tcp_dual_attrs, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	struct sa p6 = h_sa("2606:4700::1111", 1);
+	assert_int_equal(tcp_connect(h, &t, &p6), 0);
+	struct h_tpeer *b = &h->tpeers[h->ntpeers - 1];
+	unsigned before = h->nout;
+	assert_int_equal(h_request(h, &t, TURN_REFRESH, refresh_v6_zero, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	assert_false(b->open);
+	/* The Refresh's success, then the Connect's 447. */
+	assert_int_equal(h->nout, before + 2);
+	assert_int_equal(h_err(h), 447);
+	assert_int_equal(h->resp.method, TURN_CONNECT);
+	assert_int_equal(turn_srv_count(h->srv), 1);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_bind_other_worker),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_delete_one_family),
+		cmocka_unit_test(test_delete_family_pending_connect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
