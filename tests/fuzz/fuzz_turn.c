@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fz_relay {
 	struct turn_relay *owner;
+	int af; /* what it is bound to: peers of that family only reach it */
 	bool open, tcp;
 };
 
@@ -45,6 +46,7 @@ struct fz {
 	struct fz_tpeer tpeers[FZ_TPEERS];
 	unsigned ntpeers;
 	struct turn_src src[FZ_CLIENTS];
+	unsigned gen[FZ_CLIENTS]; /* a closed stream comes back as a new one */
 	uint8_t nonce[FZ_CLIENTS][128];
 	size_t noncelen[FZ_CLIENTS];
 	uint8_t token[8]; /* the last RESERVATION-TOKEN handed out */
@@ -78,12 +80,14 @@ static size_t rd_bytes(struct rd *r, uint8_t *out, size_t want)
 static uint64_t fz_mono(void *arg) { return ((struct fz *)arg)->mono; }
 static uint64_t fz_wall(void *arg) { return ((struct fz *)arg)->wall; }
 
-static int fz_open(struct fz *f, struct turn_relay *owner, bool tcp, void **hp)
+static int fz_open(struct fz *f, const struct sa *bind, struct turn_relay *owner,
+		   bool tcp, void **hp)
 {
 	if (f->nrelays == FZ_RELAYS)
 		return EADDRINUSE;
 	struct fz_relay *r = &f->relays[f->nrelays++];
-	*r = (struct fz_relay){.owner = owner, .open = true, .tcp = tcp};
+	*r = (struct fz_relay){.owner = owner, .af = sa_af(bind), .open = true,
+			       .tcp = tcp};
 	*hp = r;
 	return 0;
 }
@@ -91,9 +95,8 @@ static int fz_open(struct fz *f, struct turn_relay *owner, bool tcp, void **hp)
 static int fz_relay_open(void *arg, const struct sa *bind, bool df,
 			 struct turn_relay *owner, void **hp)
 {
-	(void)bind;
 	(void)df;
-	return fz_open(arg, owner, false, hp);
+	return fz_open(arg, bind, owner, false, hp);
 }
 
 static void fz_relay_close(void *arg, void *handle)
@@ -134,7 +137,7 @@ static void fz_client_send(void *arg, void *conn, const struct sa *client,
 	if (stun_msg_decode(&m, buf, len) != 0)
 		return;
 	const struct stun_attr *n = stun_msg_attr(&m, STUN_ATTR_NONCE);
-	unsigned c = (unsigned)((uintptr_t)conn - 1);
+	unsigned c = (unsigned)(((uintptr_t)conn - 1) % 16);
 	if (n && c < FZ_CLIENTS && n->len <= sizeof(f->nonce[c])) {
 		memcpy(f->nonce[c], n->val, n->len);
 		f->noncelen[c] = n->len;
@@ -150,8 +153,7 @@ static void fz_client_send(void *arg, void *conn, const struct sa *client,
 static int fz_tcp_listen(void *arg, const struct sa *bind,
 			 struct turn_relay *owner, void **hp)
 {
-	(void)bind;
-	return fz_open(arg, owner, true, hp);
+	return fz_open(arg, bind, owner, true, hp);
 }
 
 static void fz_tcp_unlisten(void *arg, void *handle)
@@ -217,12 +219,24 @@ static const char *const fz_peers[] = {
 };
 #define FZ_NPEERS (sizeof(fz_peers) / sizeof(fz_peers[0]))
 
-static struct sa fz_peer(struct rd *r)
+/* A peer from the table; af != 0 keeps to that family (what a relay
+ * socket bound to it can receive from). */
+static struct sa fz_peer_af(struct rd *r, int af)
 {
 	struct sa s;
-	uint8_t i = rd_u8(r);
-	sa_set_str(&s, fz_peers[i % FZ_NPEERS], (uint16_t)(rd_u8(r) << 8 | rd_u8(r)));
+	unsigned i = rd_u8(r);
+	uint16_t hi = rd_u8(r), lo = rd_u8(r);
+	for (unsigned k = 0; k < FZ_NPEERS; k++) {
+		sa_set_str(&s, fz_peers[(i + k) % FZ_NPEERS], (uint16_t)(hi << 8 | lo));
+		if (!af || sa_af(&s) == af)
+			break;
+	}
 	return s;
+}
+
+static struct sa fz_peer(struct rd *r)
+{
+	return fz_peer_af(r, 0);
 }
 
 static const uint16_t fz_methods[] = {
@@ -344,7 +358,7 @@ static void fz_peer_event(struct fz *f, struct rd *r)
 	if (f->nrelays == 0)
 		return;
 	struct fz_relay *rl = &f->relays[rd_u8(r) % f->nrelays];
-	struct sa p = fz_peer(r);
+	struct sa p = fz_peer_af(r, rl->af);
 	uint8_t d[300];
 	size_t n = rd_bytes(r, d, rd_u8(r) % sizeof(d));
 	if (!rl->open)
@@ -412,20 +426,27 @@ static void fz_cfg(struct turn_cfg *c, struct peer_policy *pol)
 	c->policy = pol;
 }
 
-static void fz_sources(struct fz *f)
+/* Client c's transport; after a close, a new stream from a new port (the
+ * core never sees a closed handle again). */
+static void fz_source(struct fz *f, unsigned c)
 {
 	static const char *const ips[FZ_CLIENTS] = {
 		"198.51.100.1", "198.51.100.2", "2001:db8:1::1", "198.51.100.3",
 		"198.51.100.3"};
-	for (unsigned c = 0; c < FZ_CLIENTS; c++) {
-		struct turn_src *s = &f->src[c];
-		/* Clients 3 and 4 are TCP streams from one host, so RFC 6062
-		 * is reachable: a control and a data connection. */
-		*s = (struct turn_src){.proto = c >= 3 ? TURN_PROTO_TCP : TURN_PROTO_UDP,
-				       .conn = (void *)(uintptr_t)(c + 1)};
-		sa_set_str(&s->client, ips[c], (uint16_t)(40000 + c));
-		sa_set_str(&s->local, c == 2 ? "2001:db8::5" : "203.0.113.5", 3478);
-	}
+	struct turn_src *s = &f->src[c];
+	/* Clients 3 and 4 are TCP streams from one host, so RFC 6062 is
+	 * reachable: a control and a data connection. */
+	*s = (struct turn_src){.proto = c >= 3 ? TURN_PROTO_TCP : TURN_PROTO_UDP,
+			       .conn = (void *)(uintptr_t)(c + 1 + 16 * f->gen[c])};
+	sa_set_str(&s->client, ips[c], (uint16_t)(40000 + c + 10 * f->gen[c]));
+	sa_set_str(&s->local, c == 2 ? "2001:db8::5" : "203.0.113.5", 3478);
+	f->noncelen[c] = 0;
+}
+
+static void fz_sources(struct fz *f)
+{
+	for (unsigned c = 0; c < FZ_CLIENTS; c++)
+		fz_source(f, c);
 }
 
 static void fz_run(struct fz *f, struct rd *r)
@@ -446,8 +467,11 @@ static void fz_run(struct fz *f, struct rd *r)
 		case 6:
 			if (o & 0x40)
 				fz_tcp_event(f, r);
-			else if (c >= 3)
+			else if (c >= 3) {
 				turn_conn_closed(f->srv, &f->src[c]);
+				f->gen[c]++;
+				fz_source(f, c);
+			}
 			else
 				fz_raw(f, r, c, false);
 			break;
