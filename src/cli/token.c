@@ -15,6 +15,9 @@
 
 #define TOKEN_TTL_DEFAULT 3600
 #define TOKEN_TTL_MAX (365u * 86400)
+/* The API's default --api-max-token-lifetime (server/config.c): longer
+ * tokens are minted for servers that raised it, with a note. */
+#define TOKEN_TTL_SERVER_CAP 86400u
 #define TOKEN_AUD_DEFAULT "turnstone"
 #define TOKEN_SKEW 60
 
@@ -137,6 +140,10 @@ static int token_emit(struct cli_args *a, const struct token_req *r)
 	if (!rc && r->acct->disabled)
 		fprintf(a->err, "note: account '%s' is disabled; the API will "
 			"refuse this token\n", r->acct->name);
+	if (!rc && r->ttl > TOKEN_TTL_SERVER_CAP)
+		fprintf(a->err, "note: a server with the default "
+			"--api-max-token-lifetime (%u s) refuses a token valid "
+			"this long\n", TOKEN_TTL_SERVER_CAP);
 	return rc;
 }
 

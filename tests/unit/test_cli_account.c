@@ -460,6 +460,10 @@ static void test_token_errors(void **state)
 	run_expect(0, ACCT("disable", "beta"));
 	run_fails(0, "disabled",
 		  TOKEN("mint", "--account", "beta", "--sub", "a"));
+	/* Over the API's default lifetime cap: minted, with a note. */
+	run_fails(0, "--api-max-token-lifetime (86400 s)",
+		  TOKEN("mint", "--account", "beta", "--sub", "a", "--ttl",
+			"86401"));
 }
 
 /* A fresh P-256 key pair as PEM files in the test directory. */
