@@ -42,6 +42,18 @@ static void tcp_uncount(struct net_tcp_conn *c)
 	turn_shared_conn_put(c->w->sh, &c->remote);
 }
 
+/* Allocated or bound to a peer: the user's quota covers it, and it stops
+ * counting against its source. */
+static void tcp_settle_count(struct net_tcp_conn *c)
+{
+	if (!c->allocd && !c->pipe) {
+		struct turn_src src = tcp_src(c);
+		c->allocd = turn_conn_has_alloc(c->w->srv, &src);
+	}
+	if (c->pipe || c->allocd)
+		tcp_uncount(c);
+}
+
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
@@ -152,6 +164,11 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 		total += iov[i].iov_len;
 	if (c->lf.fd < 0)
 		return;
+	/* Before the answer leaves, not only after the request's handler:
+	 * a client that has its Allocate answer may open its next
+	 * connection, on another worker, before that handler returns. */
+	if (c->counted)
+		tcp_settle_count(c);
 	if (c->ssl) {
 		/* One SSL_write per flush: records as large as what is queued. */
 		if (tcp_wbuf_append(c, iov, iovcnt, total) == 0 &&
@@ -228,11 +245,7 @@ int net_tcp_frames(struct net_tcp_conn *c)
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
-		/* Allocated or bound to a peer: the user's quota covers it. */
-		if (!c->allocd && !c->pipe && turn_conn_has_alloc(c->w->srv, &src))
-			c->allocd = true;
-		if (c->counted && (c->pipe || c->allocd))
-			tcp_uncount(c);
+		tcp_settle_count(c);
 		if (c->handoff)
 			break; /* the owning worker reads this frame again */
 		off += flen;
