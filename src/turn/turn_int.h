@@ -232,10 +232,8 @@ void turn_connids_free(struct turn_connids *c);
 struct turn_connids *turn_shared_connids(struct turn_shared *sh);
 
 /* turn_conncap.c: streams without an allocation, per source */
-struct turn_conncap;
-int turn_conncap_alloc(struct turn_conncap **cp);
-void turn_conncap_free(struct turn_conncap *c);
-struct turn_conncap *turn_shared_conncap(struct turn_shared *sh);
+struct srccount;
+struct srccount *turn_shared_conncap(struct turn_shared *sh);
 
 /* turn_tcp.c */
 void turn_method_connect(struct turn_srv *srv, const struct turn_src *src,

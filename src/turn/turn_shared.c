@@ -7,6 +7,7 @@
 #include "auth/auth.h"
 #include "turn/turn_int.h"
 #include "util/rand.h"
+#include "util/srccount.h"
 
 #define QUOTA_BUCKETS 1024
 
@@ -35,7 +36,7 @@ struct turn_shared {
 	uint64_t bps_granted;
 	struct resv resv[TURN_RESV_MAX];
 	struct turn_connids *connids; /* turn_connid.c, its own mutex */
-	struct turn_conncap *conncap; /* turn_conncap.c, its own mutex */
+	struct srccount *conncap; /* turn_conncap.c, its own mutex */
 	uint32_t rnd[256]; /* getrandom() output for port choices */
 	unsigned rnd_pos;
 };
@@ -68,7 +69,7 @@ int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
 	}
 	err = turn_connids_alloc(&sh->connids);
 	if (!err)
-		err = turn_conncap_alloc(&sh->conncap);
+		err = srccount_alloc(&sh->conncap);
 	if (err) {
 		turn_connids_free(sh->connids);
 		portpool_free(sh->pool);
@@ -94,7 +95,7 @@ void turn_shared_free(struct turn_shared *sh)
 		}
 	}
 	turn_connids_free(sh->connids);
-	turn_conncap_free(sh->conncap);
+	srccount_free(sh->conncap);
 	portpool_free(sh->pool);
 	pthread_mutex_destroy(&sh->mu);
 	free(sh);
@@ -105,7 +106,7 @@ struct turn_connids *turn_shared_connids(struct turn_shared *sh)
 	return sh->connids;
 }
 
-struct turn_conncap *turn_shared_conncap(struct turn_shared *sh)
+struct srccount *turn_shared_conncap(struct turn_shared *sh)
 {
 	return sh->conncap;
 }

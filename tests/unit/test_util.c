@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/rand.h"
 #include "util/sa.h"
+#include "util/srccount.h"
 
 /* Workers follow the affinity mask: a thread allowed one CPU counts
  * one, whatever the machine has. */
@@ -191,6 +192,38 @@ static void test_rand_differs(void **state)
 /* What browsers take in RTCIceServer.urls, and the garbage the admin API
  * used to store for a custom server (new RTCPeerConnection() throws on
  * it, failing every call of the account). */
+/* Counts per source: IPv6 by /64, IPv4 and IPv4-mapped by address; a
+ * cap refuses the one over it; a put frees a place; 0 is no cap. */
+static void test_srccount(void **state)
+{
+	(void)state;
+	struct srccount *c;
+	assert_int_equal(srccount_alloc(&c), 0);
+	struct sa a, b, m, o;
+	sa_set_str(&a, "2001:db8:1:2::1", 1);
+	sa_set_str(&b, "2001:db8:1:2:ffff::9", 2); /* same /64 */
+	sa_set_str(&o, "2001:db8:1:3::1", 1);      /* another /64 */
+	sa_set_str(&m, "::ffff:192.0.2.7", 3);
+	assert_true(srccount_take(c, &a, 2));
+	assert_true(srccount_take(c, &b, 2));
+	assert_false(srccount_take(c, &a, 2));
+	assert_int_equal(srccount_get(c, &b), 2);
+	assert_true(srccount_take(c, &o, 2));
+	assert_int_equal(srccount_get(c, &o), 1);
+	srccount_put(c, &a);
+	assert_true(srccount_take(c, &b, 2));
+	assert_true(srccount_take(c, &m, 1));
+	sa_set_str(&m, "192.0.2.7", 4);
+	assert_false(srccount_take(c, &m, 1)); /* the same IPv4 source */
+	assert_true(srccount_take(c, &m, 0));  /* no cap: counted anyway */
+	assert_int_equal(srccount_get(c, &m), 2);
+	for (int i = 0; i < 2; i++)
+		srccount_put(c, &m);
+	srccount_put(c, &m); /* none held: left alone */
+	assert_int_equal(srccount_get(c, &m), 0);
+	srccount_free(c);
+}
+
 static void test_iceurl(void **state)
 {
 	(void)state;
@@ -247,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_rand_differs),
 		cmocka_unit_test(test_cpus_usable),
 		cmocka_unit_test(test_iceurl),
+		cmocka_unit_test(test_srccount),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
