@@ -126,7 +126,7 @@ static size_t round_up(const struct hround *r)
 static void health_round(struct api_health *h)
 {
 	struct hround r;
-	uint64_t t0 = hround_now_us();
+	uint64_t t0 = api_now_us();
 	pthread_mutex_lock(&h->mu);
 	size_t n = h->n;
 	char (*urls)[STORE_URL_MAX] = calloc(n ? n : 1, sizeof(*urls));
@@ -142,7 +142,7 @@ static void health_round(struct api_health *h)
 	if (!atomic_load(&h->stop)) {
 		health_record(h, urls, &r);
 		log_debug("api: health round: %zu of %zu URLs up in %llu ms", round_up(&r),
-			  n, (unsigned long long)((hround_now_us() - t0) / 1000));
+			  n, (unsigned long long)((api_now_us() - t0) / 1000));
 	}
 	hround_free(&r);
 	free(urls);
@@ -154,9 +154,9 @@ static void *health_main(void *arg)
 	pthread_mutex_lock(&h->mu);
 	while (!atomic_load(&h->stop)) {
 		pthread_mutex_unlock(&h->mu);
-		uint64_t t0 = hround_now_us();
+		uint64_t t0 = api_now_us();
 		health_round(h);
-		uint64_t took_ms = (hround_now_us() - t0) / 1000;
+		uint64_t took_ms = (api_now_us() - t0) / 1000;
 		pthread_mutex_lock(&h->mu);
 		if (!atomic_load(&h->stop) && took_ms < h->interval_ms)
 			cond_wait_ms(&h->cv, &h->mu, (unsigned)(h->interval_ms - took_ms));

@@ -137,7 +137,6 @@ int hround_wait_ms(const struct hround *r, uint64_t now_us, int tick_ms);
 
 /* ----- the sockets (api_health_probe.c) ----- */
 
-uint64_t hround_now_us(void);
 /* Run the round to its end: all probes done, the deadline, or *stop. */
 void hround_run(struct hround *r, struct hdns *d, const atomic_bool *stop);
 

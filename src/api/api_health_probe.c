@@ -14,21 +14,14 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/api_health.h"
+#include "api/api_int.h" /* api_now_us */
 
 #define TICK_MS 20      /* polling for lookups and blocked sends */
 #define STOP_POLL_MS 100 /* how soon a stop request is seen */
 #define UDP_RCVBUF (1 << 20) /* the answers of a round arrive in a burst */
-
-uint64_t hround_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static int binding_req(const uint8_t *tid, uint8_t *buf, size_t *len)
 {
@@ -205,14 +198,14 @@ void hround_run(struct hround *r, struct hdns *d, const atomic_bool *stop)
 	struct pollfd *pf = calloc(r->n + 2, sizeof(*pf));
 	size_t *who = calloc(r->n + 2, sizeof(*who));
 	if (!pf || !who) {
-		r->deadline_us = 0; /* every probe fails now */
-		hround_expire(r, 0);
+		hround_expire(r, r->deadline_us); /* every probe fails now */
+		goto out;
 	}
 	for (size_t i = 0; i < r->n; i++)
 		if (r->p[i].st == HP_DNS)
 			hdns_want(d, r->p[i].host);
 	for (;;) {
-		uint64_t now = hround_now_us();
+		uint64_t now = api_now_us();
 		hdns_harvest(d);
 		hround_resolve(r, d);
 		round_kick(r, now);
@@ -223,8 +216,9 @@ void hround_run(struct hround *r, struct hdns *d, const atomic_bool *stop)
 		if (stop && ms > STOP_POLL_MS)
 			ms = STOP_POLL_MS;
 		if (poll(pf, k, ms) > 0)
-			round_events(r, pf, who, k, hround_now_us());
+			round_events(r, pf, who, k, api_now_us());
 	}
+out:
 	free(pf);
 	free(who);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "api/api_health.h"
+#include "api/api_int.h"
 #include "health_fake_dns.h"
 
 #define NSILENT 24
@@ -169,11 +170,11 @@ static void test_round_concurrent(void **state)
 			 silent[i].port);
 	}
 	assert_int_equal(hdns_new(&d, fake_resolve), 0);
-	uint64_t t0 = hround_now_us();
+	uint64_t t0 = api_now_us();
 	assert_int_equal(hround_init(&r, (const char (*)[STORE_URL_MAX])urls,
 				     NPROBES, 800, 300, t0), 0);
 	hround_run(&r, d, NULL);
-	uint64_t took_ms = (hround_now_us() - t0) / 1000;
+	uint64_t took_ms = (api_now_us() - t0) / 1000;
 	/* The one-at-a-time checker took 2 s per silent server (48 s here)
 	 * and the hung name's whole lookup; the round takes its deadline. */
 	print_message("round of %d probes took %llu ms\n", NPROBES,
@@ -218,11 +219,11 @@ static void test_round_ends_early(void **state)
 	snprintf(urls[0], STORE_URL_MAX, "stun:127.0.0.1:%u", rs.udp.port);
 	snprintf(urls[1], STORE_URL_MAX, "turn:127.0.0.1:%u?transport=tcp", rs.tcp.port);
 	assert_int_equal(hdns_new(&d, fake_resolve), 0);
-	uint64_t t0 = hround_now_us();
+	uint64_t t0 = api_now_us();
 	assert_int_equal(hround_init(&r, (const char (*)[STORE_URL_MAX])urls, 2,
 				     2000, 1000, t0), 0);
 	hround_run(&r, d, NULL);
-	assert_true(hround_now_us() - t0 < 1000000);
+	assert_true(api_now_us() - t0 < 1000000);
 	assert_true(r.p[0].ok && r.p[1].ok);
 	hround_free(&r);
 	hdns_free(d);
@@ -245,7 +246,7 @@ static void test_round_tcp_slots(void **state)
 		snprintf(urls[i], STORE_URL_MAX, "turn:127.0.0.1:%u?transport=tcp",
 			 rs.tcp.port);
 	assert_int_equal(hround_init(&r, (const char (*)[STORE_URL_MAX])urls, 3,
-				     1500, 500, hround_now_us()), 0);
+				     1500, 500, api_now_us()), 0);
 	r.tcp_max = 1;
 	hround_run(&r, d, NULL);
 	for (int i = 0; i < 3; i++)
@@ -257,7 +258,7 @@ static void test_round_tcp_slots(void **state)
 			 tsilent.port);
 	snprintf(urls[0], STORE_URL_MAX, "turn:127.0.0.1:%u?transport=tcp", tsilent.port);
 	assert_int_equal(hround_init(&r, (const char (*)[STORE_URL_MAX])urls, 3,
-				     300, 100, hround_now_us()), 0);
+				     300, 100, api_now_us()), 0);
 	r.tcp_max = 1;
 	r.first = 0; /* the silent one takes the slot */
 	hround_run(&r, d, NULL);
@@ -282,11 +283,11 @@ static void test_round_stop(void **state)
 	atomic_init(&stop, true);
 	snprintf(urls[0], STORE_URL_MAX, "stun:127.0.0.1:%u", silent.port);
 	assert_int_equal(hdns_new(&d, NULL), 0);
-	uint64_t t0 = hround_now_us();
+	uint64_t t0 = api_now_us();
 	assert_int_equal(hround_init(&r, (const char (*)[STORE_URL_MAX])urls, 1,
 				     5000, 1000, t0), 0);
 	hround_run(&r, d, &stop);
-	assert_true(hround_now_us() - t0 < 500000);
+	assert_true(api_now_us() - t0 < 500000);
 	hround_free(&r);
 	hdns_free(d);
 	close(silent.fd);
