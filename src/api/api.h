@@ -45,6 +45,10 @@ struct api_cfg {
 	/* Cap on the TTL of minted credentials: the TURN side's
 	 * --rest-max-ttl, which refuses any further ahead (0 = none). */
 	uint32_t max_ttl;
+	/* The TURN side's --rest-api-separator, for the usernames minted
+	 * for the platform's servers (0 = ':'). A customer's own servers
+	 * get ':', coturn's default. */
+	char rest_sep;
 	/* A JWT whose exp is further ahead than this many seconds is
 	 * refused (401, reason "lifetime"): a token that lives for days is
 	 * a password. 0 = no cap. */

@@ -155,7 +155,9 @@ static int entry_creds(json_t *e, const struct api_group *g,
 	char user[STORE_NAME_MAX + JWT_SUB_MAX + 32], userid[STORE_NAME_MAX + JWT_SUB_MAX + 2];
 	char pass[AUTH_REST_PASS_LEN];
 	snprintf(userid, sizeof(userid), "%s:%s", r->account, r->sub);
-	int err = auth_rest_username(r->now, r->ttl, userid, user, sizeof(user));
+	int err = auth_rest_username(r->now, r->ttl, userid,
+				     g->sep ? g->sep : AUTH_REST_SEP, user,
+				     sizeof(user));
 	if (!err)
 		err = auth_rest_password(g->secret, strlen(g->secret), user,
 					 strlen(user), pass, sizeof(pass));
@@ -245,21 +247,23 @@ static void group_from_server(struct api_group *g, const struct store_server *s,
 	g->nurls = s->nurls;
 	for (unsigned j = 0; j < s->nurls; j++)
 		g->urls[j] = s->urls[j];
-	if (s->secret[0])
-		g->secret = s->secret;
-	else if (s->username[0]) {
+	if (s->secret[0]) {
+		g->secret = s->secret; /* minted with ':', coturn's default */
+	} else if (s->username[0]) {
 		g->username = s->username;
 		g->credential = s->credential;
 	}
 }
 
-static void group_from_platform(struct api_group *g, const struct api_platform *p)
+static void group_from_platform(struct api_group *g, const struct api_platform *p,
+				char sep)
 {
 	memset(g, 0, sizeof(*g));
 	g->nurls = p->nurls;
 	for (unsigned j = 0; j < p->nurls; j++)
 		g->urls[j] = p->urls[j];
 	g->secret = p->secret;
+	g->sep = sep;
 }
 
 unsigned api_groups_for(const struct api_cfg *cfg,
@@ -269,7 +273,8 @@ unsigned api_groups_for(const struct api_cfg *cfg,
 	unsigned n = 0;
 	if (acc->mode != STORE_TURN_OVERRIDE)
 		for (unsigned i = 0; i < cfg->nplatform && n < cap; i++)
-			group_from_platform(&g[n++], &cfg->platform[i]);
+			group_from_platform(&g[n++], &cfg->platform[i],
+					    cfg->rest_sep);
 	if (acc->mode != STORE_TURN_PLATFORM)
 		for (unsigned i = 0; i < acc->nservers && n < cap; i++)
 			group_from_server(&g[n++], &acc->servers[i],

@@ -34,6 +34,7 @@ struct api_group {
 	unsigned nurls;
 	const char *urls[STORE_URLS_MAX];
 	const char *secret;
+	char sep;               /* REST username separator (with secret) */
 	const char *username;
 	const char *credential;
 };

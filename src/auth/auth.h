@@ -25,21 +25,27 @@ int auth_rest_password_with(struct stun_mac *ctx, const char *secret,
 			    size_t secret_len, const char *username,
 			    size_t user_len, char *out, size_t outsz);
 
-/* Split a REST username. expiry is the leading decimal; userid points just
- * past the first ':' (an empty user-id is allowed, as in coturn: a username
- * that is only a timestamp has user-id ""). 0 or EINVAL when the prefix is
- * not a decimal timestamp. */
-int auth_rest_parse(const char *username, size_t len, uint64_t *expiry,
-		    const char **userid, size_t *userid_len);
+/* The separator between expiry and user-id (coturn's rest-api-separator,
+ * whose default is ':'). One printable ASCII character, not a digit. */
+#define AUTH_REST_SEP ':'
+bool auth_rest_sep_ok(char sep);
+
+/* Split a REST username: "<expiry><sep><userid>", a bare "<expiry>" (user-id
+ * "", as in coturn), or "<userid><sep><expiry>" when the text before the
+ * first separator is not a number (coturn reads that order too). userid
+ * and userid_len give the user-id's place in username (not NUL-terminated
+ * in the last form). 0, or EINVAL when there is no decimal expiry. */
+int auth_rest_parse(const char *username, size_t len, char sep,
+		    uint64_t *expiry, const char **userid, size_t *userid_len);
 
 /* Check the expiry against now: EKEYEXPIRED when expiry < now, ERANGE when
  * expiry > now + max_ttl + skew, EINVAL when unparsable, else 0. */
-int auth_rest_check_time(const char *username, size_t len, uint64_t now,
-			 uint64_t max_ttl, uint64_t skew);
+int auth_rest_check_time(const char *username, size_t len, char sep,
+			 uint64_t now, uint64_t max_ttl, uint64_t skew);
 
-/* Build a REST username "<now+ttl>:<userid>" into out. */
+/* Build a REST username "<now+ttl><sep><userid>" into out. */
 int auth_rest_username(uint64_t now, uint64_t ttl, const char *userid,
-		       char *out, size_t outsz);
+		       char sep, char *out, size_t outsz);
 
 /* ----- Stateless nonces (RFC 8489 9.2) -----
  * nonce = cookie(13) || hex(ts,16) || base64url(HMAC-SHA256(key,

@@ -62,25 +62,48 @@ static int rest_parse_u64(const char *s, size_t len, uint64_t *v, size_t *end)
 	return 0;
 }
 
-/* "<expiry>:<userid>" or a bare "<expiry>"; anything else after the
- * digits ("123abc", "12 :x") is rejected so one username has one reading. */
-int auth_rest_parse(const char *username, size_t len, uint64_t *expiry,
-		    const char **userid, size_t *userid_len)
+bool auth_rest_sep_ok(char sep)
 {
-	uint64_t exp;
-	size_t end;
+	/* A digit would run into the expiry; a space or control character
+	 * cannot be written in a config file or seen in a log. */
+	return sep > ' ' && sep < 0x7f && !(sep >= '0' && sep <= '9');
+}
 
-	if (!username || rest_parse_u64(username, len, &exp, &end))
+/* The whole of s[0..len) as a decimal. */
+static int rest_parse_all(const char *s, size_t len, uint64_t *v)
+{
+	size_t end;
+	return rest_parse_u64(s, len, v, &end) || end != len ? EINVAL : 0;
+}
+
+/* "<expiry><sep><userid>", a bare "<expiry>", or, as coturn also reads
+ * them, "<userid><sep><expiry>" when what precedes the first separator
+ * is not a number. Anything else ("123abc", "alice:12x") is refused, so
+ * that a username has one reading and an unreadable expiry is never 0. */
+int auth_rest_parse(const char *username, size_t len, char sep,
+		    uint64_t *expiry, const char **userid, size_t *userid_len)
+{
+	if (!username)
 		return EINVAL;
-	if (end < len && username[end] != ':')
+	const char *s = memchr(username, sep, len);
+	size_t p = s ? (size_t)(s - username) : len;
+	uint64_t exp;
+	size_t uid, ulen;
+	if (p > 0 && rest_parse_all(username, p, &exp) == 0) {
+		uid = p < len ? p + 1 : p; /* "<expiry>[<sep><userid>]" */
+		ulen = len - uid;
+	} else if (s && rest_parse_all(s + 1, len - p - 1, &exp) == 0) {
+		uid = 0; /* "<userid><sep><expiry>" */
+		ulen = p;
+	} else {
 		return EINVAL;
-	size_t uid = end < len ? end + 1 : end;
+	}
 	if (expiry)
 		*expiry = exp;
 	if (userid)
 		*userid = username + uid;
 	if (userid_len)
-		*userid_len = len - uid;
+		*userid_len = ulen;
 	return 0;
 }
 
@@ -89,12 +112,12 @@ static uint64_t rest_add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-int auth_rest_check_time(const char *username, size_t len, uint64_t now,
-			 uint64_t max_ttl, uint64_t skew)
+int auth_rest_check_time(const char *username, size_t len, char sep,
+			 uint64_t now, uint64_t max_ttl, uint64_t skew)
 {
 	uint64_t exp;
 
-	if (auth_rest_parse(username, len, &exp, NULL, NULL))
+	if (auth_rest_parse(username, len, sep, &exp, NULL, NULL))
 		return EINVAL;
 	if (exp < now)
 		return EKEYEXPIRED;
@@ -105,11 +128,11 @@ int auth_rest_check_time(const char *username, size_t len, uint64_t now,
 }
 
 int auth_rest_username(uint64_t now, uint64_t ttl, const char *userid,
-		       char *out, size_t outsz)
+		       char sep, char *out, size_t outsz)
 {
-	if (!out || outsz == 0 || now > UINT64_MAX - ttl)
+	if (!out || outsz == 0 || now > UINT64_MAX - ttl || !auth_rest_sep_ok(sep))
 		return EINVAL;
-	int n = snprintf(out, outsz, "%" PRIu64 ":%s", now + ttl,
+	int n = snprintf(out, outsz, "%" PRIu64 "%c%s", now + ttl, sep,
 			 userid ? userid : "");
 	if (n < 0)
 		return EINVAL;

@@ -38,7 +38,7 @@ int bench_cred_init(struct bench_cred *c, const struct bench_args *a)
 int bench_cred_rest(struct bench_cred *c, const char *secret, const char *name)
 {
 	int e = auth_rest_username((uint64_t)time(NULL), FLOW_REST_TTL, name,
-				   c->user, sizeof(c->user));
+				   AUTH_REST_SEP, c->user, sizeof(c->user));
 	if (!e)
 		e = auth_rest_password(secret, strlen(secret), c->user,
 				       strlen(c->user), c->pass, sizeof(c->pass));

@@ -25,6 +25,7 @@ struct creds_args {
 	const char *user;
 	const char *realm;
 	uint64_t ttl;
+	char sep;
 	bool json;
 	bool help;
 };
@@ -35,12 +36,14 @@ static void creds_usage(FILE *f)
 		"usage: turnstone creds (--secret S | --secret-file PATH) "
 		"--user U\n"
 		"                       [--ttl N] [--realm R] [--json]\n"
+		"                       [--rest-api-separator C]\n"
 		"  --secret S         shared secret (static-auth-secret)\n"
 		"  --secret-file P    read the secret from P (first line)\n"
 		"  --user U           user id; the username is "
 		"\"<expiry>:<U>\"\n"
 		"  --ttl N            lifetime in seconds (default %d)\n"
 		"  --realm R          realm to show alongside\n"
+		"  --rest-api-separator C  the server's separator (default ':')\n"
 		"  --json             print a JSON object\n",
 		CREDS_TTL_DEFAULT);
 }
@@ -75,6 +78,13 @@ static int creds_arg_set(struct creds_args *a, const char *name,
 				"(1..%llu seconds)\n", val, CREDS_TTL_MAX);
 			return EINVAL;
 		}
+	} else if (strcmp(name, "rest-api-separator") == 0) {
+		if (strlen(val) != 1 || !auth_rest_sep_ok(val[0])) {
+			fprintf(err, "turnstone creds: invalid --rest-api-separator "
+				"'%s' (one printable character, not a digit)\n", val);
+			return EINVAL;
+		}
+		a->sep = val[0];
 	} else {
 		fprintf(err, "turnstone creds: unknown option '--%s'\n", name);
 		return EINVAL;
@@ -122,6 +132,7 @@ static int creds_args_parse(struct creds_args *a, int argc, char **argv,
 {
 	memset(a, 0, sizeof(*a));
 	a->ttl = CREDS_TTL_DEFAULT;
+	a->sep = AUTH_REST_SEP;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		if (creds_is_flag(arg, a))
@@ -255,7 +266,7 @@ static int creds_make(const struct creds_args *a, const char *secret,
 {
 	char username[CREDS_USER_MAX + 32];
 	char password[AUTH_REST_PASS_LEN];
-	int e = auth_rest_username(now, a->ttl, a->user, username,
+	int e = auth_rest_username(now, a->ttl, a->user, a->sep, username,
 				   sizeof(username));
 	if (!e)
 		e = auth_rest_password(secret, secret_len, username,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "cli/probe.h"
 #include "util/rand.h"
@@ -23,6 +24,7 @@ void probe_usage(FILE *f)
 		"  --secret S    mint REST credentials (use-auth-secret)\n"
 		"  --user-id ID  REST user id (default \"%s\")\n"
 		"  --ttl N       REST credential lifetime (default %d s)\n"
+		"  --rest-api-separator C  the server's (default ':')\n"
 		"  --realm R     realm (default: the one the server names)\n"
 		"  --count N     relayed messages to send (default %d)\n"
 		"  --peer IP     local address of the echo peer (default "
@@ -158,6 +160,14 @@ static int probe_opt_set(struct probe_args *a, const char *name,
 		if (probe_opt_num(name, val, PROBE_COUNT_MAX, &v, err))
 			return EINVAL;
 		a->count = (unsigned)v;
+	} else if (strcmp(name, "rest-api-separator") == 0) {
+		if (strlen(val) == 1 && auth_rest_sep_ok(val[0])) {
+			a->sep = val[0];
+			return 0;
+		}
+		fprintf(err, "turnstone probe: invalid --rest-api-separator "
+			"'%s' (one printable character, not a digit)\n", val);
+		return EINVAL;
 	} else if (strcmp(name, "peer") == 0) {
 		if (sa_set_str(&a->peer, val, 0) == 0)
 			return 0;
@@ -188,8 +198,8 @@ static int probe_creds_check(struct probe_args *a, FILE *err)
 		a->user = NULL;
 	} else if (!a->user || !a->password)
 		why = "turn: needs --user and --password, or --secret";
-	else if (a->user_id || a->ttl)
-		why = "--user-id and --ttl go with --secret";
+	else if (a->user_id || a->ttl || a->sep)
+		why = "--user-id, --ttl and --rest-api-separator go with --secret";
 	else if (!*a->user || strlen(a->user) > PROBE_USER_MAX)
 		why = "--user must be 1..480 bytes";
 	if (!why && a->user_id && strlen(a->user_id) > PROBE_USER_MAX - 24)

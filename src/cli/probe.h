@@ -34,6 +34,7 @@ struct probe_args {
 	const char *password; /* --password */
 	const char *secret;   /* REST shared secret (--secret) */
 	const char *user_id;  /* REST user id (--user-id, or --user) */
+	char sep;             /* --rest-api-separator (0 = ':') */
 	const char *realm;    /* NULL: learn it from the 401 */
 	uint64_t ttl;
 	unsigned count;

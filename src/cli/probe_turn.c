@@ -270,7 +270,8 @@ static int probe_creds_make(struct probe_turn *t)
 		return 0;
 	}
 	int e = auth_rest_username((uint64_t)time(NULL), a->ttl, a->user_id,
-				   t->user, sizeof(t->user));
+				   a->sep ? a->sep : AUTH_REST_SEP, t->user,
+				   sizeof(t->user));
 	if (!e)
 		e = auth_rest_password(a->secret, strlen(a->secret), t->user,
 				       strlen(t->user), t->rest_pass,

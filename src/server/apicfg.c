@@ -172,6 +172,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 	a->relay_min = c->min_port;
 	a->relay_max = c->max_port;
 	a->max_ttl = c->rest_max_ttl;
+	a->rest_sep = c->rest_sep[0];
 	if (c->api_admin_token_file[0] &&
 	    apicfg_token(c->api_admin_token_file, a->admin_token,
 			 sizeof(a->admin_token), err))

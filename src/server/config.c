@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "server/config_int.h"
 
 void config_defaults(struct config *c)
@@ -17,6 +18,7 @@ void config_defaults(struct config *c)
 	strcpy(c->realm, "turnstone");
 	c->lt_cred_mech = true;
 	c->rest_max_ttl = 86400;
+	c->rest_sep[0] = AUTH_REST_SEP;
 	c->user_quota = 10;
 	c->total_quota = 10000;
 	c->max_allocate_lifetime = 3600;
@@ -206,6 +208,10 @@ static int cfg_check_creds(const struct config *c, FILE *err)
 		       "'lt-cred-mech' cannot be turned off: turnstone always "
 		       "requires long-term credentials");
 	r |= cfg_check(c->realm[0] != '\0', err, "'realm' must not be empty");
+	/* Also on an API-only node: it mints the platform's usernames. */
+	r |= cfg_check(strlen(c->rest_sep) == 1 && auth_rest_sep_ok(c->rest_sep[0]),
+		       err, "'rest-api-separator' must be one printable "
+			    "character other than a digit");
 	if (c->no_turn)
 		return r ? EINVAL : 0;
 	if (c->use_auth_secret)

@@ -53,6 +53,7 @@ struct config {
 	unsigned nusers;
 	bool lt_cred_mech;              /* --lt-cred-mech (accepted; default on) */
 	uint32_t rest_max_ttl;          /* --rest-max-ttl (86400 s) */
+	char rest_sep[8];               /* --rest-api-separator (":") */
 
 	/* peer policy: raw strings, validated at parse time */
 	char allowed_peers[CFG_MAX_RANGES][96]; /* --allowed-peer-ip */

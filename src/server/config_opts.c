@@ -58,6 +58,7 @@ static const struct cfg_opt cfg_opts[] = {
 	 LST(users, nusers)},
 	FLAG("lt-cred-mech", 'a', lt_cred_mech),
 	NUM("rest-max-ttl", 0, rest_max_ttl, 1, 31536000),
+	STR("rest-api-separator", 'C', rest_sep, 1),
 
 	/* peer policy */
 	{.name = "allowed-peer-ip", .kind = CFG_RANGE, .flags = CFG_F_ALLOW,
@@ -176,7 +177,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("aux-server", 0),
 	UNSUP("udp-self-balance", 0),
 	UNSUPV("tls-alternate-server", 0),
-	UNSUPV("rest-api-separator", 'C'),
 	UNSUPV("max-allocate-timeout", 0),
 	UNSUP("secure-stun", 0),
 	UNSUPV("dh-file", 0),

@@ -198,6 +198,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	snprintf(t->software, sizeof(t->software), "%s", c->software);
 	t->use_auth_secret = c->use_auth_secret;
 	t->rest_max_ttl = c->rest_max_ttl;
+	t->rest_sep = c->rest_sep[0];
 	t->rest_skew = 60;
 	t->max_lifetime = c->max_allocate_lifetime;
 	t->default_lifetime = c->max_allocate_lifetime < 600 ? c->max_allocate_lifetime : 600;

@@ -38,13 +38,13 @@ static void usage_copy(char *dst, size_t sz, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-/* "<digits>:<account>:<sub>" -> account; else the realm. */
+/* A REST username the API minted, "<expiry><sep><account>:<sub>" (the
+ * user-id follows the expiry): its account; else the realm. */
 static void usage_account(const struct turn_usage *t, struct store_usage *u)
 {
-	const char *s = t->username;
-	size_t d = strspn(s, "0123456789");
-	const char *acct = s + d + 1;
-	const char *colon = d > 0 && s[d] == ':' ? strchr(acct, ':') : NULL;
+	const char *acct = t->userid;
+	const char *colon = acct != t->username
+				    ? memchr(acct, ':', t->userid_len) : NULL;
 	if (colon && colon > acct)
 		usage_copy(u->account, sizeof(u->account), acct, (size_t)(colon - acct));
 	else
@@ -55,7 +55,7 @@ void usage_from_turn(const struct turn_usage *t, struct store_usage *u)
 {
 	memset(u, 0, sizeof(*u));
 	usage_account(t, u);
-	usage_copy(u->userid, sizeof(u->userid), t->userid, strlen(t->userid));
+	usage_copy(u->userid, sizeof(u->userid), t->userid, t->userid_len);
 	usage_copy(u->username, sizeof(u->username), t->username, strlen(t->username));
 	usage_copy(u->realm, sizeof(u->realm), t->realm, strlen(t->realm));
 	snprintf(u->transport, sizeof(u->transport), "%s",

@@ -93,6 +93,7 @@ struct turn_cfg {
 	struct turn_user users[TURN_MAX_USERS];
 	unsigned nusers;
 	uint32_t rest_max_ttl;      /* s */
+	char rest_sep;              /* rest-api-separator; 0 = ':' */
 	uint32_t rest_skew;         /* s */
 	uint32_t max_lifetime;      /* s */
 	uint32_t default_lifetime;  /* s (600, RFC 8656 7.2) */
@@ -256,6 +257,8 @@ struct turn_stats *turn_srv_net_stats(struct turn_srv *srv);
 struct turn_usage {
 	const char *username; /* as the client sent it */
 	const char *userid;   /* the quota key: REST user-id or static name */
+	size_t userid_len;    /* its length (not NUL-terminated: a REST
+			       * username may put the user-id first) */
 	const char *realm;
 	enum turn_tp transport;
 	int family;           /* the client's: AF_INET or AF_INET6 */

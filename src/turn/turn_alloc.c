@@ -86,6 +86,7 @@ static void alloc_usage(struct turn_srv *srv, const struct turn_alloc *a)
 	struct turn_usage u = {
 		.username = a->username,
 		.userid = a->username + a->userid_off,
+		.userid_len = a->userid_len,
 		.realm = srv->cfg->realm,
 		.transport = turn_src_tp(&a->src),
 		.family = sa_af(&a->src.client),
@@ -135,7 +136,7 @@ void turn_alloc_destroy(struct turn_srv *srv, struct turn_alloc *a)
 	/* A counted allocation always has a username; see turn_methods.c. */
 	if (a->username[0])
 		turn_shared_quota_put(srv->sh, a->username + a->userid_off,
-				      strlen(a->username + a->userid_off));
+				      a->userid_len);
 	turn_heap_remove(srv, a);
 	alloc_unlink(srv, a);
 	free(a->perms);

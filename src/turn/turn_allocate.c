@@ -206,10 +206,11 @@ static void allocate_existing(struct turn_srv *srv, const struct turn_src *src,
 /* The user's and the server's allocation quotas, then a share of
  * --bps-capacity (coturn's "Allocation Bandwidth Quota Reached"): all
  * 486 (RFC 8656 7.2). *bps is the granted rate, 0 for unlimited. */
-static int allocate_quota(struct turn_srv *srv, const char *uid, uint32_t *bps)
+static int allocate_quota(struct turn_srv *srv, const char *uid, size_t ulen,
+			  uint32_t *bps)
 {
 	*bps = 0;
-	int err = turn_shared_quota_take(srv->sh, uid, strlen(uid),
+	int err = turn_shared_quota_take(srv->sh, uid, ulen,
 					 srv->cfg->user_quota, srv->cfg->total_quota);
 	if (err == EDQUOT || err == ENOSPC) {
 		turn_stat_add(&srv->stats.quota_rej[err == EDQUOT ? TURN_QR_USER
@@ -224,7 +225,7 @@ static int allocate_quota(struct turn_srv *srv, const char *uid, uint32_t *bps)
 				    srv->cfg->bps_capacity);
 	if (*bps)
 		return 0;
-	turn_shared_quota_put(srv->sh, uid, strlen(uid));
+	turn_shared_quota_put(srv->sh, uid, ulen);
 	turn_stat_add(&srv->stats.quota_rej[TURN_QR_BANDWIDTH], 1);
 	return 486;
 }
@@ -236,12 +237,12 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 {
 	const char *uid = auth->user + auth->userid_off;
 	uint32_t bps;
-	int code = allocate_quota(srv, uid, &bps);
+	int code = allocate_quota(srv, uid, auth->userid_len, &bps);
 	if (code)
 		return code;
 	struct turn_alloc *a;
 	if (turn_alloc_create(srv, src, &a) != 0) {
-		turn_shared_quota_put(srv->sh, uid, strlen(uid));
+		turn_shared_quota_put(srv->sh, uid, auth->userid_len);
 		if (bps)
 			turn_shared_bps_put(srv->sh, bps);
 		return 508;
@@ -251,6 +252,7 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	a->bps = bps;
 	memcpy(a->username, auth->user, auth->ulen + 1);
 	a->userid_off = (uint16_t)auth->userid_off;
+	a->userid_len = (uint16_t)auth->userid_len;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
 	a->tcp = ar->tcp;
 	code = allocate_relays(srv, a, ar);

@@ -79,12 +79,18 @@ static void auth_key_from_pass(struct turn_srv *srv, struct turn_auth *a,
 	a->klen = a->sha256 ? 32 : 16;
 }
 
-static int auth_rest_accept(struct turn_auth *a, const char *user)
+static char auth_rest_sep(const struct turn_cfg *cfg)
+{
+	return cfg->rest_sep ? cfg->rest_sep : AUTH_REST_SEP;
+}
+
+static int auth_rest_accept(const struct turn_cfg *cfg, struct turn_auth *a,
+			    const char *user)
 {
 	const char *uid;
-	size_t uidlen;
 	uint64_t exp;
-	auth_rest_parse(user, a->ulen, &exp, &uid, &uidlen);
+	auth_rest_parse(user, a->ulen, auth_rest_sep(cfg), &exp, &uid,
+			&a->userid_len);
 	a->userid_off = (size_t)(uid - user);
 	return 0;
 }
@@ -97,7 +103,8 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 	const struct turn_cfg *cfg = srv->cfg;
 	uint64_t now = srv->clk.wall_s(srv->clk.arg);
 	uint32_t skew = cfg->rest_skew ? cfg->rest_skew : REST_SKEW_DEFAULT;
-	int err = auth_rest_check_time(user, a->ulen, now, cfg->rest_max_ttl, skew);
+	int err = auth_rest_check_time(user, a->ulen, auth_rest_sep(cfg), now,
+				       cfg->rest_max_ttl, skew);
 	if (err)
 		return err; /* EINVAL: not a REST username at all */
 	/* The key cached for this username (cleared on reload) is tried
@@ -105,7 +112,7 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 	bool hit = auth_keycache_get(srv->keys, user, a->ulen, cfg->realm,
 				     a->sha256, a->key, &a->klen) == 0;
 	if (hit && auth_verify_mi(srv, req, a) == 0)
-		return auth_rest_accept(a, user);
+		return auth_rest_accept(cfg, a, user);
 	for (unsigned i = 0; i < cfg->nsecrets; i++) {
 		char pass[AUTH_REST_PASS_LEN + 4];
 		if (auth_rest_password_with(srv->mac, cfg->secrets[i],
@@ -117,7 +124,7 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 		if (auth_verify_mi(srv, req, a) == 0) {
 			auth_keycache_put(srv->keys, user, a->ulen, cfg->realm,
 					  a->sha256, a->key, a->klen);
-			return auth_rest_accept(a, user);
+			return auth_rest_accept(cfg, a, user);
 		}
 	}
 	return EACCES;
@@ -134,6 +141,7 @@ static int auth_static(struct turn_srv *srv, const struct stun_msg *req,
 		       a->sha256 ? 32 : 16);
 		a->klen = a->sha256 ? 32 : 16;
 		a->userid_off = 0;
+		a->userid_len = a->ulen;
 		return auth_verify_mi(srv, req, a) ? EACCES : 0;
 	}
 	return ENOENT;

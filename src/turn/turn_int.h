@@ -79,7 +79,8 @@ struct turn_alloc {
 	struct turn_chan *chans;
 	uint16_t nperms, capperms;
 	uint16_t nchans, capchans;
-	uint16_t userid_off; /* user-id starts at username + userid_off */
+	uint16_t userid_off; /* user-id: userid_len bytes at username + */
+	uint16_t userid_len; /* userid_off (REST: before or after expiry) */
 	bool tcp;            /* TCP relay (RFC 6062): relay[0] is a listener */
 	struct turn_tconn *tconns;
 	unsigned ntconns;
@@ -133,7 +134,7 @@ struct turn_auth {
 	uint8_t key[32];
 	size_t klen;
 	bool sha256;        /* answer with MESSAGE-INTEGRITY-SHA256 */
-	size_t userid_off;
+	size_t userid_off, userid_len;
 };
 
 /* A response being built for a request. */

@@ -2,7 +2,7 @@
 # Starts the daemon on loopback (REST secret and a static user, loopback
 # peers allowed) and checks it with 'turnstone probe': STUN Binding, TURN
 # over UDP with REST credentials, TURN over TCP with a static user, and a
-# wrong password, which must fail. Only the daemon started here is killed.
+# wrong password, which must fail; then again with rest-api-separator. Only the daemon started here is killed.
 set -uo pipefail
 
 bin=${1:?usage: test_probe.sh /path/to/turnstone}
@@ -37,33 +37,32 @@ min=$((30000 + (RANDOM % 250) * 100))
 max=$((min + 99))
 srv="127.0.0.1:$port"
 
-"$bin" serve --listening-ip 127.0.0.1 --listening-port "$port" \
-	--relay-ip 127.0.0.1 --min-port "$min" --max-port "$max" \
-	--use-auth-secret --static-auth-secret "$secret" \
-	--user alice:secret1 --realm test --allow-loopback-peers \
-	>"$log" 2>&1 &
-pid=$!
-
-# Ready when a Binding is answered; give up after about 10 s.
-ready=0
-for _ in $(seq 50); do
-	if ! kill -0 "$pid" 2>/dev/null; then
-		echo "test_probe: daemon exited early:" >&2
-		cat "$log" >&2
-		pid=
-		exit 1
-	fi
-	if timeout 10 "$bin" probe "stun:$srv" >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.2
-done
-if [ "$ready" != 1 ]; then
+# start_daemon [EXTRA ARGS...]: the daemon on $srv, ready when a Binding
+# is answered (about 10 s at most).
+start_daemon() {
+	"$bin" serve --listening-ip 127.0.0.1 --listening-port "$port" \
+		--relay-ip 127.0.0.1 --min-port "$min" --max-port "$max" \
+		--use-auth-secret --static-auth-secret "$secret" \
+		--user alice:secret1 --realm test --allow-loopback-peers "$@" \
+		>"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "test_probe: daemon exited early:" >&2
+			cat "$log" >&2
+			pid=
+			exit 1
+		fi
+		if timeout 10 "$bin" probe "stun:$srv" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
 	echo "test_probe: daemon on $srv never answered" >&2
 	cat "$log" >&2
 	exit 1
-fi
+}
+start_daemon
 
 failed=0
 # check NAME WANT CMD...: WANT is 0 (must succeed) or "fail" (any nonzero
@@ -99,6 +98,21 @@ check "turn tcp, wrong secret" fail "$bin" probe "turn:$srv?transport=tcp" \
 
 if ! kill -0 "$pid" 2>/dev/null; then
 	echo "FAIL daemon died during the tests"
+	failed=1
+fi
+
+# coturn's rest-api-separator: REST usernames "<expiry>#<user-id>".
+kill "$pid"
+wait "$pid" 2>/dev/null
+pid=
+start_daemon --rest-api-separator '#'
+check "separator '#': probe with the same separator" 0 "$bin" probe \
+	"turn:$srv?transport=udp" --secret "$secret" --rest-api-separator '#' \
+	--count 3
+check "separator '#': a ':' username is refused" fail "$bin" probe \
+	"turn:$srv?transport=udp" --secret "$secret"
+if ! kill -0 "$pid" 2>/dev/null; then
+	echo "FAIL daemon died during the separator tests"
 	failed=1
 fi
 if [ "$failed" != 0 ]; then

@@ -235,6 +235,21 @@ static void test_groups_for_modes(void **state)
 	acc.mode = STORE_TURN_OVERRIDE;
 	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 1);
 	assert_false(g[0].fallback);
+
+	/* rest-api-separator: the platform's usernames use the TURN side's
+	 * separator; a customer's own servers get coturn's default ':'. */
+	cfg.rest_sep = '#';
+	acc.mode = STORE_TURN_FALLBACK;
+	assert_int_equal(api_groups_for(&cfg, &acc, g, 4), 2);
+	json_t *b = compose(g, 2, NULL);
+	json_t *ice = json_object_get(b, "iceServers");
+	const char *u0 = json_string_value(
+		json_object_get(json_array_get(ice, 0), "username"));
+	const char *u1 = json_string_value(
+		json_object_get(json_array_get(ice, 1), "username"));
+	assert_string_equal(u0, "1700000600#acme:alice");
+	assert_string_equal(u1, "1700000600:acme:alice");
+	json_decref(b);
 }
 
 /* n platform nodes 192.0.2.<i+1>, each with TURN/UDP then TURN/TCP, and

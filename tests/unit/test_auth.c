@@ -104,7 +104,7 @@ static void test_rest_parse(void **state)
 	size_t ulen = 99;
 	const char *u = "1700000000:alice";
 
-	assert_int_equal(auth_rest_parse(u, strlen(u), &exp, &uid, &ulen), 0);
+	assert_int_equal(auth_rest_parse(u, strlen(u), ':', &exp, &uid, &ulen), 0);
 	assert_true(exp == 1700000000u);
 	assert_int_equal(ulen, 5);
 	assert_memory_equal(uid, "alice", 5);
@@ -112,39 +112,69 @@ static void test_rest_parse(void **state)
 
 	/* A bare timestamp has an empty user-id (coturn). */
 	u = "1700000000";
-	assert_int_equal(auth_rest_parse(u, strlen(u), &exp, &uid, &ulen), 0);
+	assert_int_equal(auth_rest_parse(u, strlen(u), ':', &exp, &uid, &ulen), 0);
 	assert_true(exp == 1700000000u);
 	assert_int_equal(ulen, 0);
 	assert_ptr_equal(uid, u + 10);
 
 	/* Trailing colon: empty user-id. Only the first colon splits. */
 	u = "5:";
-	assert_int_equal(auth_rest_parse(u, 2, &exp, &uid, &ulen), 0);
+	assert_int_equal(auth_rest_parse(u, 2, ':', &exp, &uid, &ulen), 0);
 	assert_true(exp == 5);
 	assert_int_equal(ulen, 0);
 	u = "7:a:b";
-	assert_int_equal(auth_rest_parse(u, 5, &exp, &uid, &ulen), 0);
+	assert_int_equal(auth_rest_parse(u, 5, ':', &exp, &uid, &ulen), 0);
 	assert_int_equal(ulen, 3);
 	assert_memory_equal(uid, "a:b", 3);
 
+	/* coturn also reads "<userid>:<expiry>" when what precedes the
+	 * first separator is not a number. */
+	u = "alice:1700000000";
+	assert_int_equal(auth_rest_parse(u, strlen(u), ':', &exp, &uid, &ulen), 0);
+	assert_true(exp == 1700000000u);
+	assert_ptr_equal(uid, u);
+	assert_int_equal(ulen, 5);
+	u = ":42";
+	assert_int_equal(auth_rest_parse(u, 3, ':', &exp, &uid, &ulen), 0);
+	assert_true(exp == 42);
+	assert_int_equal(ulen, 0);
+
+	/* Another separator (rest-api-separator): ':' is then plain text. */
+	u = "1700000000-a:b";
+	assert_int_equal(auth_rest_parse(u, strlen(u), '-', &exp, &uid, &ulen), 0);
+	assert_true(exp == 1700000000u);
+	assert_int_equal(ulen, 3);
+	assert_memory_equal(uid, "a:b", 3);
+	u = "a:b-77";
+	assert_int_equal(auth_rest_parse(u, strlen(u), '-', &exp, &uid, &ulen), 0);
+	assert_true(exp == 77);
+	assert_int_equal(ulen, 3);
+	assert_ptr_equal(uid, u);
+	u = "1700000000:alice";
+	assert_int_equal(auth_rest_parse(u, strlen(u), '-', &exp, &uid, &ulen),
+			 EINVAL);
+
 	/* len bounds the parse: "12345" read as "12". */
-	assert_int_equal(auth_rest_parse("12345", 2, &exp, NULL, NULL), 0);
+	assert_int_equal(auth_rest_parse("12345", 2, ':', &exp, NULL, NULL), 0);
 	assert_true(exp == 12);
 
 	/* The largest uint64 parses; one more overflows. */
 	u = "18446744073709551615:x";
-	assert_int_equal(auth_rest_parse(u, strlen(u), &exp, NULL, NULL), 0);
+	assert_int_equal(auth_rest_parse(u, strlen(u), ':', &exp, NULL, NULL), 0);
 	assert_true(exp == UINT64_MAX);
 	static const char *const bad[] = {
-		"", ":alice", "alice:1700000000", "abc", "-1:x", "+5:x",
+		"", ":alice", "abc", "-1:x", "+5:x",
 		" 5:x", "12a:x", "123abc", "5 :x", "0x10:x",
 		"18446744073709551616:x", "99999999999999999999999:x",
+		/* the user-id-first order needs a whole number after */
+		"alice:", "alice:17x", "alice:-5", "a:b:5", "alice:0x10",
+		"alice:18446744073709551616",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(auth_rest_parse(bad[i], strlen(bad[i]), &exp,
+		assert_int_equal(auth_rest_parse(bad[i], strlen(bad[i]), ':', &exp,
 						 &uid, &ulen),
 				 EINVAL);
-	assert_int_equal(auth_rest_parse(NULL, 0, &exp, &uid, &ulen), EINVAL);
+	assert_int_equal(auth_rest_parse(NULL, 0, ':', &exp, &uid, &ulen), EINVAL);
 }
 
 static void test_rest_check_time(void **state)
@@ -170,16 +200,16 @@ static void test_rest_check_time(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(u, sizeof(u), "%llu:alice",
 			 (unsigned long long)cases[i].exp);
-		assert_int_equal(auth_rest_check_time(u, strlen(u), now, ttl,
+		assert_int_equal(auth_rest_check_time(u, strlen(u), ':', now, ttl,
 						      skew),
 				 cases[i].want);
 	}
-	assert_int_equal(auth_rest_check_time("alice", 5, now, ttl, skew),
+	assert_int_equal(auth_rest_check_time("alice", 5, ':', now, ttl, skew),
 			 EINVAL);
-	assert_int_equal(auth_rest_check_time("", 0, now, ttl, skew), EINVAL);
+	assert_int_equal(auth_rest_check_time("", 0, ':', now, ttl, skew), EINVAL);
 	/* Huge ttl and skew saturate instead of wrapping to a small bound. */
 	snprintf(u, sizeof(u), "%llu", (unsigned long long)(now + 5));
-	assert_int_equal(auth_rest_check_time(u, strlen(u), now, UINT64_MAX,
+	assert_int_equal(auth_rest_check_time(u, strlen(u), ':', now, UINT64_MAX,
 					      UINT64_MAX),
 			 0);
 }
@@ -188,31 +218,43 @@ static void test_rest_username(void **state)
 {
 	(void)state;
 	char u[64];
-	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", u,
+	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", ':', u,
 					    sizeof(u)),
 			 0);
 	assert_string_equal(u, "1700003600:alice");
-	assert_int_equal(auth_rest_username(10, 0, "", u, sizeof(u)), 0);
+	assert_int_equal(auth_rest_username(10, 0, "", ':', u, sizeof(u)), 0);
 	assert_string_equal(u, "10:");
-	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", u, 16),
+	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", ':', u, 16),
 			 ENOSPC);
-	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", u, 17),
+	assert_int_equal(auth_rest_username(1700000000, 3600, "alice", ':', u, 17),
 			 0);
-	assert_int_equal(auth_rest_username(UINT64_MAX, 1, "a", u, sizeof(u)),
+	assert_int_equal(auth_rest_username(UINT64_MAX, 1, "a", ':', u, sizeof(u)),
 			 EINVAL);
+	assert_int_equal(auth_rest_username(10, 5, "bob", '#', u, sizeof(u)), 0);
+	assert_string_equal(u, "15#bob");
+	/* No separator that would run into the expiry or hide in a log. */
+	static const char badsep[] = {'5', ' ', '\t', '\0', 0x7f};
+	for (size_t i = 0; i < sizeof(badsep); i++) {
+		assert_false(auth_rest_sep_ok(badsep[i]));
+		assert_int_equal(auth_rest_username(10, 5, "b", badsep[i], u,
+						    sizeof(u)),
+				 EINVAL);
+	}
+	assert_true(auth_rest_sep_ok(':'));
+	assert_true(auth_rest_sep_ok('-'));
 
 	/* Round trip: build, check the time, derive the password. */
-	assert_int_equal(auth_rest_username(1700000000, 600, "bob", u,
+	assert_int_equal(auth_rest_username(1700000000, 600, "bob", ':', u,
 					    sizeof(u)),
 			 0);
-	assert_int_equal(auth_rest_check_time(u, strlen(u), 1700000000, 600, 0),
+	assert_int_equal(auth_rest_check_time(u, strlen(u), ':', 1700000000, 600, 0),
 			 0);
-	assert_int_equal(auth_rest_check_time(u, strlen(u), 1700000601, 600, 0),
+	assert_int_equal(auth_rest_check_time(u, strlen(u), ':', 1700000601, 600, 0),
 			 EKEYEXPIRED);
 	uint64_t exp;
 	const char *uid;
 	size_t ulen;
-	assert_int_equal(auth_rest_parse(u, strlen(u), &exp, &uid, &ulen), 0);
+	assert_int_equal(auth_rest_parse(u, strlen(u), ':', &exp, &uid, &ulen), 0);
 	assert_true(exp == 1700000600);
 	assert_int_equal(ulen, 3);
 	assert_memory_equal(uid, "bob", 3);

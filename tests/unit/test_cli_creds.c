@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 
 /* Defined in src/cli/creds.c: cli_creds_main with injected clock/streams. */
@@ -82,6 +83,27 @@ static void test_known_answer_text(void **state)
 		"expires:  2023-11-15T22:13:20Z (in 86400 s)\n"
 		"try:      turnutils_uclient -y -u '1700086400:alice' -w '"
 		KAT_ALICE "' <server-address>\n");
+	run_free(&r);
+}
+
+/* A server with rest-api-separator: the username uses it, and the
+ * password is the HMAC of that username. */
+static void test_separator(void **state)
+{
+	(void)state;
+	struct run r;
+	run_creds(&r, ARGV("--json", "--secret=north-wind-42", "--user=alice",
+			   "--rest-api-separator", "#"));
+	assert_int_equal(r.rc, 0);
+	char pass[AUTH_REST_PASS_LEN];
+	assert_int_equal(auth_rest_password("north-wind-42", 13,
+					    "1700086400#alice", 16, pass,
+					    sizeof(pass)), 0);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "{\"username\":\"1700086400#alice\",\"password\":\"%s\","
+		 "\"ttl\":86400,\"expires\":1700086400}\n", pass);
+	assert_string_equal(r.out, want);
 	run_free(&r);
 }
 
@@ -176,6 +198,12 @@ static void test_arg_errors(void **state)
 			 "invalid --ttl '0'");
 	arg_error_expect(ARGV("--secret", "LEAK", "--user", "u", "--ttl=-5"),
 			 "invalid --ttl");
+	arg_error_expect(ARGV("--secret", "LEAK", "--user", "u",
+			      "--rest-api-separator", "7"),
+			 "invalid --rest-api-separator '7'");
+	arg_error_expect(ARGV("--secret", "LEAK", "--user", "u",
+			      "--rest-api-separator=::"),
+			 "invalid --rest-api-separator");
 	arg_error_expect(ARGV("--secret", "LEAK", "--bogus", "1"),
 			 "unknown option '--bogus'");
 	arg_error_expect(ARGV("--secret", "LEAK", "stray"),
@@ -230,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_answer_text),
 		cmocka_unit_test(test_known_answer_json),
+		cmocka_unit_test(test_separator),
 		cmocka_unit_test(test_secret_file_and_ttl),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_long_ttl_note),

@@ -120,6 +120,10 @@ static void test_turn_secret(void **state)
 			  "carol"));
 	assert_string_equal(p.a.user_id, "carol");
 	assert_null(p.a.user);
+	assert_int_equal(p.a.sep, 0); /* ':' */
+	parse_ok(&p, ARGV("turn:127.0.0.1:3478", "--secret", "s",
+			  "--rest-api-separator", "-"));
+	assert_int_equal(p.a.sep, '-');
 }
 
 static void test_bad_uris(void **state)
@@ -164,6 +168,11 @@ static void test_bad_args(void **state)
 			 "p", "--ttl", "5"), "go with --secret");
 	parse_fails(ARGV("turn:127.0.0.1:3478", "--secret", "s", "--ttl",
 			 "0"), "invalid --ttl");
+	parse_fails(ARGV("turn:127.0.0.1:3478", "--secret", "s",
+			 "--rest-api-separator", "1"),
+		    "invalid --rest-api-separator '1'");
+	parse_fails(ARGV("turn:127.0.0.1:3478", "--user", "u", "--password",
+			 "p", "--rest-api-separator", "-"), "go with --secret");
 	parse_fails(ARGV("turn:127.0.0.1:3478", "--secret", "s", "--count",
 			 "0"), "invalid --count");
 	parse_fails(ARGV("turn:127.0.0.1:3478", "--secret", "s", "--count",

@@ -962,6 +962,48 @@ static void test_conn_limit_options(void **state)
 			"invalid value for 'max-unauth-tcp-per-ip'", NULL);
 }
 
+/* coturn's rest-api-separator (-C): the TURN core reads usernames with
+ * it and the API mints the platform's with it. */
+static void test_rest_separator(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_string_equal(c.rest_sep, ":");
+	assert_int_equal(args_parse(&c, ARGV("-C", "#"), &e), 0);
+	err_close(&e);
+	assert_string_equal(c.rest_sep, "#");
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "rest-api-separator=-\n", &e, NULL), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.rest_sep, '-');
+	server_tcfg_free(t);
+	c.use_auth_secret = true;
+	strcpy(c.secrets[c.nsecrets++], "topsecret");
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	struct api_cfg a;
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.rest_sep, '-');
+	/* One printable character, not a digit (it would run into the
+	 * expiry); checked on an API-only node too. */
+	const char *bad[] = {"5", "ab", " ", "\x7f"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		valid_config(&c);
+		snprintf(c.rest_sep, sizeof(c.rest_sep), "%s", bad[i]);
+		validate_expect(&c, "'rest-api-separator' must be one printable");
+	}
+	file_expect_err("rest-api-separator=\n", "'rest-api-separator'", NULL);
+	file_expect_err("rest-api-separator=too-long-value\n",
+			"'rest-api-separator'", NULL);
+}
+
 /* Issue 5: bandwidth, caps, usage log and the Prometheus exporter. */
 static void test_limits_options(void **state)
 {
@@ -1183,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
+		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
 	};

@@ -12,17 +12,35 @@
 #include <cmocka.h>
 
 #include "server/prom.h"
+#include "auth/auth.h"
 #include "server/usage.h"
 
 static struct turn_usage sample(const char *username, const char *userid)
 {
 	struct turn_usage t = {
-		.username = username, .userid = userid, .realm = "example.org",
+		.username = username, .userid = userid,
+		.userid_len = strlen(userid), .realm = "example.org",
 		.transport = TURN_TP_TCP, .family = AF_INET6,
 		.start = 1700000000, .end = 1700000042,
 		.pkts = {3, 2}, .bytes = {300, 110}, .reason = TURN_END_REFRESH,
 	};
 	return t;
+}
+
+/* The account usage_from_turn gives name, its user-id placed the way the
+ * TURN core places it. */
+static const char *account_of(const char *name, char sep)
+{
+	static struct store_usage u;
+	const char *uid = name;
+	size_t ulen = strlen(name);
+	uint64_t exp;
+	auth_rest_parse(name, strlen(name), sep, &exp, &uid, &ulen);
+	struct turn_usage t = sample(name, "");
+	t.userid = uid;
+	t.userid_len = ulen;
+	usage_from_turn(&t, &u);
+	return u.account;
 }
 
 static void test_account(void **state)
@@ -33,14 +51,17 @@ static void test_account(void **state)
 	usage_from_turn(&t, &u);
 	assert_string_equal(u.account, "acme");
 	assert_string_equal(u.userid, "acme:alice");
-	/* A REST username without a sub, a static user, odd shapes: realm. */
+	/* A REST username without a sub, a static user, odd shapes, the
+	 * user-id-first order: realm. The user-id is where the TURN core
+	 * finds it (auth_rest_parse), or the whole name for a static user. */
 	const char *realm_cases[] = {"1700000600:acme", "alice", "x:acme:alice",
-				     "1700000600::alice", ":acme:b"};
-	for (size_t i = 0; i < sizeof(realm_cases) / sizeof(realm_cases[0]); i++) {
-		t = sample(realm_cases[i], realm_cases[i]);
-		usage_from_turn(&t, &u);
-		assert_string_equal(u.account, "example.org");
-	}
+				     "1700000600::alice", ":acme:b",
+				     "acme:1700000600"};
+	for (size_t i = 0; i < sizeof(realm_cases) / sizeof(realm_cases[0]); i++)
+		assert_string_equal(account_of(realm_cases[i], ':'), "example.org");
+	/* rest-api-separator: the expiry ends at it, account:sub as ever. */
+	assert_string_equal(account_of("1700000600-acme:alice", '-'), "acme");
+	assert_string_equal(account_of("1700000600:acme:alice", '-'), "example.org");
 }
 
 static void test_json_line(void **state)

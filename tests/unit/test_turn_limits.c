@@ -17,7 +17,8 @@ static void on_usage(void *arg, const struct turn_usage *u)
 	(void)arg;
 	last_usage = *u;
 	snprintf(last_user, sizeof(last_user), "%s", u->username);
-	snprintf(last_uid, sizeof(last_uid), "%s", u->userid);
+	snprintf(last_uid, sizeof(last_uid), "%.*s", (int)u->userid_len,
+		 u->userid);
 	nusage++;
 }
 
@@ -360,6 +361,74 @@ static void user_quota_1(struct turn_cfg *c)
 	c->user_quota = 1;
 }
 
+static void dash_sep_quota_1(struct turn_cfg *c)
+{
+	c->user_quota = 1;
+	c->rest_sep = '-';
+}
+
+/* A REST username with the given separator, user-id first or expiry
+ * first, valid for 600 s. */
+static struct h_cred rest_named(struct harness *h, char *user, char *pass,
+				const char *id, char sep, bool id_first)
+{
+	long long exp = (long long)h->wall + 600;
+	if (id_first)
+		snprintf(user, TURN_MAX_USERNAME, "%s%c%lld", id, sep, exp);
+	else
+		snprintf(user, TURN_MAX_USERNAME, "%lld%c%s", exp, sep, id);
+	assert_int_equal(auth_rest_password("s3cret", 6, user, strlen(user),
+					    pass, 64), 0);
+	return (struct h_cred){user, pass, "test"};
+}
+
+/* rest-api-separator, and coturn's "<user-id><sep><expiry>" order: the
+ * user-id, either side of the expiry, is the quota key and the usage
+ * record's user_id. */
+static void test_rest_separator(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(dash_sep_quota_1);
+	turn_srv_set_usage_h(h->srv, on_usage, NULL);
+	nusage = 0;
+	const struct turn_stats *st = turn_srv_stats(h->srv);
+	char u[4][TURN_MAX_USERNAME], p[4][64];
+	struct turn_src s[4];
+	for (int i = 0; i < 4; i++)
+		s[i] = h_src("198.51.100.7", (uint16_t)(41000 + i), TURN_PROTO_UDP);
+	/* (A nonce is bound to its client's address: one each.) */
+	h_get_nonce(h, &s[0]);
+	/* ':' is not the separator here: no expiry to read, unknown user. */
+	struct h_cred c = rest_named(h, u[0], p[0], "alice", ':', false);
+	assert_int_equal(h_request(h, &s[0], TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	assert_int_equal(turn_stat_get(&st->auth_fail[TURN_AF_UNKNOWN_USER]), 1);
+	c = rest_named(h, u[1], p[1], "alice", '-', false);
+	h_get_nonce(h, &s[1]);
+	assert_int_equal(h_request(h, &s[1], TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_SUCCESS);
+	/* The same user-id first: one allocation per user, so 486. */
+	c = rest_named(h, u[2], p[2], "alice", '-', true);
+	h_get_nonce(h, &s[2]);
+	assert_int_equal(h_request(h, &s[2], TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 486);
+	c = rest_named(h, u[3], p[3], "bob", '-', true);
+	h_get_nonce(h, &s[3]);
+	assert_int_equal(h_request(h, &s[3], TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(h_request(h, &s[3], TURN_REFRESH, lifetime0, NULL, &c),
+			 STUN_CLASS_SUCCESS);
+	assert_int_equal(nusage, 1);
+	assert_string_equal(last_uid, "bob");
+	assert_string_equal(last_user, u[3]);
+	/* bob's quota went back with his allocation. */
+	assert_int_equal(h_request(h, &s[3], TURN_ALLOCATE, h_udp_attrs, NULL, &c),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
 static void test_quota_rejection_counted(void **state)
 {
 	(void)state;
@@ -426,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_failed_allocate_no_record),
 		cmocka_unit_test(test_auth_failure_reasons),
 		cmocka_unit_test(test_quota_rejection_counted),
+		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_conn_cap_per_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
