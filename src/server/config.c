@@ -299,6 +299,12 @@ static int cfg_check_service(const struct config *c, FILE *err)
 	r |= cfg_check(strcmp(c->log_format, "text") == 0 ||
 			       strcmp(c->log_format, "json") == 0,
 		       err, "'log-format' must be 'text' or 'json'");
+	r |= cfg_check(!c->syslog_facility[0] || c->syslog, err,
+		       "'syslog-facility' needs 'syslog' (coturn would ignore "
+		       "it and log elsewhere)");
+	r |= cfg_check(!c->no_stdout_log || c->log_file[0] || c->syslog, err,
+		       "'no-stdout-log' needs 'log-file' (a file) or 'syslog': "
+		       "there would be nowhere to log");
 	return r ? EINVAL : 0;
 }
 

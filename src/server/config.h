@@ -115,6 +115,11 @@ struct config {
 	char alt_domain[256];           /* --alternate-domain: for TLS/DTLS clients */
 	uint32_t drain_timeout;         /* --drain-timeout: SIGUSR1 drain deadline (3600 s) */
 	char log_format[8];             /* --log-format text|json */
+	/* logging, coturn's options (docs/coturn-migration.md) */
+	bool syslog;                    /* --syslog (or log-file=syslog) */
+	char syslog_facility[16];       /* --syslog-facility ("" = daemon), checked */
+	bool no_stdout_log;             /* --no-stdout-log: needs log-file or syslog */
+	bool log_binding;               /* --log-binding: one line per Binding */
 };
 
 /* Fill defaults. */

@@ -33,6 +33,7 @@ enum cfg_flag {
 	CFG_F_ARG = 1 << 4,    /* unsupported option that takes a value */
 	CFG_F_LOGFILE = 1 << 5, /* coturn's special log-file names */
 	CFG_F_IPADDR = 1 << 6, /* string that must be an IPv4 or IPv6 address */
+	CFG_F_FACILITY = 1 << 7, /* a syslog facility name */
 };
 
 struct cfg_opt {

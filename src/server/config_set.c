@@ -8,6 +8,7 @@
 
 #include "server/config_int.h"
 #include "turn/policy.h"
+#include "util/log_syslog.h"
 
 void config_err(const struct cfg_src *src, const char *fmt, ...)
 {
@@ -124,7 +125,7 @@ static int cfg_copy(char *dst, size_t sz, const char *val, const char *what,
 }
 
 /* coturn's "stdout" and "-" mean the console: our default (stderr) when
- * no file is set. "syslog" we do not do. */
+ * no file is set. "syslog" means the same as --syslog, as in coturn. */
 static int cfg_logfile_set(struct config *c, const struct cfg_opt *o,
 			   const char *key, const char *val,
 			   const struct cfg_src *src)
@@ -135,8 +136,9 @@ static int cfg_logfile_set(struct config *c, const struct cfg_opt *o,
 		return 0;
 	}
 	if (strcmp(val, "syslog") == 0) {
-		config_err(src, "unsupported value for '%s': 'syslog'", key);
-		return EINVAL;
+		f[0] = '\0';
+		c->syslog = true;
+		return 0;
 	}
 	return cfg_copy(f, o->size, val, "value", key, src);
 }
@@ -152,7 +154,10 @@ static int cfg_str_set(struct config *c, const struct cfg_opt *o,
 	if (o->flags & CFG_F_LOGFILE)
 		return cfg_logfile_set(c, o, key, val, src);
 	struct sa ip;
+	int fac;
 	if ((o->flags & CFG_F_IPADDR) && sa_set_str(&ip, val, 0) != 0)
+		return cfg_invalid(o, key, val, src);
+	if ((o->flags & CFG_F_FACILITY) && log_syslog_facility(val, &fac) != 0)
 		return cfg_invalid(o, key, val, src);
 	return cfg_copy(cfg_field(c, o), o->size, val, "value", key, src);
 }

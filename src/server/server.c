@@ -49,7 +49,7 @@ struct server {
 	struct api *api;
 	struct api_cfg acfg;
 	unsigned nworkers, nstarted;
-	FILE *logf;
+	struct server_log log;     /* log-file, syslog (server_log.c) */
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
 	bool draining;
 	uint64_t drain_deadline; /* monotonic ms */
@@ -211,7 +211,8 @@ static int server_reload_build(struct server *s, struct config *c,
 			       struct api_cfg *na)
 {
 	*lcp = NULL;
-	if (server_load(c, s->argc, s->argv) != 0 || server_load_api(c, na) != 0)
+	if (server_load(c, s->argc, s->argv) != 0 || server_load_api(c, na) != 0 ||
+	    server_log_open(&s->log, c) != 0)
 		return EINVAL;
 	/* The relay port pool is sized at start and shared by all workers. */
 	if (c->min_port != s->cfg.min_port || c->max_port != s->cfg.max_port) {
@@ -307,6 +308,7 @@ static void server_reload(struct server *s)
 	server_trim(s);
 	if (!c || !na || server_reload_build(s, c, &t, &nl, na) != 0) {
 		log_err("reload failed; keeping the running configuration");
+		server_log_abort(&s->log);
 		free(c);
 		if (na)
 			explicit_bzero(na, sizeof(*na));
@@ -319,6 +321,7 @@ static void server_reload(struct server *s)
 			net_worker_set_tls(s->workers[i], s->tls->tls);
 	if (nl)
 		server_relisten(s, nl);
+	server_log_use(&s->log, c);
 	t->older = s->tcfg;
 	t->gen = s->tcfg->gen + 1;
 	s->tcfg = t;
@@ -412,23 +415,15 @@ static void server_cleanup(struct server *s)
 	}
 	if (s->cfg.pidfile[0])
 		unlink(s->cfg.pidfile);
-	if (s->logf)
-		fclose(s->logf);
+	server_log_close(&s->log);
 	explicit_bzero(&s->cfg, sizeof(s->cfg));
 }
 
 static int server_setup(struct server *s)
 {
-	if (s->cfg.log_file[0]) {
-		s->logf = fopen(s->cfg.log_file, "a");
-		if (!s->logf) {
-			fprintf(stderr, "turnstone: cannot open log-file '%s': %s\n",
-				s->cfg.log_file, strerror(errno));
-			return EINVAL;
-		}
-	}
-	log_set_json(strcmp(s->cfg.log_format, "json") == 0);
-	log_setup(s->logf ? s->logf : stderr, s->cfg.verbose ? LOG_DEBUG : LOG_INFO);
+	if (server_log_open(&s->log, &s->cfg) != 0)
+		return EINVAL;
+	server_log_use(&s->log, &s->cfg);
 	server_listen_cfg(&s->cfg, &s->lc);
 	int err = server_load_tls(s, &s->cfg);
 	if (!err)
@@ -463,6 +458,7 @@ static void server_usage(void)
 	       "--user-quota, --total-quota, --max-allocate-lifetime,\n"
 	       "--channel-lifetime, --permission-lifetime, --stale-nonce,\n"
 	       "--relay-threads, --pidfile, --log-file, --log-format text|json,\n"
+	       "--syslog, --syslog-facility, --no-stdout-log, --log-binding,\n"
 	       "--alternate-server IP[:PORT], --alternate-domain NAME,\n"
 	       "--drain-timeout SECONDS, --verbose, --check-config,\n"
 	       "--tls-listening-port, --cert, --pkey, --CA-file, --cipher-list,\n"

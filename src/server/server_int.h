@@ -60,4 +60,24 @@ void server_obs_stop_prom(struct server_obs *o);
  * close. */
 void server_obs_close(struct server_obs *o);
 
+/* Log destinations (server_log.c). */
+struct server_logf;
+struct server_log {
+	FILE *f;                   /* --log-file in use, NULL for none */
+	char path[256];
+	FILE *next;                /* opened for a reload, not in use yet */
+	bool syslog;               /* --syslog in use */
+	struct server_logf *old;   /* files of earlier reloads, open till exit */
+};
+/* Open what c needs that is not open yet (a new log-file); nothing
+ * changes for the logger. 0, or EINVAL with a line on stderr. */
+int server_log_open(struct server_log *l, const struct config *c);
+/* Route log lines as c says (after server_log_open), with its level and
+ * format. */
+void server_log_use(struct server_log *l, const struct config *c);
+/* A reload that failed: close what server_log_open opened. */
+void server_log_abort(struct server_log *l);
+/* At exit, once no thread logs: back to stderr, close every file. */
+void server_log_close(struct server_log *l);
+
 #endif

@@ -212,6 +212,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->max_bps = c->max_bps;
 	t->bps_capacity = c->bps_capacity;
 	t->no_tcp_relay = c->no_tcp_relay;
+	t->log_binding = c->log_binding;
 	t->tcp_unauth_per_ip = c->max_unauth_tcp;
 	t->tcp_write_timeout = c->tcp_write_timeout;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;

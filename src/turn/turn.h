@@ -124,6 +124,7 @@ struct turn_cfg {
 	struct sa alt[TURN_MAX_ALT]; /* --alternate-server, port set */
 	unsigned nalt;
 	char alt_domain[TURN_MAX_DOMAIN]; /* ALTERNATE-DOMAIN for TLS/DTLS */
+	bool log_binding;           /* --log-binding: one info line per Binding */
 };
 
 /* State shared between workers: relay ports, user quotas, reservation

@@ -5,14 +5,28 @@
 #include <string.h>
 
 #include "turn/turn_int.h"
+#include "util/log.h"
 
 typedef void(method_h)(struct turn_srv *srv, const struct turn_src *src,
 		       const struct stun_msg *req, const struct turn_auth *auth);
+
+/* --log-binding (coturn's): off by default, since a Binding costs the
+ * sender one packet and would cost us one log line. */
+static void binding_log(const struct turn_src *src)
+{
+	char a[SA_STRLEN];
+	const char *tr = src->proto == TURN_PROTO_UDP ? (src->secure ? "dtls" : "udp")
+						      : (src->secure ? "tls" : "tcp");
+	log_info("binding request from %s over %s",
+		 sa_fmt(&src->client, a, sizeof(a)), tr);
+}
 
 static void method_binding(struct turn_srv *srv, const struct turn_src *src,
 			   const struct stun_msg *req,
 			   const struct turn_auth *auth)
 {
+	if (srv->cfg->log_binding)
+		binding_log(src);
 	struct turn_resp r;
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);

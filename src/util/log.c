@@ -8,15 +8,25 @@
 #include <string.h>
 #include <time.h>
 
-/* Set once at startup before worker threads exist; read-only afterwards. */
-static FILE *log_out;
+/* Set at startup and on reload while workers log: each is one atomic. */
+static _Atomic(FILE *) log_out;
+static atomic_bool log_out_set; /* false: stderr, before log_setup */
 static atomic_int log_lvl = LOG_INFO;
 static atomic_bool log_json;
+static atomic_int log_fac = -1; /* syslog facility, -1 = off */
 
 void log_setup(FILE *out, enum log_level level)
 {
-	log_out = out;
+	atomic_store(&log_out, out);
+	atomic_store(&log_out_set, true);
 	atomic_store(&log_lvl, (int)level);
+}
+
+void log_set_syslog(int fac)
+{
+	if (fac >= 0)
+		log_syslog_open();
+	atomic_store(&log_fac, fac);
 }
 
 void log_set_json(bool on)
@@ -81,35 +91,54 @@ size_t log_json_escape(const char *in, char *out, size_t outsz)
 	return olen;
 }
 
+static void log_stamp(char *stamp, size_t sz)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	/* strftime, not snprintf of the int fields: GCC's -O2
+	 * format-truncation check fails the release build on the latter. */
+	if (!strftime(stamp, sz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		stamp[0] = '\0';
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const char *names[] = {"error", "warn", "info", "debug"};
 	if ((int)lvl > atomic_load(&log_lvl))
 		return;
-	FILE *out = log_out ? log_out : stderr;
+	FILE *out = atomic_load(&log_out_set) ? atomic_load(&log_out) : stderr;
+	int fac = atomic_load(&log_fac);
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
 	char stamp[32];
-	/* strftime, not snprintf of the int fields: GCC's -O2
-	 * format-truncation check fails the release build on the latter. */
-	if (!strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		stamp[0] = '\0';
+	log_stamp(stamp, sizeof(stamp));
 	/* One fprintf per line: stdio locks the stream, so lines from
 	 * different workers never interleave. */
 	if (atomic_load(&log_json)) {
 		char esc[sizeof(line) * 6 + 1];
 		log_json_escape(line, esc, sizeof(esc));
-		fprintf(out, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n",
-			stamp, names[lvl], esc);
+		char obj[sizeof(esc) + 96];
+		snprintf(obj, sizeof(obj),
+			 "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}",
+			 stamp, names[lvl], esc);
+		if (out)
+			fprintf(out, "%s\n", obj);
+		if (fac >= 0)
+			log_syslog_write(fac, (int)lvl, obj);
 	} else {
-		fprintf(out, "%s %s %s\n", stamp, names[lvl], line);
+		if (out)
+			fprintf(out, "%s %s %s\n", stamp, names[lvl], line);
+		if (fac >= 0) {
+			char sl[sizeof(line) + 8];
+			snprintf(sl, sizeof(sl), "%s %s", names[lvl], line);
+			log_syslog_write(fac, (int)lvl, sl);
+		}
 	}
-	fflush(out);
+	if (out)
+		fflush(out);
 }

@@ -6,9 +6,19 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util/log_syslog.h"
+
 enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* Lines go to out (NULL: to no stream; before the first call, stderr)
+ * at level and below. May be called again while threads log: the old
+ * stream must then stay open, a thread may still be writing to it. */
 void log_setup(FILE *out, enum log_level level);
+/* Also send each line to syslog(3) at facility fac (log_syslog_facility),
+ * or stop (fac < 0). Text lines go without the timestamp (syslog adds
+ * its own), JSON lines whole. Levels map to LOG_ERR, LOG_WARNING,
+ * LOG_INFO and LOG_DEBUG. */
+void log_set_syslog(int fac);
 /* JSON lines ({"ts","level","msg"}) instead of text; set before threads. */
 void log_set_json(bool on);
 /* in as the body of a JSON string (no quotes) into out, NUL-terminated,

@@ -81,6 +81,7 @@ NEEDS = {
     "no-udp": [], "no-tcp": [],
     "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"], "ca-file": ["cert", "pkey"],
     "bps-capacity": ["max-bps"],
+    "syslog-facility": ["syslog"], "no-stdout-log": ["syslog"],
 }
 
 

@@ -14,6 +14,7 @@
 #include "server/config.h"
 #include "server/server_int.h"
 #include "turn/policy.h"
+#include "util/log.h"
 
 /* ----- helpers ----- */
 
@@ -449,8 +450,13 @@ static void test_log_file_names(void **state)
 				    &e, NULL), 0);
 	err_close(&e);
 	assert_string_equal(c.log_file, "");
-	file_expect_err("log-file=syslog\n",
-			"unsupported value for 'log-file': 'syslog'", NULL);
+	/* coturn's log-file=syslog is --syslog. */
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "log-file=/x.log\nlog-file=syslog\n",
+				    &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.log_file, "");
+	assert_true(c.syslog);
 }
 
 /* ----- errors ----- */
@@ -1199,6 +1205,114 @@ static void test_wildcard_self_denied(void **state)
 	server_tcfg_free(t);
 }
 
+/* syslog, syslog-facility, no-stdout-log, log-binding: parsed, the
+ * facility checked when read (coturn's LOG_ spelling too), and the
+ * combinations that would log nowhere, or ignore a setting, refused. */
+static void test_log_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	valid_config(&c);
+	assert_false(c.syslog || c.no_stdout_log || c.log_binding);
+	assert_string_equal(c.syslog_facility, "");
+	assert_int_equal(file_parse(&c, "syslog\nsyslog-facility=LOG_LOCAL5\n"
+				    "no-stdout-log\nlog-binding\n", &e, NULL), 0);
+	err_close(&e);
+	assert_true(c.syslog && c.no_stdout_log && c.log_binding);
+	assert_string_equal(c.syslog_facility, "LOG_LOCAL5");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_true(t->tcfg.log_binding);
+	server_tcfg_free(t);
+	char *good[] = {"user", "DAEMON", "local0", "Local7", "log_auth",
+			"AUTHPRIV", "log_syslog"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		valid_config(&c);
+		char *argv[] = {"serve", "--syslog", "--syslog-facility",
+				good[i], NULL};
+		assert_int_equal(args_parse(&c, argv, &e), 0);
+		err_close(&e);
+		assert_int_equal(config_validate(&c, NULL), 0);
+	}
+	args_expect_err(ARGV("--syslog-facility", "local8"),
+			"invalid value for 'syslog-facility': 'local8'", NULL);
+	file_expect_err("syslog-facility=kern\n",
+			"invalid value for 'syslog-facility': 'kern' (line 1", NULL);
+	file_expect_err("syslog-facility=\n",
+			"'syslog-facility': must not be empty", NULL);
+	args_expect_err(ARGV("--syslog=maybe"), "invalid value for 'syslog'", NULL);
+	args_expect_err(ARGV("--new-log-timestamp-format", "%F"),
+			"unsupported option '--new-log-timestamp-format'", NULL);
+
+	valid_config(&c);
+	strcpy(c.syslog_facility, "local1");
+	validate_expect(&c, "'syslog-facility' needs 'syslog'");
+	valid_config(&c);
+	c.no_stdout_log = true;
+	validate_expect(&c, "'no-stdout-log' needs 'log-file' (a file) or "
+		       "'syslog': there would be nowhere to log");
+	strcpy(c.log_file, "/var/log/turnstone.log");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	c.log_file[0] = '\0';
+	c.syslog = true;
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The daemon's log routing across reloads: a new log-file name opens the
+ * new file (lines go there, not to the old one); the same name keeps the
+ * file; one that cannot be opened fails, changing nothing. */
+static void test_log_routing(void **state)
+{
+	(void)state;
+	char a[] = "/tmp/ts_loga_XXXXXX", b[] = "/tmp/ts_logb_XXXXXX";
+	close(mkstemp(a));
+	close(mkstemp(b));
+	struct config c;
+	struct server_log l = {0};
+	valid_config(&c);
+	strcpy(c.log_file, a);
+	assert_int_equal(server_log_open(&l, &c), 0);
+	server_log_use(&l, &c);
+	log_info("first line");
+	strcpy(c.log_file, b);
+	assert_int_equal(server_log_open(&l, &c), 0);
+	server_log_use(&l, &c);
+	FILE *fb = l.f;
+	log_info("second line");
+	assert_int_equal(server_log_open(&l, &c), 0);
+	assert_null(l.next);
+	server_log_use(&l, &c);
+	assert_ptr_equal(l.f, fb);
+	strcpy(c.log_file, "/nonexistent-dir/x.log");
+	assert_int_equal(server_log_open(&l, &c), EINVAL);
+	server_log_abort(&l);
+	log_info("third line");
+	server_log_close(&l);
+	assert_non_null(strstr(read_all(a), " info first line\n"));
+	assert_null(strstr(read_all(a), "second"));
+	const char *tb = read_all(b);
+	assert_non_null(strstr(tb, " info second line\n"));
+	assert_non_null(strstr(tb, " info third line\n"));
+	assert_null(strstr(tb, "first"));
+	unlink(a);
+	unlink(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1211,6 +1325,8 @@ int main(void)
 		cmocka_unit_test(test_optional_values),
 		cmocka_unit_test(test_noops),
 		cmocka_unit_test(test_log_file_names),
+		cmocka_unit_test(test_log_options),
+		cmocka_unit_test(test_log_routing),
 		cmocka_unit_test(test_unknown_and_unsupported),
 		cmocka_unit_test(test_invalid_numbers),
 		cmocka_unit_test(test_bad_addresses),

@@ -1,6 +1,7 @@
 /* Unit tests of the TURN core (RFC 8656) with a fake clock and fake
  * sockets: allocation, auth chain, error codes, quotas, lifetimes. */
 #include "turn_harness.h"
+#include "util/log.h"
 
 static void test_binding_minimal(void **state)
 {
@@ -17,6 +18,46 @@ static void test_binding_minimal(void **state)
 	assert_int_equal(h->resp.fp, -1);
 	assert_null(stun_msg_attr(&h->resp, STUN_ATTR_SOFTWARE));
 	h_free(h);
+}
+
+static void log_binding_on(struct turn_cfg *c)
+{
+	c->log_binding = true;
+}
+
+/* --log-binding: one info line per Binding with the client's address and
+ * transport; none without it (coturn's default, a Binding being cheap to
+ * send). */
+static void test_binding_log(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	log_setup(f, LOG_INFO);
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+	fflush(f);
+	assert_int_equal(len, 0);
+	h = h_new(log_binding_on);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	s = h_src("2001:db8::9", 40001, TURN_PROTO_TCP);
+	s.secure = true;
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+	log_setup(stderr, LOG_INFO);
+	fclose(f);
+	assert_non_null(strstr(buf, " info binding request from "
+				    "198.51.100.7:40000 over udp\n"));
+	assert_non_null(strstr(buf, " info binding request from "
+				    "[2001:db8::9]:40001 over tls\n"));
+	free(buf);
 }
 
 static void fp_attrs(struct stun_enc *e, void *arg)
@@ -798,6 +839,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_binding_minimal),
+		cmocka_unit_test(test_binding_log),
 		cmocka_unit_test(test_binding_fingerprint_echo),
 		cmocka_unit_test(test_unauth_401_with_nonce_cookie),
 		cmocka_unit_test(test_401_rate_limited),

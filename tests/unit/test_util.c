@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "util/bytes.h"
@@ -132,6 +133,53 @@ static void test_sa_compare_hash(void **state)
 	assert_false(sa_eq_addr(&a, &b)); /* families differ */
 	sa_set_str(&a, "0.0.0.0", 0);
 	assert_true(sa_is_any(&a));
+}
+
+/* Syslog facility names: coturn's LOG_ spelling and the bare one, any
+ * case; numbers are RFC 5424 6.2.1's code times 8. */
+static void test_log_syslog_facility(void **state)
+{
+	(void)state;
+	const struct {
+		const char *name;
+		int fac;
+	} ok[] = {{"user", 1 << 3},      {"LOG_USER", 1 << 3}, {"daemon", 3 << 3},
+		  {"Log_Daemon", 3 << 3}, {"auth", 4 << 3},     {"authpriv", 10 << 3},
+		  {"local0", 16 << 3},   {"LOG_LOCAL0", 16 << 3}, {"LOCAL7", 23 << 3}};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int fac = -1;
+		assert_int_equal(log_syslog_facility(ok[i].name, &fac), 0);
+		assert_int_equal(fac, ok[i].fac);
+	}
+	const char *bad[] = {"", "LOG_", "kern", "local8", "local", "user ", "LOG_LOG_USER"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fac = -1;
+		assert_int_equal(log_syslog_facility(bad[i], &fac), EINVAL);
+		assert_int_equal(fac, -1);
+	}
+}
+
+/* log_setup(NULL): lines go to no stream, not to stderr (--syslog
+ * without a log-file, where --no-stdout-log promises silence there). */
+static void test_log_no_stream(void **state)
+{
+	(void)state;
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fileno(tmp), 2), 2);
+	log_setup(NULL, LOG_INFO);
+	log_err("must not appear %d", 1);
+	log_setup(stderr, LOG_INFO);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(ftell(tmp), 0);
+	assert_int_equal(fseek(tmp, 0, SEEK_END), 0);
+	assert_int_equal(ftell(tmp), 0);
+	fclose(tmp);
 }
 
 static void test_sa_source_key(void **state)
@@ -274,6 +322,8 @@ int main(void)
 		cmocka_unit_test(test_sa_hostport),
 		cmocka_unit_test(test_log_json_escape),
 		cmocka_unit_test(test_log_json_line),
+		cmocka_unit_test(test_log_syslog_facility),
+		cmocka_unit_test(test_log_no_stream),
 		cmocka_unit_test(test_sa_source_key),
 		cmocka_unit_test(test_cond_wait_ms),
 		cmocka_unit_test(test_bytes),
