@@ -212,7 +212,8 @@ static int cfg_check_creds(const struct config *c, FILE *err)
 	r |= cfg_check(strlen(c->rest_sep) == 1 && auth_rest_sep_ok(c->rest_sep[0]),
 		       err, "'rest-api-separator' must be one printable "
 			    "character other than a digit");
-	if (c->no_turn)
+	/* A STUN-only server authenticates nothing, unless secure-stun. */
+	if (c->no_turn || (c->stun_only && !c->secure_stun))
 		return r ? EINVAL : 0;
 	if (c->use_auth_secret)
 		r |= cfg_check(c->nsecrets > 0, err,
@@ -308,9 +309,60 @@ static int cfg_check_service(const struct config *c, FILE *err)
 	return r ? EINVAL : 0;
 }
 
+/* Whether this server will have an IPv6 relay address: a 'relay-ip', or
+ * without any, a 'listening-ip' (server/tcfg.c picks them the same way). */
+static bool cfg_has_relay6(const struct config *c)
+{
+	const struct sa *a = c->nrelay ? c->relay : c->listen;
+	unsigned n = c->nrelay ? c->nrelay : c->nlisten;
+	for (unsigned i = 0; i < n && i < CFG_MAX_ADDRS; i++)
+		if (sa_af(&a[i]) == AF_INET6)
+			return true;
+	return false;
+}
+
+/* coturn's STUN/TURN modes and relay family: combinations that would
+ * leave nothing to serve, or an option that could do nothing, are
+ * errors naming both keys (coturn refuses only the relay pair). */
+static int cfg_check_modes(const struct config *c, FILE *err)
+{
+	static const char *const fams[] = {"", "ipv4", "ipv6", "keep"};
+	bool fam_ok = false;
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
+		fam_ok |= strcmp(c->alloc_family, fams[i]) == 0;
+	int r = 0;
+	if (!fam_ok && err)
+		fprintf(err, "turnstone: invalid value for "
+			"'allocation-default-address-family': '%s' (allowed: "
+			"ipv4, ipv6, keep)\n", c->alloc_family);
+	r |= fam_ok ? 0 : EINVAL;
+	r |= cfg_check(!c->keep_address_family || !fam_ok || !c->alloc_family[0] ||
+			       strcmp(c->alloc_family, "keep") == 0, err,
+		       "'keep-address-family' contradicts "
+		       "'allocation-default-address-family' (-K is -A keep)");
+	/* Every Allocate without a family would get 440. */
+	r |= cfg_check(strcmp(c->alloc_family, "ipv6") != 0 || c->stun_only ||
+			       c->no_turn || cfg_has_relay6(c), err,
+		       "'allocation-default-address-family=ipv6' needs an IPv6 "
+		       "'relay-ip' (or, without relay-ip, 'listening-ip')");
+	r |= cfg_check(!(c->stun_only && c->no_stun), err,
+		       "'stun-only' and 'no-stun' together leave nothing to serve");
+	r |= cfg_check(!(c->secure_stun && c->no_stun), err,
+		       "'secure-stun' does nothing with 'no-stun' (Binding "
+		       "requests are not answered at all)");
+	r |= cfg_check(!(c->stun_only && c->no_turn), err,
+		       "'stun-only' needs the STUN listeners that 'no-turn' "
+		       "turns off");
+	r |= cfg_check(!(c->no_udp_relay && c->no_tcp_relay), err,
+		       "'no-udp-relay' and 'no-tcp-relay' together leave no "
+		       "relay (use 'stun-only' for a STUN server)");
+	return r ? EINVAL : 0;
+}
+
 int config_validate(const struct config *c, FILE *err)
 {
 	int r = 0;
+	r |= cfg_check_modes(c, err);
 	r |= cfg_check_service(c, err);
 	r |= cfg_check_api(c, err);
 	r |= cfg_check_counts(c, err);

@@ -35,6 +35,11 @@ struct config {
 	uint16_t min_port, max_port;    /* 49152..65535 */
 	bool no_udp, no_tcp;
 	bool no_tcp_relay;              /* --no-tcp-relay: RFC 6062 off */
+	bool no_udp_relay;              /* --no-udp-relay: UDP allocations get 442 */
+	bool stun_only, no_stun;        /* --stun-only (-S), --no-stun */
+	bool secure_stun;               /* --secure-stun: Binding needs credentials */
+	bool keep_address_family;       /* -K: the same as -A keep */
+	char alloc_family[16];          /* -A ipv4|ipv6|keep ("" = ipv4) */
 
 	/* TLS and DTLS: on when 'cert' and 'pkey' are given */
 	uint16_t tls_port;              /* --tls-listening-port (5349) */

@@ -187,6 +187,20 @@ bool server_listen_equal(const struct net_listen_cfg *a,
 	return true;
 }
 
+/* -A (config_validate checked the value) and -K, its old spelling. */
+static void tcfg_modes(const struct config *c, struct turn_cfg *t)
+{
+	t->no_udp_relay = c->no_udp_relay;
+	t->stun_only = c->stun_only;
+	t->no_stun = c->no_stun;
+	t->secure_stun = c->secure_stun;
+	t->default_family = TURN_DEFAULT_IPV4;
+	if (c->keep_address_family || strcmp(c->alloc_family, "keep") == 0)
+		t->default_family = TURN_DEFAULT_KEEP;
+	else if (strcmp(c->alloc_family, "ipv6") == 0)
+		t->default_family = TURN_DEFAULT_IPV6;
+}
+
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		      struct server_tcfg **outp, FILE *err)
 {
@@ -217,6 +231,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->tcp_write_timeout = c->tcp_write_timeout;
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
+	tcfg_modes(c, t);
 	for (unsigned i = 0; i < c->nalt && i < TURN_MAX_ALT; i++)
 		t->alt[t->nalt++] = c->alt_servers[i];
 	snprintf(t->alt_domain, sizeof(t->alt_domain), "%s", c->alt_domain);

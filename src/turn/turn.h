@@ -83,6 +83,15 @@ struct turn_user {
 	uint8_t userhash[32];
 };
 
+/* The relay family of an Allocate without REQUESTED-ADDRESS-FAMILY
+ * (coturn's allocation-default-address-family): IPv4 as RFC 8656 7.2
+ * says, IPv6, or the family the client's own transport uses. */
+enum turn_default_family {
+	TURN_DEFAULT_IPV4,
+	TURN_DEFAULT_IPV6,
+	TURN_DEFAULT_KEEP,
+};
+
 /* Read-only policy shared by all workers; swapped whole on reload. */
 struct turn_cfg {
 	char realm[128];
@@ -112,6 +121,12 @@ struct turn_cfg {
 	struct auth_nonce_key nonce_key;
 	const struct peer_policy *policy;
 	bool no_tcp_relay;          /* --no-tcp-relay: TCP allocations get 442 */
+	bool no_udp_relay;          /* --no-udp-relay: UDP allocations get 442 */
+	/* coturn's STUN/TURN modes: requests not served get no answer. */
+	bool stun_only;             /* --stun-only: only Binding is answered */
+	bool no_stun;               /* --no-stun: Binding requests are dropped */
+	bool secure_stun;           /* --secure-stun: Binding needs credentials */
+	uint8_t default_family;     /* enum turn_default_family */
 	/* Read by the transports (src/net), swapped with the rest. */
 	uint32_t tcp_unauth_per_ip; /* streams without an allocation, 0 = any */
 	uint32_t tcp_write_timeout; /* s a stream's output may stall, 0 = any */

@@ -23,6 +23,23 @@ static const struct sa *relay_base(const struct turn_srv *srv, int af)
 	return af == AF_INET ? &srv->cfg->relay4 : &srv->cfg->relay6;
 }
 
+/* No REQUESTED-ADDRESS-FAMILY: IPv4 (RFC 8656 7.2 step 7) unless the
+ * operator chose otherwise; "keep" is the family the client reached us
+ * over (every listener is V6ONLY, so no IPv4-mapped address shows up). A
+ * family with no relay address gets 440, as a requested one does. */
+static int allocate_default_af(const struct turn_srv *srv,
+			       const struct turn_src *src)
+{
+	switch (srv->cfg->default_family) {
+	case TURN_DEFAULT_IPV6:
+		return AF_INET6;
+	case TURN_DEFAULT_KEEP:
+		return sa_af(&src->client) == AF_INET6 ? AF_INET6 : AF_INET;
+	default:
+		return AF_INET;
+	}
+}
+
 /* Parse and cross-check the Allocate attributes: 0 or an error code. */
 static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src,
 			  const struct stun_msg *req, struct alloc_req *ar)
@@ -36,8 +53,8 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 		if (code)
 			return code;
 		ar->tcp = true;
-	} else if (proto != TURN_PROTO_UDP) {
-		return 442;
+	} else if (proto != TURN_PROTO_UDP || srv->cfg->no_udp_relay) {
+		return 442; /* no-udp-relay: coturn's answer too */
 	}
 	bool has_fam = stun_msg_get_family(req, TURN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0;
 	bool has_add = stun_msg_get_family(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &addfam) == 0;
@@ -58,7 +75,9 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 		memcpy(ar->token, tok->val, 8);
 		return 0;
 	}
-	ar->af = has_fam ? turn_family_af(fam) : AF_INET;
+	/* Dual (ADDITIONAL-ADDRESS-FAMILY) starts with IPv4 (RFC 8656 7.2). */
+	ar->af = has_fam ? turn_family_af(fam)
+	       : has_add ? AF_INET : allocate_default_af(srv, src);
 	if (ar->af == 0 || sa_af(relay_base(srv, ar->af)) == 0)
 		return 440; /* step 7 */
 	ar->additional = has_add;

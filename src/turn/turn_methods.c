@@ -240,9 +240,30 @@ static bool unknown_is_fatal(const struct stun_msg *req)
 	return false;
 }
 
+/* coturn's stun-only and no-stun: a request this server does not serve
+ * gets no answer at all, as in coturn (an error would tell a scanner
+ * what runs here, and a 401 is larger than the request). */
+static bool request_ignored(const struct turn_srv *srv,
+			    const struct stun_msg *req)
+{
+	return req->method == STUN_BINDING ? srv->cfg->no_stun
+					   : srv->cfg->stun_only;
+}
+
+/* secure-stun: Binding goes through the long-term credential mechanism
+ * like the TURN methods (401 with REALM and NONCE, then a signed
+ * answer). */
+static bool method_needs_auth(const struct turn_srv *srv, size_t i)
+{
+	return methods[i].auth ||
+	       (methods[i].method == STUN_BINDING && srv->cfg->secure_stun);
+}
+
 void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 			 const struct stun_msg *req)
 {
+	if (request_ignored(srv, req))
+		return;
 	if (unknown_is_fatal(req)) {
 		struct turn_resp r;
 		turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
@@ -255,9 +276,10 @@ void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 		if (methods[i].method != req->method)
 			continue;
 		struct turn_auth auth;
-		if (methods[i].auth && turn_auth_request(srv, src, req, &auth))
+		bool need = method_needs_auth(srv, i);
+		if (need && turn_auth_request(srv, src, req, &auth))
 			return;
-		methods[i].h(srv, src, req, methods[i].auth ? &auth : NULL);
+		methods[i].h(srv, src, req, need ? &auth : NULL);
 		return;
 	}
 	/* Unknown methods. */

@@ -1313,6 +1313,132 @@ static void test_log_routing(void **state)
 	unlink(b);
 }
 
+/* ----- coturn's STUN/TURN modes and relay family ----- */
+
+/* Jitsi's stock coturn file (jitsi-meet-turnserver) sets
+ * keep-address-family; the rest of it is options we already take. */
+static const char jitsi_conf[] =
+	"use-auth-secret\n"
+	"keep-address-family\n"
+	"static-auth-secret=jitsi-secret\n"
+	"realm=meet.example.org\n"
+	"no-multicast-peers\n"
+	"no-cli\n"
+	"no-loopback-peers\n"
+	"no-tcp-relay\n"
+	"listening-port=3478\n"
+	"no-tlsv1\n"
+	"no-tlsv1_1\n"
+	"denied-peer-ip=10.0.0.0-10.255.255.255\n";
+
+static void modes_tcfg_expect(const struct config *c, uint8_t fam)
+{
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(c, &lc);
+	assert_int_equal(server_tcfg_build(c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.default_family, fam);
+	assert_int_equal(t->tcfg.stun_only, c->stun_only);
+	assert_int_equal(t->tcfg.no_stun, c->no_stun);
+	assert_int_equal(t->tcfg.secure_stun, c->secure_stun);
+	assert_int_equal(t->tcfg.no_udp_relay, c->no_udp_relay);
+	server_tcfg_free(t);
+}
+
+static void test_stun_modes_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, jitsi_conf, &e, NULL), 0);
+	assert_string_equal(err_text(&e), "");
+	assert_int_equal(config_validate(&c, e.f), 0);
+	assert_string_equal(err_text(&e), "");
+	err_close(&e);
+	assert_true(c.keep_address_family);
+	modes_tcfg_expect(&c, TURN_DEFAULT_KEEP);
+
+	valid_config(&c);
+	assert_false(c.stun_only || c.no_stun || c.secure_stun || c.no_udp_relay);
+	modes_tcfg_expect(&c, TURN_DEFAULT_IPV4);
+	assert_int_equal(args_parse(&c, ARGV("-S", "--secure-stun",
+					     "--no-udp-relay", "-A", "keep"), &e), 0);
+	err_close(&e);
+	assert_true(c.stun_only && c.secure_stun && c.no_udp_relay);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	modes_tcfg_expect(&c, TURN_DEFAULT_KEEP);
+
+	valid_config(&c);
+	assert_int_equal(args_parse(&c, ARGV("--no-stun", "--relay-ip", "::1",
+					     "--allocation-default-address-family=ipv6",
+					     "-K", "--keep-address-family=no"), &e), 0);
+	err_close(&e);
+	assert_true(c.no_stun);
+	assert_false(c.keep_address_family);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	modes_tcfg_expect(&c, TURN_DEFAULT_IPV6);
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "allocation-default-address-family=ipv4\n"
+				    "stun-only=false\n", &e, NULL), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	modes_tcfg_expect(&c, TURN_DEFAULT_IPV4);
+
+	/* A STUN-only server needs no credentials, unless secure-stun. */
+	config_defaults(&c);
+	c.stun_only = true;
+	assert_int_equal(config_validate(&c, NULL), 0);
+	c.secure_stun = true;
+	validate_expect(&c, "no credentials");
+}
+
+static void test_stun_modes_conflicts(void **state)
+{
+	(void)state;
+	struct config c;
+	valid_config(&c);
+	c.stun_only = c.no_stun = true;
+	validate_expect(&c, "'stun-only' and 'no-stun' together leave nothing to serve");
+	valid_config(&c);
+	c.no_udp_relay = c.no_tcp_relay = true;
+	validate_expect(&c, "'no-udp-relay' and 'no-tcp-relay' together leave no relay");
+	valid_config(&c);
+	c.secure_stun = c.no_stun = true;
+	validate_expect(&c, "'secure-stun' does nothing with 'no-stun'");
+	valid_config(&c);
+	c.stun_only = c.no_turn = true;
+	validate_expect(&c, "'stun-only' needs the STUN listeners that 'no-turn'");
+	valid_config(&c);
+	strcpy(c.alloc_family, "IPv6");
+	validate_expect(&c, "invalid value for 'allocation-default-address-family': "
+			"'IPv6' (allowed: ipv4, ipv6, keep)");
+	valid_config(&c);
+	strcpy(c.alloc_family, "ipv4");
+	c.keep_address_family = true;
+	validate_expect(&c, "'keep-address-family' contradicts "
+			"'allocation-default-address-family'");
+	strcpy(c.alloc_family, "keep");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	/* ipv6 with no IPv6 relay address: every plain Allocate would get
+	 * 440. The listening address (127.0.0.1 by default) or relay-ip
+	 * decides. */
+	valid_config(&c);
+	strcpy(c.alloc_family, "ipv6");
+	validate_expect(&c, "'allocation-default-address-family=ipv6' needs an "
+			"IPv6 'relay-ip'");
+	sa_set_str(&c.listen[0], "::1", 0);
+	c.nlisten = 1;
+	assert_int_equal(config_validate(&c, NULL), 0);
+	sa_set_str(&c.relay[0], "127.0.0.1", 0);
+	c.nrelay = 1;
+	validate_expect(&c, "needs an IPv6 'relay-ip'");
+	args_expect_err(ARGV("-A"), "option '-A' needs a value", NULL);
+	file_expect_err("allocation-default-address-family\n",
+			"option 'allocation-default-address-family' needs a value", NULL);
+	file_expect_err("stun-only=maybe\n", "invalid value for 'stun-only': 'maybe'", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1344,6 +1470,8 @@ int main(void)
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
+		cmocka_unit_test(test_stun_modes_options),
+		cmocka_unit_test(test_stun_modes_conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
