@@ -306,6 +306,10 @@ static int cfg_check_service(const struct config *c, FILE *err)
 	r |= cfg_check(!c->no_stdout_log || c->log_file[0] || c->syslog, err,
 		       "'no-stdout-log' needs 'log-file' (a file) or 'syslog': "
 		       "there would be nowhere to log");
+	/* coturn would pick a log file itself; we do not invent one. */
+	r |= cfg_check(!c->daemon || c->log_file[0] || c->syslog, err,
+		       "'daemon' needs 'log-file' or 'syslog': in the background "
+		       "there is no terminal to log to");
 	return r ? EINVAL : 0;
 }
 

@@ -78,6 +78,7 @@ struct config {
 	/* process */
 	unsigned relay_threads;         /* --relay-threads (0 = one per core) */
 	char pidfile[256];
+	bool daemon;                    /* -o / --daemon: run in the background */
 	char log_file[256];
 	bool verbose;                   /* -v / --verbose */
 	char software[64];              /* --software-name ("" = no SOFTWARE) */

@@ -93,6 +93,7 @@ static const struct cfg_opt cfg_opts[] = {
 	/* process */
 	NUM("relay-threads", 'm', relay_threads, 0, 64),
 	STR("pidfile", 0, pidfile, 1),
+	FLAG("daemon", 'o', daemon),
 	{.name = "log-file", .sname = 'l', .kind = CFG_STR,
 	 .flags = CFG_F_LOGFILE, FLD(log_file), .min = 1},
 	FLAG("verbose", 'v', verbose),
@@ -166,7 +167,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUP("prometheus-username-labels", 0),
 	UNSUPV("server-name", 0),
 	UNSUP("oauth", 0),
-	UNSUP("daemon", 'o'),
 	UNSUP("software-attribute", 0),
 	UNSUP("check-origin-consistency", 0),
 	FLAG("no-udp-relay", 0, no_udp_relay),

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/daemon.h"
 #include "server/notify.h"
 #include "server/server.h"
 #include "server/server_int.h"
@@ -478,7 +479,7 @@ int server_main(int argc, char **argv)
 		return 1;
 	s->argc = argc;
 	s->argv = argv;
-	int rc = 2;
+	int rc = 2, ready_fd = -1; /* ready_fd: daemon.h */
 	if (server_load(&s->cfg, argc, argv) != 0 ||
 	    server_load_api(&s->cfg, &s->acfg) != 0)
 		goto out;
@@ -489,6 +490,15 @@ int server_main(int argc, char **argv)
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;
+	}
+	/* Before any thread: fork copies only the calling one. */
+	if (s->cfg.daemon) {
+		int err = server_daemonize(&ready_fd);
+		if (err) {
+			fprintf(stderr, "turnstone: cannot run in the background: "
+				"%s\n", strerror(err));
+			goto out;
+		}
 	}
 	if (server_setup(s) != 0)
 		goto out;
@@ -509,6 +519,7 @@ int server_main(int argc, char **argv)
 	server_banner(s);
 	server_pidfile(s);
 	notify_ready();
+	server_daemon_ready(&ready_fd, 0);
 	server_wait(s, &set);
 	for (unsigned i = 0; i < s->nstarted; i++)
 		net_worker_join(s->workers[i]);
@@ -516,6 +527,7 @@ int server_main(int argc, char **argv)
 	log_info("stopped");
 	rc = 0;
 out:
+	server_daemon_ready(&ready_fd, rc); /* a failed start, if not said */
 	server_cleanup(s);
 	free(s);
 	return rc;

@@ -1010,6 +1010,29 @@ static void test_rest_separator(void **state)
 			"'rest-api-separator'", NULL);
 }
 
+/* coturn's -o / daemon: parsed, and refused without a log file (a
+ * daemon's standard streams are /dev/null). */
+static void test_daemon_option(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	valid_config(&c);
+	assert_false(c.daemon);
+	assert_int_equal(args_parse(&c, ARGV("-o"), &e), 0);
+	err_close(&e);
+	assert_true(c.daemon);
+	validate_expect(&c, "'daemon' needs 'log-file'");
+	strcpy(c.log_file, "/var/log/turnstone.log");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "daemon\nlog-file=stdout\n", &e, NULL), 0);
+	err_close(&e);
+	validate_expect(&c, "'daemon' needs 'log-file'");
+	c.syslog = true; /* or syslog */
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
 /* Issue 5: bandwidth, caps, usage log and the Prometheus exporter. */
 static void test_limits_options(void **state)
 {
@@ -1468,6 +1491,7 @@ int main(void)
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_rest_separator),
+		cmocka_unit_test(test_daemon_option),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
 		cmocka_unit_test(test_stun_modes_options),

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# coturn's -o / daemon: `serve -o` returns once the server runs (exit 0)
+# or failed to start (its status, the error on stderr); the server runs
+# on in its own session with its standard streams on /dev/null, writes
+# its pidfile, serves TURN and stops on SIGTERM. Loopback only; the
+# daemon is stopped by the PID it wrote, which is ours.
+TS_NAME=daemon
+. "$(dirname "$0")/lib.sh"
+ts_need_bin "${1:-}"
+BIN=$TS_BIN
+
+port=$(ts_pick_port) || exit 1
+ts_pick_relay_range || exit 1
+pidf="$TS_TMP/turnstone.pid"
+logf="$TS_TMP/daemon.log"
+args=(serve --listening-ip 127.0.0.1 --listening-port "$port"
+	--relay-ip 127.0.0.1 --min-port "$TS_MINP" --max-port "$TS_MAXP"
+	--use-auth-secret --static-auth-secret "$TS_SECRET" --realm test
+	--allow-loopback-peers --pidfile "$pidf")
+
+# The foreground part must come back by itself: bounded by timeout.
+timeout 30 "$BIN" "${args[@]}" -o --log-file "$logf" >"$TS_TMP/out" 2>&1
+rc=$?
+dpid=$(cat "$pidf" 2>/dev/null)
+if [ "$rc" = 0 ] && [[ $dpid =~ ^[0-9]+$ ]] && kill -0 "$dpid" 2>/dev/null; then
+	TS_PIDS+=("$dpid") # stopped by the EXIT trap if a check fails
+	ts_pass "serve -o returned 0 with the daemon running" "pid $dpid"
+else
+	ts_fail "serve -o" "exit $rc, pidfile '$dpid': $(cat "$TS_TMP/out" "$logf" 2>/dev/null)"
+	ts_finish
+fi
+
+sid=$(ps -o sid= -p "$dpid" | tr -d ' ')
+if [ "$sid" = "$dpid" ]; then
+	ts_pass "the daemon leads a session of its own"
+else
+	ts_fail "the daemon's session" "sid '$sid', pid $dpid"
+fi
+streams=ok
+for fd in 0 1 2; do
+	[ "$(readlink "/proc/$dpid/fd/$fd")" = /dev/null ] || streams="fd $fd is $(readlink "/proc/$dpid/fd/$fd")"
+done
+if [ "$streams" = ok ]; then
+	ts_pass "its standard streams are /dev/null"
+else
+	ts_fail "its standard streams" "$streams"
+fi
+if grep -q "listening on 127.0.0.1:$port" "$logf"; then
+	ts_pass "it logs to log-file"
+else
+	ts_fail "log-file" "$(cat "$logf")"
+fi
+ts_check "it serves TURN" "$BIN" probe "turn:127.0.0.1:$port?transport=udp" \
+	--secret "$TS_SECRET" --count 3
+
+kill -TERM "$dpid"
+for _ in $(seq 100); do
+	kill -0 "$dpid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$dpid" 2>/dev/null; then
+	ts_fail "SIGTERM stops the daemon" "still running after 10 s"
+else
+	ts_forget_pid "$dpid"
+	ts_pass "SIGTERM stops the daemon"
+fi
+if [ -e "$pidf" ]; then
+	ts_fail "the pidfile is removed on exit"
+else
+	ts_pass "the pidfile is removed on exit"
+fi
+
+# A start that fails after the fork: the waiting parent exits with the
+# child's status, and the error was printed here.
+bad_rc=0
+timeout 30 "$BIN" "${args[@]}" -o --log-file "$TS_TMP/no/such/dir/x.log" \
+	>"$TS_TMP/out2" 2>&1 || bad_rc=$?
+if [ "$bad_rc" != 0 ] && [ "$bad_rc" != 124 ] &&
+	grep -q "cannot open log-file" "$TS_TMP/out2"; then
+	ts_pass "a failed start is reported by serve -o" "exit $bad_rc"
+else
+	ts_fail "a failed start" "exit $bad_rc: $(cat "$TS_TMP/out2")"
+fi
+# Without a log file a daemon would log nowhere: refused, naming the key.
+nolog_rc=0
+timeout 30 "$BIN" "${args[@]}" --daemon >"$TS_TMP/out3" 2>&1 || nolog_rc=$?
+if [ "$nolog_rc" = 2 ] && grep -q "'daemon' needs 'log-file'" "$TS_TMP/out3"; then
+	ts_pass "daemon without log-file is a startup error"
+else
+	ts_fail "daemon without log-file" "exit $nolog_rc: $(cat "$TS_TMP/out3")"
+fi
+ts_finish
