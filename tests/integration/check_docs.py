@@ -82,6 +82,7 @@ NEEDS = {
     "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"], "ca-file": ["cert", "pkey"],
     "bps-capacity": ["max-bps"],
     "syslog-facility": ["syslog"], "no-stdout-log": ["syslog"],
+    "daemon": ["syslog"],
 }
 
 
