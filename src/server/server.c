@@ -53,6 +53,7 @@ struct server {
 	struct server_log log;     /* log-file, syslog (server_log.c) */
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
 	bool draining;
+	bool pidfile_written; /* removed at exit only then */
 	uint64_t drain_deadline; /* monotonic ms */
 };
 
@@ -414,7 +415,9 @@ static void server_cleanup(struct server *s)
 		server_tcfg_free(s->tcfg);
 		s->tcfg = older;
 	}
-	if (s->cfg.pidfile[0])
+	/* Only our own: a start that failed must not remove the pidfile of
+	 * the instance that runs. */
+	if (s->pidfile_written)
 		unlink(s->cfg.pidfile);
 	server_log_close(&s->log);
 	explicit_bzero(&s->cfg, sizeof(s->cfg));
@@ -436,7 +439,7 @@ static int server_setup(struct server *s)
 	return err;
 }
 
-static void server_pidfile(const struct server *s)
+static void server_pidfile(struct server *s)
 {
 	if (!s->cfg.pidfile[0])
 		return;
@@ -445,6 +448,7 @@ static void server_pidfile(const struct server *s)
 		log_warn("cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
 		return;
 	}
+	s->pidfile_written = true; /* ours from here, even if cut short */
 	fprintf(f, "%ld\n", (long)getpid());
 	fclose(f);
 }

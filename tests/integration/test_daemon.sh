@@ -53,6 +53,16 @@ fi
 ts_check "it serves TURN" "$BIN" probe "turn:127.0.0.1:$port?transport=udp" \
 	--secret "$TS_SECRET" --count 3
 
+# A second start that fails (its log file cannot be opened) leaves the
+# running daemon's pidfile alone.
+timeout 30 "$BIN" "${args[@]}" --log-file "$TS_TMP/no/such/dir/y.log" \
+	>/dev/null 2>&1
+if [ "$(cat "$pidf" 2>/dev/null)" = "$dpid" ]; then
+	ts_pass "a failed second start keeps the running daemon's pidfile"
+else
+	ts_fail "a failed second start" "pidfile now '$(cat "$pidf" 2>/dev/null)'"
+fi
+
 kill -TERM "$dpid"
 for _ in $(seq 100); do
 	kill -0 "$dpid" 2>/dev/null || break
