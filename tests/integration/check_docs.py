@@ -81,6 +81,8 @@ NEEDS = {
     "no-udp": [], "no-tcp": [],
     "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"], "ca-file": ["cert", "pkey"],
     "bps-capacity": ["max-bps"],
+    "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
+    "pkey-pwd": ["cert", "pkey"],
 }
 
 
@@ -105,8 +107,12 @@ def example_lines_valid(binary, example, keys):
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
                     crt, "-days", "1", "-subj", "/CN=docs"], check=True,
                    capture_output=True, timeout=30)
+    dh = os.path.join(tmp, "dh.pem")
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
+                    "-pkeyopt", "dh_param:ffdhe2048", "-out", dh], check=True,
+                   capture_output=True, timeout=30)
     files = {"/etc/turnstone/cert.pem": crt, "/etc/turnstone/key.pem": key,
-             "/etc/turnstone/clients-ca.pem": crt}
+             "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh}
     bad = []
     for key, idx in sorted(keys.items()):
         if not all(lines[i].startswith("#") for i in idx):
