@@ -33,6 +33,10 @@ struct api_endpoint {
 struct api_cfg {
 	char listen_ip[64];
 	uint16_t port;
+	/* A socket already bound to listen_ip:port and listening, or -1 to
+	 * bind it here. The caller keeps it (and closes it): a daemon that
+	 * has dropped root can still serve, and restart on, a port < 1024. */
+	int listen_fd;
 	char db_path[256];
 	char admin_token[256]; /* "" leaves /v1/admin/ off */
 	char audience[128];    /* expected JWT aud */

@@ -1,6 +1,7 @@
 /* libmicrohttpd glue: one request context per request, bounded bodies,
  * routing to handlers, and the reply helpers every handler uses. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,11 +424,25 @@ int api_http_start(struct api *a)
 	int err = api_conns_setup(a);
 	if (err)
 		return err;
+	/* libmicrohttpd closes the socket it is given when it stops, and
+	 * shuts it down first, which ends listening on every copy: listen()
+	 * again (the bind, which may have needed root, stays). */
+	int fd = a->cfg.listen_fd >= 0 ? fcntl(a->cfg.listen_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	if (a->cfg.listen_fd >= 0 && (fd < 0 || listen(fd, SOMAXCONN) != 0)) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	struct MHD_OptionItem where[2] = {
+		fd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}
+			: (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss},
+		{MHD_OPTION_END, 0, NULL}};
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, api_accept, a, api_access, a,
 		/* first, so that errors in the options below go there too */
 		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_ARRAY, where,
 		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
 		MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
@@ -438,6 +453,9 @@ int api_http_start(struct api *a)
 		MHD_OPTION_URI_LOG_CALLBACK, api_request_line, a,
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
+	/* On failure the copy is not closed: libmicrohttpd closes it on some
+	 * failure paths and not others, and a second close could hit another
+	 * thread's descriptor. A failed start is rare; a leaked copy is safe. */
 	return a->mhd ? 0 : EADDRINUSE;
 }
 

@@ -30,6 +30,9 @@ struct net_tls_cfg {
 	const char *ca_file;     /* "" = no client certificates asked */
 	const char *cipher_list; /* TLS 1.2 ciphers; "" = OpenSSL's default */
 	bool tls13_only;         /* --no-tlsv1_2 */
+	const char *dh_file;     /* PEM DH parameters; NULL/"" = OpenSSL's auto */
+	const char *groups;      /* key exchange groups ("P-256:..."); NULL/"" = default */
+	const char *pkey_pwd;    /* password of an encrypted pkey; NULL/"" = none */
 };
 
 struct net_tls;

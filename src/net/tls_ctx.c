@@ -5,6 +5,7 @@
  * renegotiation, no compression, server cipher preference. */
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,82 @@ static void tls_reason(char *err, size_t errlen, const char *what,
 	ERR_clear_error();
 }
 
+/* What the password callback was given and whether OpenSSL asked. */
+struct tls_pwd {
+	const char *pwd;
+	bool asked;
+};
+
+/* coturn's pkey-pwd. Also stands in for OpenSSL's default callback, which
+ * would prompt on the terminal for an encrypted key given no password: a
+ * daemon must fail instead. */
+static int tls_pwd_cb(char *buf, int size, int rwflag, void *arg)
+{
+	struct tls_pwd *p = arg;
+	(void)rwflag;
+	p->asked = true;
+	size_t n = p->pwd ? strlen(p->pwd) : 0;
+	if (n == 0 || n > (size_t)size)
+		return -1;
+	memcpy(buf, p->pwd, n);
+	return (int)n;
+}
+
+static int tls_ctx_pkey(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
+			size_t errlen)
+{
+	struct tls_pwd p = {.pwd = c->pkey_pwd};
+	SSL_CTX_set_default_passwd_cb(ctx, tls_pwd_cb);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, &p);
+	int ok = SSL_CTX_use_PrivateKey_file(ctx, c->pkey, SSL_FILETYPE_PEM);
+	/* p lives on this stack: the context must not keep pointing at it. */
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+	if (ok == 1)
+		return 0;
+	tls_reason(err, errlen, p.asked ? "pkey (encrypted: wrong or no pkey-pwd)"
+					: "pkey", c->pkey);
+	return EINVAL;
+}
+
+/* coturn's dh-file: DH parameters for the TLS 1.2 DHE suites. Without it
+ * OpenSSL picks a well-known group that matches the key's strength (RFC
+ * 7919 style), as coturn's built-in parameters did. Setting the
+ * parameters checks them against the security level: a weak group is
+ * refused here rather than at the first handshake. */
+static int tls_ctx_dh(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
+{
+	if (!path || !path[0])
+		return SSL_CTX_set_dh_auto(ctx, 1) == 1 ? 0 : EINVAL;
+	EVP_PKEY *dh = NULL;
+	BIO *b = BIO_new_file(path, "r");
+	if (b)
+		dh = PEM_read_bio_Parameters_ex(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (dh && !EVP_PKEY_is_a(dh, "DH") && !EVP_PKEY_is_a(dh, "DHX")) {
+		EVP_PKEY_free(dh);
+		ERR_clear_error();
+		snprintf(err, errlen, "dh-file '%s': not DH parameters", path);
+		return EINVAL;
+	}
+	if (!dh || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
+		EVP_PKEY_free(dh); /* set0 took it only on success */
+		tls_reason(err, errlen, "dh-file", path);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* coturn's ec-curve-name, as a group list: it restricts the (EC)DHE
+ * groups of TLS 1.2 and 1.3 and DTLS alike. */
+static int tls_ctx_groups(SSL_CTX *ctx, const char *groups, char *err,
+			  size_t errlen)
+{
+	if (!groups || !groups[0] || SSL_CTX_set1_groups_list(ctx, groups) == 1)
+		return 0;
+	tls_reason(err, errlen, "ec-curve-name", groups);
+	return EINVAL;
+}
+
 static int tls_ctx_keys(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
 			size_t errlen)
 {
@@ -57,10 +134,8 @@ static int tls_ctx_keys(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
 		tls_reason(err, errlen, "cert", c->cert);
 		return EINVAL;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, c->pkey, SSL_FILETYPE_PEM) != 1) {
-		tls_reason(err, errlen, "pkey", c->pkey);
+	if (tls_ctx_pkey(ctx, c, err, errlen) != 0)
 		return EINVAL;
-	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		tls_reason(err, errlen, "pkey does not match cert", c->pkey);
 		return EINVAL;
@@ -79,6 +154,9 @@ static int tls_ctx_keys(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
 		tls_reason(err, errlen, "cipher-list", c->cipher_list);
 		return EINVAL;
 	}
+	if (tls_ctx_dh(ctx, c->dh_file, err, errlen) != 0 ||
+	    tls_ctx_groups(ctx, c->groups, err, errlen) != 0)
+		return EINVAL;
 	return 0;
 }
 

@@ -158,6 +158,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 				  c->api_ip);
 	snprintf(a->listen_ip, sizeof(a->listen_ip), "%s", c->api_ip);
 	a->port = c->api_port;
+	a->listen_fd = -1;
 	snprintf(a->db_path, sizeof(a->db_path), "%s", c->db);
 	snprintf(a->audience, sizeof(a->audience), "%s", c->api_audience);
 	a->threads = c->api_threads;

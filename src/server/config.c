@@ -197,6 +197,9 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 		       : "'pkey' needs 'cert' (the certificate chain)");
 	r |= cfg_check(c->cert[0] || !c->ca_file[0], err,
 		       "'CA-file' needs 'cert' and 'pkey'");
+	r |= cfg_check(c->cert[0] || !(c->dh_file[0] || c->ec_curve[0] ||
+				       c->pkey_pwd[0]), err,
+		       "'dh-file', 'ec-curve-name' and 'pkey-pwd' need 'cert' and 'pkey'");
 	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
 	return r ? EINVAL : 0;
 }

@@ -48,6 +48,9 @@ struct config {
 	char cipher_list[512];          /* TLS 1.2 ciphers ("" = OpenSSL's) */
 	bool no_tls, no_dtls;           /* --no-tls, --no-dtls */
 	bool no_tlsv1_2;                /* TLS 1.3 only */
+	char dh_file[256];              /* --dh-file: PEM DH parameters ("" = OpenSSL's) */
+	char ec_curve[256];             /* --ec-curve-name: groups, ':'-separated ("" = OpenSSL's) */
+	char pkey_pwd[256];             /* --pkey-pwd: secret; "" = key not encrypted */
 
 	/* credentials */
 	char realm[128];                /* --realm (default "turnstone") */
@@ -84,6 +87,8 @@ struct config {
 	char software[64];              /* --software-name ("" = no SOFTWARE) */
 	bool check_config;              /* --check-config */
 	bool legacy_channels;           /* --legacy-channel-range (0x4000-0x7FFF) */
+	char proc_user[64];             /* --proc-user: drop to it after setup (privs.c) */
+	char proc_group[64];            /* --proc-group ("" = the user's group) */
 
 	/* ICE-servers REST API (docs/api.md) */
 	uint16_t api_port;              /* --api-listening-port (0 = no API) */

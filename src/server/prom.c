@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -190,26 +191,34 @@ static enum MHD_Result prom_access(void *cls, struct MHD_Connection *c,
 	return prom_reply(c, MHD_HTTP_OK, body, len);
 }
 
-int prom_start(struct prom **pp, const char *ip, uint16_t port,
+int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 	       prom_view_h *h, void *arg)
 {
 	struct sa s;
 	if (sa_set_str(&s, ip, port) != 0)
 		return EINVAL;
+	struct MHD_OptionItem where[2] = {
+		fd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}
+			: (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &s.u.sa},
+		{MHD_OPTION_END, 0, NULL}};
 	struct prom *p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		if (fd >= 0)
+			close(fd);
 		return ENOMEM;
+	}
 	p->h = h;
 	p->arg = arg;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (sa_af(&s) == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	p->mhd = MHD_start_daemon(flags, port, NULL, NULL, prom_access, p,
-				  MHD_OPTION_SOCK_ADDR, &s.u.sa,
+				  MHD_OPTION_ARRAY, where,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				  MHD_OPTION_END);
 	if (!p->mhd) {
+		/* Not closed: libmicrohttpd may have (see api_http_start). */
 		free(p);
 		return EADDRINUSE;
 	}

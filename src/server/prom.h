@@ -28,8 +28,10 @@ void prom_render(const struct prom_view *v, FILE *f);
 typedef void(prom_view_h)(void *arg, struct prom_view *v);
 
 struct prom;
-/* ip is a literal (IPv4 or IPv6). 0, EINVAL or EADDRINUSE. */
-int prom_start(struct prom **pp, const char *ip, uint16_t port,
+/* ip is a literal (IPv4 or IPv6). fd: a socket already listening there,
+ * handed over (libmicrohttpd closes it at stop), or -1 to bind it here.
+ * 0, EINVAL or EADDRINUSE. */
+int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 	       prom_view_h *h, void *arg);
 void prom_stop(struct prom *p);
 

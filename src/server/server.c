@@ -49,6 +49,8 @@ struct server {
 	struct net_worker *workers[SERVER_MAX_WORKERS];
 	struct api *api;
 	struct api_cfg acfg;
+	int api_fd;                  /* the API's listening socket (-1 none) */
+	struct server_privs privs;   /* proc-user, proc-group (privs.c) */
 	unsigned nworkers, nstarted;
 	struct server_log log;     /* log-file, syslog (server_log.c) */
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
@@ -156,7 +158,7 @@ static unsigned server_nthreads(const struct config *c)
 	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
 }
 
-static int server_start_workers(struct server *s)
+static int server_alloc_workers(struct server *s)
 {
 	if (s->cfg.no_turn)
 		return 0;
@@ -170,6 +172,13 @@ static int server_start_workers(struct server *s)
 		}
 		s->nworkers++;
 	}
+	return 0;
+}
+
+static int server_start_workers(struct server *s)
+{
+	if (s->cfg.no_turn)
+		return 0;
 	int err = server_obs_attach(&s->obs, &s->cfg, s->workers, s->nworkers, s->sh);
 	if (err)
 		return err;
@@ -221,6 +230,11 @@ static int server_reload_build(struct server *s, struct config *c,
 		log_err("reload: changing 'min-port' or 'max-port' needs a restart");
 		return EINVAL;
 	}
+	/* Root is gone: another user or group could not be had. */
+	if (server_privs_changed(c, &s->cfg)) {
+		log_err("reload: changing 'proc-user' or 'proc-group' needs a restart");
+		return EINVAL;
+	}
 	na->drain_h = server_api_drain;
 	struct server_lc *nl = calloc(1, sizeof(*nl));
 	if (!nl)
@@ -258,21 +272,42 @@ static int server_reload_build(struct server *s, struct config *c,
  * moment it does not listen. If it cannot start, the old options come
  * back. */
 static void server_reload_api(struct server *s, const struct config *c,
-			      const struct api_cfg *na)
+			      struct api_cfg *na)
 {
+	bool same = s->api_fd >= 0 && na->port == s->acfg.port &&
+		    strcmp(na->listen_ip, s->acfg.listen_ip) == 0;
+	if (c->api_port)
+		na->listen_fd = same ? s->api_fd : -1;
 	if (memcmp(na, &s->acfg, sizeof(*na)) == 0 && (s->api != NULL) == (c->api_port != 0))
 		return;
+	/* A new address is bound while the old one still listens: after a
+	 * proc-user drop the old port may be one we could not bind again. */
+	int err = c->api_port && !same
+		  ? server_listen_tcp(na->listen_ip, na->port, &na->listen_fd) : 0;
+	if (err) {
+		log_err("reload: the API cannot listen on %s port %u: %s; keeping "
+			"the old options", na->listen_ip, na->port, strerror(err));
+		return;
+	}
 	api_stop(s->api);
 	s->api = NULL;
 	if (!c->api_port) {
 		s->acfg = *na;
+		if (s->api_fd >= 0)
+			close(s->api_fd);
+		s->api_fd = -1;
 		log_info("api: stopped (no api-listening-port)");
 		return;
 	}
 	if (api_start(&s->api, na) == 0) {
+		if (s->api_fd >= 0 && !same)
+			close(s->api_fd);
+		s->api_fd = na->listen_fd;
 		s->acfg = *na;
 		return;
 	}
+	if (!same)
+		close(na->listen_fd);
 	log_err("reload: the API does not start on its new options; keeping the old ones");
 	if (s->acfg.port && api_start(&s->api, &s->acfg) != 0)
 		log_err("api: cannot start again on the old options either");
@@ -415,8 +450,11 @@ static void server_cleanup(struct server *s)
 		server_tcfg_free(s->tcfg);
 		s->tcfg = older;
 	}
+	if (s->api_fd >= 0)
+		close(s->api_fd);
 	/* Only our own: a start that failed must not remove the pidfile of
-	 * the instance that runs. */
+	 * the instance that runs. May fail once proc-user has dropped root;
+	 * the manager copes. */
 	if (s->pidfile_written)
 		unlink(s->cfg.pidfile);
 	server_log_close(&s->log);
@@ -434,6 +472,9 @@ static int server_setup(struct server *s)
 		err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
 	if (!err)
 		err = turn_shared_alloc(&s->sh, s->cfg.min_port, s->cfg.max_port);
+	if (!err && (err = server_privs_own_file(&s->privs, s->cfg.db)) != 0)
+		log_err("cannot create the store '%s' for 'proc-user': %s",
+			s->cfg.db, strerror(err));
 	if (!err && !s->cfg.no_turn)
 		err = server_obs_open(&s->obs, &s->cfg);
 	return err;
@@ -453,6 +494,43 @@ static void server_pidfile(struct server *s)
 	fclose(f);
 }
 
+/* Everything that may need root, before proc-user gives it up: the
+ * listening sockets (TURN, Prometheus, API) and the pidfile. The log
+ * file, TLS keys, usage log and store were opened by server_setup. */
+static int server_bind(struct server *s)
+{
+	int err = server_alloc_workers(s);
+	if (!err && !s->cfg.no_turn)
+		err = server_obs_bind(&s->obs, &s->cfg);
+	if (!err && s->cfg.api_port) {
+		err = server_listen_tcp(s->acfg.listen_ip, s->acfg.port, &s->api_fd);
+		if (err)
+			log_err("api: cannot listen on %s port %u: %s", s->acfg.listen_ip,
+				s->acfg.port, strerror(err));
+		s->acfg.listen_fd = s->api_fd;
+	}
+	if (!err)
+		server_pidfile(s);
+	return err;
+}
+
+/* Before any thread starts: a thread would otherwise serve the network
+ * as root until the drop reached it. */
+static int server_drop(struct server *s)
+{
+	if (!s->privs.drop_group)
+		return 0;
+	int err = server_privs_drop(&s->privs, stderr);
+	if (err) {
+		log_err("cannot drop privileges ('%s')", s->privs.drop_user
+			? "proc-user" : "proc-group");
+		return err;
+	}
+	log_info("running as uid %u gid %u (%s)", (unsigned)getuid(),
+		 (unsigned)getgid(), s->privs.drop_user ? "proc-user" : "proc-group");
+	return 0;
+}
+
 static void server_usage(void)
 {
 	printf("usage: turnstone serve [options] [-c FILE]\n"
@@ -467,7 +545,8 @@ static void server_usage(void)
 	       "--alternate-server IP[:PORT], --alternate-domain NAME,\n"
 	       "--drain-timeout SECONDS, --verbose, --check-config,\n"
 	       "--tls-listening-port, --cert, --pkey, --CA-file, --cipher-list,\n"
-	       "--no-tls, --no-dtls, --no-tlsv1_2.\n"
+	       "--no-tls, --no-dtls, --no-tlsv1_2, --dh-file, --ec-curve-name,\n"
+	       "--pkey-pwd, --proc-user, --proc-group.\n"
 	       "Signals: HUP reloads, USR1 drains, TERM/INT stop (5 s drain).\n"
 	       "See turnstone(8), turnstone.conf(5) and docs/coturn-migration.md.\n");
 }
@@ -483,9 +562,12 @@ int server_main(int argc, char **argv)
 		return 1;
 	s->argc = argc;
 	s->argv = argv;
+	s->api_fd = -1;
+	s->obs.prom_fd = -1;
 	int rc = 2, ready_fd = -1; /* ready_fd: daemon.h */
 	if (server_load(&s->cfg, argc, argv) != 0 ||
-	    server_load_api(&s->cfg, &s->acfg) != 0)
+	    server_load_api(&s->cfg, &s->acfg) != 0 ||
+	    server_privs_resolve(&s->cfg, &s->privs, stderr) != 0)
 		goto out;
 	s->acfg.drain_h = server_api_drain;
 	if (s->cfg.check_config) {
@@ -516,12 +598,13 @@ int server_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
+	if (server_bind(s) != 0 || server_drop(s) != 0)
+		goto out;
 	if (server_start_workers(s) != 0)
 		goto out;
 	if (s->cfg.api_port && api_start(&s->api, &s->acfg) != 0)
 		goto out;
 	server_banner(s);
-	server_pidfile(s);
 	notify_ready();
 	server_daemon_ready(&ready_fd, 0);
 	server_wait(s, &set);

@@ -2,6 +2,7 @@
 #ifndef TS_SERVER_INT_H
 #define TS_SERVER_INT_H
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "api/api.h"
 #include "net/net.h"
@@ -33,6 +34,30 @@ void server_tcfg_free(struct server_tcfg *o);
 int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 		   struct api_cfg *a, FILE *err);
 
+/* privs.c: proc-user and proc-group. */
+struct server_privs {
+	bool drop_user, drop_group;
+	uid_t uid;
+	gid_t gid;
+	char user[64]; /* for initgroups */
+};
+/* Look the user and group up (at start and on --check-config). 0, or
+ * EINVAL with a line on err naming the key. */
+int server_privs_resolve(const struct config *c, struct server_privs *p,
+			 FILE *err);
+/* setgroups, setgid, setuid; then checks that root cannot come back. 0
+ * or an errno value with a line on err naming the key. */
+int server_privs_drop(const struct server_privs *p, FILE *err);
+/* Create path (mode 600) for the user and group we drop to, if it does
+ * not exist yet: the store, which the API opens after the drop (SQLite,
+ * run as root, gives -wal and -shm the file's owner). 0 or errno. */
+int server_privs_own_file(const struct server_privs *p, const char *path);
+/* Whether a reload asks for another user or group (it cannot have it). */
+bool server_privs_changed(const struct config *a, const struct config *b);
+/* A bound, listening, non-blocking TCP socket for an HTTP server. 0 or
+ * an errno value. */
+int server_listen_tcp(const char *ip, uint16_t port, int *fdp);
+
 /* Observability (server_obs.c, issue 5): the usage writer and the
  * Prometheus exporter, started and stopped around the workers. */
 struct usage_log;
@@ -43,6 +68,7 @@ struct server_obs {
 	FILE *usagef;            /* --usage-log file (NULL for none or stdout) */
 	struct store *store;     /* the writer's own connection to --db */
 	struct prom *prom;
+	int prom_fd;             /* bound by server_obs_bind, until attach */
 	struct net_worker **workers;
 	unsigned nworkers;
 	struct turn_shared *sh;
@@ -50,8 +76,10 @@ struct server_obs {
 };
 /* Before the workers start: open --usage-log and --db, start the writer. */
 int server_obs_open(struct server_obs *o, const struct config *c);
-/* Once the workers exist: route their usage records to the writer and,
- * with --prometheus, start the exporter. */
+/* Before any privilege drop: with --prometheus, bind its port. */
+int server_obs_bind(struct server_obs *o, const struct config *c);
+/* Once the workers exist: route their usage records to the writer, start
+ * its thread and, with --prometheus, the exporter. */
 int server_obs_attach(struct server_obs *o, const struct config *c,
 		      struct net_worker **w, unsigned n, struct turn_shared *sh);
 /* Before the workers are freed. */

@@ -2,6 +2,7 @@
  * and serving their counters to Prometheus. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/prom.h"
 #include "server/server_int.h"
@@ -12,6 +13,7 @@
 int server_obs_open(struct server_obs *o, const struct config *c)
 {
 	memset(o, 0, sizeof(*o));
+	o->prom_fd = -1;
 	bool to_stdout = strcmp(c->usage_log, "-") == 0;
 	if (!c->usage_log[0] && !c->db[0])
 		return 0;
@@ -26,8 +28,17 @@ int server_obs_open(struct server_obs *o, const struct config *c)
 	FILE *out = to_stdout ? stdout : o->usagef;
 	if (!err)
 		err = usage_log_alloc(&o->usage, USAGE_QUEUE_DEFAULT, out, o->store);
-	if (!err)
-		err = usage_log_start(o->usage);
+	return err;
+}
+
+int server_obs_bind(struct server_obs *o, const struct config *c)
+{
+	if (!c->prometheus)
+		return 0;
+	int err = server_listen_tcp(c->prometheus_ip, c->prometheus_port, &o->prom_fd);
+	if (err)
+		log_err("prometheus: cannot listen on %s port %u: %s", c->prometheus_ip,
+			c->prometheus_port, strerror(err));
 	return err;
 }
 
@@ -54,9 +65,14 @@ int server_obs_attach(struct server_obs *o, const struct config *c,
 	o->nports = (unsigned)(c->max_port - c->min_port + 1);
 	for (unsigned i = 0; o->usage && i < n; i++)
 		net_worker_set_usage_h(w[i], usage_log_record, o->usage);
+	/* The writer's thread starts here, after any privilege drop. */
+	if (o->usage && usage_log_start(o->usage) != 0)
+		return EAGAIN;
 	if (!c->prometheus)
 		return 0;
-	int err = prom_start(&o->prom, c->prometheus_ip, c->prometheus_port,
+	int fd = o->prom_fd;
+	o->prom_fd = -1; /* handed over */
+	int err = prom_start(&o->prom, c->prometheus_ip, c->prometheus_port, fd,
 			     obs_view, o);
 	if (err)
 		log_err("prometheus: cannot listen on %s port %u", c->prometheus_ip,
@@ -80,5 +96,8 @@ void server_obs_close(struct server_obs *o)
 	store_close(o->store);
 	if (o->usagef)
 		fclose(o->usagef);
+	if (o->prom_fd >= 0)
+		close(o->prom_fd);
 	memset(o, 0, sizeof(*o));
+	o->prom_fd = -1;
 }

@@ -41,7 +41,8 @@ int server_tls_build(const struct config *c, struct net_tls **tp, FILE *err)
 		return 0;
 	struct net_tls_cfg tc = {.cert = c->cert, .pkey = c->pkey,
 				 .ca_file = c->ca_file, .cipher_list = c->cipher_list,
-				 .tls13_only = c->no_tlsv1_2};
+				 .tls13_only = c->no_tlsv1_2, .dh_file = c->dh_file,
+				 .groups = c->ec_curve, .pkey_pwd = c->pkey_pwd};
 	char why[512];
 	int rc = net_tls_new(tp, &tc, why, sizeof(why));
 	if (rc)

@@ -83,6 +83,8 @@ NEEDS = {
     "bps-capacity": ["max-bps"],
     "syslog-facility": ["syslog"], "no-stdout-log": ["syslog"],
     "daemon": ["syslog"],
+    "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
+    "pkey-pwd": ["cert", "pkey"],
 }
 
 
@@ -107,8 +109,12 @@ def example_lines_valid(binary, example, keys):
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
                     crt, "-days", "1", "-subj", "/CN=docs"], check=True,
                    capture_output=True, timeout=30)
+    dh = os.path.join(tmp, "dh.pem")
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
+                    "-pkeyopt", "dh_param:ffdhe2048", "-out", dh], check=True,
+                   capture_output=True, timeout=30)
     files = {"/etc/turnstone/cert.pem": crt, "/etc/turnstone/key.pem": key,
-             "/etc/turnstone/clients-ca.pem": crt}
+             "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh}
     bad = []
     for key, idx in sorted(keys.items()):
         if not all(lines[i].startswith("#") for i in idx):

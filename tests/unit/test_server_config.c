@@ -461,6 +461,42 @@ static void test_log_file_names(void **state)
 
 /* ----- errors ----- */
 
+static void validate_expect(const struct config *c, const char *want);
+
+/* The coturn TLS and process options that used to be refused. */
+static void test_tls_and_process_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--dh-file", "/d.pem", "--ec-curve-name",
+					     "secp384r1", "--pkey-pwd=s3cret",
+					     "--proc-user", "nobody", "--proc-group=nogroup"),
+				    &e), 0);
+	err_close(&e);
+	assert_string_equal(c.dh_file, "/d.pem");
+	assert_string_equal(c.ec_curve, "secp384r1");
+	assert_string_equal(c.pkey_pwd, "s3cret");
+	assert_string_equal(c.proc_user, "nobody");
+	assert_string_equal(c.proc_group, "nogroup");
+	/* Useless without TLS: an error naming them, as for CA-file. */
+	config_defaults(&c);
+	c.nusers = 1;
+	snprintf(c.dh_file, sizeof(c.dh_file), "/d.pem");
+	validate_expect(&c, "'dh-file', 'ec-curve-name' and 'pkey-pwd' need 'cert'");
+	/* The password is a secret: an error names the key, not the value. */
+	char big[400];
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "hush", 4);
+	char opt[420];
+	snprintf(opt, sizeof(opt), "--pkey-pwd=%s", big);
+	args_expect_err(ARGV(opt), "'pkey-pwd'", "hush");
+	args_expect_err(ARGV("--pkey-pwd="), "'pkey-pwd'", NULL);
+	args_expect_err(ARGV("--proc-user="), "'proc-user'", NULL);
+}
+
 static void test_unknown_and_unsupported(void **state)
 {
 	(void)state;
@@ -478,25 +514,23 @@ static void test_unknown_and_unsupported(void **state)
 	file_drop(path);
 
 	config_defaults(&c);
-	assert_int_equal(file_parse(&c, "# tls\npkey-pwd=x\n", &e,
+	assert_int_equal(file_parse(&c, "# tls\nraw-public-keys\n", &e,
 				    &path), EINVAL);
 	snprintf(want, sizeof(want),
-		 "turnstone: unsupported option 'pkey-pwd' "
+		 "turnstone: unsupported option 'raw-public-keys' "
 		 "(line 2 of %s)\n", path);
 	assert_string_equal(err_text(&e), want);
 	err_close(&e);
 	file_drop(path);
 
 	file_expect_err("mobility\n", "unsupported option 'mobility'", NULL);
-	file_expect_err("dh-file=/etc/x.pem\n", "unsupported option 'dh-file'", NULL);
+	file_expect_err("dh2066\n", "unsupported option 'dh2066'", NULL);
 	file_expect_err("redis-userdb=\"ip=1.2.3.4\"\n",
 			"unsupported option 'redis-userdb'", NULL);
 	file_expect_err("prometheus-username-labels\n",
 			"unsupported option 'prometheus-username-labels'", NULL);
-	args_expect_err(ARGV("--pkey-pwd=x"), "unsupported option '--pkey-pwd'",
-			NULL);
-	args_expect_err(ARGV("--ec-curve-name", "prime256v1"),
-			"unsupported option '--ec-curve-name'", NULL);
+	args_expect_err(ARGV("--alt-tls-listening-port=5350"),
+			"unsupported option '--alt-tls-listening-port'", NULL);
 	args_expect_err(ARGV("-z"), "unsupported option '-z' (coturn --no-auth)",
 			NULL);
 	args_expect_err(ARGV("--bogus"), "unknown option '--bogus'", NULL);
@@ -1477,6 +1511,7 @@ int main(void)
 		cmocka_unit_test(test_log_options),
 		cmocka_unit_test(test_log_routing),
 		cmocka_unit_test(test_unknown_and_unsupported),
+		cmocka_unit_test(test_tls_and_process_options),
 		cmocka_unit_test(test_invalid_numbers),
 		cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_secrets_not_echoed),
