@@ -85,6 +85,7 @@ struct config {
 	char log_file[256];
 	bool verbose;                   /* -v / --verbose */
 	char software[64];              /* --software-name ("" = no SOFTWARE) */
+	bool software_attr;             /* --software-attribute (coturn) */
 	bool check_config;              /* --check-config */
 	bool legacy_channels;           /* --legacy-channel-range (0x4000-0x7FFF) */
 	char proc_user[64];             /* --proc-user: drop to it after setup (privs.c) */

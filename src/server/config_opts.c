@@ -99,6 +99,7 @@ static const struct cfg_opt cfg_opts[] = {
 	FLAG("verbose", 'v', verbose),
 	FLAG("Verbose", 'V', verbose), /* we have one debug level */
 	STR("software-name", 0, software, 0),
+	FLAG("software-attribute", 0, software_attr),
 	FLAG("check-config", 0, check_config),
 	FLAG("legacy-channel-range", 0, legacy_channels),
 
@@ -167,7 +168,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUP("prometheus-username-labels", 0),
 	UNSUPV("server-name", 0),
 	UNSUP("oauth", 0),
-	UNSUP("software-attribute", 0),
 	UNSUP("check-origin-consistency", 0),
 	FLAG("no-udp-relay", 0, no_udp_relay),
 	FLAG("no-tcp-relay", 0, no_tcp_relay),

@@ -209,7 +209,10 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		return ENOMEM;
 	struct turn_cfg *t = &o->tcfg;
 	snprintf(t->realm, sizeof(t->realm), "%s", c->realm);
-	snprintf(t->software, sizeof(t->software), "%s", c->software);
+	/* coturn's software-attribute sends its own name; software-name
+	 * chooses the text. */
+	snprintf(t->software, sizeof(t->software), "%s",
+		 c->software[0] || !c->software_attr ? c->software : "turnstone");
 	t->use_auth_secret = c->use_auth_secret;
 	t->rest_max_ttl = c->rest_max_ttl;
 	t->rest_sep = c->rest_sep[0];

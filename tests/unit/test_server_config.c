@@ -1044,6 +1044,36 @@ static void test_rest_separator(void **state)
 			"'rest-api-separator'", NULL);
 }
 
+/* coturn's software-attribute: a SOFTWARE attribute, our name unless
+ * software-name gives the text; none without either. */
+static const char *software_sent(const char *text)
+{
+	static char out[64];
+	struct config c;
+	struct errbuf e;
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, text, &e, NULL), 0);
+	err_close(&e);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	snprintf(out, sizeof(out), "%s", t->tcfg.software);
+	server_tcfg_free(t);
+	return out;
+}
+
+static void test_software_attribute(void **state)
+{
+	(void)state;
+	assert_string_equal(software_sent("realm=x\n"), "");
+	assert_string_equal(software_sent("software-attribute\n"), "turnstone");
+	assert_string_equal(software_sent("software-attribute=false\n"), "");
+	assert_string_equal(software_sent("software-attribute\nsoftware-name=acme\n"),
+			    "acme");
+	assert_string_equal(software_sent("software-name=acme\n"), "acme");
+}
+
 /* coturn's -o / daemon: parsed, and refused without a log file (a
  * daemon's standard streams are /dev/null). */
 static void test_daemon_option(void **state)
@@ -1527,6 +1557,7 @@ int main(void)
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
+		cmocka_unit_test(test_software_attribute),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
 		cmocka_unit_test(test_stun_modes_options),
