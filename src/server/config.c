@@ -298,6 +298,14 @@ static int cfg_check_service(const struct config *c, FILE *err)
 	int r = 0;
 	r |= cfg_check(c->nalt <= CFG_MAX_ALT, err,
 		       "too many 'alternate-server' entries");
+	r |= cfg_check(c->ntls_alt <= CFG_MAX_ALT, err,
+		       "too many 'tls-alternate-server' entries");
+	/* RFC 8489 10: a TLS/DTLS client is redirected only with the name
+	 * to check the alternate's certificate against. */
+	r |= cfg_check(!c->ntls_alt || c->alt_domain[0], err,
+		       "'tls-alternate-server' needs 'alternate-domain' (RFC "
+		       "8489 10: TLS and DTLS clients are redirected with "
+		       "ALTERNATE-DOMAIN)");
 	r |= cfg_check(!c->alt_domain[0] || cfg_is_domain(c->alt_domain), err,
 		       "'alternate-domain' must be a DNS name");
 	r |= cfg_check(strcmp(c->log_format, "text") == 0 ||

@@ -125,6 +125,8 @@ struct config {
 	struct sa alt_servers[CFG_MAX_ALT]; /* --alternate-server IP[:PORT] */
 	unsigned nalt;
 	char alt_domain[256];           /* --alternate-domain: for TLS/DTLS clients */
+	struct sa tls_alt_servers[CFG_MAX_ALT]; /* --tls-alternate-server */
+	unsigned ntls_alt;
 	uint32_t drain_timeout;         /* --drain-timeout: SIGUSR1 drain deadline (3600 s) */
 	char log_format[8];             /* --log-format text|json */
 	/* logging, coturn's options (docs/coturn-migration.md) */

@@ -126,6 +126,9 @@ static const struct cfg_opt cfg_opts[] = {
 	{.name = "alternate-server", .kind = CFG_HOSTPORT,
 	 LST(alt_servers, nalt)},
 	STR("alternate-domain", 0, alt_domain, 1),
+	/* coturn's default port for these is its TLS port. */
+	{.name = "tls-alternate-server", .kind = CFG_HOSTPORT, .dflt = 5349,
+	 LST(tls_alt_servers, ntls_alt)},
 	NUM("drain-timeout", 0, drain_timeout, 0, 604800),
 	STR("log-format", 0, log_format, 1),
 	FLAG("syslog", 0, syslog),
@@ -179,7 +182,6 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("new-log-timestamp-format", 0),
 	UNSUPV("aux-server", 0),
 	UNSUP("udp-self-balance", 0),
-	UNSUPV("tls-alternate-server", 0),
 	UNSUPV("max-allocate-timeout", 0),
 	FLAG("secure-stun", 0, secure_stun),
 	STR("dh-file", 0, dh_file, 1),

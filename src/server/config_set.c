@@ -195,7 +195,8 @@ static int cfg_hostport_set(struct config *c, const struct cfg_opt *o,
 	struct sa *slot = cfg_list_slot(c, o, key, src);
 	if (!slot)
 		return EINVAL;
-	if (sa_set_hostport(slot, val, 3478) != 0 || sa_is_any(slot))
+	if (sa_set_hostport(slot, val, o->dflt ? (uint16_t)o->dflt : 3478) != 0 ||
+	    sa_is_any(slot))
 		return cfg_invalid(o, key, val, src);
 	(*cfg_count(c, o))++;
 	return 0;

@@ -238,6 +238,8 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	for (unsigned i = 0; i < c->nalt && i < TURN_MAX_ALT; i++)
 		t->alt[t->nalt++] = c->alt_servers[i];
 	snprintf(t->alt_domain, sizeof(t->alt_domain), "%s", c->alt_domain);
+	for (unsigned i = 0; i < c->ntls_alt && i < TURN_MAX_ALT; i++)
+		t->tls_alt[t->ntls_alt++] = c->tls_alt_servers[i];
 	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));
 	if (!rc)
 		rc = tcfg_users(c, t);

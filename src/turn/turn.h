@@ -139,6 +139,10 @@ struct turn_cfg {
 	struct sa alt[TURN_MAX_ALT]; /* --alternate-server, port set */
 	unsigned nalt;
 	char alt_domain[TURN_MAX_DOMAIN]; /* ALTERNATE-DOMAIN for TLS/DTLS */
+	/* --tls-alternate-server: TLS/DTLS clients get these instead of
+	 * alt when there are any (coturn's split). */
+	struct sa tls_alt[TURN_MAX_ALT];
+	unsigned ntls_alt;
 	bool log_binding;           /* --log-binding: one info line per Binding */
 };
 

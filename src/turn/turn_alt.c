@@ -6,16 +6,33 @@
  * already succeeded never get here. */
 #include "turn/turn_int.h"
 
-/* The next alternate of family af, round robin, or NULL if none. */
-static const struct sa *alt_pick(struct turn_srv *srv, int af)
+/* One list of alternates and its round-robin positions (per family). */
+struct alt_list {
+	const struct sa *sa;
+	unsigned n;
+	unsigned *next;
+};
+
+/* The alternates for this client: a TLS/DTLS client gets the
+ * --tls-alternate-server list when there is one. */
+static struct alt_list alt_list_for(struct turn_srv *srv,
+				    const struct turn_src *src)
 {
 	const struct turn_cfg *c = srv->cfg;
-	unsigned *next = &srv->alt_next[af == AF_INET6];
-	for (unsigned i = 0; i < c->nalt; i++) {
-		unsigned k = (*next + i) % c->nalt;
-		if (sa_af(&c->alt[k]) == af) {
+	if (src->secure && c->ntls_alt)
+		return (struct alt_list){c->tls_alt, c->ntls_alt, srv->tls_alt_next};
+	return (struct alt_list){c->alt, c->nalt, srv->alt_next};
+}
+
+/* The next alternate of family af, round robin, or NULL if none. */
+static const struct sa *alt_pick(const struct alt_list *l, int af)
+{
+	unsigned *next = &l->next[af == AF_INET6];
+	for (unsigned i = 0; i < l->n; i++) {
+		unsigned k = (*next + i) % l->n;
+		if (sa_af(&l->sa[k]) == af) {
 			*next = k + 1;
-			return &c->alt[k];
+			return &l->sa[k];
 		}
 	}
 	return NULL;
@@ -32,10 +49,11 @@ bool turn_alt_redirect(struct turn_srv *srv, const struct turn_src *src,
 	/* 10: the first ALTERNATE-SERVER has the request's family; one of
 	 * the other family, if there is one, follows. */
 	int af = sa_af(&src->client);
-	const struct sa *same = alt_pick(srv, af);
+	struct alt_list l = alt_list_for(srv, src);
+	const struct sa *same = alt_pick(&l, af);
 	if (!same)
 		return false;
-	const struct sa *other = alt_pick(srv, af == AF_INET ? AF_INET6 : AF_INET);
+	const struct sa *other = alt_pick(&l, af == AF_INET ? AF_INET6 : AF_INET);
 	struct turn_resp r;
 	turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, auth);
 	stun_enc_error(&r.enc, 300, NULL);

@@ -116,6 +116,7 @@ struct turn_srv {
 	bool draining;
 	bool shutting_down; /* streams closing now end with TURN_END_SHUTDOWN */
 	unsigned alt_next[2]; /* round robin over alternates, per family */
+	unsigned tls_alt_next[2]; /* the same over the TLS/DTLS ones */
 	struct turn_tconn *tq_head, *tq_tail; /* unbound peer connections */
 	struct turn_alloc **heap; /* min-heap on expires */
 	size_t nheap, capheap;

@@ -82,7 +82,7 @@ NEEDS = {
     "cert": ["pkey"], "pkey": ["cert"], "CA-file": ["cert", "pkey"], "ca-file": ["cert", "pkey"],
     "bps-capacity": ["max-bps"],
     "syslog-facility": ["syslog"], "no-stdout-log": ["syslog"],
-    "daemon": ["syslog"],
+    "daemon": ["syslog"], "tls-alternate-server": ["alternate-domain"],
     "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
     "pkey-pwd": ["cert", "pkey"],
 }

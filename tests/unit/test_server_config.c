@@ -1074,6 +1074,40 @@ static void test_software_attribute(void **state)
 	assert_string_equal(software_sent("software-name=acme\n"), "acme");
 }
 
+/* coturn's tls-alternate-server: port 5349 by default, needs
+ * alternate-domain (RFC 8489 10), reaches the TURN core. */
+static void test_tls_alternate_server(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "tls-alternate-server=192.0.2.9\n"
+				    "tls-alternate-server=[2001:db8::9]:443\n",
+				    &e, NULL), 0);
+	err_close(&e);
+	assert_int_equal(c.ntls_alt, 2);
+	assert_int_equal(sa_port(&c.tls_alt_servers[0]), 5349);
+	assert_int_equal(sa_port(&c.tls_alt_servers[1]), 443);
+	validate_expect(&c, "'tls-alternate-server' needs 'alternate-domain'");
+	strcpy(c.alt_domain, "turn2.example.net");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.ntls_alt, 2);
+	assert_int_equal(sa_port(&t->tcfg.tls_alt[0]), 5349);
+	server_tcfg_free(t);
+	/* alternate-server keeps 3478 as its default */
+	valid_config(&c);
+	assert_int_equal(file_parse(&c, "alternate-server=192.0.2.9\n", &e, NULL), 0);
+	err_close(&e);
+	assert_int_equal(sa_port(&c.alt_servers[0]), 3478);
+	file_expect_err("tls-alternate-server=0.0.0.0\n",
+			"invalid value for 'tls-alternate-server'", NULL);
+}
+
 /* coturn's -o / daemon: parsed, and refused without a log file (a
  * daemon's standard streams are /dev/null). */
 static void test_daemon_option(void **state)
@@ -1557,6 +1591,7 @@ int main(void)
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
+		cmocka_unit_test(test_tls_alternate_server),
 		cmocka_unit_test(test_software_attribute),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),

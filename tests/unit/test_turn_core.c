@@ -792,6 +792,51 @@ static void test_alternate_domain_secure(void **state)
 	h_free(h);
 }
 
+/* --tls-alternate-server: TLS/DTLS clients are sent to those (with
+ * ALTERNATE-DOMAIN), plain clients to --alternate-server, each list
+ * round robin on its own. */
+static void alternates_tls(struct turn_cfg *c)
+{
+	alternates_domain(c);
+	c->tls_alt[0] = h_sa("198.51.100.30", 5349);
+	c->tls_alt[1] = h_sa("198.51.100.31", 443);
+	c->ntls_alt = 2;
+}
+
+static void test_tls_alternate_server(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(alternates_tls);
+	const char *want_tls[] = {"198.51.100.30", "198.51.100.31", "198.51.100.30"};
+	const uint16_t want_port[] = {5349, 443, 5349};
+	for (int i = 0; i < 3; i++) {
+		struct turn_src s = h_src("198.51.100.7", (uint16_t)(41000 + i),
+					  TURN_PROTO_TCP);
+		s.secure = true;
+		h_get_nonce(h, &s);
+		assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL,
+					   &h_alice), STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 300);
+		/* No IPv6 TLS alternate: the IPv4 one alone, not a plain one. */
+		assert_int_equal(alt_count(h), 1);
+		struct sa a = alt_nth(h, 0);
+		char ip[SA_STRLEN];
+		assert_string_equal(sa_fmt_ip(&a, ip, sizeof(ip)), want_tls[i]);
+		assert_int_equal(sa_port(&a), want_port[i]);
+		assert_non_null(stun_msg_attr(&h->resp, STUN_ATTR_ALTERNATE_DOMAIN));
+	}
+	/* A plain client still gets the plain list. */
+	struct turn_src p = h_src("198.51.100.8", 42000, TURN_PROTO_UDP);
+	h_get_nonce(h, &p);
+	assert_int_equal(h_request(h, &p, TURN_ALLOCATE, h_udp_attrs, NULL, &h_alice),
+			 STUN_CLASS_ERROR);
+	struct sa a = alt_nth(h, 0);
+	char ip[SA_STRLEN];
+	assert_string_equal(sa_fmt_ip(&a, ip, sizeof(ip)), "198.51.100.20");
+	assert_int_equal(sa_port(&a), 3478);
+	h_free(h);
+}
+
 /* Allocations made before alternates were configured (reload) or before
  * a drain go on: Refresh still works; only new Allocates move. */
 static void test_alternate_existing_allocation_kept(void **state)
@@ -865,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_alternate_server_300),
 		cmocka_unit_test(test_alternate_other_family_serves),
 		cmocka_unit_test(test_alternate_domain_secure),
+		cmocka_unit_test(test_tls_alternate_server),
 		cmocka_unit_test(test_alternate_existing_allocation_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
