@@ -18,8 +18,11 @@ args=(serve --listening-ip 127.0.0.1 --listening-port "$port"
 	--use-auth-secret --static-auth-secret "$TS_SECRET" --realm test
 	--allow-loopback-peers --pidfile "$pidf")
 
+conf="$TS_TMP/turnstone.conf"
+echo "# reloaded below" >"$conf"
+
 # The foreground part must come back by itself: bounded by timeout.
-timeout 30 "$BIN" "${args[@]}" -o --log-file "$logf" >"$TS_TMP/out" 2>&1
+timeout 30 "$BIN" "${args[@]}" -o --log-file "$logf" -c "$conf" >"$TS_TMP/out" 2>&1
 rc=$?
 dpid=$(cat "$pidf" 2>/dev/null)
 if [ "$rc" = 0 ] && [[ $dpid =~ ^[0-9]+$ ]] && kill -0 "$dpid" 2>/dev/null; then
@@ -52,6 +55,24 @@ else
 fi
 ts_check "it serves TURN" "$BIN" probe "turn:127.0.0.1:$port?transport=udp" \
 	--secret "$TS_SECRET" --count 3
+
+# A reload that fails says why in the log, naming the key: the daemon's
+# stderr, where a start prints it, is /dev/null.
+echo "bogus-option=1" >>"$conf"
+kill -HUP "$dpid"
+for _ in $(seq 50); do
+	grep -q "reload failed" "$logf" && break
+	sleep 0.1
+done
+if grep -q "reload: unknown option 'bogus-option'" "$logf" &&
+	grep -q "reload failed; keeping" "$logf"; then
+	ts_pass "a failed reload names the key in the log"
+else
+	ts_fail "a failed reload's reason" "$(cat "$logf")"
+fi
+ts_check "it still serves TURN after the failed reload" "$BIN" probe \
+	"turn:127.0.0.1:$port?transport=udp" --secret "$TS_SECRET" --count 3
+echo "# reloaded below" >"$conf"
 
 # A second start that fails (its log file cannot be opened) leaves the
 # running daemon's pidfile alone.
