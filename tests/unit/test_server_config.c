@@ -1065,6 +1065,11 @@ static void test_daemon_option(void **state)
 	validate_expect(&c, "'daemon' needs 'log-file'");
 	c.syslog = true; /* or syslog */
 	assert_int_equal(config_validate(&c, NULL), 0);
+	/* Usage records on stdout would go to /dev/null in the background. */
+	strcpy(c.usage_log, "-");
+	validate_expect(&c, "'usage-log=-' (stdout) cannot go with 'daemon'");
+	strcpy(c.usage_log, "/var/log/turnstone-usage.log");
+	assert_int_equal(config_validate(&c, NULL), 0);
 }
 
 /* Issue 5: bandwidth, caps, usage log and the Prometheus exporter. */
