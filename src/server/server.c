@@ -4,6 +4,7 @@
  * calls in progress finish; SIGHUP rebuilds the TURN configuration and
  * swaps it in. The service manager hears of each step (notify.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,7 +56,9 @@ struct server {
 	struct server_log log;     /* log-file, syslog (server_log.c) */
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
 	bool draining;
-	bool pidfile_written; /* removed at exit only then */
+	/* The pidfile this process wrote, removed at exit ("" = none): a
+	 * reload may name another, which is not ours to remove. */
+	char pidfile[sizeof(((struct config *)0)->pidfile)];
 	uint64_t drain_deadline; /* monotonic ms */
 };
 
@@ -484,8 +487,8 @@ static void server_cleanup(struct server *s)
 	/* Only our own: a start that failed must not remove the pidfile of
 	 * the instance that runs. May fail once proc-user has dropped root;
 	 * the manager copes. */
-	if (s->pidfile_written)
-		unlink(s->cfg.pidfile);
+	if (s->pidfile[0])
+		unlink(s->pidfile);
 	server_log_close(&s->log);
 	explicit_bzero(&s->cfg, sizeof(s->cfg));
 }
@@ -513,12 +516,19 @@ static void server_pidfile(struct server *s)
 {
 	if (!s->cfg.pidfile[0])
 		return;
-	FILE *f = fopen(s->cfg.pidfile, "w");
+	/* Written as root before proc-user drops it: a symlink there (which
+	 * a process of that user could plant) is not followed. */
+	int fd = open(s->cfg.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+					      O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		log_warn("cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
-	s->pidfile_written = true; /* ours from here, even if cut short */
+	/* ours from here, even if cut short */
+	snprintf(s->pidfile, sizeof(s->pidfile), "%s", s->cfg.pidfile);
 	fprintf(f, "%ld\n", (long)getpid());
 	fclose(f);
 }

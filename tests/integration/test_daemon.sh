@@ -120,4 +120,40 @@ if [ "$nolog_rc" = 2 ] && grep -q "'daemon' needs 'log-file'" "$TS_TMP/out3"; th
 else
 	ts_fail "daemon without log-file" "exit $nolog_rc: $(cat "$TS_TMP/out3")"
 fi
+
+# The pidfile: a symlink there is not followed (it is written as root,
+# before proc-user); a reload that names another pidfile does not make
+# that one ours, so the exit removes only the one written.
+pconf="$TS_TMP/pid.conf"
+victim="$TS_TMP/victim" other="$TS_TMP/other.pid"
+echo keep >"$victim"
+ln -s "$victim" "$TS_TMP/link.pid"
+printf 'pidfile=%s\n' "$TS_TMP/link.pid" >"$pconf"
+ts_start_server "$BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	-c "$pconf" || ts_finish
+if [ "$(cat "$victim")" = keep ] && grep -q "cannot write pidfile" "$TS_LOG"; then
+	ts_pass "a symlink as pidfile is not followed"
+else
+	ts_fail "a symlink as pidfile" "victim now '$(cat "$victim")'"
+fi
+ts_stop_server "$TS_PID" "$TS_LOG"
+ts_forget_server "$TS_PID"
+rm -f "$TS_TMP/link.pid"
+printf 'pidfile=%s\n' "$TS_TMP/own.pid" >"$pconf"
+ts_start_server "$BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	-c "$pconf" || ts_finish
+echo 1 >"$other" # another instance's
+printf 'pidfile=%s\n' "$other" >"$pconf"
+kill -HUP "$TS_PID"
+for _ in $(seq 50); do
+	grep -q "configuration reloaded" "$TS_LOG" && break
+	sleep 0.1
+done
+ts_stop_server "$TS_PID" "$TS_LOG"
+ts_forget_server "$TS_PID"
+if [ -e "$other" ] && [ ! -e "$TS_TMP/own.pid" ]; then
+	ts_pass "exit removes the pidfile written, not one a reload named"
+else
+	ts_fail "the pidfile at exit" "other.pid $( [ -e "$other" ] && echo kept || echo removed), own.pid $( [ -e "$TS_TMP/own.pid" ] && echo kept || echo removed)"
+fi
 ts_finish
