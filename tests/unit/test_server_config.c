@@ -911,6 +911,19 @@ static void test_api_cfg(void **state)
 	assert_string_equal(a.platform[0].urls[1], "turn:127.0.0.1:3478?transport=udp");
 	assert_string_equal(a.platform[0].secret, "topsecret");
 	assert_int_equal(a.nendpoints, 2); /* udp and tcp, stun: not twice */
+	/* Only the URLs this node answers: stun-only has no TURN, no-stun
+	 * no Binding (it listed them all, handing browsers dead servers). */
+	c.stun_only = true;
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.platform[0].nurls, 1);
+	assert_string_equal(a.platform[0].urls[0], "stun:127.0.0.1:3478");
+	c.stun_only = false;
+	c.no_stun = true;
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.platform[0].nurls, 2);
+	assert_string_equal(a.platform[0].urls[0], "turn:127.0.0.1:3478?transport=udp");
+	assert_string_equal(a.platform[0].urls[1], "turn:127.0.0.1:3478?transport=tcp");
+	c.no_stun = false;
 
 	/* With TLS on, a turns: URL on the TLS port; each listening address
 	 * once although the listening set now holds it on both ports. */
