@@ -125,8 +125,14 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 		snprintf(host, sizeof(host), sa_af(s) == AF_INET6 ? "[%s]" : "%s", ip);
 		struct api_platform *p = &a->platform[a->nplatform++];
 		snprintf(p->secret, sizeof(p->secret), "%s", c->secrets[0]);
-		snprintf(url, sizeof(url), "stun:%s:%u", host, c->port);
-		apicfg_add_url(p, a, url, err);
+		/* Only what this node answers: no-stun drops Binding, stun-only
+		 * every TURN request (a browser would wait on them for nothing). */
+		if (!c->no_stun) {
+			snprintf(url, sizeof(url), "stun:%s:%u", host, c->port);
+			apicfg_add_url(p, a, url, err);
+		}
+		if (c->stun_only)
+			continue;
 		if (lc->udp) {
 			snprintf(url, sizeof(url), "turn:%s:%u?transport=udp", host, c->port);
 			apicfg_add_url(p, a, url, err);

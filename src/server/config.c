@@ -321,6 +321,10 @@ static int cfg_check_service(const struct config *c, FILE *err)
 	r |= cfg_check(!c->daemon || c->log_file[0] || c->syslog, err,
 		       "'daemon' needs 'log-file' or 'syslog': in the background "
 		       "there is no terminal to log to");
+	/* Its stdout is /dev/null once it runs: the records would be lost. */
+	r |= cfg_check(!c->daemon || strcmp(c->usage_log, "-") != 0, err,
+		       "'usage-log=-' (stdout) cannot go with 'daemon': its "
+		       "stdout is /dev/null; give a file");
 	return r ? EINVAL : 0;
 }
 

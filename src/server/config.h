@@ -131,7 +131,7 @@ struct config {
 	char log_format[8];             /* --log-format text|json */
 	/* logging, coturn's options (docs/coturn-migration.md) */
 	bool syslog;                    /* --syslog (or log-file=syslog) */
-	char syslog_facility[16];       /* --syslog-facility ("" = daemon), checked */
+	char syslog_facility[16];       /* --syslog-facility ("" = user), checked */
 	bool no_stdout_log;             /* --no-stdout-log: needs log-file or syslog */
 	bool log_binding;               /* --log-binding: one line per Binding */
 };

@@ -4,6 +4,7 @@
  * calls in progress finish; SIGHUP rebuilds the TURN configuration and
  * swaps it in. The service manager hears of each step (notify.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,34 +56,38 @@ struct server {
 	struct server_log log;     /* log-file, syslog (server_log.c) */
 	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
 	bool draining;
-	bool pidfile_written; /* removed at exit only then */
+	/* The pidfile this process wrote, removed at exit ("" = none): a
+	 * reload may name another, which is not ours to remove. */
+	char pidfile[sizeof(((struct config *)0)->pidfile)];
 	uint64_t drain_deadline; /* monotonic ms */
 };
 
-static int server_load(struct config *c, int argc, char **argv)
+static int server_load(struct config *c, int argc, char **argv, FILE *err)
 {
 	config_defaults(c);
-	if (config_parse_args(c, argc, argv, stderr) != 0)
+	if (config_parse_args(c, argc, argv, err) != 0)
 		return EINVAL;
-	return config_validate(c, stderr);
+	return config_validate(c, err);
 }
 
 /* The API's part of the configuration, checked with the rest so that
  * --check-config catches a bad api-turn-server too. */
-static int server_load_api(const struct config *c, struct api_cfg *a)
+static int server_load_api(const struct config *c, struct api_cfg *a,
+			   FILE *err)
 {
 	struct net_listen_cfg lc;
 	if (!c->api_port)
 		return 0;
 	server_listen_cfg(c, &lc);
-	return server_api_cfg(c, &lc, a, stderr);
+	return server_api_cfg(c, &lc, a, err);
 }
 
 /* Build the TLS contexts and put them first in s->tls. */
-static int server_load_tls(struct server *s, const struct config *c)
+static int server_load_tls(struct server *s, const struct config *c,
+			   FILE *errf)
 {
 	struct net_tls *t;
-	int err = server_tls_build(c, &t, stderr);
+	int err = server_tls_build(c, &t, errf);
 	if (err || !t)
 		return err;
 	struct server_tls *st = calloc(1, sizeof(*st));
@@ -219,11 +224,11 @@ static int server_api_drain(void *arg)
  * *lcp is the new listening set, or NULL when it is unchanged. */
 static int server_reload_build(struct server *s, struct config *c,
 			       struct server_tcfg **tp, struct server_lc **lcp,
-			       struct api_cfg *na)
+			       struct api_cfg *na, FILE *err)
 {
 	*lcp = NULL;
-	if (server_load(c, s->argc, s->argv) != 0 || server_load_api(c, na) != 0 ||
-	    server_log_open(&s->log, c) != 0)
+	if (server_load(c, s->argc, s->argv, err) != 0 ||
+	    server_load_api(c, na, err) != 0 || server_log_open(&s->log, c, err) != 0)
 		return EINVAL;
 	/* The relay port pool is sized at start and shared by all workers. */
 	if (c->min_port != s->cfg.min_port || c->max_port != s->cfg.max_port) {
@@ -251,7 +256,7 @@ static int server_reload_build(struct server *s, struct config *c,
 			return EADDRINUSE;
 		}
 	}
-	if (server_tcfg_build(c, nl ? &nl->lc : &s->lc, tp, stderr) != 0) {
+	if (server_tcfg_build(c, nl ? &nl->lc : &s->lc, tp, err) != 0) {
 		free(nl);
 		return EINVAL;
 	}
@@ -259,7 +264,7 @@ static int server_reload_build(struct server *s, struct config *c,
 	/* Nonces stay valid across a reload: a new key would answer every
 	 * client's next request with 438 at once. */
 	(*tp)->tcfg.nonce_key = s->tcfg->tcfg.nonce_key;
-	if (server_load_tls(s, c) != 0) {
+	if (server_load_tls(s, c, err) != 0) {
 		server_tcfg_free(*tp);
 		free(nl);
 		*lcp = NULL;
@@ -334,6 +339,27 @@ static void server_relisten(struct server *s, struct server_lc *nl)
  * Otherwise everything is swapped: listeners, TLS, certificates, all the
  * TURN core reads (secrets, users, peer policy, quotas, limits) and the
  * API's options; allocations survive. */
+/* What a reload found wrong (the lines naming the key that a start
+ * prints on stderr), to the log: a daemon's stderr is /dev/null, and with
+ * log-file or syslog the log is where an operator looks. */
+static void server_reload_report(FILE *f, char **buf)
+{
+	if (f == stderr)
+		return;
+	fclose(f);
+	for (char *save = NULL, *l = strtok_r(*buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(l, "turnstone: ", 11) == 0)
+			l += 11;
+		if (strncmp(l, "warning: ", 9) == 0)
+			log_warn("reload: %s", l + 9);
+		else
+			log_err("reload: %s", l);
+	}
+	free(*buf);
+	*buf = NULL;
+}
+
 static void server_reload(struct server *s)
 {
 	struct config *c = calloc(1, sizeof(*c));
@@ -341,9 +367,15 @@ static void server_reload(struct server *s)
 	struct server_lc *nl = NULL;
 	struct server_tls *old_tls = s->tls;
 	struct api_cfg *na = calloc(1, sizeof(*na));
+	char *ebuf = NULL;
+	size_t elen = 0;
+	FILE *ef = open_memstream(&ebuf, &elen);
 	notify_reloading();
 	server_trim(s);
-	if (!c || !na || server_reload_build(s, c, &t, &nl, na) != 0) {
+	int err = !c || !na ? ENOMEM
+			    : server_reload_build(s, c, &t, &nl, na, ef ? ef : stderr);
+	server_reload_report(ef ? ef : stderr, &ebuf);
+	if (err) {
 		log_err("reload failed; keeping the running configuration");
 		server_log_abort(&s->log);
 		free(c);
@@ -455,19 +487,19 @@ static void server_cleanup(struct server *s)
 	/* Only our own: a start that failed must not remove the pidfile of
 	 * the instance that runs. May fail once proc-user has dropped root;
 	 * the manager copes. */
-	if (s->pidfile_written)
-		unlink(s->cfg.pidfile);
+	if (s->pidfile[0])
+		unlink(s->pidfile);
 	server_log_close(&s->log);
 	explicit_bzero(&s->cfg, sizeof(s->cfg));
 }
 
 static int server_setup(struct server *s)
 {
-	if (server_log_open(&s->log, &s->cfg) != 0)
+	if (server_log_open(&s->log, &s->cfg, stderr) != 0)
 		return EINVAL;
 	server_log_use(&s->log, &s->cfg);
 	server_listen_cfg(&s->cfg, &s->lc);
-	int err = server_load_tls(s, &s->cfg);
+	int err = server_load_tls(s, &s->cfg, stderr);
 	if (!err)
 		err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
 	if (!err)
@@ -484,12 +516,19 @@ static void server_pidfile(struct server *s)
 {
 	if (!s->cfg.pidfile[0])
 		return;
-	FILE *f = fopen(s->cfg.pidfile, "w");
+	/* Written as root before proc-user drops it: a symlink there (which
+	 * a process of that user could plant) is not followed. */
+	int fd = open(s->cfg.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+					      O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		log_warn("cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
-	s->pidfile_written = true; /* ours from here, even if cut short */
+	/* ours from here, even if cut short */
+	snprintf(s->pidfile, sizeof(s->pidfile), "%s", s->cfg.pidfile);
 	fprintf(f, "%ld\n", (long)getpid());
 	fclose(f);
 }
@@ -569,13 +608,13 @@ int server_main(int argc, char **argv)
 	s->api_fd = -1;
 	s->obs.prom_fd = -1;
 	int rc = 2, ready_fd = -1; /* ready_fd: daemon.h */
-	if (server_load(&s->cfg, argc, argv) != 0 ||
-	    server_load_api(&s->cfg, &s->acfg) != 0 ||
+	if (server_load(&s->cfg, argc, argv, stderr) != 0 ||
+	    server_load_api(&s->cfg, &s->acfg, stderr) != 0 ||
 	    server_privs_resolve(&s->cfg, &s->privs, stderr) != 0)
 		goto out;
 	s->acfg.drain_h = server_api_drain;
 	if (s->cfg.check_config) {
-		if (server_load_tls(s, &s->cfg) != 0)
+		if (server_load_tls(s, &s->cfg, stderr) != 0)
 			goto out;
 		printf("configuration OK\n");
 		rc = 0;

@@ -98,8 +98,8 @@ struct server_log {
 	struct server_logf *old;   /* files of earlier reloads, open till exit */
 };
 /* Open what c needs that is not open yet (a new log-file); nothing
- * changes for the logger. 0, or EINVAL with a line on stderr. */
-int server_log_open(struct server_log *l, const struct config *c);
+ * changes for the logger. 0, or EINVAL with a line on err. */
+int server_log_open(struct server_log *l, const struct config *c, FILE *err);
 /* Route log lines as c says (after server_log_open), with its level and
  * format. */
 void server_log_use(struct server_log *l, const struct config *c);

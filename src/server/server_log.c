@@ -34,24 +34,25 @@ static void server_log_retire(struct server_log *l)
 
 /* syslog(3) loses lines silently when nothing listens on /dev/log; say so
  * once, on stderr, where startup problems go. */
-static void server_log_probe(const struct server_log *l, const struct config *c)
+static void server_log_probe(const struct server_log *l, const struct config *c,
+			     FILE *out)
 {
 	int err = c->syslog && !l->syslog ? log_syslog_probe() : 0;
 	if (err)
-		fprintf(stderr, "turnstone: warning: 'syslog': nothing listens on "
+		fprintf(out, "turnstone: warning: 'syslog': nothing listens on "
 			"/dev/log (%s); log lines are lost until a syslog daemon "
 			"does\n", strerror(err));
 }
 
-int server_log_open(struct server_log *l, const struct config *c)
+int server_log_open(struct server_log *l, const struct config *c, FILE *err)
 {
 	server_log_abort(l);
-	server_log_probe(l, c);
+	server_log_probe(l, c, err);
 	if (!c->log_file[0] || strcmp(c->log_file, l->path) == 0)
 		return 0;
 	l->next = fopen(c->log_file, "a");
 	if (!l->next) {
-		fprintf(stderr, "turnstone: cannot open log-file '%s': %s\n",
+		fprintf(err, "turnstone: cannot open log-file '%s': %s\n",
 			c->log_file, strerror(errno));
 		return EINVAL;
 	}

@@ -18,8 +18,11 @@ args=(serve --listening-ip 127.0.0.1 --listening-port "$port"
 	--use-auth-secret --static-auth-secret "$TS_SECRET" --realm test
 	--allow-loopback-peers --pidfile "$pidf")
 
+conf="$TS_TMP/turnstone.conf"
+echo "# reloaded below" >"$conf"
+
 # The foreground part must come back by itself: bounded by timeout.
-timeout 30 "$BIN" "${args[@]}" -o --log-file "$logf" >"$TS_TMP/out" 2>&1
+timeout 30 "$BIN" "${args[@]}" -o --log-file "$logf" -c "$conf" >"$TS_TMP/out" 2>&1
 rc=$?
 dpid=$(cat "$pidf" 2>/dev/null)
 if [ "$rc" = 0 ] && [[ $dpid =~ ^[0-9]+$ ]] && kill -0 "$dpid" 2>/dev/null; then
@@ -52,6 +55,24 @@ else
 fi
 ts_check "it serves TURN" "$BIN" probe "turn:127.0.0.1:$port?transport=udp" \
 	--secret "$TS_SECRET" --count 3
+
+# A reload that fails says why in the log, naming the key: the daemon's
+# stderr, where a start prints it, is /dev/null.
+echo "bogus-option=1" >>"$conf"
+kill -HUP "$dpid"
+for _ in $(seq 50); do
+	grep -q "reload failed" "$logf" && break
+	sleep 0.1
+done
+if grep -q "reload: unknown option 'bogus-option'" "$logf" &&
+	grep -q "reload failed; keeping" "$logf"; then
+	ts_pass "a failed reload names the key in the log"
+else
+	ts_fail "a failed reload's reason" "$(cat "$logf")"
+fi
+ts_check "it still serves TURN after the failed reload" "$BIN" probe \
+	"turn:127.0.0.1:$port?transport=udp" --secret "$TS_SECRET" --count 3
+echo "# reloaded below" >"$conf"
 
 # A second start that fails (its log file cannot be opened) leaves the
 # running daemon's pidfile alone.
@@ -98,5 +119,41 @@ if [ "$nolog_rc" = 2 ] && grep -q "'daemon' needs 'log-file'" "$TS_TMP/out3"; th
 	ts_pass "daemon without log-file is a startup error"
 else
 	ts_fail "daemon without log-file" "exit $nolog_rc: $(cat "$TS_TMP/out3")"
+fi
+
+# The pidfile: a symlink there is not followed (it is written as root,
+# before proc-user); a reload that names another pidfile does not make
+# that one ours, so the exit removes only the one written.
+pconf="$TS_TMP/pid.conf"
+victim="$TS_TMP/victim" other="$TS_TMP/other.pid"
+echo keep >"$victim"
+ln -s "$victim" "$TS_TMP/link.pid"
+printf 'pidfile=%s\n' "$TS_TMP/link.pid" >"$pconf"
+ts_start_server "$BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	-c "$pconf" || ts_finish
+if [ "$(cat "$victim")" = keep ] && grep -q "cannot write pidfile" "$TS_LOG"; then
+	ts_pass "a symlink as pidfile is not followed"
+else
+	ts_fail "a symlink as pidfile" "victim now '$(cat "$victim")'"
+fi
+ts_stop_server "$TS_PID" "$TS_LOG"
+ts_forget_server "$TS_PID"
+rm -f "$TS_TMP/link.pid"
+printf 'pidfile=%s\n' "$TS_TMP/own.pid" >"$pconf"
+ts_start_server "$BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	-c "$pconf" || ts_finish
+echo 1 >"$other" # another instance's
+printf 'pidfile=%s\n' "$other" >"$pconf"
+kill -HUP "$TS_PID"
+for _ in $(seq 50); do
+	grep -q "configuration reloaded" "$TS_LOG" && break
+	sleep 0.1
+done
+ts_stop_server "$TS_PID" "$TS_LOG"
+ts_forget_server "$TS_PID"
+if [ -e "$other" ] && [ ! -e "$TS_TMP/own.pid" ]; then
+	ts_pass "exit removes the pidfile written, not one a reload named"
+else
+	ts_fail "the pidfile at exit" "other.pid $( [ -e "$other" ] && echo kept || echo removed), own.pid $( [ -e "$TS_TMP/own.pid" ] && echo kept || echo removed)"
 fi
 ts_finish

@@ -7,7 +7,8 @@
 #    at LOCAL3 with the level's priority, and none on stderr;
 #    --log-binding logs each Binding (client address, transport);
 #  - SIGHUP with a new facility moves the lines to it; a bad reload is
-#    logged there at LOG_ERR and the old configuration keeps running;
+#    logged there at LOG_ERR, with its reason, and the old configuration
+#    keeps running;
 #  - --syslog with --log-file: each line goes to both; no Binding lines
 #    without --log-binding; the default facility is USER;
 #  - --no-stdout-log with nowhere else to log is a startup error.
@@ -89,8 +90,8 @@ printf 'syslog\nsyslog-facility=nonsense\n' >"$conf"
 kill -HUP "$P1"
 expect "a bad reload is logged at local4.err" \
 	"^<163>.* turnstone\[$P1\]: error reload failed" "$sink"
-expect "and its reason goes to stderr, naming the key" \
-	"invalid value for 'syslog-facility': 'nonsense'" "$L1"
+expect "and its reason too, naming the key (a daemon's stderr is /dev/null)" \
+	"^<163>.* turnstone\[$P1\]: error reload: invalid value for 'syslog-facility': 'nonsense'" "$sink"
 sleep 0.5 # a worker takes a new configuration within 200 ms
 n=$(grep -c "turnstone\[$P1\]: info binding request" "$sink")
 "$TS_PY" "$TS_DIR/turnclient.py" binding 127.0.0.1 "$TS_PORT" 1 >/dev/null ||

@@ -911,6 +911,19 @@ static void test_api_cfg(void **state)
 	assert_string_equal(a.platform[0].urls[1], "turn:127.0.0.1:3478?transport=udp");
 	assert_string_equal(a.platform[0].secret, "topsecret");
 	assert_int_equal(a.nendpoints, 2); /* udp and tcp, stun: not twice */
+	/* Only the URLs this node answers: stun-only has no TURN, no-stun
+	 * no Binding (it listed them all, handing browsers dead servers). */
+	c.stun_only = true;
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.platform[0].nurls, 1);
+	assert_string_equal(a.platform[0].urls[0], "stun:127.0.0.1:3478");
+	c.stun_only = false;
+	c.no_stun = true;
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(a.platform[0].nurls, 2);
+	assert_string_equal(a.platform[0].urls[0], "turn:127.0.0.1:3478?transport=udp");
+	assert_string_equal(a.platform[0].urls[1], "turn:127.0.0.1:3478?transport=tcp");
+	c.no_stun = false;
 
 	/* With TLS on, a turns: URL on the TLS port; each listening address
 	 * once although the listening set now holds it on both ports. */
@@ -1128,6 +1141,11 @@ static void test_daemon_option(void **state)
 	err_close(&e);
 	validate_expect(&c, "'daemon' needs 'log-file'");
 	c.syslog = true; /* or syslog */
+	assert_int_equal(config_validate(&c, NULL), 0);
+	/* Usage records on stdout would go to /dev/null in the background. */
+	strcpy(c.usage_log, "-");
+	validate_expect(&c, "'usage-log=-' (stdout) cannot go with 'daemon'");
+	strcpy(c.usage_log, "/var/log/turnstone-usage.log");
 	assert_int_equal(config_validate(&c, NULL), 0);
 }
 
@@ -1407,20 +1425,20 @@ static void test_log_routing(void **state)
 	struct server_log l = {0};
 	valid_config(&c);
 	strcpy(c.log_file, a);
-	assert_int_equal(server_log_open(&l, &c), 0);
+	assert_int_equal(server_log_open(&l, &c, stderr), 0);
 	server_log_use(&l, &c);
 	log_info("first line");
 	strcpy(c.log_file, b);
-	assert_int_equal(server_log_open(&l, &c), 0);
+	assert_int_equal(server_log_open(&l, &c, stderr), 0);
 	server_log_use(&l, &c);
 	FILE *fb = l.f;
 	log_info("second line");
-	assert_int_equal(server_log_open(&l, &c), 0);
+	assert_int_equal(server_log_open(&l, &c, stderr), 0);
 	assert_null(l.next);
 	server_log_use(&l, &c);
 	assert_ptr_equal(l.f, fb);
 	strcpy(c.log_file, "/nonexistent-dir/x.log");
-	assert_int_equal(server_log_open(&l, &c), EINVAL);
+	assert_int_equal(server_log_open(&l, &c, stderr), EINVAL);
 	server_log_abort(&l);
 	log_info("third line");
 	server_log_close(&l);
