@@ -19,50 +19,9 @@
 #include "util/cpus.h"
 #include "util/log.h"
 
-#define SERVER_MAX_WORKERS 64
 #define SERVER_DRAIN_MS 5000
 
-/* TLS contexts of earlier reloads: kept while a worker may still point
- * at them (sessions hold their own references to the SSL_CTX). */
-struct server_tls {
-	struct net_tls *tls;
-	struct server_tls *older;
-	uint64_t gen;
-	uint64_t retired_ms; /* when a newer one took over (monotonic) */
-};
-
-/* Listening sets of earlier reloads: a worker may not have read its
- * pointer yet, so they stay until exit. */
-struct server_lc {
-	struct net_listen_cfg lc;
-	struct server_lc *older;
-};
-
-struct server {
-	struct config cfg;
-	struct server_lc *lcs;
-	struct server_tls *tls;
-	int argc;
-	char **argv;
-	struct net_listen_cfg lc;
-	struct server_tcfg *tcfg;
-	struct turn_shared *sh;
-	struct net_worker *workers[SERVER_MAX_WORKERS];
-	struct api *api;
-	struct api_cfg acfg;
-	int api_fd;                  /* the API's listening socket (-1 none) */
-	struct server_privs privs;   /* proc-user, proc-group (privs.c) */
-	unsigned nworkers, nstarted;
-	struct server_log log;     /* log-file, syslog (server_log.c) */
-	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
-	bool draining;
-	/* The pidfile this process wrote, removed at exit ("" = none): a
-	 * reload may name another, which is not ours to remove. */
-	char pidfile[sizeof(((struct config *)0)->pidfile)];
-	uint64_t drain_deadline; /* monotonic ms */
-};
-
-static int server_load(struct config *c, int argc, char **argv, FILE *err)
+int server_load(struct config *c, int argc, char **argv, FILE *err)
 {
 	config_defaults(c);
 	if (config_parse_args(c, argc, argv, err) != 0)
@@ -72,7 +31,7 @@ static int server_load(struct config *c, int argc, char **argv, FILE *err)
 
 /* The API's part of the configuration, checked with the rest so that
  * --check-config catches a bad api-turn-server too. */
-static int server_load_api(const struct config *c, struct api_cfg *a,
+int server_load_api(const struct config *c, struct api_cfg *a,
 			   FILE *err)
 {
 	struct net_listen_cfg lc;
@@ -83,7 +42,7 @@ static int server_load_api(const struct config *c, struct api_cfg *a,
 }
 
 /* Build the TLS contexts and put them first in s->tls. */
-static int server_load_tls(struct server *s, const struct config *c,
+int server_load_tls(struct server *s, const struct config *c,
 			   FILE *errf)
 {
 	struct net_tls *t;
@@ -104,55 +63,7 @@ static int server_load_tls(struct server *s, const struct config *c,
 	return 0;
 }
 
-/* Free the TURN configurations and TLS contexts of earlier reloads that
- * no worker can reach any more: those older than the oldest one a worker
- * has applied. A worker only ever moves to newer ones (what it has not
- * picked up yet is newer still), so those can never come back. Without
- * this, every SIGHUP would keep about 20 KB plus the TLS contexts. */
-static void server_trim(struct server *s)
-{
-	uint64_t tmin = UINT64_MAX, lmin = UINT64_MAX;
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		const struct turn_cfg *tc;
-		const struct net_tls *tl;
-		net_worker_in_use(s->workers[i], &tc, &tl);
-		struct server_tcfg *t = s->tcfg;
-		while (t && &t->tcfg != tc)
-			t = t->older;
-		struct server_tls *x = s->tls;
-		while (x && tl && x->tls != tl)
-			x = x->older;
-		if (!t || (tl && !x))
-			return; /* not found: keep everything */
-		tmin = t->gen < tmin ? t->gen : tmin;
-		if (x)
-			lmin = x->gen < lmin ? x->gen : lmin;
-	}
-	for (struct server_tcfg *p = s->tcfg; p && p->older;) {
-		struct server_tcfg *o = p->older;
-		if (o->gen < tmin) {
-			p->older = o->older;
-			server_tcfg_free(o);
-		} else {
-			p = o;
-		}
-	}
-	for (struct server_tls *p = s->tls; p && p->older;) {
-		struct server_tls *o = p->older;
-		/* DTLS handshakes begun on an old context may still call its
-		 * cookie callbacks, whose key lives here: a minute's grace
-		 * (handshakes are cut after 10 s). */
-		if (o->gen < lmin && net_mono_ms() - o->retired_ms > 60000) {
-			p->older = o->older;
-			net_tls_free(o->tls);
-			free(o);
-		} else {
-			p = o;
-		}
-	}
-}
-
-static const struct net_tls *server_tls_now(const struct server *s)
+const struct net_tls *server_tls_now(const struct server *s)
 {
 	return s->tls ? s->tls->tls : NULL;
 }
@@ -218,191 +129,6 @@ static int server_api_drain(void *arg)
 {
 	(void)arg;
 	return kill(getpid(), SIGUSR1) == 0 ? 0 : errno;
-}
-
-/* Parse and build everything a reload needs; nothing is swapped yet.
- * *lcp is the new listening set, or NULL when it is unchanged. */
-static int server_reload_build(struct server *s, struct config *c,
-			       struct server_tcfg **tp, struct server_lc **lcp,
-			       struct api_cfg *na, FILE *err)
-{
-	*lcp = NULL;
-	if (server_load(c, s->argc, s->argv, err) != 0 ||
-	    server_load_api(c, na, err) != 0 || server_log_open(&s->log, c, err) != 0)
-		return EINVAL;
-	/* The relay port pool is sized at start and shared by all workers. */
-	if (c->min_port != s->cfg.min_port || c->max_port != s->cfg.max_port) {
-		log_err("reload: changing 'min-port' or 'max-port' needs a restart");
-		return EINVAL;
-	}
-	/* Root is gone: another user or group could not be had. */
-	if (server_privs_changed(c, &s->cfg)) {
-		log_err("reload: changing 'proc-user' or 'proc-group' needs a restart");
-		return EINVAL;
-	}
-	na->drain_h = server_api_drain;
-	struct server_lc *nl = calloc(1, sizeof(*nl));
-	if (!nl)
-		return ENOMEM;
-	server_listen_cfg(c, &nl->lc);
-	if (server_listen_equal(&nl->lc, &s->lc)) {
-		free(nl);
-		nl = NULL;
-	} else {
-		char why[256];
-		if (net_listen_check(&s->lc, &nl->lc, why, sizeof(why)) != 0) {
-			log_err("reload: %s", why);
-			free(nl);
-			return EADDRINUSE;
-		}
-	}
-	if (server_tcfg_build(c, nl ? &nl->lc : &s->lc, tp, err) != 0) {
-		free(nl);
-		return EINVAL;
-	}
-	*lcp = nl;
-	/* Nonces stay valid across a reload: a new key would answer every
-	 * client's next request with 438 at once. */
-	(*tp)->tcfg.nonce_key = s->tcfg->tcfg.nonce_key;
-	if (server_load_tls(s, c, err) != 0) {
-		server_tcfg_free(*tp);
-		free(nl);
-		*lcp = NULL;
-		return EINVAL;
-	}
-	return 0;
-}
-
-/* The API restarts, on its new options, only when they changed: for a
- * moment it does not listen. If it cannot start, the old options come
- * back. */
-static void server_reload_api(struct server *s, const struct config *c,
-			      struct api_cfg *na)
-{
-	bool same = s->api_fd >= 0 && na->port == s->acfg.port &&
-		    strcmp(na->listen_ip, s->acfg.listen_ip) == 0;
-	if (c->api_port)
-		na->listen_fd = same ? s->api_fd : -1;
-	if (memcmp(na, &s->acfg, sizeof(*na)) == 0 && (s->api != NULL) == (c->api_port != 0))
-		return;
-	/* A new address is bound while the old one still listens: after a
-	 * proc-user drop the old port may be one we could not bind again. */
-	int err = c->api_port && !same
-		  ? server_listen_tcp(na->listen_ip, na->port, &na->listen_fd) : 0;
-	if (err) {
-		log_err("reload: the API cannot listen on %s port %u: %s; keeping "
-			"the old options", na->listen_ip, na->port, strerror(err));
-		return;
-	}
-	api_stop(s->api);
-	s->api = NULL;
-	if (!c->api_port) {
-		s->acfg = *na;
-		if (s->api_fd >= 0)
-			close(s->api_fd);
-		s->api_fd = -1;
-		log_info("api: stopped (no api-listening-port)");
-		return;
-	}
-	if (api_start(&s->api, na) == 0) {
-		if (s->api_fd >= 0 && !same)
-			close(s->api_fd);
-		s->api_fd = na->listen_fd;
-		s->acfg = *na;
-		return;
-	}
-	if (!same)
-		close(na->listen_fd);
-	log_err("reload: the API does not start on its new options; keeping the old ones");
-	if (s->acfg.port && api_start(&s->api, &s->acfg) != 0)
-		log_err("api: cannot start again on the old options either");
-}
-
-/* Hand the workers a new listening set (after the TLS contexts it may
- * need) and say what now listens. */
-static void server_relisten(struct server *s, struct server_lc *nl)
-{
-	char a[SA_STRLEN];
-	nl->older = s->lcs;
-	s->lcs = nl;
-	s->lc = nl->lc;
-	for (unsigned i = 0; i < s->nworkers; i++)
-		net_worker_set_listen(s->workers[i], &nl->lc);
-	for (unsigned i = 0; i < s->lc.naddrs; i++)
-		log_info("now listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
-			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
-			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
-}
-
-/* SIGHUP: a bad new configuration, certificate or key, or a new
- * listening address that cannot be bound, keeps the old one running.
- * Otherwise everything is swapped: listeners, TLS, certificates, all the
- * TURN core reads (secrets, users, peer policy, quotas, limits) and the
- * API's options; allocations survive. */
-/* What a reload found wrong (the lines naming the key that a start
- * prints on stderr), to the log: a daemon's stderr is /dev/null, and with
- * log-file or syslog the log is where an operator looks. */
-static void server_reload_report(FILE *f, char **buf)
-{
-	if (f == stderr)
-		return;
-	fclose(f);
-	for (char *save = NULL, *l = strtok_r(*buf, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(l, "turnstone: ", 11) == 0)
-			l += 11;
-		if (strncmp(l, "warning: ", 9) == 0)
-			log_warn("reload: %s", l + 9);
-		else
-			log_err("reload: %s", l);
-	}
-	free(*buf);
-	*buf = NULL;
-}
-
-static void server_reload(struct server *s)
-{
-	struct config *c = calloc(1, sizeof(*c));
-	struct server_tcfg *t = NULL;
-	struct server_lc *nl = NULL;
-	struct server_tls *old_tls = s->tls;
-	struct api_cfg *na = calloc(1, sizeof(*na));
-	char *ebuf = NULL;
-	size_t elen = 0;
-	FILE *ef = open_memstream(&ebuf, &elen);
-	notify_reloading();
-	server_trim(s);
-	int err = !c || !na ? ENOMEM
-			    : server_reload_build(s, c, &t, &nl, na, ef ? ef : stderr);
-	server_reload_report(ef ? ef : stderr, &ebuf);
-	if (err) {
-		log_err("reload failed; keeping the running configuration");
-		server_log_abort(&s->log);
-		free(c);
-		if (na)
-			explicit_bzero(na, sizeof(*na));
-		free(na);
-		notify_ready();
-		return;
-	}
-	if (s->tls != old_tls)
-		for (unsigned i = 0; i < s->nworkers; i++)
-			net_worker_set_tls(s->workers[i], s->tls->tls);
-	if (nl)
-		server_relisten(s, nl);
-	server_log_use(&s->log, c);
-	t->older = s->tcfg;
-	t->gen = s->tcfg->gen + 1;
-	s->tcfg = t;
-	s->cfg = *c;
-	free(c);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		net_worker_set_cfg(s->workers[i], &t->tcfg);
-	server_reload_api(s, &s->cfg, na);
-	explicit_bzero(na, sizeof(*na));
-	free(na);
-	log_info("configuration reloaded");
-	notify_ready();
 }
 
 /* No new allocations (300 to an alternate, else 508); exit once the last

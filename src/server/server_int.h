@@ -108,4 +108,56 @@ void server_log_abort(struct server_log *l);
 /* At exit, once no thread logs: back to stderr, close every file. */
 void server_log_close(struct server_log *l);
 
+/* ----- serve (server.c, server_reload.c) ----- */
+#define SERVER_MAX_WORKERS 64
+
+/* TLS contexts of earlier reloads: kept while a worker may still point
+ * at them (sessions hold their own references to the SSL_CTX). */
+struct server_tls {
+	struct net_tls *tls;
+	struct server_tls *older;
+	uint64_t gen;
+	uint64_t retired_ms; /* when a newer one took over (monotonic) */
+};
+
+/* Listening sets of earlier reloads: a worker may not have read its
+ * pointer yet, so they stay until exit. */
+struct server_lc {
+	struct net_listen_cfg lc;
+	struct server_lc *older;
+};
+
+struct server {
+	struct config cfg;
+	struct server_lc *lcs;
+	struct server_tls *tls;
+	int argc;
+	char **argv;
+	struct net_listen_cfg lc;
+	struct server_tcfg *tcfg;
+	struct turn_shared *sh;
+	struct net_worker *workers[SERVER_MAX_WORKERS];
+	struct api *api;
+	struct api_cfg acfg;
+	int api_fd;                  /* the API's listening socket (-1 none) */
+	struct server_privs privs;   /* proc-user, proc-group (privs.c) */
+	unsigned nworkers, nstarted;
+	struct server_log log;     /* log-file, syslog (server_log.c) */
+	struct server_obs obs; /* usage records, Prometheus (server_obs.c) */
+	bool draining;
+	/* The pidfile this process wrote, removed at exit ("" = none): a
+	 * reload may name another, which is not ours to remove. */
+	char pidfile[sizeof(((struct config *)0)->pidfile)];
+	uint64_t drain_deadline; /* monotonic ms */
+};
+
+/* server.c: what start and reload both do. */
+int server_load(struct config *c, int argc, char **argv, FILE *err);
+int server_load_api(const struct config *c, struct api_cfg *a, FILE *err);
+/* Build the TLS contexts and put them first in s->tls. */
+int server_load_tls(struct server *s, const struct config *c, FILE *err);
+const struct net_tls *server_tls_now(const struct server *s);
+/* server_reload.c: SIGHUP. */
+void server_reload(struct server *s);
+
 #endif
