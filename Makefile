@@ -66,6 +66,7 @@ install: $(if $(BIN),,build)
 	install -m 0644 docs/man/turnstone.8 $(DESTDIR)$(MANDIR)/man8/turnstone.8
 	install -m 0644 docs/man/turnstone.conf.5 $(DESTDIR)$(MANDIR)/man5/turnstone.conf.5
 	install -m 0644 packaging/turnstone.conf.example $(DESTDIR)$(DOCDIR)/turnstone.conf.example
+	install -m 0644 packaging/turnstone.logrotate $(DESTDIR)$(DOCDIR)/turnstone.logrotate
 	sed 's|/usr/bin/turnstone|$(BINDIR)/turnstone|g' packaging/turnstone.service \
 		>$(DESTDIR)$(UNITDIR)/turnstone.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/turnstone.service

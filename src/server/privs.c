@@ -153,12 +153,6 @@ int server_privs_own_file(const struct server_privs *p, const char *path)
 	return err;
 }
 
-bool server_privs_changed(const struct config *a, const struct config *b)
-{
-	return strcmp(a->proc_user, b->proc_user) != 0 ||
-	       strcmp(a->proc_group, b->proc_group) != 0;
-}
-
 int server_listen_tcp(const char *ip, uint16_t port, int *fdp)
 {
 	struct sa s;

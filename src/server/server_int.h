@@ -52,8 +52,6 @@ int server_privs_drop(const struct server_privs *p, FILE *err);
  * not exist yet: the store, which the API opens after the drop (SQLite,
  * run as root, gives -wal and -shm the file's owner). 0 or errno. */
 int server_privs_own_file(const struct server_privs *p, const char *path);
-/* Whether a reload asks for another user or group (it cannot have it). */
-bool server_privs_changed(const struct config *a, const struct config *b);
 /* A bound, listening, non-blocking TCP socket for an HTTP server. 0 or
  * an errno value. */
 int server_listen_tcp(const char *ip, uint16_t port, int *fdp);
@@ -84,6 +82,9 @@ int server_obs_attach(struct server_obs *o, const struct config *c,
 		      struct net_worker **w, unsigned n, struct turn_shared *sh);
 /* Before the workers are freed. */
 void server_obs_stop_prom(struct server_obs *o);
+/* SIGHUP: the usage-log opened again at its name (logrotate renamed it),
+ * or a warning and the open file kept. */
+void server_obs_reopen(struct server_obs *o, const struct config *c);
 /* After the workers are freed (their last records are queued): drain and
  * close. */
 void server_obs_close(struct server_obs *o);
@@ -103,6 +104,10 @@ int server_log_open(struct server_log *l, const struct config *c, FILE *err);
 /* Route log lines as c says (after server_log_open), with its level and
  * format. */
 void server_log_use(struct server_log *l, const struct config *c);
+/* SIGHUP, whatever becomes of the reload: the log-file in use opened
+ * again at its name, for logrotate (rename, then SIGHUP: copytruncate
+ * loses lines). */
+void server_log_reopen(struct server_log *l);
 /* A reload that failed: close what server_log_open opened. */
 void server_log_abort(struct server_log *l);
 /* At exit, once no thread logs: back to stderr, close every file. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/server_int.h"
 #include "util/log.h"
@@ -57,6 +58,28 @@ int server_log_open(struct server_log *l, const struct config *c, FILE *err)
 		return EINVAL;
 	}
 	return 0;
+}
+
+/* The FILE in use moves to the file now at its name: dup2 swaps the
+ * descriptor under it in one step, so a line a worker writes meanwhile
+ * (one fprintf and fflush per line, log.c) lands whole in one file or the
+ * other, and no FILE pointer changes hands. A file that does not open
+ * (the directory is not the proc-user's) keeps the old one. */
+void server_log_reopen(struct server_log *l)
+{
+	if (!l->f)
+		return;
+	FILE *f = fopen(l->path, "a");
+	if (!f) {
+		log_warn("reload: cannot open log-file '%s' again: %s; writing on to "
+			 "the file already open", l->path, strerror(errno));
+		return;
+	}
+	fflush(l->f);
+	if (dup2(fileno(f), fileno(l->f)) < 0)
+		log_warn("reload: cannot switch to the reopened log-file: %s",
+			 strerror(errno));
+	fclose(f);
 }
 
 void server_log_abort(struct server_log *l)

@@ -83,6 +83,18 @@ int server_obs_attach(struct server_obs *o, const struct config *c,
 	return err;
 }
 
+void server_obs_reopen(struct server_obs *o, const struct config *c)
+{
+	if (!o->usagef || !o->usage)
+		return;
+	FILE *f = fopen(c->usage_log, "a");
+	if (f)
+		usage_log_reopen(o->usage, f);
+	else
+		log_warn("reload: cannot open usage-log '%s' again: %s; writing on "
+			 "to the file already open", c->usage_log, strerror(errno));
+}
+
 void server_obs_stop_prom(struct server_obs *o)
 {
 	prom_stop(o->prom);

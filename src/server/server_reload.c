@@ -60,6 +60,37 @@ static void server_trim(struct server *s)
 	}
 }
 
+/* The keys serve acts on once, at start, that a reload changed (the
+ * first of them, quoted), or NULL: a reload that changes one fails
+ * naming it, rather than going on without it. */
+static const char *server_restart_key(const struct config *n,
+				      const struct config *o)
+{
+	/* The relay port pool is sized at start and shared by all workers. */
+	if (n->min_port != o->min_port || n->max_port != o->max_port)
+		return "'min-port' or 'max-port'";
+	/* Root is gone: another user or group could not be had. */
+	if (strcmp(n->proc_user, o->proc_user) || strcmp(n->proc_group, o->proc_group))
+		return "'proc-user' or 'proc-group'";
+	if (n->relay_threads != o->relay_threads)
+		return "'relay-threads'"; /* the workers run */
+	if (n->no_turn != o->no_turn)
+		return "'no-turn'";
+	/* The usage writer's file and store, the exporter's socket. */
+	if (strcmp(n->usage_log, o->usage_log))
+		return "'usage-log'";
+	if (strcmp(n->db, o->db))
+		return "'db'";
+	if (n->prometheus != o->prometheus || n->prometheus_port != o->prometheus_port ||
+	    strcmp(n->prometheus_ip, o->prometheus_ip))
+		return "'prometheus', 'prometheus-port' or 'prometheus-address'";
+	if (strcmp(n->pidfile, o->pidfile))
+		return "'pidfile'";
+	if (n->daemon != o->daemon)
+		return "'daemon'";
+	return NULL;
+}
+
 /* Parse and build everything a reload needs; nothing is swapped yet.
  * *lcp is the new listening set, or NULL when it is unchanged. */
 static int server_reload_build(struct server *s, struct config *c,
@@ -70,14 +101,9 @@ static int server_reload_build(struct server *s, struct config *c,
 	if (server_load(c, s->argc, s->argv, err) != 0 ||
 	    server_load_api(c, na, err) != 0 || server_log_open(&s->log, c, err) != 0)
 		return EINVAL;
-	/* The relay port pool is sized at start and shared by all workers. */
-	if (c->min_port != s->cfg.min_port || c->max_port != s->cfg.max_port) {
-		log_err("reload: changing 'min-port' or 'max-port' needs a restart");
-		return EINVAL;
-	}
-	/* Root is gone: another user or group could not be had. */
-	if (server_privs_changed(c, &s->cfg)) {
-		log_err("reload: changing 'proc-user' or 'proc-group' needs a restart");
+	const char *fixed = server_restart_key(c, &s->cfg);
+	if (fixed) {
+		log_err("reload: changing %s needs a restart", fixed);
 		return EINVAL;
 	}
 	na->drain_h = s->acfg.drain_h; /* the same handler as at start */
@@ -211,6 +237,10 @@ void server_reload(struct server *s)
 	size_t elen = 0;
 	FILE *ef = open_memstream(&ebuf, &elen);
 	notify_reloading();
+	/* Before the new configuration is even read: a rotation must not
+	 * wait on an edit of it that does not load. */
+	server_log_reopen(&s->log);
+	server_obs_reopen(&s->obs, &s->cfg);
 	server_trim(s);
 	int err = !c || !na ? ENOMEM
 			    : server_reload_build(s, c, &t, &nl, na, ef ? ef : stderr);

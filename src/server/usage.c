@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server/usage.h"
 #include "util/cond.h"
@@ -22,6 +23,7 @@ struct usage_log {
 	bool stop, started;
 	pthread_t thread;
 	FILE *out;
+	FILE *reopen; /* out's name opened again (usage_log_reopen) */
 	struct store *st;
 	atomic_uint_fast64_t dropped;
 	struct store_usage batch[USAGE_BATCH]; /* the writer's copy */
@@ -204,11 +206,24 @@ void usage_log_flush(struct usage_log *u)
 	}
 }
 
+/* Between batches, so out holds no part of a line: its descriptor now
+ * names the reopened file (dup2 keeps the FILE the caller owns). */
+static void usage_switch(struct usage_log *u)
+{
+	if (dup2(fileno(u->reopen), fileno(u->out)) < 0)
+		log_warn("usage: cannot switch to the reopened usage-log: %s",
+			 strerror(errno));
+	fclose(u->reopen);
+	u->reopen = NULL;
+}
+
 static void *usage_main(void *arg)
 {
 	struct usage_log *u = arg;
 	pthread_mutex_lock(&u->mu);
 	while (!u->stop || u->n > 0) {
+		if (u->reopen)
+			usage_switch(u);
 		if (u->n == 0) {
 			cond_wait_ms(&u->cv, &u->mu, USAGE_WAIT_S * 1000);
 			continue;
@@ -220,6 +235,18 @@ static void *usage_main(void *arg)
 	}
 	pthread_mutex_unlock(&u->mu);
 	return NULL;
+}
+
+void usage_log_reopen(struct usage_log *u, FILE *f)
+{
+	pthread_mutex_lock(&u->mu);
+	if (u->reopen)
+		fclose(u->reopen);
+	u->reopen = u->out ? f : NULL;
+	if (!u->out)
+		fclose(f);
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
 }
 
 int usage_log_start(struct usage_log *u)
@@ -241,6 +268,8 @@ void usage_log_free(struct usage_log *u)
 		pthread_join(u->thread, NULL);
 	}
 	usage_log_flush(u);
+	if (u->reopen)
+		fclose(u->reopen);
 	pthread_cond_destroy(&u->cv);
 	pthread_mutex_destroy(&u->mu);
 	free(u->q);

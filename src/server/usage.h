@@ -19,6 +19,10 @@ struct usage_log;
 int usage_log_alloc(struct usage_log **up, size_t cap, FILE *out,
 		    struct store *st);
 int usage_log_start(struct usage_log *u);
+/* f is out's file name opened again (logrotate renamed it): the writer
+ * moves to it between batches, so no record is split or lost, and closes
+ * f. Any thread. */
+void usage_log_reopen(struct usage_log *u, FILE *f);
 /* Stops the thread (if started) after writing everything queued. */
 void usage_log_free(struct usage_log *u);
 /* A turn_usage_h: any thread, never blocks on I/O. */

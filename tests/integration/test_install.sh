@@ -25,6 +25,7 @@ check_tree() {
 644 .$prefix/share/man/man8/turnstone.8
 644 .$prefix/share/man/man5/turnstone.conf.5
 644 .$prefix/share/doc/turnstone/turnstone.conf.example
+644 .$prefix/share/doc/turnstone/turnstone.logrotate
 644 .$prefix/lib/systemd/system/turnstone.service
 644 .$prefix/lib/sysusers.d/turnstone.conf
 EOT

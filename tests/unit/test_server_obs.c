@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "server/prom.h"
@@ -106,6 +108,56 @@ static void test_queue_bounded(void **state)
 	free(text);
 }
 
+static unsigned lines_in(const char *path, const char *needle)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	unsigned n = 0;
+	while (f && fgets(buf, sizeof(buf), f))
+		n += strstr(buf, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* logrotate renames the usage-log and sends SIGHUP: records written
+ * before stay in the renamed file, later ones go to the new file at the
+ * name, none lost or split (the writer switches between batches). */
+static void test_reopen(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ts-usage-XXXXXX", path[64], old[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/usage.log", dir);
+	snprintf(old, sizeof(old), "%s/usage.log.1", dir);
+	FILE *out = fopen(path, "a");
+	assert_non_null(out);
+	struct usage_log *u;
+	assert_int_equal(usage_log_alloc(&u, 64, out, NULL), 0);
+	assert_int_equal(usage_log_start(u), 0);
+	struct turn_usage before = sample("1700000600:acme:before", "acme:before");
+	usage_log_record(u, &before);
+	for (int i = 0; i < 200 && lines_in(path, "before") == 0; i++)
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	assert_int_equal(lines_in(path, "before"), 1);
+	assert_int_equal(rename(path, old), 0);
+	FILE *again = fopen(path, "a");
+	assert_non_null(again);
+	usage_log_reopen(u, again);
+	struct turn_usage after = sample("1700000600:acme:after", "acme:after");
+	for (int i = 0; i < 5; i++)
+		usage_log_record(u, &after);
+	usage_log_free(u); /* joins the writer after the last record */
+	fclose(out);
+	assert_int_equal(lines_in(old, "before"), 1);
+	assert_int_equal(lines_in(old, "after"), 0);
+	assert_int_equal(lines_in(path, "after"), 5);
+	assert_int_equal(lines_in(path, "before"), 0);
+	unlink(path);
+	unlink(old);
+	rmdir(dir);
+}
+
 static void test_prom_text(void **state)
 {
 	(void)state;
@@ -151,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_json_line),
 		cmocka_unit_test(test_queue_bounded),
+		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_prom_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
