@@ -9,6 +9,9 @@
 #include "util/log.h"
 
 #define API_LIMIT_SLOTS 4096
+/* End users outnumber accounts; calloc'ed, so untouched slots cost no
+ * memory until used. */
+#define API_USER_LIMIT_SLOTS 65536
 
 static int api_open_store(struct api *a)
 {
@@ -31,6 +34,8 @@ static int api_start_parts(struct api *a)
 	int err = api_limit_alloc(&a->ip_limit, API_LIMIT_SLOTS);
 	if (!err)
 		err = api_limit_alloc(&a->acct_limit, API_LIMIT_SLOTS);
+	if (!err)
+		err = api_limit_alloc(&a->user_limit, API_USER_LIMIT_SLOTS);
 	if (!err && a->cfg.health_interval_ms)
 		err = api_health_start(&a->health, a->cfg.health_interval_ms,
 				       a->cfg.health_failures);
@@ -83,6 +88,7 @@ void api_stop(struct api *a)
 		store_close(a->store);
 	api_limit_free(a->ip_limit);
 	api_limit_free(a->acct_limit);
+	api_limit_free(a->user_limit);
 	free(a->ranges_body);
 	pthread_cond_destroy(&a->wait_cv);
 	pthread_mutex_destroy(&a->wait_mu);

@@ -78,6 +78,8 @@ static const char *field_json(const char *f)
 		{"max_ttl", "maxTtl"}, {"default_ttl", "defaultTtl"},
 		{"rate_per_s", "rateLimit.perSecond"},
 		{"rate_burst", "rateLimit.burst"},
+		{"user_rate_per_s", "userRateLimit.perSecond"},
+		{"user_rate_burst", "userRateLimit.burst"},
 		{"configurable_turn", "features.configurableTurn"},
 		{"relay_only", "iceTransportPolicy"}};
 	for (size_t i = 0; f && i < sizeof(map) / sizeof(map[0]); i++)

@@ -57,12 +57,14 @@ void *api_account_json(const struct store_account *a,
 json_t *admin_account_json(const struct store_account *a,
 			   const struct store_snap *snap)
 {
-	return json_pack("{s:s,s:s,s:{s:b},s:i,s:i,s:{s:i,s:i},s:s,s:o,s:o,s:I}",
+	return json_pack("{s:s,s:s,s:{s:b},s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:s,s:o,s:o,s:I}",
 		"name", a->name, "status", a->disabled ? "disabled" : "active",
 		"features", "configurableTurn", a->configurable_turn,
 		"defaultTtl", (int)a->default_ttl, "maxTtl", (int)a->max_ttl,
-		"rateLimit", "perSecond", (int)a->rate_per_s, "burst",
-		(int)a->rate_burst, "issuer", a->issuer, "turn",
+		"rateLimit", "perSecond", (json_int_t)a->rate_per_s, "burst",
+		(json_int_t)a->rate_burst, "userRateLimit", "perSecond",
+		(json_int_t)a->user_rate_per_s, "burst",
+		(json_int_t)a->user_rate_burst, "issuer", a->issuer, "turn",
 		admin_turn_json(a), "keys", admin_keys_json(snap, a->name),
 		"created", (json_int_t)a->created);
 }
@@ -109,21 +111,24 @@ static int apply_features(json_t *v, struct store_account *a, const char **f)
 	return 0;
 }
 
-static int apply_rate(json_t *v, struct store_account *a, const char **f)
+/* rateLimit or userRateLimit: {perSecond, burst} into rate[0], rate[1];
+ * names[] are the field names for errors (static: *f outlives v). */
+static int apply_rate(json_t *v, uint32_t *rate[2], const char *const names[3],
+		      const char **f)
 {
 	const char *k;
 	json_t *x;
+	*f = names[0];
 	if (!json_is_object(v))
 		return EINVAL;
 	json_object_foreach(v, k, x) {
-		*f = "rateLimit";
-		if (strcmp(k, "perSecond") == 0)
-			*f = "rateLimit.perSecond";
-		else if (strcmp(k, "burst") == 0)
-			*f = "rateLimit.burst";
-		else
+		*f = names[0];
+		unsigned i = strcmp(k, "perSecond") == 0 ? 0
+			     : strcmp(k, "burst") == 0   ? 1 : 2;
+		if (i == 2)
 			return EINVAL;
-		if (get_u32(x, k[0] == 'p' ? &a->rate_per_s : &a->rate_burst))
+		*f = names[i + 1];
+		if (get_u32(x, rate[i]))
 			return EINVAL;
 	}
 	return 0;
@@ -144,8 +149,17 @@ static int apply_field(const char *k, json_t *v, struct store_account *a,
 		return get_u32(v, &a->default_ttl);
 	if (strcmp(k, "maxTtl") == 0)
 		return get_u32(v, &a->max_ttl);
-	if (strcmp(k, "rateLimit") == 0)
-		return apply_rate(v, a, f);
+	if (strcmp(k, "rateLimit") == 0) {
+		static const char *const n[3] = {"rateLimit", "rateLimit.perSecond",
+						 "rateLimit.burst"};
+		return apply_rate(v, (uint32_t *[2]){&a->rate_per_s, &a->rate_burst}, n, f);
+	}
+	if (strcmp(k, "userRateLimit") == 0) {
+		static const char *const n[3] = {"userRateLimit", "userRateLimit.perSecond",
+						 "userRateLimit.burst"};
+		return apply_rate(v, (uint32_t *[2]){&a->user_rate_per_s,
+						     &a->user_rate_burst}, n, f);
+	}
 	if (strcmp(k, "issuer") == 0)
 		return get_str(v, a->issuer, sizeof(a->issuer));
 	return ENOENT;

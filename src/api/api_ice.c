@@ -55,14 +55,26 @@ struct ice_ctx {
 	struct jwt_claims claims;
 };
 
-/* The account's bucket, spent only by tokens that verified. */
+/* The account's bucket, spent only by tokens that verified. The end
+ * user's (account, sub) comes first: a browser's user holds a valid
+ * token, and requests over their own limit must not spend the account's
+ * and lock every other user of it out. */
 static bool ice_account_limit(struct api_req *r, const struct store_account *acc,
-			      int *rc)
+			      const char *sub, int *rc)
 {
+	struct api *a = r->api;
 	char lk[STORE_NAME_MAX + 2];
+	uint64_t now_ms = api_now_us() / 1000;
+	api_limit_user_key(a->user_limit, acc->name, sub, lk, sizeof(lk));
+	unsigned wait = api_limit_take(a->user_limit, lk, acc->user_rate_per_s,
+				       acc->user_rate_burst, now_ms);
+	if (wait) {
+		*rc = reply_429(r, wait);
+		return false;
+	}
 	snprintf(lk, sizeof(lk), "a:%s", acc->name);
-	unsigned wait = api_limit_take(r->api->acct_limit, lk, acc->rate_per_s,
-				       acc->rate_burst, api_now_us() / 1000);
+	wait = api_limit_take(a->acct_limit, lk, acc->rate_per_s,
+			      acc->rate_burst, now_ms);
 	if (wait)
 		*rc = reply_429(r, wait);
 	return wait == 0;
@@ -104,7 +116,7 @@ static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
 		*rc = reply_401(r, why);
 		return false;
 	}
-	return ice_account_limit(r, c->acc, rc);
+	return ice_account_limit(r, c->acc, c->claims.sub, rc);
 }
 
 static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)

@@ -87,6 +87,11 @@ unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 /* The per-IP limit's key for a client address: an IPv6 address's /64,
  * an IPv4(-mapped) address as it is. */
 void api_limit_ip_key(const char *ip, char *out, size_t outsz);
+/* The per-user limit's key in l: a hash of account and sub, seeded per
+ * table so that no one can pick a sub whose key is another user's (a
+ * sub may be up to 127 bytes, a key only 79). */
+void api_limit_user_key(const struct api_limit *l, const char *account,
+			const char *sub, char *out, size_t outsz);
 
 /* ----- health checks (api_health.c) ----- */
 struct api_health;
@@ -185,6 +190,7 @@ struct api {
 	pthread_cond_t wait_cv;
 	struct api_limit *ip_limit;
 	struct api_limit *acct_limit;
+	struct api_limit *user_limit; /* (account, sub) */
 	struct api_health *health;
 	struct api_metrics metrics;
 	struct api_conns *conns;

@@ -134,6 +134,19 @@ void api_limit_ip_key(const char *ip, char *out, size_t outsz)
 	sa_fmt_ip(&k, out, outsz);
 }
 
+void api_limit_user_key(const struct api_limit *l, const char *account,
+			const char *sub, char *out, size_t outsz)
+{
+	/* Two seeded 32-bit FNV-1a hashes of "account:sub" (':' is in
+	 * neither): 64 bits, so two users share a bucket only by a rare
+	 * accident, and the key is 16 bytes whatever the names' lengths. */
+	char both[STORE_NAME_MAX + JWT_SUB_MAX + 2];
+	snprintf(both, sizeof(both), "%s:%s", account, sub);
+	uint32_t h1 = limit_hash(l->seed, both);
+	uint32_t h2 = limit_hash(l->seed ^ 0x9e3779b9u, both);
+	snprintf(out, outsz, "%08x%08x", h1, h2);
+}
+
 unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 			uint32_t burst, uint64_t now_ms)
 {

@@ -19,7 +19,8 @@ int cli_account_check(struct cli_args *a, const struct store_account *acct)
 	return cli_say(a, 2, "invalid %s", field);
 }
 
-/* --default-ttl, --max-ttl, --rate, --burst, --issuer onto acct. */
+/* --default-ttl, --max-ttl, --rate, --burst, --user-rate, --user-burst,
+ * --issuer onto acct. */
 static int acct_limits_apply(struct cli_args *a, struct store_account *acct)
 {
 	const char *issuer = cli_args_get(a, "issuer");
@@ -37,6 +38,12 @@ static int acct_limits_apply(struct cli_args *a, struct store_account *acct)
 	if (!rc)
 		rc = cli_args_u32(a, "burst", 0, UINT32_MAX,
 				  &acct->rate_burst);
+	if (!rc)
+		rc = cli_args_u32(a, "user-rate", 0, UINT32_MAX,
+				  &acct->user_rate_per_s);
+	if (!rc)
+		rc = cli_args_u32(a, "user-burst", 0, UINT32_MAX,
+				  &acct->user_rate_burst);
 	if (!rc && issuer)
 		rc = cli_str_copy(a, acct->issuer, sizeof(acct->issuer),
 				  issuer, "--issuer");
@@ -128,9 +135,10 @@ static int acct_delete(struct cli_args *a, struct store *s)
 
 static const struct cli_cmd acct_cmds[] = {
 	{"create", "NAME [--configurable-turn] [--default-ttl S] "
-	 "[--max-ttl S] [--rate N] [--burst N] [--issuer I]", 1,
+	 "[--max-ttl S] [--rate N] [--burst N] [--user-rate N] [--user-burst N] "
+	 "[--issuer I]", 1,
 	 (const char *const[]){"default-ttl", "max-ttl", "rate", "burst",
-			       "issuer", NULL},
+			       "user-rate", "user-burst", "issuer", NULL},
 	 (const char *const[]){"configurable-turn", NULL}, acct_create},
 	{"list", "", 0, NULL, NULL, acct_list},
 	{"show", "NAME", 1, NULL, NULL, acct_show},

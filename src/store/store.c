@@ -75,6 +75,12 @@ static const char *const store_migrations[] = {
 	" p2c_bytes INTEGER NOT NULL, p2c_packets INTEGER NOT NULL,"
 	" reason TEXT NOT NULL);"
 	"CREATE INDEX usage_account_end ON usage(account, end);",
+	/* 3: a rate limit per end user (account, sub) of the ICE-servers
+	 * API; accounts from before get the default of new ones. */
+	"ALTER TABLE accounts ADD COLUMN user_rate_per_s INTEGER NOT NULL"
+	" DEFAULT 10;"
+	"ALTER TABLE accounts ADD COLUMN user_rate_burst INTEGER NOT NULL"
+	" DEFAULT 50;",
 };
 #define STORE_SCHEMA_VERSION                                               \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -58,6 +58,10 @@ struct store_account {
 	uint32_t max_ttl;       /* seconds; 1..604800 */
 	uint32_t rate_per_s;    /* API requests per second; 0 = no limit */
 	uint32_t rate_burst;
+	/* The same per end user, (account, JWT sub): one token holder
+	 * cannot spend the whole account's rate; 0 = no limit. */
+	uint32_t user_rate_per_s;
+	uint32_t user_rate_burst;
 	char issuer[STORE_ISSUER_MAX]; /* expected JWT iss */
 	enum store_turn_mode mode;
 	bool relay_only; /* iceTransportPolicy "relay" instead of "all" */

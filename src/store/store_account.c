@@ -8,17 +8,18 @@
 
 #include "store/store_int.h"
 
-/* Parameters ?1..?10 are shared by the insert and the update. */
+/* Parameters ?1..?12 are shared by the insert and the update. */
 static const char account_insert_sql[] =
 	"INSERT INTO accounts (name, disabled, configurable_turn, "
 	"default_ttl, max_ttl, rate_per_s, rate_burst, issuer, mode, "
-	"relay_only, created) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id";
+	"relay_only, user_rate_per_s, user_rate_burst, created) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+	"RETURNING id";
 static const char account_update_sql[] =
 	"UPDATE accounts SET disabled = ?2, configurable_turn = ?3, "
 	"default_ttl = ?4, max_ttl = ?5, rate_per_s = ?6, rate_burst = ?7, "
-	"issuer = ?8, mode = ?9, relay_only = ?10 WHERE name = ?1 "
-	"RETURNING id";
+	"issuer = ?8, mode = ?9, relay_only = ?10, user_rate_per_s = ?11, "
+	"user_rate_burst = ?12 WHERE name = ?1 RETURNING id";
 
 static int account_bind(struct store *s, sqlite3_stmt *st,
 			const struct store_account *a)
@@ -43,6 +44,10 @@ static int account_bind(struct store *s, sqlite3_stmt *st,
 				       SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(st, 10, a->relay_only);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 11, a->user_rate_per_s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 12, a->user_rate_burst);
 	return store_sql_err(s, rc);
 }
 
@@ -129,7 +134,7 @@ static int servers_replace(struct store *s, int64_t id,
 	return err;
 }
 
-/* Shared by create and update: ?11 (created) only for the insert. */
+/* Shared by create and update: ?13 (created) only for the insert. */
 struct account_write {
 	struct store_account *a;
 	const char *sql;
@@ -143,8 +148,8 @@ static int account_write_tx(struct store *s, void *arg)
 	int err = store_prepare(s, w->sql, &st);
 	if (!err)
 		err = account_bind(s, st, w->a);
-	if (!err && sqlite3_bind_parameter_count(st) == 11)
-		err = store_sql_err(s, sqlite3_bind_int64(st, 11,
+	if (!err && sqlite3_bind_parameter_count(st) == 13)
+		err = store_sql_err(s, sqlite3_bind_int64(st, 13,
 							  w->a->created));
 	if (!err)
 		err = account_step_id(s, st, &w->id);

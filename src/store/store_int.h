@@ -27,7 +27,8 @@ struct store {
 /* Columns read by store_account_row, in its order. */
 #define STORE_ACCOUNT_COLS                                                 \
 	"id, name, disabled, configurable_turn, default_ttl, max_ttl, "    \
-	"rate_per_s, rate_burst, issuer, mode, relay_only, created"
+	"rate_per_s, rate_burst, issuer, mode, relay_only, created, "          \
+	"user_rate_per_s, user_rate_burst"
 
 /* One unit of work run inside a transaction under the store's lock. */
 typedef int (store_tx_h)(struct store *s, void *arg);

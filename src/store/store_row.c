@@ -36,6 +36,10 @@ static int row_limits(sqlite3_stmt *st, struct store_account *a)
 		err = row_u32(st, 6, &a->rate_per_s);
 	if (!err)
 		err = row_u32(st, 7, &a->rate_burst);
+	if (!err)
+		err = row_u32(st, 12, &a->user_rate_per_s);
+	if (!err)
+		err = row_u32(st, 13, &a->user_rate_burst);
 	return err;
 }
 

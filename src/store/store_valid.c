@@ -66,6 +66,8 @@ void store_account_init(struct store_account *a, const char *name)
 	a->max_ttl = 86400;
 	a->rate_per_s = 100;
 	a->rate_burst = 200;
+	a->user_rate_per_s = 10;
+	a->user_rate_burst = 50;
 	a->mode = STORE_TURN_PLATFORM;
 }
 
@@ -206,6 +208,11 @@ static const char *valid_fields(const struct store_account *a)
 	/* A limit with no burst would admit nothing at all. */
 	if ((a->rate_per_s && !a->rate_burst) || a->rate_burst > VALID_RATE_MAX)
 		return "rate_burst";
+	if (a->user_rate_per_s > VALID_RATE_MAX)
+		return "user_rate_per_s";
+	if ((a->user_rate_per_s && !a->user_rate_burst) ||
+	    a->user_rate_burst > VALID_RATE_MAX)
+		return "user_rate_burst";
 	if (!a->issuer[0] || !valid_text(a->issuer, STORE_ISSUER_MAX, true))
 		return "issuer";
 	if ((unsigned)a->mode >= VALID_NMODES ||

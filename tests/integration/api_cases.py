@@ -755,6 +755,51 @@ def account_state_cases(c):
                  ice(c, ltok), "limited", "alice", 86400, c.secret)
 
 
+def user_limit_cases(c):
+    """userRateLimit: one end user (account, sub) holding a valid token
+    cannot spend the account's rate and lock its other users out."""
+    r = admin(c, "POST", "/accounts", {"name": "defrate"})
+    check("a new account's userRateLimit defaults to 10/s, burst 50",
+          r.status == 201 and (r.json() or {}).get("userRateLimit") ==
+          {"perSecond": 10, "burst": 50}, r.brief())
+    r = admin(c, "POST", "/accounts",
+              {"name": "peruser", "rateLimit": {"perSecond": 1, "burst": 8},
+               "userRateLimit": {"perSecond": 1, "burst": 2}})
+    check("admin creates account peruser with userRateLimit 1/s burst 2",
+          r.status == 201 and (r.json() or {}).get("userRateLimit") ==
+          {"perSecond": 1, "burst": 2}, r.brief())
+    sec = "peruser-secret-" + "p" * 30
+    r = admin(c, "POST", "/accounts/peruser/keys",
+              {"kid": "peruser-k1", "alg": "HS256", "secret": sec})
+    check("admin adds peruser's key", r.status == 201, r.brief())
+    tok = lambda sub: hs_token("peruser-k1", sec, claims("peruser", sub=sub))
+    # Until the store watcher sees the key: 401, which spends nothing.
+    r = poll(lambda: (lambda x: x if x.status == 200 else None)(
+        ice(c, tok("probe"))), 6)
+    check("peruser's token works", r is not None)
+    st = [ice(c, tok("alice")).status for _ in range(6)]
+    check("alice: her burst of 2 passes, then 429", st == [200, 200] + [429] * 4,
+          str(st))
+    r = ice(c, tok("alice"))
+    expect_error("alice's 429", r, 429, "rate_limited",
+                 {"Retry-After": lambda v: v is not None and v.isdigit() and
+                  1 <= int(v) <= 2}, cors=True)
+    st = [ice(c, tok("bob")).status for _ in range(2)]
+    check("bob of the same account still gets his 2 (alice's refused "
+          "requests did not spend the account's bucket)", st == [200, 200],
+          str(st))
+    st = [ice(c, tok(u)).status for u in ("carol", "dave", "erin", "zed")]
+    check("the account's own limit (burst 8) still holds across users",
+          st[:3] == [200, 200, 200] and st[3] == 429, str(st))
+    r = admin(c, "PATCH", "/accounts/peruser",
+              {"userRateLimit": {"perSecond": 5, "burst": 0}})
+    field_error("admin 422 userRateLimit with burst 0", r,
+                "userRateLimit.burst")
+    r = admin(c, "PATCH", "/accounts/peruser",
+              {"userRateLimit": {"perMinute": 5}})
+    field_error("admin 422 unknown key in userRateLimit", r, "userRateLimit")
+
+
 def admin(c, method, path, body=None, token=None, ctype="application/json"):
     h = {"Authorization": "Bearer " + (c.admin if token is None else token)}
     if body is not None:
@@ -1419,7 +1464,8 @@ def main_cases(a):
           r.brief())
 
     for part in (success_cases, jwt_cases, body_cases, http_cases,
-                 account_state_cases, admin_cases, compose_cases,
+                 account_state_cases, user_limit_cases, admin_cases,
+                 compose_cases,
                  public_cases,
                  metrics_cases):
         note("-- %s" % part.__name__)

@@ -121,6 +121,8 @@ static inline void account_paid(struct store_account *a, const char *name)
 	a->configurable_turn = true;
 	a->mode = STORE_TURN_FALLBACK;
 	a->relay_only = true;
+	a->user_rate_per_s = 7; /* not the defaults, to see them stored */
+	a->user_rate_burst = 9;
 	a->nservers = 2;
 	a->servers = calloc(2, sizeof(a->servers[0]));
 	assert_non_null(a->servers);
@@ -165,6 +167,8 @@ static inline void assert_account_equal(const struct store_account *x,
 	assert_int_equal(x->max_ttl, y->max_ttl);
 	assert_int_equal(x->rate_per_s, y->rate_per_s);
 	assert_int_equal(x->rate_burst, y->rate_burst);
+	assert_int_equal(x->user_rate_per_s, y->user_rate_per_s);
+	assert_int_equal(x->user_rate_burst, y->user_rate_burst);
 	assert_string_equal(x->issuer, y->issuer);
 	assert_int_equal(x->mode, y->mode);
 	assert_int_equal(x->relay_only, y->relay_only);

@@ -541,6 +541,42 @@ static void test_limit(void **state)
 	api_limit_free(l);
 }
 
+/* The per-user key: one per (account, sub), whole subs (up to 127
+ * bytes) told apart though a key holds 79, and seeded per table. */
+static void test_limit_user_key(void **state)
+{
+	(void)state;
+	struct api_limit *l, *m;
+	assert_int_equal(api_limit_alloc(&l, 64), 0);
+	assert_int_equal(api_limit_alloc(&m, 64), 0);
+	char sub1[128], sub2[128], acct[64], k1[96], k2[96];
+	memset(sub1, 'x', 127);
+	sub1[127] = '\0';
+	memcpy(sub2, sub1, sizeof(sub2));
+	sub2[126] = 'y'; /* differs only at the end */
+	memset(acct, 'a', 63);
+	acct[63] = '\0';
+	api_limit_user_key(l, acct, sub1, k1, sizeof(k1));
+	api_limit_user_key(l, acct, sub2, k2, sizeof(k2));
+	assert_true(strlen(k1) < 80); /* LIMIT_KEY_MAX: never cut */
+	assert_string_not_equal(k1, k2);
+	api_limit_user_key(l, acct, sub1, k2, sizeof(k2));
+	assert_string_equal(k1, k2);
+	api_limit_user_key(l, "other", sub1, k2, sizeof(k2));
+	assert_string_not_equal(k1, k2);
+	/* Each table its own seed: keys cannot be precomputed. */
+	api_limit_user_key(m, acct, sub1, k2, sizeof(k2));
+	assert_string_not_equal(k1, k2);
+	/* Two users of one account: separate buckets. */
+	api_limit_user_key(l, "acme", "alice", k1, sizeof(k1));
+	api_limit_user_key(l, "acme", "bob", k2, sizeof(k2));
+	assert_int_equal(api_limit_take(l, k1, 1, 1, 1000), 0);
+	assert_true(api_limit_take(l, k1, 1, 1, 1000) >= 1);
+	assert_int_equal(api_limit_take(l, k2, 1, 1, 1000), 0);
+	api_limit_free(l);
+	api_limit_free(m);
+}
+
 /* The hash the limiter used before it was seeded: FNV-1a of the key. */
 static uint32_t fnv(const char *s)
 {
@@ -627,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_body_ttl),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_limit_user_key),
 		cmocka_unit_test(test_limit_collisions),
 		cmocka_unit_test(test_limit_ip_key),
 	};

@@ -135,7 +135,8 @@ static void test_create_show_list(void **state)
 	(void)state;
 	struct run r;
 	run_cli(&r, ACCT("create", "acme", "--configurable-turn", "--max-ttl",
-			 "3600", "--rate", "5", "--burst=10"));
+			 "3600", "--rate", "5", "--burst=10", "--user-rate", "2",
+			 "--user-burst", "3"));
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "\"name\": \"acme\""));
 	run_free(&r);
@@ -150,6 +151,9 @@ static void test_create_show_list(void **state)
 	json_t *rl = json_object_get(o, "rateLimit");
 	assert_int_equal(jint(rl, "perSecond"), 5);
 	assert_int_equal(jint(rl, "burst"), 10);
+	rl = json_object_get(o, "userRateLimit");
+	assert_int_equal(jint(rl, "perSecond"), 2);
+	assert_int_equal(jint(rl, "burst"), 3);
 	assert_string_equal(jstr(o, "issuer"), "acme");
 	json_t *turn = json_object_get(o, "turn");
 	assert_string_equal(jstr(turn, "mode"), "platform");
@@ -159,6 +163,9 @@ static void test_create_show_list(void **state)
 	json_decref(o);
 	o = show_json("beta");
 	assert_string_equal(jstr(o, "issuer"), "https://b.example");
+	rl = json_object_get(o, "userRateLimit"); /* the defaults */
+	assert_int_equal(jint(rl, "perSecond"), 10);
+	assert_int_equal(jint(rl, "burst"), 50);
 	json_decref(o);
 
 	run_cli(&r, ACCT("list"));

@@ -25,7 +25,7 @@ static void test_reopen(void **state)
 	store_account_clear(&b);
 	assert_int_equal(store_key_remove(f->s, "acme", "k1"), 0);
 	/* The settings that make concurrent writers safe. */
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -99,11 +99,36 @@ static void test_migrate_empty_file(void **state)
 	store_account_init(&a, "acme");
 	assert_int_equal(store_account_create(s, &a), 0);
 	store_close(s);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
 	/* Opening again runs nothing twice. */
 	assert_int_equal(store_open(&s, path), 0);
 	store_close(s);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM accounts"), 1);
+}
+
+/* Schema 3 added the per-user API limit: an account made under schema 2
+ * gets the defaults of a new account, and keeps everything else. */
+static void test_migrate_user_rate(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+	store_account_init(&a, "acme");
+	a.rate_per_s = 40;
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	store_close(f->s);
+	f->s = NULL;
+	/* Back to schema 2 as it was: without the two columns. */
+	raw_exec(f->path, "ALTER TABLE accounts DROP COLUMN user_rate_per_s");
+	raw_exec(f->path, "ALTER TABLE accounts DROP COLUMN user_rate_burst");
+	raw_exec(f->path, "PRAGMA user_version = 2");
+	assert_int_equal(store_open(&f->s, f->path), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
+	assert_int_equal(b.user_rate_per_s, 10);
+	assert_int_equal(b.user_rate_burst, 50);
+	assert_int_equal(b.rate_per_s, 40);
+	store_account_clear(&a);
+	store_account_clear(&b);
 }
 
 static void test_migrate_future(void **state)
@@ -263,6 +288,7 @@ int main(int argc, char **argv)
 		T(test_data_version),
 		T(test_new_file_private),
 		T(test_migrate_empty_file),
+		T(test_migrate_user_rate),
 		T(test_migrate_future),
 		T(test_not_a_database),
 		T(test_check),
