@@ -139,6 +139,32 @@ static int server_reload_build(struct server *s, struct config *c,
 	return 0;
 }
 
+/* The same port on an address that overlaps the old one (127.0.0.1 to
+ * 0.0.0.0, or back): the kernel refuses both at once, so the old socket
+ * goes first. If the new one cannot be had after all, the old one is
+ * bound again (the API stays down, logged, if even that fails). */
+static int server_reload_api_overlap(struct server *s, struct api_cfg *na)
+{
+	api_stop(s->api);
+	s->api = NULL;
+	close(s->api_fd);
+	s->api_fd = s->acfg.listen_fd = -1;
+	int err = server_listen_tcp(na->listen_ip, na->port, &na->listen_fd);
+	if (!err)
+		return 0;
+	if (server_listen_tcp(s->acfg.listen_ip, s->acfg.port, &s->api_fd) == 0) {
+		s->acfg.listen_fd = s->api_fd;
+		if (api_start(&s->api, &s->acfg) == 0)
+			return err;
+		close(s->api_fd);
+		s->api_fd = s->acfg.listen_fd = -1;
+	}
+	log_err("api: cannot listen on its old address %s port %u again either; "
+		"the API is down until a reload or restart", s->acfg.listen_ip,
+		s->acfg.port);
+	return err;
+}
+
 /* The API restarts, on its new options, only when they changed: for a
  * moment it does not listen. If it cannot start, the old options come
  * back. */
@@ -155,6 +181,8 @@ static void server_reload_api(struct server *s, const struct config *c,
 	 * proc-user drop the old port may be one we could not bind again. */
 	int err = c->api_port && !same
 		  ? server_listen_tcp(na->listen_ip, na->port, &na->listen_fd) : 0;
+	if (err == EADDRINUSE && s->api_fd >= 0 && na->port == s->acfg.port)
+		err = server_reload_api_overlap(s, na);
 	if (err) {
 		log_err("reload: the API cannot listen on %s port %u: %s; keeping "
 			"the old options", na->listen_ip, na->port, strerror(err));
