@@ -218,14 +218,17 @@ static int cfg_check_creds(const struct config *c, FILE *err)
 	/* A STUN-only server authenticates nothing, unless secure-stun. */
 	if (c->no_turn || (c->stun_only && !c->secure_stun))
 		return r ? EINVAL : 0;
+	/* With a userdb, its rows are only known when it is read
+	 * (server_userdb_load checks them then). */
 	if (c->use_auth_secret)
-		r |= cfg_check(c->nsecrets > 0, err,
+		r |= cfg_check(c->nsecrets > 0 || c->userdb[0], err,
 			       "'use-auth-secret' needs at least one "
 			       "'static-auth-secret'");
 	else
-		r |= cfg_check(c->nusers > 0, err,
-			       "no credentials: give 'user=name:password' or "
-			       "'use-auth-secret' with 'static-auth-secret'");
+		r |= cfg_check(c->nusers > 0 || c->userdb[0], err,
+			       "no credentials: give 'user=name:password', "
+			       "'userdb' or 'use-auth-secret' with "
+			       "'static-auth-secret'");
 	r |= cfg_check(c->rest_max_ttl > 0, err, "'rest-max-ttl' must be > 0");
 	return r ? EINVAL : 0;
 }
@@ -263,8 +266,8 @@ static int cfg_check_api(const struct config *c, FILE *err)
 	}
 	r |= cfg_check(!c->db[0] || c->api_port, err,
 		       "'db' is the ICE-servers API's account store and needs "
-		       "'api-listening-port' (coturn's SQLite userdb is not "
-		       "supported)");
+		       "'api-listening-port' (for coturn's SQLite user "
+		       "database use 'userdb')");
 	if (c->no_turn) {
 		r |= cfg_check(c->api_port != 0, err,
 			       "'no-turn' needs 'api-listening-port': the node "

@@ -95,6 +95,7 @@ struct config {
 	uint16_t api_port;              /* --api-listening-port (0 = no API) */
 	char api_ip[64];                /* --api-listening-ip (127.0.0.1) */
 	char db[256];                   /* --db: SQLite account store */
+	char userdb[256];               /* -b: coturn's SQLite user database */
 	bool no_turn;                   /* --no-turn: an API-only node */
 	char api_admin_token_file[256]; /* --api-admin-token-file */
 	char api_audience[128];         /* --api-audience ("turnstone") */

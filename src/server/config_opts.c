@@ -161,7 +161,7 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("tcp-proxy-port", 0),
 	UNSUPV("relay-device", 'i'),
 	UNSUP("no-auth", 'z'),
-	UNSUPV("userdb", 'b'),
+	STR("userdb", 'b', userdb, 1),
 	UNSUPV("psql-userdb", 'e'),
 	UNSUPV("sql-userdb", 0),
 	UNSUPV("mysql-userdb", 'M'),

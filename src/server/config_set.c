@@ -8,6 +8,7 @@
 
 #include "server/config_int.h"
 #include "turn/policy.h"
+#include "util/bytes.h"
 #include "util/log_syslog.h"
 
 void config_err(const struct cfg_src *src, const char *fmt, ...)
@@ -250,9 +251,9 @@ static int cfg_range_set(struct config *c, const struct cfg_opt *o,
 	return 0;
 }
 
-/* name:password, split at the first ':' (passwords may hold ':'). coturn's
- * name:0x<key> form carries a precomputed MD5 key we cannot use for the
- * SHA-256 mechanism, so it is refused rather than taken as a password. */
+/* name:password, split at the first ':' (passwords may hold ':'). As in
+ * coturn, name:0x<32 hex digits> gives the MD5 key (turnadmin -k)
+ * instead of the password: that user has no SHA-256 key (tcfg.c). */
 static int cfg_user_set(struct config *c, const struct cfg_opt *o,
 			const char *key, const char *val,
 			const struct cfg_src *src)
@@ -274,10 +275,12 @@ static int cfg_user_set(struct config *c, const struct cfg_opt *o,
 	}
 	memcpy(u->name, val, n);
 	u->name[n] = '\0';
-	if (strncmp(colon + 1, "0x", 2) == 0) {
-		config_err(src, "invalid value for '%s' (user '%s'): hex keys "
-			   "(name:0x...) are not supported yet; give the "
-			   "password", key, u->name);
+	uint8_t md5[16];
+	if (strncmp(colon + 1, "0x", 2) == 0 &&
+	    bytes_from_hex(colon + 3, md5, sizeof(md5)) != 0) {
+		config_err(src, "invalid value for '%s' (user '%s'): a key "
+			   "(name:0x...) must be 32 hex digits, "
+			   "MD5(name:realm:password)", key, u->name);
 		return EINVAL;
 	}
 	if (cfg_copy(u->pass, sizeof(u->pass), colon + 1, "password", key, src))

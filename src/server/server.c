@@ -340,8 +340,13 @@ int server_main(int argc, char **argv)
 		goto out;
 	s->acfg.drain_h = server_api_drain;
 	if (s->cfg.check_config) {
-		if (server_load_tls(s, &s->cfg, stderr) != 0)
+		/* The TURN configuration too: it reads the userdb. */
+		struct server_tcfg *t = NULL;
+		server_listen_cfg(&s->cfg, &s->lc);
+		if (server_load_tls(s, &s->cfg, stderr) != 0 ||
+		    server_tcfg_build(&s->cfg, &s->lc, &t, stderr) != 0)
 			goto out;
+		server_tcfg_free(t);
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;

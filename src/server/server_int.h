@@ -13,6 +13,7 @@
 struct server_tcfg {
 	struct turn_cfg tcfg;
 	struct peer_policy *policy;
+	struct turn_users userdb;  /* tcfg.userdb points here (userdb.c) */
 	struct server_tcfg *older; /* kept while a worker may hold it */
 	uint64_t gen;              /* reload generation (server_trim) */
 };
@@ -29,6 +30,11 @@ int server_tls_build(const struct config *c, struct net_tls **tp, FILE *err);
 int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		      struct server_tcfg **outp, FILE *err);
 void server_tcfg_free(struct server_tcfg *o);
+/* Adds what c->userdb (coturn's SQLite user database) holds for t's
+ * realm: its users into users, its shared secrets to t's, its peer
+ * ranges to p. 0, or an errno with the reason on err naming 'userdb'. */
+int server_userdb_load(const struct config *c, struct turn_cfg *t,
+		       struct turn_users *users, struct peer_policy *p, FILE *err);
 /* The API's configuration from the daemon's. 0 or EINVAL (message on
  * err naming the key). */
 int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,

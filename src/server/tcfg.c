@@ -8,6 +8,7 @@
 
 #include "server/server_int.h"
 #include "stun/stun.h"
+#include "util/bytes.h"
 #include "util/rand.h"
 
 static bool tcfg_is_loopback(const struct sa *a)
@@ -149,8 +150,14 @@ static void tcfg_relays(const struct config *c, const struct net_listen_cfg *lc,
 static int tcfg_users(const struct config *c, struct turn_cfg *t)
 {
 	for (unsigned i = 0; i < c->nusers; i++) {
-		int err = turn_user_set(&t->users[i], c->users[i].name,
-					c->users[i].pass, t->realm);
+		const struct cfg_user *u = &c->users[i];
+		uint8_t md5[16];
+		/* name:0x<MD5 key> (config_set.c checked the digits) */
+		int err = strncmp(u->pass, "0x", 2) == 0 &&
+				  bytes_from_hex(u->pass + 2, md5, 16) == 0
+			  ? turn_user_set_md5(&t->users[i], u->name, md5, t->realm)
+			  : turn_user_set(&t->users[i], u->name, u->pass, t->realm);
+		explicit_bzero(md5, sizeof(md5));
 		if (err)
 			return err;
 	}
@@ -245,8 +252,18 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		rc = tcfg_users(c, t);
 	if (!rc)
 		rc = tcfg_policy(c, lc, t, &o->policy, err);
+	if (!rc && c->userdb[0]) {
+		rc = server_userdb_load(c, t, &o->userdb, o->policy, err);
+		t->userdb = rc ? NULL : &o->userdb;
+	}
+	if (!rc && !c->no_turn && c->use_auth_secret && t->nsecrets == 0) {
+		fprintf(err, "turnstone: 'use-auth-secret' needs at least one "
+			"'static-auth-secret' or a shared secret in 'userdb' "
+			"(turnadmin -s)\n");
+		rc = EINVAL;
+	}
 	if (rc) {
-		free(o);
+		server_tcfg_free(o);
 		return rc;
 	}
 	t->policy = o->policy;
@@ -259,6 +276,7 @@ void server_tcfg_free(struct server_tcfg *o)
 	if (!o)
 		return;
 	peer_policy_free(o->policy);
+	turn_users_free(&o->userdb);
 	/* The secrets and keys were in this block; wipe before freeing. */
 	explicit_bzero(o, sizeof(*o));
 	free(o);

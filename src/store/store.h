@@ -174,4 +174,21 @@ int store_data_version(struct store *s, uint64_t *v);
  * SQLite's POSIX locks). */
 int store_check(struct store *s);
 
+/* coturn's SQLite user database (its userdb, what `turnadmin -b` writes),
+ * opened read-only and never changed: the rows of one realm that
+ * Turnstone can use (store_coturn.c). */
+enum store_coturn_kind {
+	STORE_COTURN_USER,    /* turnusers_lt: name, and hmackey in key */
+	STORE_COTURN_SECRET,  /* turn_secret: a REST shared secret */
+	STORE_COTURN_ALLOWED, /* allowed_peer_ip: an address or range */
+	STORE_COTURN_DENIED,  /* denied_peer_ip */
+};
+/* One row; a non-zero return stops the read and is returned. */
+typedef int(store_coturn_h)(void *arg, enum store_coturn_kind kind,
+			    const char *value, const char *key);
+/* ENOENT (no such file), EIO (not an SQLite file, or none of coturn's
+ * tables; why says which), or h's error. */
+int store_coturn_read(const char *path, const char *realm, store_coturn_h *h,
+		      void *arg, char *why, size_t whysz);
+
 #endif

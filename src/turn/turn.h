@@ -81,6 +81,17 @@ struct turn_user {
 	uint8_t key_md5[16];
 	uint8_t key_sha256[32];
 	uint8_t userhash[32];
+	bool md5_only; /* only the MD5 key is known (a coturn userdb keeps
+			* MD5(user:realm:pass), never the password) */
+};
+
+/* The users of a coturn user database (userdb): any number, sorted by
+ * name for lookup, with an index sorted by USERHASH. Read-only once
+ * built; turn_users.c. */
+struct turn_users {
+	struct turn_user *u; /* n, sorted by name */
+	uint32_t *by_hash;   /* n indices into u, sorted by userhash */
+	unsigned n;
 };
 
 /* The relay family of an Allocate without REQUESTED-ADDRESS-FAMILY
@@ -99,8 +110,9 @@ struct turn_cfg {
 	bool use_auth_secret;
 	char secrets[TURN_MAX_SECRETS][256];
 	unsigned nsecrets;
-	struct turn_user users[TURN_MAX_USERS];
+	struct turn_user users[TURN_MAX_USERS]; /* user= lines */
 	unsigned nusers;
+	const struct turn_users *userdb; /* NULL: none; after users[] */
 	uint32_t rest_max_ttl;      /* s */
 	char rest_sep;              /* rest-api-separator; 0 = ':' */
 	uint32_t rest_skew;         /* s */
@@ -295,5 +307,18 @@ void turn_srv_set_usage_h(struct turn_srv *srv, turn_usage_h *h, void *arg);
  * keys and the USERHASH) for realm. 0 or errno. */
 int turn_user_set(struct turn_user *u, const char *name, const char *pass,
 		  const char *realm);
+/* The same from the MD5 key alone (RFC 8489 9.2.2: MD5(user:realm:pass)),
+ * as a coturn userdb stores it: md5_only. */
+int turn_user_set_md5(struct turn_user *u, const char *name,
+		      const uint8_t key[16], const char *realm);
+/* Takes u (n entries, heap) and sorts it into t. EEXIST if a name occurs
+ * twice (t is then empty and u freed), ENOMEM. */
+int turn_users_build(struct turn_users *t, struct turn_user *u, unsigned n);
+/* Wipes the keys and frees. */
+void turn_users_free(struct turn_users *t);
+const struct turn_user *turn_users_find(const struct turn_users *t,
+					const char *name);
+const struct turn_user *turn_users_by_hash(const struct turn_users *t,
+					   const uint8_t hash[32]);
 
 #endif

@@ -130,21 +130,29 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 	return EACCES;
 }
 
+static int auth_user_key(struct turn_srv *srv, const struct stun_msg *req,
+			 struct turn_auth *a, const struct turn_user *u)
+{
+	/* A userdb user's SHA-256 key cannot be had without the password. */
+	if (a->sha256 && u->md5_only)
+		return EACCES;
+	memcpy(a->key, a->sha256 ? u->key_sha256 : u->key_md5,
+	       a->sha256 ? 32 : 16);
+	a->klen = a->sha256 ? 32 : 16;
+	a->userid_off = 0;
+	a->userid_len = a->ulen;
+	return auth_verify_mi(srv, req, a) ? EACCES : 0;
+}
+
+/* user= lines first, then the userdb (which may not repeat them). */
 static int auth_static(struct turn_srv *srv, const struct stun_msg *req,
 		       struct turn_auth *a, const char *user)
 {
-	for (unsigned i = 0; i < srv->cfg->nusers; i++) {
-		const struct turn_user *u = &srv->cfg->users[i];
-		if (strcmp(u->name, user) != 0)
-			continue;
-		memcpy(a->key, a->sha256 ? u->key_sha256 : u->key_md5,
-		       a->sha256 ? 32 : 16);
-		a->klen = a->sha256 ? 32 : 16;
-		a->userid_off = 0;
-		a->userid_len = a->ulen;
-		return auth_verify_mi(srv, req, a) ? EACCES : 0;
-	}
-	return ENOENT;
+	for (unsigned i = 0; i < srv->cfg->nusers; i++)
+		if (strcmp(srv->cfg->users[i].name, user) == 0)
+			return auth_user_key(srv, req, a, &srv->cfg->users[i]);
+	const struct turn_user *u = turn_users_find(srv->cfg->userdb, user);
+	return u ? auth_user_key(srv, req, a, u) : ENOENT;
 }
 
 /* USERHASH (RFC 8489 14.4) names a static user without revealing it. */
@@ -155,7 +163,8 @@ static const char *auth_userhash(struct turn_srv *srv, const struct stun_attr *u
 	for (unsigned i = 0; i < srv->cfg->nusers; i++)
 		if (auth_ct_equal(srv->cfg->users[i].userhash, uh->val, 32))
 			return srv->cfg->users[i].name;
-	return NULL;
+	const struct turn_user *u = turn_users_by_hash(srv->cfg->userdb, uh->val);
+	return u ? u->name : NULL;
 }
 
 /* Copy USERNAME into a NUL-terminated buffer, or resolve USERHASH. */
@@ -174,8 +183,9 @@ static int auth_username(struct turn_srv *srv, const struct stun_msg *req,
 	const char *name = uh ? auth_userhash(srv, uh) : NULL;
 	if (!name)
 		return EACCES;
-	strncpy(out, name, outsz - 1);
-	out[outsz - 1] = '\0';
+	size_t n = strnlen(name, outsz - 1);
+	memcpy(out, name, n);
+	out[n] = '\0';
 	return 0;
 }
 

@@ -30,4 +30,29 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+static inline int bytes_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly 2n hex digits (either case) into out[n]: 0, or -1 (out may
+ * then be partly written). */
+static inline int bytes_from_hex(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = bytes_hex_digit(hex[2 * i]);
+		int lo = hi < 0 ? -1 : bytes_hex_digit(hex[2 * i + 1]);
+		if (lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return hex[2 * n] == '\0' ? 0 : -1;
+}
+
 #endif

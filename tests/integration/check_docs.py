@@ -113,8 +113,17 @@ def example_lines_valid(binary, example, keys):
     subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
                     "-pkeyopt", "dh_param:ffdhe2048", "-out", dh], check=True,
                    capture_output=True, timeout=30)
+    # A coturn user database for userdb: --check-config reads it.
+    turndb = os.path.join(tmp, "turndb")
+    import sqlite3
+    db = sqlite3.connect(turndb)
+    db.execute("CREATE TABLE turnusers_lt (realm varchar(127) default '', "
+               "name varchar(512), hmackey char(128), PRIMARY KEY (realm,name))")
+    db.commit()
+    db.close()
     files = {"/etc/turnstone/cert.pem": crt, "/etc/turnstone/key.pem": key,
-             "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh}
+             "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh,
+             "/var/lib/turn/turndb": turndb}
     bad = []
     for key, idx in sorted(keys.items()):
         if not all(lines[i].startswith("#") for i in idx):

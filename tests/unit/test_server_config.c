@@ -13,6 +13,7 @@
 
 #include "server/config.h"
 #include "server/server_int.h"
+#include "stun/stun.h"
 #include "turn/policy.h"
 #include "util/log.h"
 
@@ -620,9 +621,11 @@ static void test_secrets_not_echoed(void **state)
 	snprintf(text, sizeof(text), "user=eve:%s\n", big);
 	file_expect_err(text, "invalid value for 'user': password too long "
 			"(max 127 bytes)", "LEAK");
-	file_expect_err("user=eve:0x0123456789abcdef0123456789abcdef\n",
-			"hex keys (name:0x...) are not supported yet",
+	file_expect_err("user=eve:0x0123456789abcdef0123456789abcdeZ\n",
+			"a key (name:0x...) must be 32 hex digits",
 			"0123456789");
+	file_expect_err("user=eve:0x0123456789abcdef0123456789abcde\n",
+			"must be 32 hex digits", "0123456789");
 	file_expect_err("user=LEAKpassword\n",
 			"invalid value for 'user': expected name:password", "LEAK");
 	file_expect_err("user=eve:\n", "expected name:password", NULL);
@@ -1013,6 +1016,40 @@ static void test_conn_limit_options(void **state)
 			"invalid value for 'tcp-write-timeout': '3601' (allowed 0..3600)", NULL);
 	args_expect_err(ARGV("--max-unauth-tcp-per-ip", "-1"),
 			"invalid value for 'max-unauth-tcp-per-ip'", NULL);
+}
+
+/* coturn's user=name:0x<key> (turnadmin -k): the MD5 key instead of the
+ * password; that user has no SHA-256 key. */
+static void test_user_hex_key(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	uint8_t key[16];
+	assert_int_equal(stun_key_md5("eve", "test", "evepw", key), 0);
+	char arg[64] = "eve:0x";
+	for (int i = 0; i < 16; i++)
+		snprintf(arg + 6 + 2 * i, 3, "%02X", key[i]);
+	assert_int_equal(args_parse(&c, ARGV("--realm", "test", "-u", arg, "-u",
+					     "amy:0xpassword-not-a-key"), &e), EINVAL);
+	err_close(&e);
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--realm", "test", "-u", arg, "-u",
+					     "amy:amypw"), &e), 0);
+	err_close(&e);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	assert_int_equal(t->tcfg.nusers, 2);
+	assert_string_equal(t->tcfg.users[0].name, "eve");
+	assert_memory_equal(t->tcfg.users[0].key_md5, key, 16);
+	assert_true(t->tcfg.users[0].md5_only);
+	assert_false(t->tcfg.users[1].md5_only);
+	assert_int_equal(stun_key_md5("amy", "test", "amypw", key), 0);
+	assert_memory_equal(t->tcfg.users[1].key_md5, key, 16);
+	server_tcfg_free(t);
 }
 
 /* coturn's rest-api-separator (-C): the TURN core reads usernames with
@@ -1607,6 +1644,7 @@ int main(void)
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
+		cmocka_unit_test(test_user_hex_key),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
 		cmocka_unit_test(test_tls_alternate_server),

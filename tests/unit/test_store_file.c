@@ -131,6 +131,59 @@ static void test_migrate_user_rate(void **state)
 	store_account_clear(&b);
 }
 
+/* coturn's user database (userdb), read-only: the rows of one realm. */
+struct coturn_rows {
+	char text[512];
+	int stop_at, seen;
+};
+
+static int coturn_row(void *arg, enum store_coturn_kind kind, const char *v,
+		      const char *key)
+{
+	struct coturn_rows *r = arg;
+	size_t n = strlen(r->text);
+	snprintf(r->text + n, sizeof(r->text) - n, "%d:%s:%s;", (int)kind, v,
+		 key ? key : "-");
+	return ++r->seen == r->stop_at ? ENOSPC : 0;
+}
+
+static void test_coturn_userdb(void **state)
+{
+	struct fx *f = *state;
+	char path[128], why[256];
+	struct coturn_rows r = {0};
+	fx_file(f, "turndb", "", 0, path, sizeof(path));
+	raw_exec(path, "CREATE TABLE turnusers_lt (realm varchar(127) default '', "
+		 "name varchar(512), hmackey char(128), PRIMARY KEY (realm,name));"
+		 "CREATE TABLE turn_secret (realm varchar(127) default '', "
+		 "value varchar(127), primary key (realm,value));"
+		 "INSERT INTO turnusers_lt VALUES ('test', 'bob', 'k2'), "
+		 "('test', 'al', 'k1'), ('other', 'x', 'k3');"
+		 "INSERT INTO turn_secret VALUES ('test', 's1'), ('other', 's2');");
+	/* No peer tables (older schemas): they read as empty. */
+	assert_int_equal(store_coturn_read(path, "test", coturn_row, &r, why,
+					   sizeof(why)), 0);
+	assert_string_equal(r.text, "0:al:k1;0:bob:k2;1:s1:-;");
+	/* The callback's error stops the read and comes back. */
+	memset(&r, 0, sizeof(r));
+	r.stop_at = 1;
+	assert_int_equal(store_coturn_read(path, "test", coturn_row, &r, why,
+					   sizeof(why)), ENOSPC);
+	assert_int_equal(r.seen, 1);
+	/* Read-only: the file is not changed (no WAL, no migrations). */
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 0);
+	/* Not coturn's, or not there. */
+	fx_file(f, "ours.db", "", 0, path, sizeof(path));
+	raw_exec(path, "CREATE TABLE accounts (x);");
+	assert_int_equal(store_coturn_read(path, "test", coturn_row, &r, why,
+					   sizeof(why)), EIO);
+	assert_non_null(strstr(why, "not a coturn user database"));
+	snprintf(path, sizeof(path), "%s/none", f->dir);
+	assert_int_equal(store_coturn_read(path, "test", coturn_row, &r, why,
+					   sizeof(why)), ENOENT);
+	assert_true(why[0] != '\0');
+}
+
 static void test_migrate_future(void **state)
 {
 	struct fx *f = *state;
@@ -289,6 +342,7 @@ int main(int argc, char **argv)
 		T(test_new_file_private),
 		T(test_migrate_empty_file),
 		T(test_migrate_user_rate),
+		T(test_coturn_userdb),
 		T(test_migrate_future),
 		T(test_not_a_database),
 		T(test_check),
