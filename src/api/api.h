@@ -15,6 +15,7 @@
 #define API_CONNS_PER_IP 128    /* default conns_per_ip */
 #define API_HEADER_TIMEOUT 10   /* seconds, default header_timeout_s */
 #define API_BODY_TIMEOUT 30     /* seconds, default body_timeout_s */
+#define API_PEM_MAX 32768       /* a certificate chain or a key, PEM */
 
 /* One platform TURN node (or group of URLs sharing a REST secret). */
 struct api_platform {
@@ -59,6 +60,11 @@ struct api_cfg {
 	uint32_t max_token_life;
 	uint32_t ip_rate, ip_burst;     /* per client IP; 0 = no limit */
 	uint32_t health_interval_ms;    /* 0 = no health checks */
+	/* HTTPS: the certificate chain and its key, PEM text ("" = plain
+	 * HTTP). The contents, not the file names: a renewed certificate
+	 * makes the options differ, so a reload restarts the API on it. */
+	char tls_cert[API_PEM_MAX];
+	char tls_key[API_PEM_MAX];
 	uint32_t health_failures;       /* consecutive failures = down */
 	/* Against clients that hold connections (slowloris): connections
 	 * from one IP address at a time, and the seconds a request head

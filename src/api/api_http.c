@@ -406,6 +406,19 @@ static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr,
 	return MHD_NO;
 }
 
+/* HTTPS (api-cert, api-pkey): libmicrohttpd's TLS is GnuTLS's, given
+ * the PEM text the daemon read and checked. TLS 1.2 and 1.3 only, as on
+ * the TURN side. Fills three items and the END. */
+static void api_http_tls(struct api *a, struct MHD_OptionItem *o)
+{
+	/* not const: MHD_OptionItem's pointer is void *, and MHD only reads */
+	static char prio[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->cfg.tls_cert};
+	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->cfg.tls_key};
+	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, prio};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 int api_http_start(struct api *a)
 {
 	struct sockaddr_storage ss;
@@ -434,10 +447,14 @@ int api_http_start(struct api *a)
 			close(fd);
 		return err;
 	}
-	struct MHD_OptionItem where[2] = {
+	struct MHD_OptionItem where[5] = {
 		fd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}
 			: (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss},
 		{MHD_OPTION_END, 0, NULL}};
+	if (a->cfg.tls_cert[0]) {
+		flags |= MHD_USE_TLS;
+		api_http_tls(a, where + 1);
+	}
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, api_accept, a, api_access, a,
 		/* first, so that errors in the options below go there too */

@@ -187,5 +187,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 	for (unsigned i = 0; i < c->napi_servers; i++)
 		if (apicfg_server(c, c->api_servers[i], a, err))
 			return EINVAL;
+	if (server_api_tls(c, a, err))
+		return EINVAL;
 	return c->napi_servers ? 0 : apicfg_self(c, lc, a, err);
 }

@@ -264,6 +264,10 @@ static int cfg_check_api(const struct config *c, FILE *err)
 			       "'api-listening-port' must differ from "
 			       "'listening-port'");
 	}
+	r |= cfg_check(!c->api_cert[0] == !c->api_pkey[0], err,
+		       "'api-cert' and 'api-pkey' go together (HTTPS for the API)");
+	r |= cfg_check(!c->api_cert[0] || c->api_port, err,
+		       "'api-cert' needs 'api-listening-port'");
 	r |= cfg_check(!c->db[0] || c->api_port, err,
 		       "'db' is the ICE-servers API's account store and needs "
 		       "'api-listening-port' (for coturn's SQLite user "

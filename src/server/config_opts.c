@@ -109,6 +109,8 @@ static const struct cfg_opt cfg_opts[] = {
 	STR("db", 0, db, 1),
 	FLAG("no-turn", 0, no_turn),
 	STR("api-admin-token-file", 0, api_admin_token_file, 1),
+	STR("api-cert", 0, api_cert, 1),
+	STR("api-pkey", 0, api_pkey, 1),
 	STR("api-audience", 0, api_audience, 1),
 	{.name = "api-turn-server", .kind = CFG_STRL, .flags = CFG_F_SECRET,
 	 LST(api_servers, napi_servers)},

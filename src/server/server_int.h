@@ -39,6 +39,8 @@ int server_userdb_load(const struct config *c, struct turn_cfg *t,
  * err naming the key). */
 int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 		   struct api_cfg *a, FILE *err);
+/* api-cert and api-pkey into a's PEM fields, checked (apitls.c). */
+int server_api_tls(const struct config *c, struct api_cfg *a, FILE *err);
 
 /* privs.c: proc-user and proc-group. */
 struct server_privs {

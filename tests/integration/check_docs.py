@@ -85,6 +85,7 @@ NEEDS = {
     "daemon": ["syslog"], "tls-alternate-server": ["alternate-domain"],
     "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
     "pkey-pwd": ["cert", "pkey"],
+    "api-cert": ["api-pkey"], "api-pkey": ["api-cert"],
 }
 
 
