@@ -16,6 +16,17 @@
 #define API_HEADER_TIMEOUT 10   /* seconds, default header_timeout_s */
 #define API_BODY_TIMEOUT 30     /* seconds, default body_timeout_s */
 #define API_PEM_MAX 32768       /* a certificate chain or a key, PEM */
+#define API_PROXIES_MAX 16
+
+/* An address or a network: af AF_INET or AF_INET6, the first bits of
+ * addr count (api_proxy.c). */
+struct api_net {
+	int af;
+	uint8_t addr[16];
+	uint8_t bits;
+};
+/* "IP" or "IP/bits" into n. 0 or EINVAL. */
+int api_net_parse(const char *s, struct api_net *n);
 
 /* One platform TURN node (or group of URLs sharing a REST secret). */
 struct api_platform {
@@ -65,6 +76,10 @@ struct api_cfg {
 	 * makes the options differ, so a reload restarts the API on it. */
 	char tls_cert[API_PEM_MAX];
 	char tls_key[API_PEM_MAX];
+	/* Reverse proxies in front of the API (api-trusted-proxy): for a
+	 * request from one, the client is named by X-Forwarded-For. */
+	struct api_net proxies[API_PROXIES_MAX];
+	unsigned nproxies;
 	uint32_t health_failures;       /* consecutive failures = down */
 	/* Against clients that hold connections (slowloris): connections
 	 * from one IP address at a time, and the seconds a request head

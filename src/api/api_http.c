@@ -185,7 +185,7 @@ static struct api_req *req_new(struct api *a, struct MHD_Connection *c,
 				? sizeof(struct sockaddr_in6)
 				: sizeof(struct sockaddr_in);
 		memcpy(&s.u, ci->client_addr, s.len);
-		sa_fmt_ip(&s, r->ip, sizeof(r->ip));
+		api_client_ip(&a->cfg, c, &s, r->ip, sizeof(r->ip));
 	}
 	return r;
 }
@@ -295,6 +295,9 @@ static void api_conn_notify(void *cls, struct MHD_Connection *c,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	bool known = ci && api_src_from(&src, ci->client_addr,
 					sizeof(struct sockaddr_in6)) == 0;
+	/* A trusted proxy's connections are not counted per source (its
+	 * clients are many); the total limit still holds. */
+	known = known && !api_proxy_trusted(&a->cfg, &src);
 	*socket_ctx = api_conns_open(a->conns, fd, known ? &src : NULL,
 				     api_now_us());
 	if (!*socket_ctx)
@@ -388,7 +391,10 @@ static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr,
 	struct api *a = cls;
 	struct sa src, key;
 	unsigned dropped;
+	/* A trusted reverse proxy carries many clients' connections: it
+	 * is not held to one client's share. */
 	if (api_src_from(&src, addr, addrlen) != 0 ||
+	    api_proxy_trusted(&a->cfg, &src) ||
 	    !api_conns_src_full(a->conns, &src))
 		return MHD_YES;
 	if (!mhdlog_take(a, &dropped))

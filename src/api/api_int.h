@@ -87,6 +87,15 @@ unsigned api_limit_take(struct api_limit *l, const char *key, uint32_t rate,
 /* The per-IP limit's key for a client address: an IPv6 address's /64,
  * an IPv4(-mapped) address as it is. */
 void api_limit_ip_key(const char *ip, char *out, size_t outsz);
+
+/* ----- reverse proxies (api_proxy.c) ----- */
+bool api_proxy_trusted(const struct api_cfg *c, const struct sa *ip);
+/* The client's address as text, for the rate limits and the log: the
+ * peer's, or, from a trusted proxy, the right-most X-Forwarded-For
+ * entry that is not itself a trusted proxy. */
+struct MHD_Connection;
+void api_client_ip(const struct api_cfg *c, struct MHD_Connection *conn,
+		   const struct sa *peer, char *out, size_t sz);
 /* The per-user limit's key in l: a hash of account and sub, seeded per
  * table so that no one can pick a sub whose key is another user's (a
  * sub may be up to 127 bytes, a key only 79). */

@@ -99,6 +99,8 @@ struct config {
 	bool no_turn;                   /* --no-turn: an API-only node */
 	char api_admin_token_file[256]; /* --api-admin-token-file */
 	char api_cert[256], api_pkey[256]; /* HTTPS for the API (PEM files) */
+	char api_proxies[16][64];       /* --api-trusted-proxy IP[/bits] */
+	unsigned napi_proxies;
 	char api_audience[128];         /* --api-audience ("turnstone") */
 	/* --api-turn-server "URL[,URL...] [SECRET]": platform TURN nodes */
 	char api_servers[CFG_MAX_API_SERVERS][1280];

@@ -111,6 +111,8 @@ static const struct cfg_opt cfg_opts[] = {
 	STR("api-admin-token-file", 0, api_admin_token_file, 1),
 	STR("api-cert", 0, api_cert, 1),
 	STR("api-pkey", 0, api_pkey, 1),
+	{.name = "api-trusted-proxy", .kind = CFG_STRL,
+	 LST(api_proxies, napi_proxies)},
 	STR("api-audience", 0, api_audience, 1),
 	{.name = "api-turn-server", .kind = CFG_STRL, .flags = CFG_F_SECRET,
 	 LST(api_servers, napi_servers)},
