@@ -9,7 +9,7 @@
 #include "turn/turn.h"
 #include "util/sa.h"
 
-#define NET_MAX_LISTEN 16 /* addresses x ports: 8 listening IPs, 2 ports */
+#define NET_MAX_LISTEN 24 /* addresses x ports: 8 listening IPs, 3 ports */
 
 /* Every listening address serves every transport that is on: a TCP
  * listener with both plain TCP and TLS on tells them apart by the first

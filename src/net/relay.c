@@ -103,6 +103,17 @@ static void io_client_send(void *arg, void *conn, const struct sa *client,
 	}
 }
 
+/* RFC 5780: this worker's UDP listener on local (each worker has one
+ * per listening address and port, SO_REUSEPORT). */
+static void *io_udp_conn(void *arg, const struct sa *local)
+{
+	struct net_worker *w = arg;
+	for (unsigned i = 0; i < w->nudp; i++)
+		if (sa_eq(&w->udp[i]->local, local))
+			return w->udp[i];
+	return NULL;
+}
+
 void net_io_init(struct net_worker *w, struct turn_io *io)
 {
 	*io = (struct turn_io){
@@ -110,6 +121,7 @@ void net_io_init(struct net_worker *w, struct turn_io *io)
 		.relay_close = io_relay_close,
 		.relay_send = io_relay_send,
 		.client_send = io_client_send,
+		.udp_conn = io_udp_conn,
 		.arg = w,
 	};
 	net_tcprelay_io(io);

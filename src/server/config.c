@@ -182,6 +182,32 @@ static int cfg_check_counts(const struct config *c, FILE *err)
 	return r ? EINVAL : 0;
 }
 
+/* alt-listening-port (RFC 5780 6): two addresses of one family that
+ * the server can send from on both ports. */
+static int cfg_check_r5780(const struct config *c, FILE *err)
+{
+	if (!c->alt_port)
+		return 0;
+	unsigned n4 = 0, n6 = 0;
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		if (sa_is_any(&c->listen[i]))
+			continue;
+		n4 += sa_af(&c->listen[i]) == AF_INET;
+		n6 += sa_af(&c->listen[i]) == AF_INET6;
+	}
+	int r = 0;
+	r |= cfg_check(!c->no_rfc5780, err, "'alt-listening-port' and "
+		       "'no-rfc5780' contradict each other");
+	r |= cfg_check(n4 >= 2 || n6 >= 2, err, "'alt-listening-port' needs two "
+		       "'listening-ip' addresses of one family (not a wildcard): "
+		       "RFC 5780 answers from the other address");
+	r |= cfg_check(c->alt_port != c->port, err, "'alt-listening-port' must "
+		       "differ from 'listening-port'");
+	r |= cfg_check(c->alt_port != c->tls_port || !c->cert[0], err,
+		       "'alt-listening-port' must differ from 'tls-listening-port'");
+	return r;
+}
+
 static int cfg_check_ports(const struct config *c, FILE *err)
 {
 	int r = 0;
@@ -201,6 +227,7 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 				       c->pkey_pwd[0]), err,
 		       "'dh-file', 'ec-curve-name' and 'pkey-pwd' need 'cert' and 'pkey'");
 	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
+	r |= cfg_check_r5780(c, err);
 	return r ? EINVAL : 0;
 }
 

@@ -151,7 +151,7 @@ static const struct cfg_opt cfg_opts[] = {
 	NOOP("no-tlsv1", 0),
 	NOOP("no-tlsv1_1", 0),
 	NOOP("no-sslv3", 0),
-	NOOP("no-rfc5780", 0),
+	FLAG("no-rfc5780", 0, no_rfc5780),
 	NOOP("simple-log", 0),
 	NOOP("new-log-timestamp", 0),
 	NOOP("no-auth-pings", 0),
@@ -160,7 +160,7 @@ static const struct cfg_opt cfg_opts[] = {
 
 	/* coturn options we refuse */
 	UNSUPV("listening-device", 'd'),
-	UNSUPV("alt-listening-port", 0),
+	NUM("alt-listening-port", 0, alt_port, 0, 65535),
 	UNSUPV("alt-tls-listening-port", 0),
 	UNSUPV("tcp-proxy-port", 0),
 	UNSUPV("relay-device", 'i'),

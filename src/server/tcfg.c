@@ -179,7 +179,35 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 		sa_set_str(&lc->addrs[lc->naddrs++], "127.0.0.1", c->port);
 	lc->udp = !c->no_udp;
 	lc->tcp = !c->no_tcp;
+	unsigned primary = lc->naddrs;
 	server_listen_tls(c, lc);
+	/* alt-listening-port: every listening address on it too (RFC 5780
+	 * 6: the same ports on both addresses). */
+	for (unsigned i = 0; c->alt_port && i < primary && lc->naddrs < NET_MAX_LISTEN; i++) {
+		lc->addrs[lc->naddrs] = lc->addrs[i];
+		sa_set_port(&lc->addrs[lc->naddrs++], c->alt_port);
+	}
+}
+
+/* RFC 5780's pairs: per family the first two specific listening
+ * addresses (config.c checked one family has them), and the ports. */
+static void tcfg_r5780(const struct config *c, struct turn_cfg *t)
+{
+	unsigned n[2] = {0, 0};
+	if (!c->alt_port)
+		return;
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		int fam = sa_af(&c->listen[i]) == AF_INET6 ? 1 : 0;
+		if (sa_is_any(&c->listen[i]) || n[fam] == 2)
+			continue;
+		t->r5780_ip[fam][n[fam]] = c->listen[i];
+		sa_set_port(&t->r5780_ip[fam][n[fam]++], 0);
+	}
+	for (int fam = 0; fam < 2; fam++)
+		if (n[fam] < 2) /* a lone address has no other to answer from */
+			memset(t->r5780_ip[fam], 0, sizeof(t->r5780_ip[fam]));
+	t->r5780_port[0] = c->port;
+	t->r5780_port[1] = c->alt_port;
 }
 
 bool server_listen_equal(const struct net_listen_cfg *a,
@@ -242,6 +270,7 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	t->max_channel = c->legacy_channels ? STUN_CHANNEL_MAX_5766 : STUN_CHANNEL_MAX;
 	tcfg_relays(c, lc, t);
 	tcfg_modes(c, t);
+	tcfg_r5780(c, t);
 	for (unsigned i = 0; i < c->nalt && i < TURN_MAX_ALT; i++)
 		t->alt[t->nalt++] = c->alt_servers[i];
 	snprintf(t->alt_domain, sizeof(t->alt_domain), "%s", c->alt_domain);

@@ -50,6 +50,10 @@ struct turn_io {
 	 * connection); conn is the handle from struct turn_src. */
 	void (*client_send)(void *arg, void *conn, const struct sa *client,
 			    const struct iovec *iov, int iovcnt);
+	/* The UDP listener handle bound exactly to local (address and
+	 * port), for a response sent from another address (RFC 5780); NULL
+	 * if there is none. May be NULL itself. */
+	void *(*udp_conn)(void *arg, const struct sa *local);
 	/* TCP relays (RFC 6062); see docs/architecture.md. Listen on bind
 	 * (the relayed address) and report each accepted peer through
 	 * turn_tcp_accepted with owner. */
@@ -139,6 +143,11 @@ struct turn_cfg {
 	bool no_stun;               /* --no-stun: Binding requests are dropped */
 	bool secure_stun;           /* --secure-stun: Binding needs credentials */
 	uint8_t default_family;     /* enum turn_default_family */
+	/* NAT behaviour discovery (RFC 5780, alt-listening-port): per
+	 * family (0 IPv4, 1 IPv6) the two addresses A1, A2 (port 0; family
+	 * 0 = none) and the ports P1, P2 every listener pairs. */
+	struct sa r5780_ip[2][2];
+	uint16_t r5780_port[2];     /* 0: RFC 5780 off */
 	/* Read by the transports (src/net), swapped with the rest. */
 	uint32_t tcp_unauth_per_ip; /* streams without an allocation, 0 = any */
 	uint32_t tcp_write_timeout; /* s a stream's output may stall, 0 = any */

@@ -259,6 +259,11 @@ int64_t turn_tcp_tick(struct turn_srv *srv);
 int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 		      const struct stun_msg *req, struct turn_auth *auth);
 
+/* turn_r5780.c: a Binding answered the RFC 5780 way (true), or false
+ * for the plain answer (no pair here and no CHANGE-REQUEST). */
+bool turn_r5780_binding(struct turn_srv *srv, const struct turn_src *src,
+			const struct stun_msg *req, const struct turn_auth *auth);
+
 /* turn_resp.c */
 void turn_resp_init(struct turn_resp *r, struct turn_srv *srv,
 		    const struct stun_msg *req, uint8_t cls,

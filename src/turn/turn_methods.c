@@ -27,6 +27,8 @@ static void method_binding(struct turn_srv *srv, const struct turn_src *src,
 {
 	if (srv->cfg->log_binding)
 		binding_log(src);
+	if (turn_r5780_binding(srv, src, req, auth))
+		return;
 	struct turn_resp r;
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	stun_enc_xaddr(&r.enc, STUN_ATTR_XOR_MAPPED_ADDRESS, &src->client);
@@ -234,7 +236,9 @@ static bool unknown_is_fatal(const struct stun_msg *req)
 {
 	for (unsigned i = 0; i < req->nunknown; i++) {
 		bool ice = req->unknown[i] == 0x0024 || req->unknown[i] == 0x0025;
-		if (!(ice && req->method == STUN_BINDING))
+		/* RFC 5780's: method_binding answers it (420 when off). */
+		bool cr = req->unknown[i] == STUN_ATTR_CHANGE_REQUEST;
+		if (!((ice || cr) && req->method == STUN_BINDING))
 			return true;
 	}
 	return false;

@@ -86,6 +86,7 @@ NEEDS = {
     "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
     "pkey-pwd": ["cert", "pkey"],
     "api-cert": ["api-pkey"], "api-pkey": ["api-cert"],
+    "alt-listening-port": ["listening-ip"],
 }
 
 

@@ -418,7 +418,7 @@ static void test_noops(void **state)
 	static const char *const noops[] = {
 		"fingerprint", "no-cli", "no-software-attribute",
 		"no-multicast-peers", "no-tlsv1",
-		"no-tlsv1_1", "no-sslv3", "no-rfc5780", "simple-log",
+		"no-tlsv1_1", "no-sslv3", "simple-log",
 		"new-log-timestamp", "no-auth-pings", "no-dynamic-ip-list",
 		"no-dynamic-realms"};
 	for (size_t i = 0; i < sizeof(noops) / sizeof(noops[0]); i++) {
@@ -1016,6 +1016,57 @@ static void test_conn_limit_options(void **state)
 			"invalid value for 'tcp-write-timeout': '3601' (allowed 0..3600)", NULL);
 	args_expect_err(ARGV("--max-unauth-tcp-per-ip", "-1"),
 			"invalid value for 'max-unauth-tcp-per-ip'", NULL);
+}
+
+/* alt-listening-port (RFC 5780): the pairs the TURN core answers from,
+ * and the listeners on the second port; its refusals name it. */
+static void test_alt_listening_port(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--listening-ip", "127.0.0.1",
+					     "--listening-ip", "::1", "--listening-ip",
+					     "127.0.0.2", "--listening-ip", "127.0.0.3",
+					     "--listening-port", "3478",
+					     "--alt-listening-port", "3479"), &e), 0);
+	err_close(&e);
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(lc.naddrs, 8); /* 4 addresses x 2 ports, no TLS */
+	assert_int_equal(sa_port(&lc.addrs[7]), 3479);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	ip_expect(&t->tcfg.r5780_ip[0][0], "127.0.0.1");
+	ip_expect(&t->tcfg.r5780_ip[0][1], "127.0.0.2"); /* the first two */
+	assert_int_equal(sa_af(&t->tcfg.r5780_ip[1][0]), 0); /* a lone ::1 */
+	assert_int_equal(t->tcfg.r5780_port[0], 3478);
+	assert_int_equal(t->tcfg.r5780_port[1], 3479);
+	server_tcfg_free(t);
+	static const struct {
+		char *ip2, *alt; /* argv strings */
+		bool off;
+		const char *want;
+	} bad[] = {
+		{"0.0.0.0", "3479", false, "'alt-listening-port' needs two 'listening-ip'"},
+		{"::1", "3479", false, "'alt-listening-port' needs two 'listening-ip'"},
+		{"127.0.0.2", "3478", false, "'alt-listening-port' must differ from 'listening-port'"},
+		{"127.0.0.2", "3479", true, "contradict"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		assert_int_equal(args_parse(&c, ARGV("--listening-ip", "127.0.0.1",
+						     "--listening-ip", bad[i].ip2,
+						     "--alt-listening-port", bad[i].alt),
+					    &e), 0);
+		err_close(&e);
+		c.no_rfc5780 = bad[i].off;
+		strcpy(c.users[0].name, "u");
+		strcpy(c.users[0].pass, "p");
+		c.nusers = 1;
+		validate_expect(&c, bad[i].want);
+	}
 }
 
 /* coturn's user=name:0x<key> (turnadmin -k): the MD5 key instead of the
@@ -1645,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_user_hex_key),
+		cmocka_unit_test(test_alt_listening_port),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
 		cmocka_unit_test(test_tls_alternate_server),

@@ -63,6 +63,9 @@ struct harness {
 	unsigned nhandoff;
 	void *closed_conn; /* conn_close */
 	unsigned nclosed;
+	/* udp_conn (RFC 5780): the local address last asked for */
+	struct sa conn_local;
+	bool no_udp_conn; /* answer NULL: no such listener */
 	/* client state */
 	char nonce[128];
 	size_t noncelen;
@@ -203,6 +206,14 @@ static inline struct h_tpeer *h_tcp_accept(struct harness *h, struct h_relay *l,
 	return t;
 }
 
+/* A listener handle per local port, 0x7000 + port, as udp_conn. */
+static inline void *h_udp_conn(void *arg, const struct sa *local)
+{
+	struct harness *h = arg;
+	h->conn_local = *local;
+	return h->no_udp_conn ? NULL : (void *)(uintptr_t)(0x7000u + sa_port(local));
+}
+
 static inline struct turn_io h_io(struct harness *h)
 {
 	struct turn_io io = {
@@ -211,7 +222,7 @@ static inline struct turn_io h_io(struct harness *h)
 		.tcp_listen = h_tcp_listen, .tcp_unlisten = h_tcp_unlisten,
 		.tcp_connect = h_tcp_connect, .tcp_close = h_tcp_close,
 		.tcp_bind = h_tcp_bind, .conn_handoff = h_conn_handoff,
-		.conn_close = h_conn_close,
+		.conn_close = h_conn_close, .udp_conn = h_udp_conn,
 		.arg = h,
 	};
 	return io;
