@@ -14,13 +14,16 @@
 void probe_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: turnstone probe stun:HOST:PORT\n"
+		"usage: turnstone probe [--nat] stun:HOST:PORT\n"
 		"       turnstone probe 'turn:HOST:PORT[?transport=udp|tcp]'\n"
 		"                 (--user U --password P | --secret S "
 		"[--user-id ID] [--ttl N])\n"
 		"                 [--realm R] [--count N] [--peer IP]\n"
 		"  HOST is an IPv4 literal or [IPv6 literal]; names are not "
 		"resolved.\n"
+		"  --nat         how this host's NAT maps and filters UDP (RFC "
+		"5780;\n"
+		"                the server must do it: alt-listening-port)\n"
 		"  --secret S    mint REST credentials (use-auth-secret)\n"
 		"  --user-id ID  REST user id (default \"%s\")\n"
 		"  --ttl N       REST credential lifetime (default %d s)\n"
@@ -219,7 +222,11 @@ static int probe_args_check(struct probe_args *a, bool turn_opts, FILE *err)
 		return EINVAL;
 	}
 	if (a->scheme == PROBE_STUN && turn_opts) {
-		fprintf(err, "turnstone probe: stun: takes no options\n");
+		fprintf(err, "turnstone probe: stun: takes no options but --nat\n");
+		return EINVAL;
+	}
+	if (a->scheme == PROBE_TURN && a->nat) {
+		fprintf(err, "turnstone probe: --nat goes with a stun: URI\n");
 		return EINVAL;
 	}
 	if (a->scheme == PROBE_STUN)
@@ -269,6 +276,10 @@ int probe_args_parse(struct probe_args *a, int argc, char **argv, FILE *err)
 		    strcmp(argv[i], "-h") == 0) {
 			a->help = true;
 			return 0;
+		}
+		if (strcmp(argv[i], "--nat") == 0) {
+			a->nat = true;
+			continue;
 		}
 		turn_opts |= strncmp(argv[i], "--", 2) == 0;
 		if (probe_arg_one(a, argc, argv, &i, err))
@@ -343,6 +354,8 @@ int cli_probe_main(int argc, char **argv)
 		probe_usage(stdout);
 		return 0;
 	}
+	if (a.nat)
+		return probe_nat_run(&a, stdout, stderr);
 	if (a.scheme == PROBE_STUN)
 		return probe_stun_run(&a, stdout, stderr);
 	return probe_turn_run(&a, stdout, stderr);

@@ -39,6 +39,7 @@ struct probe_args {
 	uint64_t ttl;
 	unsigned count;
 	struct sa peer;
+	bool nat;             /* --nat: RFC 5780 NAT behaviour (stun: only) */
 	bool help;
 };
 
@@ -117,5 +118,7 @@ int probe_relay(struct probe_turn *t);
 /* Exit status: 0 ok, 1 failed. */
 int probe_stun_run(const struct probe_args *a, FILE *out, FILE *err);
 int probe_turn_run(const struct probe_args *a, FILE *out, FILE *err);
+/* --nat: the NAT's mapping and filtering behaviour (probe_nat.c). */
+int probe_nat_run(const struct probe_args *a, FILE *out, FILE *err);
 
 #endif

@@ -7,6 +7,8 @@
 #    and port, as the datagram's real source shows, and RESPONSE-ORIGIN
 #    says so;
 #  - without alt-listening-port, CHANGE-REQUEST gets 420;
+#  - `turnstone probe --nat` reports no NAT against it, and each mapping
+#    and filtering verdict against nat_fake.py, which plays each NAT;
 #  - alt-listening-port with one address, or with no-rfc5780, is a
 #    startup error naming it.
 #
@@ -90,7 +92,43 @@ else
 	ts_log "turnutils_natdiscovery (Debian's coturn) missing: skipping its checks"
 fi
 
+out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$TS_PORT" 2>&1)
+rc=$?
+[ "$rc" = 0 ] && [[ $out == *"other address: 127.0.0.2:$ALT"* &&
+	$out == *"mapping: endpoint-independent (no NAT"* &&
+	$out == *"filtering: endpoint-independent"* ]] &&
+	ts_pass "turnstone probe --nat against it: no NAT, endpoint-independent" ||
+	ts_fail "turnstone probe --nat against it" "status $rc: $out"
+
+# turnstone probe --nat's verdicts, against a fake server playing each NAT.
+for m in eim adm apdm; do
+	for f in eif adf apdf; do
+		P1=$(ts_pick_port) && P2=$(ts_pick_port) || exit 1
+		rm -f "$TS_TMP/fake.ready"
+		ts_bg "$TS_PY" "$TS_DIR/nat_fake.py" "$m" "$f" "$P1" "$P2" "$TS_TMP/fake.ready" \
+			>"$TS_TMP/fake.log" 2>&1
+		fake=$TS_LAST_PID
+		for i in $(seq 1 50); do [ -e "$TS_TMP/fake.ready" ] && break; sleep 0.1; done
+		out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$P1" 2>&1)
+		ts_stop_pid "$fake"
+		want_m=$(case $m in eim) echo "mapping: endpoint-independent" ;;
+			adm) echo "mapping: address-dependent" ;;
+			apdm) echo "mapping: address and port-dependent" ;; esac)
+		want_f=$(case $f in eif) echo "filtering: endpoint-independent" ;;
+			adf) echo "filtering: address-dependent" ;;
+			apdf) echo "filtering: address and port-dependent" ;; esac)
+		[[ $out == *"$want_m"$'\n'* && $out == *"$want_f"* ]] &&
+			ts_pass "probe --nat: $want_m, $want_f" ||
+			ts_fail "probe --nat: $want_m, $want_f" "$out $(cat "$TS_TMP/fake.log")"
+	done
+done
+
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --listening-ip 127.0.0.2 || exit 1
+out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$TS_PORT" 2>&1)
+rc=$?
+[ "$rc" = 1 ] && [[ $out == *"does not do RFC 5780"* ]] &&
+	ts_pass "probe --nat against a server without it: says so, status 1" ||
+	ts_fail "probe --nat against a server without it" "status $rc: $out"
 ts_python_checks "without alt-listening-port" - "$TS_PORT" <<'EOF'
 import os, socket, struct, sys
 sys.path.insert(0, os.environ["TS_DIR"])

@@ -186,6 +186,24 @@ static void test_bad_args(void **state)
 		    "unexpected argument");
 	parse_fails(ARGV("stun:127.0.0.1:3478", "--count", "2"),
 		    "takes no options");
+	parse_fails(ARGV("--nat", "turn:127.0.0.1:3478", "--secret", "s"),
+		    "--nat goes with a stun: URI");
+	parse_fails(ARGV("--nat", "stun:127.0.0.1:3478", "--count", "2"),
+		    "takes no options but --nat");
+}
+
+/* --nat (RFC 5780) is a flag, before or after the URI. */
+static void test_nat_flag(void **state)
+{
+	(void)state;
+	struct parse p;
+	parse_ok(&p, ARGV("stun:127.0.0.1:3478"));
+	assert_false(p.a.nat);
+	parse_ok(&p, ARGV("--nat", "stun:127.0.0.1:3478"));
+	assert_true(p.a.nat);
+	assert_int_equal(p.a.scheme, PROBE_STUN);
+	parse_ok(&p, ARGV("stun:[::1]:3478", "--nat"));
+	assert_true(p.a.nat);
 }
 
 static void test_help_and_exit_status(void **state)
@@ -208,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_turn_secret),
 		cmocka_unit_test(test_bad_uris),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_nat_flag),
 		cmocka_unit_test(test_help_and_exit_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
