@@ -100,6 +100,26 @@ rc=$?
 	ts_pass "turnstone probe --nat against it: no NAT, endpoint-independent" ||
 	ts_fail "turnstone probe --nat against it" "status $rc: $out"
 
+# ... and against coturn doing RFC 5780 (two listening addresses).
+if [ -x "$TS_COTURN_BIN" ]; then
+	CP=$(ts_pick_port) && CA=$(ts_pick_port) && ts_pick_relay_range || exit 1
+	ts_bg "$TS_COTURN_BIN" -n --listening-ip 127.0.0.1 --listening-ip 127.0.0.2 \
+		--listening-port "$CP" --alt-listening-port "$CA" --min-port "$TS_MINP" \
+		--max-port "$TS_MAXP" --no-tls --no-dtls --no-cli --use-auth-secret \
+		--static-auth-secret "$TS_SECRET" --realm test --log-file stdout \
+		--simple-log --pidfile "$TS_TMP/coturn.pid" >"$TS_TMP/coturn.log" 2>&1
+	cot=$TS_LAST_PID
+	for i in $(seq 1 50); do
+		"$TS_PY" "$TS_DIR/turnclient.py" binding 127.0.0.1 "$CP" 0.2 >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$CP" 2>&1)
+	ts_stop_pid "$cot"
+	[[ $out == *"other address: 127.0.0.2:$CA"* && $out == *"filtering: endpoint-independent"* ]] &&
+		ts_pass "turnstone probe --nat against coturn's RFC 5780" ||
+		ts_fail "turnstone probe --nat against coturn's RFC 5780" "$out"
+fi
+
 # turnstone probe --nat's verdicts, against a fake server playing each NAT.
 for m in eim adm apdm; do
 	for f in eif adf apdf; do
