@@ -15,13 +15,15 @@
 static bool r5780_other(const struct turn_cfg *c, const struct sa *local,
 			struct sa *other)
 {
+	if (!c->r5780_port[0])
+		return false; /* off: the usual case, decided at once */
 	int fam = sa_af(local) == AF_INET6 ? 1 : 0;
 	const struct sa *ip = c->r5780_ip[fam];
 	uint16_t dp = sa_port(local);
 	int k = sa_af(&ip[0]) && sa_eq_addr(local, &ip[0])   ? 0
 		: sa_af(&ip[1]) && sa_eq_addr(local, &ip[1]) ? 1 : -1;
 	int j = dp == c->r5780_port[0] ? 0 : dp == c->r5780_port[1] ? 1 : -1;
-	if (!c->r5780_port[0] || k < 0 || j < 0)
+	if (k < 0 || j < 0)
 		return false;
 	*other = ip[1 - k];
 	sa_set_port(other, c->r5780_port[1 - j]);
