@@ -1,6 +1,6 @@
 /* userdb.c, compiled here with a user limit small enough to reach: a
  * coturn user database of as many users as the limit loads, one more is
- * refused naming the limit. */
+ * refused naming the limit; rows that cannot be used fail the load. */
 #define USERDB_MAX_USERS 100
 #include "server/userdb.c"
 
@@ -84,10 +84,83 @@ static void test_user_limit(void **state)
 	rmdir(dir);
 }
 
+/* A coturn database of one user (al) plus the rows sql inserts. */
+static void make_db_with(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE turnusers_lt (realm varchar(127) default '', "
+		"name varchar(512), hmackey char(128));"
+		"CREATE TABLE turn_secret (realm varchar(127) default '', "
+		"value varchar(127));"
+		"CREATE TABLE denied_peer_ip (realm varchar(127) default '', "
+		"ip_range varchar(256));"
+		"INSERT INTO turnusers_lt VALUES "
+		"('test', 'al', '0123456789abcdef0123456789abcdef');",
+		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* What a userdb holds that cannot be used fails the load, saying what
+ * and naming 'userdb', never a secret; nothing is left allocated. */
+static void test_bad_rows(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *sql, *want;
+	} cases[] = {
+		{"INSERT INTO turnusers_lt VALUES ('test', 'al', "
+		 "'fedcba9876543210fedcba9876543210');",
+		 "'userdb': a user name occurs twice"},
+		{"INSERT INTO turnusers_lt VALUES ('test', NULL, "
+		 "'fedcba9876543210fedcba9876543210');",
+		 "is empty or longer than 255 bytes"},
+		{"INSERT INTO turnusers_lt VALUES ('test', 'bo', 'c2VjcmV0');",
+		 "'userdb': user 'bo' has a key that is not 32 hex digits"},
+		{"INSERT INTO turn_secret VALUES ('test', '');",
+		 "a shared secret of table turn_secret is empty"},
+		{"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+		 "WHERE x < 9) INSERT INTO turn_secret SELECT 'test', "
+		 "'leaked-secret-' || x FROM c;",
+		 "or one too many (with 'static-auth-secret', at most 8)"},
+		{"INSERT INTO denied_peer_ip VALUES ('test', '10.0.0.300');",
+		 "invalid address or range '10.0.0.300' in table denied_peer_ip"},
+	};
+	char dir[] = "/tmp/ts_userdb_XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/turndb", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+		struct turn_users users;
+		make_db_with(path, cases[i].sql);
+		assert_int_not_equal(load(path, &users, &text), 0);
+		if (!strstr(text, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, text, cases[i].want);
+		assert_null(strstr(text, "leaked-secret"));
+		assert_null(strstr(text, "fedcba"));
+		free(text);
+	}
+	/* The same rows of another realm are not read at all. */
+	char *text = NULL;
+	struct turn_users users;
+	make_db_with(path, "INSERT INTO turn_secret VALUES ('other', '');"
+		     "INSERT INTO denied_peer_ip VALUES ('other', 'x');");
+	assert_int_equal(load(path, &users, &text), 0);
+	assert_int_equal(users.n, 1);
+	turn_users_free(&users);
+	free(text);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_user_limit),
+		cmocka_unit_test(test_bad_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
