@@ -285,7 +285,10 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 		rc = server_userdb_load(c, t, &o->userdb, o->policy, err);
 		t->userdb = rc ? NULL : &o->userdb;
 	}
-	if (!rc && !c->no_turn && c->use_auth_secret && t->nsecrets == 0) {
+	/* As config.c's check: only where TURN authenticates (a STUN-only
+	 * server without secure-stun does not). */
+	bool auth = !c->no_turn && !(c->stun_only && !c->secure_stun);
+	if (!rc && auth && c->use_auth_secret && t->nsecrets == 0) {
 		fprintf(err, "turnstone: 'use-auth-secret' needs at least one "
 			"'static-auth-secret' or a shared secret in 'userdb' "
 			"(turnadmin -s)\n");

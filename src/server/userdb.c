@@ -12,7 +12,9 @@
 #include "util/bytes.h"
 #include "util/log.h"
 
+#ifndef USERDB_MAX_USERS /* (a test sets a small one) */
 #define USERDB_MAX_USERS 1000000
+#endif
 
 struct userdb_load {
 	struct turn_cfg *t;
@@ -33,14 +35,21 @@ static int userdb_user(struct userdb_load *l, const char *name, const char *hex)
 		return EINVAL;
 	}
 	if (l->n == l->cap) {
+		/* The last step only up to the limit: doubling past it would
+		 * refuse any number above the last power of two below it. */
 		unsigned cap = l->cap ? l->cap * 2 : 64;
-		struct turn_user *u = cap <= USERDB_MAX_USERS
+		if (cap > USERDB_MAX_USERS)
+			cap = USERDB_MAX_USERS;
+		struct turn_user *u = cap > l->cap
 				      ? realloc(l->u, cap * sizeof(*u)) : NULL;
-		if (!u) {
+		if (!u && cap > l->cap)
+			fprintf(l->err, "turnstone: 'userdb': out of memory "
+				"for its users\n");
+		else if (!u)
 			fprintf(l->err, "turnstone: 'userdb': too many users "
 				"(at most %u)\n", USERDB_MAX_USERS);
+		if (!u)
 			return ENOMEM;
-		}
 		l->u = u;
 		l->cap = cap;
 	}

@@ -1103,6 +1103,40 @@ static void test_user_hex_key(void **state)
 	server_tcfg_free(t);
 }
 
+/* A STUN-only server authenticates nothing, so use-auth-secret without a
+ * secret is valid there (packaging/turnstone.conf.example has the line
+ * on): the TURN configuration builds too. Regression: the secret check
+ * added for userdb refused it at start. With secure-stun a secret is
+ * still needed (test_userdb.sh: a userdb without one of the realm). */
+static void test_stun_only_auth_secret(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	struct net_listen_cfg lc;
+	struct server_tcfg *t = NULL;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--realm", "test", "--stun-only",
+					     "--use-auth-secret"), &e), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, err_open(&e)), 0);
+	err_close(&e);
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, err_open(&e)), 0);
+	assert_string_equal(err_text(&e), "");
+	err_close(&e);
+	server_tcfg_free(t);
+	/* secure-stun: Binding needs credentials, so a secret is needed. */
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--realm", "test", "--stun-only",
+					     "--secure-stun", "--use-auth-secret"),
+				    &e), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, err_open(&e)), EINVAL);
+	assert_non_null(strstr(err_text(&e), "'use-auth-secret' needs"));
+	err_close(&e);
+}
+
 /* coturn's rest-api-separator (-C): the TURN core reads usernames with
  * it and the API mints the platform's with it. */
 static void test_rest_separator(void **state)
@@ -1697,6 +1731,7 @@ int main(void)
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_user_hex_key),
 		cmocka_unit_test(test_alt_listening_port),
+		cmocka_unit_test(test_stun_only_auth_secret),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
 		cmocka_unit_test(test_tls_alternate_server),
