@@ -75,8 +75,11 @@ void server_log_reopen(struct server_log *l)
 			 "the file already open", l->path, strerror(errno));
 		return;
 	}
+	flockfile(l->f); /* between two lines (log.c) */
 	fflush(l->f);
-	if (dup2(fileno(f), fileno(l->f)) < 0)
+	int rc = dup2(fileno(f), fileno(l->f));
+	funlockfile(l->f);
+	if (rc < 0)
 		log_warn("reload: cannot switch to the reopened log-file: %s",
 			 strerror(errno));
 	fclose(f);

@@ -40,8 +40,7 @@ static int userdb_user(struct userdb_load *l, const char *name, const char *hex)
 		unsigned cap = l->cap ? l->cap * 2 : 64;
 		if (cap > USERDB_MAX_USERS)
 			cap = USERDB_MAX_USERS;
-		struct turn_user *u = cap > l->cap
-				      ? realloc(l->u, cap * sizeof(*u)) : NULL;
+		struct turn_user *u = cap > l->cap ? malloc(cap * sizeof(*u)) : NULL;
 		if (!u && cap > l->cap)
 			fprintf(l->err, "turnstone: 'userdb': out of memory "
 				"for its users\n");
@@ -50,6 +49,12 @@ static int userdb_user(struct userdb_load *l, const char *name, const char *hex)
 				"(at most %u)\n", USERDB_MAX_USERS);
 		if (!u)
 			return ENOMEM;
+		/* Not realloc: the old block holds MD5 keys, wiped first. */
+		if (l->u) {
+			memcpy(u, l->u, l->n * sizeof(*u));
+			explicit_bzero(l->u, l->cap * sizeof(*l->u));
+			free(l->u);
+		}
 		l->u = u;
 		l->cap = cap;
 	}
@@ -129,5 +134,10 @@ int server_userdb_load(const struct config *c, struct turn_cfg *t,
 		log_info("userdb %s: %u users, %u shared secrets and %u peer "
 			 "ranges of realm '%s'", c->userdb, l.n, l.nsecrets,
 			 l.nranges, t->realm);
+	/* The usual slip when moving from coturn: another realm there. */
+	if (!rc && l.n == 0 && l.nsecrets == 0)
+		log_warn("userdb %s holds no user and no shared secret of realm "
+			 "'%s' (turnadmin -r names the realm; rows of other realms "
+			 "are not read)", c->userdb, t->realm);
 	return rc;
 }

@@ -39,6 +39,8 @@ int turn_users_build(struct turn_users *t, struct turn_user *u, unsigned n)
 	memset(t, 0, sizeof(*t));
 	uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
 	if (!idx) {
+		if (u)
+			explicit_bzero(u, n * sizeof(*u));
 		free(u);
 		return ENOMEM;
 	}

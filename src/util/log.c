@@ -103,6 +103,24 @@ static void log_stamp(char *stamp, size_t sz)
 		stamp[0] = '\0';
 }
 
+/* One line and its flush under the stream's lock: lines from different
+ * workers never interleave, and a SIGHUP that moves the stream to a
+ * reopened file (server_log.c, under the same lock) never splits one,
+ * however long, between the two files. */
+__attribute__((format(printf, 2, 3)))
+static void log_line(FILE *out, const char *fmt, ...)
+{
+	if (!out)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	flockfile(out);
+	vfprintf(out, fmt, ap);
+	fflush(out);
+	funlockfile(out);
+	va_end(ap);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const char *names[] = {"error", "warn", "info", "debug"};
@@ -117,8 +135,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	char stamp[32];
 	log_stamp(stamp, sizeof(stamp));
-	/* One fprintf per line: stdio locks the stream, so lines from
-	 * different workers never interleave. */
 	if (atomic_load(&log_json)) {
 		char esc[sizeof(line) * 6 + 1];
 		log_json_escape(line, esc, sizeof(esc));
@@ -126,19 +142,15 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		snprintf(obj, sizeof(obj),
 			 "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}",
 			 stamp, names[lvl], esc);
-		if (out)
-			fprintf(out, "%s\n", obj);
+		log_line(out, "%s\n", obj);
 		if (fac >= 0)
 			log_syslog_write(fac, (int)lvl, obj);
 	} else {
-		if (out)
-			fprintf(out, "%s %s %s\n", stamp, names[lvl], line);
+		log_line(out, "%s %s %s\n", stamp, names[lvl], line);
 		if (fac >= 0) {
 			char sl[sizeof(line) + 8];
 			snprintf(sl, sizeof(sl), "%s %s", names[lvl], line);
 			log_syslog_write(fac, (int)lvl, sl);
 		}
 	}
-	if (out)
-		fflush(out);
 }

@@ -52,6 +52,11 @@ out=$("$TS_BIN" serve --realm test --userdb "$db" --check-config 2>&1)
 	ts_pass "--check-config reads it: 2 users, 1 secret, 1 range of realm test" ||
 	ts_fail "--check-config reads it" "$out"
 
+out=$("$TS_BIN" serve --realm example.org --userdb "$db" --check-config 2>&1)
+[ $? = 0 ] && [[ $out == *"holds no user and no shared secret of realm 'example.org'"* ]] &&
+	ts_pass "a userdb with nothing of this realm: a warning naming the realm" ||
+	ts_fail "a userdb with nothing of this realm: a warning naming the realm" "$out"
+
 ts_start_server "$TS_BIN" --userdb "$db" --allow-loopback-peers || exit 1
 export TS_DIR
 ts_python_checks "long-term users from the userdb" - "$TS_PORT" "$TS_PID" "$TS_LOG" "$db" \
