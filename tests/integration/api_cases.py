@@ -777,9 +777,14 @@ def user_limit_cases(c):
     r = poll(lambda: (lambda x: x if x.status == 200 else None)(
         ice(c, tok("probe"))), 6)
     check("peruser's token works", r is not None)
+    # Buckets refill at 1/s: a slow machine may earn a request back, so
+    # each check allows one more 200 per whole second it took.
+    t0 = time.monotonic()
     st = [ice(c, tok("alice")).status for _ in range(6)]
-    check("alice: her burst of 2 passes, then 429", st == [200, 200] + [429] * 4,
-          str(st))
+    extra = int(time.monotonic() - t0)
+    check("alice: her burst of 2 passes, then 429",
+          st[:2] == [200, 200] and st.count(429) >= 4 - extra and
+          st.count(200) + st.count(429) == 6, str(st))
     r = ice(c, tok("alice"))
     expect_error("alice's 429", r, 429, "rate_limited",
                  {"Retry-After": lambda v: v is not None and v.isdigit() and
@@ -789,8 +794,10 @@ def user_limit_cases(c):
           "requests did not spend the account's bucket)", st == [200, 200],
           str(st))
     st = [ice(c, tok(u)).status for u in ("carol", "dave", "erin", "zed")]
+    extra = int(time.monotonic() - t0)
+    st += [ice(c, tok(u)).status for u in ("u%d" % i for i in range(extra))]
     check("the account's own limit (burst 8) still holds across users",
-          st[:3] == [200, 200, 200] and st[3] == 429, str(st))
+          st[:3] == [200, 200, 200] and st[-1] == 429, str(st))
     r = admin(c, "PATCH", "/accounts/peruser",
               {"userRateLimit": {"perSecond": 5, "burst": 0}})
     field_error("admin 422 userRateLimit with burst 0", r,
