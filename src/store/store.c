@@ -76,11 +76,13 @@ static const char *const store_migrations[] = {
 	" reason TEXT NOT NULL);"
 	"CREATE INDEX usage_account_end ON usage(account, end);",
 	/* 3: a rate limit per end user (account, sub) of the ICE-servers
-	 * API; accounts from before get the default of new ones. */
+	 * API. Accounts from before get it off (0), so that an upgrade
+	 * throttles no app server that sends one sub for all its users;
+	 * new accounts get store_account_init's default. */
 	"ALTER TABLE accounts ADD COLUMN user_rate_per_s INTEGER NOT NULL"
-	" DEFAULT 10;"
+	" DEFAULT 0;"
 	"ALTER TABLE accounts ADD COLUMN user_rate_burst INTEGER NOT NULL"
-	" DEFAULT 50;",
+	" DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION                                               \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

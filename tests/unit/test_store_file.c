@@ -107,7 +107,8 @@ static void test_migrate_empty_file(void **state)
 }
 
 /* Schema 3 added the per-user API limit: an account made under schema 2
- * gets the defaults of a new account, and keeps everything else. */
+ * gets it off (an upgrade throttles nobody), and keeps everything else;
+ * a new account gets the default. */
 static void test_migrate_user_rate(void **state)
 {
 	struct fx *f = *state;
@@ -124,9 +125,17 @@ static void test_migrate_user_rate(void **state)
 	assert_int_equal(store_open(&f->s, f->path), 0);
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
-	assert_int_equal(b.user_rate_per_s, 10);
-	assert_int_equal(b.user_rate_burst, 50);
+	assert_int_equal(b.user_rate_per_s, 0);
+	assert_int_equal(b.user_rate_burst, 0);
 	assert_int_equal(b.rate_per_s, 40);
+	struct store_account n, m;
+	store_account_init(&n, "newer");
+	assert_int_equal(store_account_create(f->s, &n), 0);
+	assert_int_equal(store_account_get(f->s, "newer", &m), 0);
+	assert_int_equal(m.user_rate_per_s, 10);
+	assert_int_equal(m.user_rate_burst, 50);
+	store_account_clear(&n);
+	store_account_clear(&m);
 	store_account_clear(&a);
 	store_account_clear(&b);
 }
