@@ -28,10 +28,13 @@ static int reply_401(struct api_req *r, enum jwt_reason why)
 				 "Bearer error=\"invalid_token\"");
 }
 
-static int reply_429(struct api_req *r, unsigned wait)
+enum { LIMIT_IP, LIMIT_ACCOUNT, LIMIT_USER }; /* api_metrics.c's order */
+
+static int reply_429(struct api_req *r, unsigned wait, int which)
 {
 	char s[16];
 	r->api->metrics.rejected_other[REJ_RATELIMIT]++;
+	r->api->metrics.rate_limited[which]++;
 	snprintf(s, sizeof(s), "%u", wait);
 	return api_reply_error_h(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
 				 "too many requests", "Retry-After", s);
@@ -69,14 +72,14 @@ static bool ice_account_limit(struct api_req *r, const struct store_account *acc
 	unsigned wait = api_limit_take(a->user_limit, lk, acc->user_rate_per_s,
 				       acc->user_rate_burst, now_ms);
 	if (wait) {
-		*rc = reply_429(r, wait);
+		*rc = reply_429(r, wait, LIMIT_USER);
 		return false;
 	}
 	snprintf(lk, sizeof(lk), "a:%s", acc->name);
 	wait = api_limit_take(a->acct_limit, lk, acc->rate_per_s,
 			      acc->rate_burst, now_ms);
 	if (wait)
-		*rc = reply_429(r, wait);
+		*rc = reply_429(r, wait, LIMIT_ACCOUNT);
 	return wait == 0;
 }
 
@@ -152,7 +155,7 @@ int api_ice_handle(struct api_req *r)
 	unsigned wait = api_limit_take(a->ip_limit, ipk, a->cfg.ip_rate,
 				       a->cfg.ip_burst, api_now_us() / 1000);
 	if (wait)
-		return reply_429(r, wait);
+		return reply_429(r, wait, LIMIT_IP);
 	struct ice_ctx c = {.dir = atomic_load(&a->store_ok) ? api_dir_get(a) : NULL};
 	if (!c.dir)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,

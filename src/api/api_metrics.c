@@ -66,6 +66,13 @@ static void render_rejected(FILE *f, struct api_metrics *m)
 	for (size_t i = 0; i < sizeof(other_reasons) / sizeof(other_reasons[0]); i++)
 		fprintf(f, "turnstone_api_tokens_rejected_total{reason=\"%s\"} %lu\n",
 			other_reasons[i], (unsigned long)m->rejected_other[i]);
+	static const char *const limits[] = {"ip", "account", "user"};
+	fputs("# HELP turnstone_api_rate_limited_total 429 answers, by the limit "
+	      "that refused (ip, account, user: userRateLimit).\n"
+	      "# TYPE turnstone_api_rate_limited_total counter\n", f);
+	for (size_t i = 0; i < 3; i++)
+		fprintf(f, "turnstone_api_rate_limited_total{limit=\"%s\"} %lu\n",
+			limits[i], (unsigned long)m->rate_limited[i]);
 	fputs("# HELP turnstone_api_override_all_down_answers_total Answers in "
 	      "override mode whose custom servers were all failing health checks.\n"
 	      "# TYPE turnstone_api_override_all_down_answers_total counter\n", f);

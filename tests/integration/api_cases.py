@@ -1432,6 +1432,14 @@ def metrics_cases(c):
               v is not None and v > 0, repr(v))
     check("metrics has the latency histogram",
           'turnstone_api_request_duration_seconds_bucket{le="+Inf"}' in text)
+    # account_state_cases hit the account's limit, user_limit_cases the
+    # user's; test_api_proxy.sh checks the per-IP one.
+    for lim in ("account", "user"):
+        v = val('turnstone_api_rate_limited_total{limit="%s"}' % lim)
+        check("metrics rate_limited_total{limit=\"%s\"} > 0" % lim,
+              v is not None and v > 0, repr(v))
+    check("metrics rate_limited_total{limit=\"ip\"} present",
+          val('turnstone_api_rate_limited_total{limit="ip"}') is not None)
 
 
 def main_cases(a):

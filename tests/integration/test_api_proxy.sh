@@ -44,6 +44,12 @@ expect "from an address that is not a proxy, X-Forwarded-For is ignored" "401 40
 expect "... whatever it says each time" "429" \
 	"$(codes 1 --interface 127.0.0.2 -H 'X-Forwarded-For: 198.51.100.51')"
 
+m=$(curl -s "http://127.0.0.1:$TS_API_PORT/metrics")
+[[ $m =~ turnstone_api_rate_limited_total\{limit=\"ip\"\}\ ([0-9]+) ]] &&
+	[ "${BASH_REMATCH[1]}" -ge 7 ] &&
+	ts_pass "metrics: the 429s above counted as limit=\"ip\" (${BASH_REMATCH[1]})" ||
+	ts_fail "metrics: the 429s above counted as limit=\"ip\"" "$(echo "$m" | grep rate_limited)"
+
 # Connections: a client address holds at most 2; the proxy more.
 ts_python_checks "connections per address" - "$TS_API_PORT" <<'EOF'
 import socket, sys, time
