@@ -9,7 +9,8 @@
 #include "turn/turn.h"
 #include "util/sa.h"
 
-#define NET_MAX_LISTEN 24 /* addresses x ports: 8 listening IPs, 3 ports */
+/* addresses x ports: 8 listening IPs on 3 ports, and 8 aux-servers */
+#define NET_MAX_LISTEN 32
 
 /* Every listening address serves every transport that is on: a TCP
  * listener with both plain TCP and TLS on tells them apart by the first

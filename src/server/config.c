@@ -208,6 +208,26 @@ static int cfg_check_r5780(const struct config *c, FILE *err)
 	return r;
 }
 
+/* aux-server: an address and port no other listener has (a second
+ * socket on the same one would only split its traffic). */
+static int cfg_check_aux(const struct config *c, FILE *err)
+{
+	int r = 0;
+	for (unsigned i = 0; i < c->naux; i++) {
+		const struct sa *a = &c->aux_servers[i];
+		bool dup = sa_port(a) == 0;
+		for (unsigned j = 0; j < c->nlisten && !dup; j++)
+			dup = sa_eq_addr(a, &c->listen[j]) &&
+			      (sa_port(a) == c->port || sa_port(a) == c->alt_port ||
+			       (c->cert[0] && sa_port(a) == c->tls_port));
+		for (unsigned j = 0; j < i && !dup; j++)
+			dup = sa_eq(a, &c->aux_servers[j]);
+		r |= cfg_check(!dup, err, "'aux-server' must name an address and "
+			       "port no other listener has (and a port other than 0)");
+	}
+	return r;
+}
+
 static int cfg_check_ports(const struct config *c, FILE *err)
 {
 	int r = 0;
@@ -228,6 +248,7 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 		       "'dh-file', 'ec-curve-name' and 'pkey-pwd' need 'cert' and 'pkey'");
 	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
 	r |= cfg_check_r5780(c, err);
+	r |= cfg_check_aux(c, err);
 	return r ? EINVAL : 0;
 }
 

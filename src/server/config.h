@@ -17,6 +17,7 @@
 #define CFG_MAX_RANGES 64
 #define CFG_MAX_API_SERVERS 8
 #define CFG_MAX_ALT 8
+#define CFG_MAX_AUX 8
 
 struct cfg_user {
 	char name[128];
@@ -129,6 +130,8 @@ struct config {
 	char prometheus_ip[64];         /* --prometheus-address (127.0.0.1) */
 	/* running as a service (docs/man/turnstone.8) */
 	struct sa alt_servers[CFG_MAX_ALT]; /* --alternate-server IP[:PORT] */
+	struct sa aux_servers[CFG_MAX_AUX]; /* --aux-server IP:PORT (coturn's) */
+	unsigned naux;
 	unsigned nalt;
 	char alt_domain[256];           /* --alternate-domain: for TLS/DTLS clients */
 	struct sa tls_alt_servers[CFG_MAX_ALT]; /* --tls-alternate-server */

@@ -129,6 +129,9 @@ static const struct cfg_opt cfg_opts[] = {
 	/* running as a service */
 	{.name = "alternate-server", .kind = CFG_HOSTPORT,
 	 LST(alt_servers, nalt)},
+	/* coturn's: one more listening address and port each */
+	{.name = "aux-server", .kind = CFG_HOSTPORT, .dflt = 3478,
+	 LST(aux_servers, naux)},
 	STR("alternate-domain", 0, alt_domain, 1),
 	/* coturn's default port for these is its TLS port. */
 	{.name = "tls-alternate-server", .kind = CFG_HOSTPORT, .dflt = 5349,
@@ -184,7 +187,6 @@ static const struct cfg_opt cfg_opts[] = {
 	{.name = "pkey-pwd", .kind = CFG_STR, .flags = CFG_F_SECRET,
 	 FLD(pkey_pwd), .min = 1},
 	UNSUPV("new-log-timestamp-format", 0),
-	UNSUPV("aux-server", 0),
 	UNSUP("udp-self-balance", 0),
 	UNSUPV("max-allocate-timeout", 0),
 	FLAG("secure-stun", 0, secure_stun),

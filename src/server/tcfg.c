@@ -187,6 +187,10 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 		lc->addrs[lc->naddrs] = lc->addrs[i];
 		sa_set_port(&lc->addrs[lc->naddrs++], c->alt_port);
 	}
+	/* aux-server (coturn's): an address and port of its own, serving
+	 * what every listener serves (no RFC 5780 pair on it). */
+	for (unsigned i = 0; i < c->naux && lc->naddrs < NET_MAX_LISTEN; i++)
+		lc->addrs[lc->naddrs++] = c->aux_servers[i];
 }
 
 /* RFC 5780's pairs: per family the first two specific listening

@@ -1069,6 +1069,44 @@ static void test_alt_listening_port(void **state)
 	}
 }
 
+/* aux-server (coturn's): one more listener each, never a duplicate. */
+static void test_aux_server(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--listening-ip", "127.0.0.1",
+					     "--aux-server", "127.0.0.2:4000",
+					     "--aux-server", "[::1]"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.naux, 2);
+	assert_int_equal(sa_port(&c.aux_servers[1]), 3478); /* coturn's default */
+	struct net_listen_cfg lc;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(lc.naddrs, 3);
+	ip_expect(&lc.addrs[1], "127.0.0.2");
+	assert_int_equal(sa_port(&lc.addrs[1]), 4000);
+	ip_expect(&lc.addrs[2], "::1");
+	static char d1[] = "127.0.0.1:3478", d2[] = "127.0.0.2:4000", d3[] = "127.0.0.2:0";
+	char *dups[][2] = {{d1, NULL}, {d2, d2}, {d3, NULL}};
+	for (size_t i = 0; i < 3; i++) {
+		config_defaults(&c);
+		int rc = args_parse(&c, dups[i][1]
+			? ARGV("--listening-ip", "127.0.0.1", "--aux-server", dups[i][0],
+			       "--aux-server", dups[i][1])
+			: ARGV("--listening-ip", "127.0.0.1", "--aux-server", dups[i][0]), &e);
+		err_close(&e);
+		if (rc != 0)
+			continue; /* refused by the parser itself (port 0) */
+		strcpy(c.users[0].name, "u");
+		strcpy(c.users[0].pass, "p");
+		c.nusers = 1;
+		validate_expect(&c, "'aux-server' must name an address and port no other");
+	}
+	args_expect_err(ARGV("--aux-server", "localhost:3478"), "aux-server", NULL);
+}
+
 /* coturn's user=name:0x<key> (turnadmin -k): the MD5 key instead of the
  * password; that user has no SHA-256 key. */
 static void test_user_hex_key(void **state)
@@ -1731,6 +1769,7 @@ int main(void)
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_user_hex_key),
 		cmocka_unit_test(test_alt_listening_port),
+		cmocka_unit_test(test_aux_server),
 		cmocka_unit_test(test_stun_only_auth_secret),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),
