@@ -24,17 +24,23 @@ static bool lc_has(const struct net_listen_cfg *lc, const struct sa *a)
 	return false;
 }
 
+/* A tcp-proxy-port address: TCP only, PROXY header first. */
+static bool lc_proxy(const struct net_listen_cfg *lc, const struct sa *a)
+{
+	return lc->proxy_port && sa_port(a) == lc->proxy_port;
+}
+
 static int listen_add(struct net_worker *w, const struct sa *a, bool udp,
-		      bool tcp)
+		      bool tcp, bool proxy)
 {
 	int err = 0;
-	if (udp && w->nudp < NET_MAX_LISTEN) {
+	if (udp && !proxy && w->nudp < NET_MAX_LISTEN) {
 		err = net_udp_open(w, a, &w->udp[w->nudp]);
 		if (!err)
 			w->nudp++;
 	}
-	if (!err && tcp && w->ntcp < NET_MAX_LISTEN) {
-		err = net_tcp_listen(w, a, &w->tcp[w->ntcp]);
+	if (!err && (tcp || proxy) && w->ntcp < NET_MAX_LISTEN) {
+		err = net_tcp_listen(w, a, proxy, &w->tcp[w->ntcp]);
 		if (!err)
 			w->ntcp++;
 	}
@@ -45,7 +51,7 @@ int net_listen_open(struct net_worker *w, const struct net_listen_cfg *lc)
 {
 	for (unsigned i = 0; i < lc->naddrs; i++) {
 		int err = listen_add(w, &lc->addrs[i], lc->udp || lc->dtls,
-				     lc->tcp || lc->tls);
+				     lc->tcp || lc->tls, lc_proxy(lc, &lc->addrs[i]));
 		if (err)
 			return err;
 	}
@@ -66,10 +72,13 @@ void net_listen_change(struct net_worker *w, const struct net_listen_cfg *lc)
 {
 	bool udp = lc->udp || lc->dtls, tcp = lc->tcp || lc->tls;
 	for (unsigned i = w->nudp; i-- > 0;)
-		if (!udp || !lc_has(lc, &w->udp[i]->local))
+		if (!udp || !lc_has(lc, &w->udp[i]->local) ||
+		    lc_proxy(lc, &w->udp[i]->local))
 			udp_retire(w, i);
 	for (unsigned i = w->ntcp; i-- > 0;) {
-		if (tcp && lc_has(lc, &w->tcp[i]->local))
+		const struct sa *a = &w->tcp[i]->local;
+		bool proxy = lc_proxy(lc, a);
+		if ((tcp || proxy) && lc_has(lc, a) && w->tcp[i]->proxy == proxy)
 			continue;
 		net_tcp_listener_close(w->tcp[i]);
 		w->tcp[i] = w->tcp[--w->ntcp];
@@ -87,7 +96,9 @@ void net_listen_change(struct net_worker *w, const struct net_listen_cfg *lc)
 			have_u |= sa_eq(&w->udp[k]->local, a);
 		for (unsigned k = 0; k < w->ntcp; k++)
 			have_t |= sa_eq(&w->tcp[k]->local, a);
-		int err = listen_add(w, a, udp && !have_u, tcp && !have_t);
+		bool proxy = lc_proxy(lc, a);
+		int err = listen_add(w, a, udp && !have_u, (tcp || proxy) && !have_t,
+				     proxy);
 		if (err) {
 			char s[SA_STRLEN];
 			log_err("worker %u: cannot listen on %s: %s", w->id,
@@ -114,8 +125,9 @@ int net_listen_check(const struct net_listen_cfg *old,
 		const struct sa *a = &lc->addrs[i];
 		if (lc_has(old, a))
 			continue;
-		int types[2] = {lc->udp || lc->dtls ? SOCK_DGRAM : 0,
-				lc->tcp || lc->tls ? SOCK_STREAM : 0};
+		bool proxy = lc_proxy(lc, a);
+		int types[2] = {(lc->udp || lc->dtls) && !proxy ? SOCK_DGRAM : 0,
+				lc->tcp || lc->tls || proxy ? SOCK_STREAM : 0};
 		for (int k = 0; k < 2; k++) {
 			if (!types[k])
 				continue;

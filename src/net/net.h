@@ -9,8 +9,9 @@
 #include "turn/turn.h"
 #include "util/sa.h"
 
-/* addresses x ports: 8 listening IPs on 3 ports, and 8 aux-servers */
-#define NET_MAX_LISTEN 32
+/* addresses x ports: 8 listening IPs on 4 ports (listening, TLS, alt,
+ * tcp-proxy), and 8 aux-servers */
+#define NET_MAX_LISTEN 40
 
 /* Every listening address serves every transport that is on: a TCP
  * listener with both plain TCP and TLS on tells them apart by the first
@@ -21,6 +22,9 @@ struct net_listen_cfg {
 	unsigned naddrs;
 	bool udp, tcp;  /* plain STUN/TURN */
 	bool tls, dtls; /* need a struct net_tls */
+	/* tcp-proxy-port: addresses on this port listen over TCP only, for
+	 * streams that start with a PROXY header (0 = none). */
+	uint16_t proxy_port;
 };
 
 /* TLS and DTLS server contexts, built once from files and then read-only;

@@ -77,9 +77,19 @@ struct net_tcp_listener {
 	struct net_worker *w;
 	struct sa local;
 	bool paused; /* EMFILE back-off */
+	bool proxy;  /* tcp-proxy-port: streams start with a PROXY header */
 };
 
-enum net_tcp_mode { NET_TCP_SNIFF = 0, NET_TCP_PLAIN, NET_TCP_TLS };
+/* NET_TCP_PROXY: the PROXY header is read first (proxyhdr.c), then the
+ * stream goes on as any other. */
+enum net_tcp_mode { NET_TCP_SNIFF = 0, NET_TCP_PLAIN, NET_TCP_TLS, NET_TCP_PROXY };
+
+#define NET_PROXY_HDR_MAX 1536 /* a version 2 header with its TLVs */
+/* The client's address from a PROXY header at the start of b[0..n): 0
+ * with *used its length (*src left as it was for a LOCAL or UNKNOWN
+ * header), EAGAIN when more bytes are needed, EBADMSG when it is not
+ * one. */
+int net_proxy_parse(const uint8_t *b, size_t n, struct sa *src, size_t *used);
 
 struct net_tcp_conn {
 	enum net_kind kind;
@@ -222,7 +232,7 @@ void net_recv_init(struct net_worker *w);
 int net_recv_batch(struct net_worker *w, int fd);
 
 /* tcp.c */
-int net_tcp_listen(struct net_worker *w, const struct sa *addr,
+int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
 		   struct net_tcp_listener **lp);
 void net_tcp_listener_close(struct net_tcp_listener *l);
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);

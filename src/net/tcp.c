@@ -309,9 +309,51 @@ static int tcp_read_plain(struct net_tcp_conn *c)
 	return net_tcp_consume(c);
 }
 
+/* tcp-proxy-port: the balancer's PROXY header, peeked until whole and
+ * then taken off the stream, so that a TLS handshake after it finds the
+ * socket as a direct client would leave it. The client it names is
+ * counted (max-unauth-tcp-per-ip) and seen by the TURN core instead of
+ * the balancer. */
+static void tcp_refused(struct net_worker *w, const struct sa *remote,
+			unsigned max);
+
+static int tcp_proxy_read(struct net_tcp_conn *c)
+{
+	uint8_t b[NET_PROXY_HDR_MAX];
+	ssize_t n = recv(c->lf.fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return ECONNRESET;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+	struct sa client = c->remote;
+	size_t used;
+	int err = net_proxy_parse(b, (size_t)n, &client, &used);
+	if (err == EAGAIN)
+		return 0; /* the rest comes; the frame deadline bounds the wait */
+	if (err)
+		return EBADMSG;
+	if (recv(c->lf.fd, b, used, MSG_DONTWAIT) != (ssize_t)used)
+		return EIO;
+	const struct turn_cfg *cfg = tcp_cfg(c->w);
+	if (!turn_shared_conn_take(c->w->sh, &client, cfg->tcp_unauth_per_ip)) {
+		turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_refused, 1);
+		tcp_refused(c->w, &client, cfg->tcp_unauth_per_ip);
+		return ECONNREFUSED;
+	}
+	c->remote = client;
+	c->counted = cfg->tcp_unauth_per_ip > 0;
+	c->mode = NET_TCP_SNIFF;
+	return 0;
+}
+
 static int tcp_read(struct net_tcp_conn *c)
 {
 	c->last_rx = c->w->now_ms;
+	if (c->mode == NET_TCP_PROXY) {
+		int err = tcp_proxy_read(c);
+		if (err || c->mode == NET_TCP_PROXY)
+			return err;
+	}
 	if (c->mode == NET_TCP_SNIFF) {
 		int err = tcp_sniff(c);
 		if (err || c->mode == NET_TCP_SNIFF)
@@ -450,7 +492,10 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 {
 	struct net_worker *w = l->w;
 	const struct turn_cfg *cfg = tcp_cfg(w);
-	if (!turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
+	/* Behind a balancer the source is the balancer: the client its
+	 * PROXY header names is counted instead (tcp_proxy_read). */
+	if (!l->proxy &&
+	    !turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
 		tcp_refused(w, remote, cfg->tcp_unauth_per_ip);
 		return NULL;
@@ -466,14 +511,16 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 	if (!c || !rb) {
 		free(c);
 		free(rb);
-		turn_shared_conn_put(w->sh, remote);
+		if (!l->proxy)
+			turn_shared_conn_put(w->sh, remote);
 		return NULL;
 	}
 	*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = w,
 		.local = l->local, .remote = *remote, .rbuf = rb,
 		.rcap = TCP_RBUF_INIT, .ev = EPOLLIN, .last_rx = w->now_ms,
 		.deadline = w->now_ms + NET_TCP_FRAME_MS,
-		.counted = cfg->tcp_unauth_per_ip > 0};
+		.counted = !l->proxy && cfg->tcp_unauth_per_ip > 0,
+		.mode = l->proxy ? NET_TCP_PROXY : NET_TCP_SNIFF};
 	c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
 	if (loop_add(w->loop, &c->lf, EPOLLIN) != 0) {
 		tcp_uncount(c);
@@ -510,7 +557,7 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 	}
 }
 
-int net_tcp_listen(struct net_worker *w, const struct sa *addr,
+int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
 		   struct net_tcp_listener **lp)
 {
 	struct net_tcp_listener *l = calloc(1, sizeof(*l));
@@ -526,6 +573,7 @@ int net_tcp_listen(struct net_worker *w, const struct sa *addr,
 	}
 	l->w = w;
 	l->local = *addr;
+	l->proxy = proxy;
 	l->lf = (struct loop_fd){.fd = fd, .h = tcp_accept, .arg = l};
 	int err = loop_add(w->loop, &l->lf, EPOLLIN);
 	if (err) {

@@ -219,7 +219,8 @@ static int cfg_check_aux(const struct config *c, FILE *err)
 		for (unsigned j = 0; j < c->nlisten && !dup; j++)
 			dup = sa_eq_addr(a, &c->listen[j]) &&
 			      (sa_port(a) == c->port || sa_port(a) == c->alt_port ||
-			       (c->cert[0] && sa_port(a) == c->tls_port));
+			       (c->cert[0] && sa_port(a) == c->tls_port) ||
+			       (c->tcp_proxy_port && sa_port(a) == c->tcp_proxy_port));
 		for (unsigned j = 0; j < i && !dup; j++)
 			dup = sa_eq(a, &c->aux_servers[j]);
 		r |= cfg_check(!dup, err, "'aux-server' must name an address and "
@@ -249,6 +250,10 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
 	r |= cfg_check_r5780(c, err);
 	r |= cfg_check_aux(c, err);
+	r |= cfg_check(!c->tcp_proxy_port || (c->tcp_proxy_port != c->port &&
+					      c->tcp_proxy_port != c->alt_port &&
+					      (c->tcp_proxy_port != c->tls_port || !c->cert[0])),
+		       err, "'tcp-proxy-port' must differ from the other listening ports");
 	return r ? EINVAL : 0;
 }
 

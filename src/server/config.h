@@ -45,6 +45,7 @@ struct config {
 	/* TLS and DTLS: on when 'cert' and 'pkey' are given */
 	uint16_t tls_port;              /* --tls-listening-port (5349) */
 	uint16_t alt_port;              /* --alt-listening-port (RFC 5780), 0 = off */
+	uint16_t tcp_proxy_port;        /* --tcp-proxy-port (PROXY header), 0 = off */
 	bool no_rfc5780;
 	char cert[256], pkey[256];      /* PEM files */
 	char ca_file[256];              /* --CA-file: require client certs */

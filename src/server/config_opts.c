@@ -164,8 +164,8 @@ static const struct cfg_opt cfg_opts[] = {
 	/* coturn options we refuse */
 	UNSUPV("listening-device", 'd'),
 	NUM("alt-listening-port", 0, alt_port, 0, 65535),
+	NUM("tcp-proxy-port", 0, tcp_proxy_port, 0, 65535),
 	UNSUPV("alt-tls-listening-port", 0),
-	UNSUPV("tcp-proxy-port", 0),
 	UNSUPV("relay-device", 'i'),
 	UNSUP("no-auth", 'z'),
 	STR("userdb", 'b', userdb, 1),

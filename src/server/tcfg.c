@@ -187,6 +187,13 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 		lc->addrs[lc->naddrs] = lc->addrs[i];
 		sa_set_port(&lc->addrs[lc->naddrs++], c->alt_port);
 	}
+	/* tcp-proxy-port (coturn's): every listening address on it, over
+	 * TCP only, for a load balancer's PROXY-headed streams. */
+	lc->proxy_port = c->tcp_proxy_port;
+	for (unsigned i = 0; c->tcp_proxy_port && i < primary && lc->naddrs < NET_MAX_LISTEN; i++) {
+		lc->addrs[lc->naddrs] = lc->addrs[i];
+		sa_set_port(&lc->addrs[lc->naddrs++], c->tcp_proxy_port);
+	}
 	/* aux-server (coturn's): an address and port of its own, serving
 	 * what every listener serves (no RFC 5780 pair on it). */
 	for (unsigned i = 0; i < c->naux && lc->naddrs < NET_MAX_LISTEN; i++)
@@ -218,7 +225,7 @@ bool server_listen_equal(const struct net_listen_cfg *a,
 			 const struct net_listen_cfg *b)
 {
 	if (a->naddrs != b->naddrs || a->udp != b->udp || a->tcp != b->tcp ||
-	    a->tls != b->tls || a->dtls != b->dtls)
+	    a->tls != b->tls || a->dtls != b->dtls || a->proxy_port != b->proxy_port)
 		return false;
 	for (unsigned i = 0; i < a->naddrs; i++)
 		if (!sa_eq(&a->addrs[i], &b->addrs[i]))

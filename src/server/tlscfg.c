@@ -14,9 +14,9 @@ bool server_tls_on(const struct config *c)
 
 /* Every listening IP gets both ports: none may be left without TLS while
  * the API advertises turns: on it. */
-_Static_assert(NET_MAX_LISTEN >= 3 * CFG_MAX_ADDRS + CFG_MAX_AUX,
-	       "the listening set must hold every listening-ip on its three "
-	       "ports (listening, TLS, alt) and every aux-server");
+_Static_assert(NET_MAX_LISTEN >= 4 * CFG_MAX_ADDRS + CFG_MAX_AUX,
+	       "the listening set must hold every listening-ip on its four "
+	       "ports (listening, TLS, alt, tcp-proxy) and every aux-server");
 
 /* The TLS port joins the listening set; every listener then serves
  * whatever is on (net_listen_cfg), so 443 can carry all of it. */

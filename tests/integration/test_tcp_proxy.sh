@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# tcp-proxy-port (coturn's): behind a TCP load balancer that sends the
+# PROXY protocol header, the server sees the client the header names:
+#  - a Binding after a version 2 or version 1 header answers with that
+#    client's address in XOR-MAPPED-ADDRESS; a TURN allocation works on
+#    such a stream, and TLS after the header too;
+#  - max-unauth-tcp-per-ip counts the clients the headers name, not the
+#    balancer (whose own address would hit the cap at once);
+#  - a stream without a header is closed; the port has no UDP listener;
+#    the usual port needs no header.
+#
+#   bash test_tcp_proxy.sh /path/to/turnstone        (what ctest runs)
+TS_NAME=tcp_proxy
+. "$(dirname "$0")/lib.sh"
+ts_need_bin "${1:-}"
+[ "$TS_SERVER" = turnstone ] || exit 0
+ts_make_cert proxy || exit 1
+PP=$(ts_pick_port) && TLSP=$(ts_pick_port) || exit 1
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --tcp-proxy-port "$PP" \
+	--max-unauth-tcp-per-ip 2 --tls-listening-port "$TLSP" \
+	--cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+export TS_DIR
+ts_python_checks "PROXY-headed streams" - "$PP" "$TS_PORT" "$TS_SECRET" <<'EOF'
+import os, socket, ssl, struct, sys, time
+sys.path.insert(0, os.environ["TS_DIR"])
+import turnclient as tc
+pp, port, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+
+def check(name, ok, detail=""):
+    print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
+
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+def v2(ip, p):
+    return SIG + b"\x21\x11" + struct.pack("!H", 12) + socket.inet_aton(ip) + \
+        socket.inet_aton("127.0.0.1") + struct.pack("!HH", p, pp)
+def v1(ip, p):
+    return ("PROXY TCP4 %s 127.0.0.1 %d %d\r\n" % (ip, p, pp)).encode()
+
+def frame(s):
+    head = b""
+    while len(head) < 4:
+        b = s.recv(4 - len(head))
+        if not b:
+            return None
+        head += b
+    n = struct.unpack("!H", head[2:4])[0]
+    body = b""
+    while len(body) < n + 16:
+        b = s.recv(n + 16 - len(body))
+        if not b:
+            return None
+        body += b
+    return tc.Msg(head + body)
+
+def binding(s):
+    s.sendall(tc.build(tc.BINDING, tc.REQUEST))
+    m = frame(s)
+    return m.xaddr(tc.XOR_MAPPED_ADDRESS) if m and m.cls == tc.SUCCESS else None
+
+def connect(hdr):
+    s = socket.create_connection(("127.0.0.1", pp), timeout=3)
+    s.sendall(hdr)
+    return s
+
+s = connect(v2("198.51.100.7", 50000))
+check("v2 header: XOR-MAPPED-ADDRESS is the client it names",
+      binding(s) == ("198.51.100.7", 50000))
+s.close()
+s = connect(v1("198.51.100.8", 40000))
+check("v1 header: the same", binding(s) == ("198.51.100.8", 40000))
+s.close()
+
+# TURN on a proxied stream (turnclient over TCP, its socket replaced).
+c = tc.Client(("127.0.0.1", pp), transport="tcp", timeout=3.0)
+c.sock.close()
+c.sock = connect(v2("198.51.100.9", 41000))
+c.set_rest_creds(secret, "proxied")
+r = c.allocate()
+check("an allocation on a proxied stream", r.cls == tc.SUCCESS, str(r.error_code()))
+c.close()
+
+# TLS after the header (a balancer that passes TLS through).
+raw = connect(v2("198.51.100.10", 42000))
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(raw)
+check("TLS after the header: the client it names", binding(t) == ("198.51.100.10", 42000))
+t.close()
+
+# max-unauth-tcp-per-ip 2: by the clients the headers name.
+def alive(s):
+    s.setblocking(False)
+    try:
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
+    finally:
+        s.setblocking(True)
+same = []
+for i in range(3):
+    s = connect(v2("203.0.113.5", 30000 + i))
+    same.append(s)
+time.sleep(0.5)
+states = [alive(s) for s in same]
+check("a third stream from one named client is closed", states == [True, True, False], str(states))
+others = [connect(v2("203.0.113.%d" % (10 + i), 30000)) for i in range(4)]
+time.sleep(0.5)
+check("streams of other named clients are not (the balancer is not the count)",
+      all(alive(s) for s in others))
+for s in same + others:
+    s.close()
+
+s = socket.create_connection(("127.0.0.1", pp), timeout=3)
+s.sendall(tc.build(tc.BINDING, tc.REQUEST))
+s.settimeout(3)
+try:
+    closed = s.recv(100) == b""
+except (ConnectionResetError, socket.timeout):
+    closed = True
+check("a stream without a header is closed unanswered", closed)
+s.close()
+
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(1)
+u.sendto(tc.build(tc.BINDING, tc.REQUEST), ("127.0.0.1", pp))
+try:
+    u.recv(100)
+    udp = True
+except (socket.timeout, ConnectionRefusedError):
+    udp = False
+check("no UDP listener on the proxy port", not udp)
+s = socket.create_connection(("127.0.0.1", port), timeout=3)
+check("the usual port needs no header", binding(s) is not None)
+s.close()
+EOF
+ts_finish
