@@ -232,6 +232,7 @@ void net_recv_init(struct net_worker *w);
 int net_recv_batch(struct net_worker *w, int fd);
 
 /* tcp.c */
+void net_tcp_nodelay(int fd);
 int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
 		   struct net_tcp_listener **lp);
 void net_tcp_listener_close(struct net_tcp_listener *l);

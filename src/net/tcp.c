@@ -20,6 +20,16 @@
 #define TCP_RBUF_INIT 2048
 #define TCP_TLS_HANDSHAKE 22 /* TLS record type */
 
+/* No Nagle on streams that carry media: the worker already writes a
+ * whole batch at once, and Nagle would hold a small write (a STUN answer
+ * just after a TLS handshake, a ChannelData frame) while an earlier one
+ * waits for the peer's delayed ACK, ~40 ms on Linux. */
+void net_tcp_nodelay(int fd)
+{
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* The connection as the turn core knows it (its 5-tuple and handle). */
 static struct turn_src tcp_src(struct net_tcp_conn *c)
 {
@@ -506,6 +516,7 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 	unsigned to = cfg->tcp_write_timeout * 1000u;
 	if (to)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &to, sizeof(to));
+	net_tcp_nodelay(fd);
 	struct net_tcp_conn *c = calloc(1, sizeof(*c));
 	uint8_t *rb = malloc(TCP_RBUF_INIT);
 	if (!c || !rb) {

@@ -218,6 +218,7 @@ static struct net_tpeer *tpeer_new(struct net_worker *w, int fd)
 		return NULL;
 	tp->w = w;
 	tp->lf = (struct loop_fd){.fd = fd, .h = tpeer_event, .arg = tp};
+	net_tcp_nodelay(fd);
 	return tp;
 }
 
