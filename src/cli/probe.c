@@ -16,6 +16,8 @@ void probe_usage(FILE *f)
 	fprintf(f,
 		"usage: turnstone probe [--nat] stun:HOST:PORT\n"
 		"       turnstone probe 'turn:HOST:PORT[?transport=udp|tcp]'\n"
+		"       turnstone probe stuns:HOST:PORT | 'turns:HOST:PORT"
+		"[?transport=tcp]' [TLS options]\n"
 		"                 (--user U --password P | --secret S "
 		"[--user-id ID] [--ttl N])\n"
 		"                 [--realm R] [--count N] [--peer IP]\n"
@@ -31,7 +33,12 @@ void probe_usage(FILE *f)
 		"  --realm R     realm (default: the one the server names)\n"
 		"  --count N     relayed messages to send (default %d)\n"
 		"  --peer IP     local address of the echo peer (default "
-		"127.0.0.1)\n",
+		"127.0.0.1)\n"
+		"  TLS (turns:, stuns:): the certificate is verified against the "
+		"system's CAs\n"
+		"  --ca-file F   or these; --servername N  for name N (and SNI), "
+		"else the IP\n"
+		"  --insecure    not verified (and said so)\n",
 		PROBE_USERID_DEFAULT, PROBE_TTL_DEFAULT, PROBE_COUNT_DEFAULT);
 }
 
@@ -97,8 +104,13 @@ static int probe_query_parse(struct probe_args *a, const char *q, FILE *err)
 {
 	if (!*q)
 		return 0;
-	if (a->scheme == PROBE_TURN && strcmp(q, "?transport=udp") == 0)
+	if (a->scheme == PROBE_TURN && strcmp(q, "?transport=udp") == 0 && !a->tls)
 		return 0;
+	if (a->tls && strcmp(q, "?transport=udp") == 0) {
+		fprintf(err, "turnstone probe: turns: over UDP is DTLS, which "
+			"probe does not do (use ?transport=tcp)\n");
+		return EINVAL;
+	}
 	if (a->scheme == PROBE_TURN && strcmp(q, "?transport=tcp") == 0) {
 		a->tcp = true;
 		return 0;
@@ -112,19 +124,18 @@ static int probe_query_parse(struct probe_args *a, const char *q, FILE *err)
 int probe_url_parse(struct probe_args *a, const char *url, FILE *err)
 {
 	const char *s;
-	if (strncmp(url, "stun:", 5) == 0)
+	a->tls = strncmp(url, "stuns:", 6) == 0 || strncmp(url, "turns:", 6) == 0;
+	if (strncmp(url, "stun", 4) == 0 && url[4 + a->tls] == ':')
 		a->scheme = PROBE_STUN;
-	else if (strncmp(url, "turn:", 5) == 0)
+	else if (strncmp(url, "turn", 4) == 0 && url[4 + a->tls] == ':')
 		a->scheme = PROBE_TURN;
 	else {
-		fprintf(err, "turnstone probe: '%s' is not a stun: or turn: "
-			"URI%s\n", url,
-			strncmp(url, "turns:", 6) && strncmp(url, "stuns:", 6)
-				? "" : " (TLS is not supported)");
+		fprintf(err, "turnstone probe: '%s' is not a stun:, stuns:, "
+			"turn: or turns: URI\n", url);
 		return EINVAL;
 	}
-	a->tcp = false;
-	if (probe_host_parse(&a->server, url + 5, &s, err) ||
+	a->tcp = a->tls; /* TLS is over TCP (RFC 7065 3.1) */
+	if (probe_host_parse(&a->server, url + 5 + a->tls, &s, err) ||
 	    probe_port_parse(&a->server, s, &s, err))
 		return EINVAL;
 	return probe_query_parse(a, s, err);
@@ -171,6 +182,10 @@ static int probe_opt_set(struct probe_args *a, const char *name,
 		fprintf(err, "turnstone probe: invalid --rest-api-separator "
 			"'%s' (one printable character, not a digit)\n", val);
 		return EINVAL;
+	} else if (strcmp(name, "ca-file") == 0) {
+		a->ca_file = val;
+	} else if (strcmp(name, "servername") == 0) {
+		a->servername = val;
 	} else if (strcmp(name, "peer") == 0) {
 		if (sa_set_str(&a->peer, val, 0) == 0)
 			return 0;
@@ -222,11 +237,22 @@ static int probe_args_check(struct probe_args *a, bool turn_opts, FILE *err)
 		return EINVAL;
 	}
 	if (a->scheme == PROBE_STUN && turn_opts) {
-		fprintf(err, "turnstone probe: stun: takes no options but --nat\n");
+		fprintf(err, "turnstone probe: stun: takes no options but --nat "
+			"(and stuns: --ca-file, --servername, --insecure)\n");
 		return EINVAL;
 	}
-	if (a->scheme == PROBE_TURN && a->nat) {
+	if (a->nat && (a->scheme == PROBE_TURN || a->tls)) {
 		fprintf(err, "turnstone probe: --nat goes with a stun: URI\n");
+		return EINVAL;
+	}
+	if (!a->tls && (a->ca_file || a->servername || a->insecure)) {
+		fprintf(err, "turnstone probe: --ca-file, --servername and "
+			"--insecure go with turns: or stuns:\n");
+		return EINVAL;
+	}
+	if (a->insecure && (a->ca_file || a->servername)) {
+		fprintf(err, "turnstone probe: --insecure verifies nothing: "
+			"give it without --ca-file and --servername\n");
 		return EINVAL;
 	}
 	if (a->scheme == PROBE_STUN)
@@ -281,7 +307,14 @@ int probe_args_parse(struct probe_args *a, int argc, char **argv, FILE *err)
 			a->nat = true;
 			continue;
 		}
-		turn_opts |= strncmp(argv[i], "--", 2) == 0;
+		if (strcmp(argv[i], "--insecure") == 0) {
+			a->insecure = true;
+			continue;
+		}
+		/* TLS's options are not TURN's: stuns: takes them too. */
+		bool tls_opt = strncmp(argv[i], "--ca-file", 9) == 0 ||
+			       strncmp(argv[i], "--servername", 12) == 0;
+		turn_opts |= strncmp(argv[i], "--", 2) == 0 && !tls_opt;
 		if (probe_arg_one(a, argc, argv, &i, err))
 			return EINVAL;
 	}
@@ -303,8 +336,8 @@ int probe_stun_run(const struct probe_args *a, FILE *out, FILE *err)
 	int rc = 1, code, e;
 
 	probe_io_init(&io);
-	if (rand_bytes(tid, sizeof(tid)) || probe_io_open(&io, &a->server,
-							    false, err))
+	if (rand_bytes(tid, sizeof(tid)) || probe_io_open(&io, a, false, out,
+							    err))
 		goto out;
 	stun_enc_init(&enc, req, sizeof(req), STUN_BINDING, STUN_CLASS_REQUEST,
 		      tid);

@@ -21,6 +21,7 @@
 #define PROBE_RTO_MS 500    /* RFC 8489 6.2.1 initial RTO */
 #define PROBE_TRIES 4       /* sends at 0, .5, 1.5, 3.5 s ... */
 #define PROBE_TXN_MS 5000   /* ... and give up at 5 s */
+#define PROBE_CONNECT_MS 5000 /* TCP connect, and the TLS handshake */
 #define PROBE_ECHO_MS 1000  /* wait per relayed message */
 #define PROBE_CHANNEL 0x4000
 
@@ -40,6 +41,10 @@ struct probe_args {
 	unsigned count;
 	struct sa peer;
 	bool nat;             /* --nat: RFC 5780 NAT behaviour (stun: only) */
+	bool tls;             /* turns: or stuns: (over TCP) */
+	const char *ca_file;  /* --ca-file: verify against these CAs */
+	const char *servername; /* --servername: SNI, and the name verified */
+	bool insecure;        /* --insecure: no certificate verification */
 	bool help;
 };
 
@@ -54,9 +59,13 @@ void probe_usage(FILE *f);
 
 /* The connection to the server plus the in-process UDP echo peer. Over
  * TCP, rx buffers a partial frame (RFC 8656 12.5). */
+struct ssl_ctx_st;
+struct ssl_st;
 struct probe_io {
 	int fd;
 	bool tcp;
+	struct ssl_ctx_st *ctx; /* TLS (probe_tls.c), or NULL */
+	struct ssl_st *ssl;
 	struct sa server;
 	int peer_fd; /* -1 when no echo peer is running */
 	struct sa peer; /* bound address of the echo peer */
@@ -69,8 +78,17 @@ struct probe_io {
 uint64_t probe_now_ms(void);
 uint64_t probe_now_us(void);
 void probe_io_init(struct probe_io *io);
-int probe_io_open(struct probe_io *io, const struct sa *server, bool tcp,
-		  FILE *err);
+/* Connect to a->server: UDP, TCP, or TLS over TCP (a->tls; the handshake
+ * reported on out). */
+int probe_io_open(struct probe_io *io, const struct probe_args *a, bool tcp,
+		  FILE *out, FILE *err);
+/* probe_tls.c */
+int probe_tls_start(struct probe_io *io, const struct probe_args *a, FILE *out,
+		    FILE *err);
+int probe_tls_send(struct probe_io *io, const uint8_t *buf, size_t len);
+/* 0 with *got bytes, EAGAIN (nothing decrypted yet), or an error. */
+int probe_tls_read(struct probe_io *io, uint8_t *buf, size_t cap, size_t *got);
+void probe_tls_close(struct probe_io *io);
 /* Bind the echo peer to ip (port 0); io->peer gets the bound address. */
 int probe_io_peer_open(struct probe_io *io, const struct sa *ip, FILE *err);
 void probe_io_close(struct probe_io *io);

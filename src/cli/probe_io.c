@@ -2,6 +2,8 @@
  * RFC 8656 12.5 framing) and a UDP echo peer served in the same poll loop,
  * so the relay test needs no second process. Every wait has a deadline. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "cli/probe.h"
 #include "util/bytes.h"
 
-#define PROBE_CONNECT_MS 5000
 
 uint64_t probe_now_us(void)
 {
@@ -30,6 +33,8 @@ void probe_io_init(struct probe_io *io)
 {
 	io->fd = -1;
 	io->tcp = false;
+	io->ctx = NULL;
+	io->ssl = NULL;
 	io->peer_fd = -1;
 	io->echoed = 0;
 	io->rxlen = 0;
@@ -56,11 +61,13 @@ static int probe_tcp_connect(int fd, const struct sa *server)
 	return soerr;
 }
 
-int probe_io_open(struct probe_io *io, const struct sa *server, bool tcp,
-		  FILE *err)
+int probe_io_open(struct probe_io *io, const struct probe_args *a, bool tcp,
+		  FILE *out, FILE *err)
 {
 	char addr[SA_STRLEN];
+	const struct sa *server = &a->server;
 	int e = 0;
+	tcp = tcp || a->tls;
 	io->server = *server;
 	io->tcp = tcp;
 	io->fd = socket(sa_af(server), (tcp ? SOCK_STREAM : SOCK_DGRAM) |
@@ -71,6 +78,11 @@ int probe_io_open(struct probe_io *io, const struct sa *server, bool tcp,
 	}
 	/* A connected UDP socket only accepts datagrams from the server and
 	 * reports ICMP port unreachable as ECONNREFUSED. */
+	/* No Nagle: a request must not wait for the ACK of the last
+	 * handshake message (the RTT would read ~40 ms of delayed ACK). */
+	int one = 1;
+	if (tcp)
+		(void)setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	e = tcp ? probe_tcp_connect(io->fd, server)
 		: (connect(io->fd, &server->u.sa, server->len) ? errno : 0);
 out:
@@ -78,6 +90,8 @@ out:
 		fprintf(err, "connect %s/%s: %s\n",
 			sa_fmt(server, addr, sizeof(addr)), tcp ? "tcp" : "udp",
 			strerror(e));
+	if (!e && a->tls)
+		e = probe_tls_start(io, a, out, err);
 	return e;
 }
 
@@ -106,6 +120,7 @@ out:
 
 void probe_io_close(struct probe_io *io)
 {
+	probe_tls_close(io);
 	if (io->fd >= 0)
 		close(io->fd);
 	if (io->peer_fd >= 0)
@@ -140,6 +155,8 @@ static int probe_tcp_send(struct probe_io *io, const uint8_t *buf,
 
 int probe_io_send(struct probe_io *io, const uint8_t *buf, size_t len)
 {
+	if (io->ssl)
+		return probe_tls_send(io, buf, len);
 	if (io->tcp)
 		return probe_tcp_send(io, buf, len);
 	if (send(io->fd, buf, len, 0) < 0)
@@ -186,6 +203,15 @@ static int probe_server_read(struct probe_io *io, size_t *flen)
 		*flen = (size_t)n;
 		return 0;
 	}
+	if (io->ssl) {
+		size_t got;
+		int e = probe_tls_read(io, io->rx + io->rxlen,
+				       sizeof(io->rx) - io->rxlen, &got);
+		if (e)
+			return e;
+		io->rxlen += got;
+		return probe_tcp_frame(io, flen);
+	}
 	ssize_t n = recv(io->fd, io->rx + io->rxlen,
 			 sizeof(io->rx) - io->rxlen, 0);
 	if (n == 0)
@@ -230,6 +256,12 @@ int probe_io_recv(struct probe_io *io, uint64_t deadline,
 	/* A TCP read may have brought several frames at once. */
 	int e = io->tcp && io->rxlen ? probe_tcp_frame(io, &flen) : EAGAIN;
 	while (e == EAGAIN) {
+		/* OpenSSL may hold decrypted bytes the socket no longer
+		 * shows: read those before waiting. */
+		if (io->ssl && SSL_pending(io->ssl) > 0) {
+			e = probe_server_read(io, &flen);
+			continue;
+		}
 		struct pollfd p[2];
 		e = probe_poll(io, deadline, p);
 		if (e)

@@ -304,12 +304,12 @@ int probe_turn_run(const struct probe_args *a, FILE *out, FILE *err)
 	int e;
 	probe_io_init(&t.io);
 	fprintf(out, "server: %s over %s\n", sa_fmt(&a->server, sb, sizeof(sb)),
-		a->tcp ? "tcp" : "udp");
+		a->tls ? "tls" : a->tcp ? "tcp" : "udp");
 	e = probe_creds_make(&t);
 	if (!e)
 		e = probe_io_peer_open(&t.io, &a->peer, err);
 	if (!e)
-		e = probe_io_open(&t.io, &a->server, a->tcp, err);
+		e = probe_io_open(&t.io, a, a->tcp, out, err);
 	if (!e)
 		e = probe_turn_steps(&t);
 	probe_io_close(&t.io);

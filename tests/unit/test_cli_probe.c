@@ -129,8 +129,10 @@ static void test_turn_secret(void **state)
 static void test_bad_uris(void **state)
 {
 	(void)state;
-	parse_fails(ARGV("http://127.0.0.1:3478"), "not a stun: or turn:");
-	parse_fails(ARGV("turns:127.0.0.1:5349"), "TLS");
+	parse_fails(ARGV("http://127.0.0.1:3478"), "not a stun:, stuns:, turn: or turns:");
+	parse_fails(ARGV("stunss:127.0.0.1:5349"), "not a stun:");
+	parse_fails(ARGV("turns:127.0.0.1:5349?transport=udp", "--secret", "s"),
+		    "DTLS");
 	parse_fails(ARGV("stun:127.0.0.1"), "needs a port");
 	parse_fails(ARGV("stun:127.0.0.1:"), "needs a port");
 	parse_fails(ARGV("stun:[::1]"), "needs a port");
@@ -192,6 +194,34 @@ static void test_bad_args(void **state)
 		    "takes no options but --nat");
 }
 
+/* turns: and stuns: (RFC 7065, 7064): TLS over TCP, with the options that
+ * say how the certificate is checked, which other URIs refuse. */
+static void test_tls_uris(void **state)
+{
+	(void)state;
+	struct parse p;
+	char buf[SA_STRLEN];
+	parse_ok(&p, ARGV("turns:127.0.0.1:443?transport=tcp", "--secret", "s",
+			  "--servername", "turn.example.com"));
+	assert_int_equal(p.a.scheme, PROBE_TURN);
+	assert_true(p.a.tls && p.a.tcp);
+	assert_string_equal(p.a.servername, "turn.example.com");
+	assert_string_equal(sa_fmt(&p.a.server, buf, sizeof(buf)), "127.0.0.1:443");
+	parse_ok(&p, ARGV("stuns:[::1]:5349", "--ca-file", "/etc/ca.pem"));
+	assert_int_equal(p.a.scheme, PROBE_STUN);
+	assert_true(p.a.tls);
+	assert_string_equal(p.a.ca_file, "/etc/ca.pem");
+	parse_ok(&p, ARGV("--insecure", "turns:127.0.0.1:5349", "--secret", "s"));
+	assert_true(p.a.insecure);
+	parse_fails(ARGV("stun:127.0.0.1:3478", "--ca-file", "x"),
+		    "go with turns: or stuns:");
+	parse_fails(ARGV("turn:127.0.0.1:3478", "--secret", "s", "--insecure"),
+		    "go with turns: or stuns:");
+	parse_fails(ARGV("stuns:127.0.0.1:5349", "--insecure", "--ca-file", "x"),
+		    "verifies nothing");
+	parse_fails(ARGV("--nat", "stuns:127.0.0.1:5349"), "--nat goes with a stun:");
+}
+
 /* --nat (RFC 5780) is a flag, before or after the URI. */
 static void test_nat_flag(void **state)
 {
@@ -227,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_bad_uris),
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_nat_flag),
+		cmocka_unit_test(test_tls_uris),
 		cmocka_unit_test(test_help_and_exit_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
