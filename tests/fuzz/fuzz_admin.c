@@ -7,8 +7,13 @@
  *    parse, and must compose an iceServers answer;
  *  - the same body as POST .../keys: its key material checked for its alg;
  *  - an input starting with '?' is the query of GET /accounts instead:
- *    "limit\nafter", paged over a small sorted snapshot.
+ *    "limit\nafter", paged over a small sorted snapshot;
+ *  - one starting with '!' sets an account's text fields from raw bytes,
+ *    as `turnstone account` does from its arguments (no JSON, so no
+ *    UTF-8 check on the way): "issuer\nusername\ncredential\nurl";
+ *    what validates must be usable the same way.
  * Seeds: tests/fuzz/seeds-admin. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +37,22 @@ static void fz_check_redacted(json_t *acc)
 			if (v && strcmp(json_string_value(v), STORE_REDACTED) != 0)
 				abort();
 		}
+	}
+}
+
+/* Every TURN server in the answer comes with its credentials: a browser's
+ * RTCPeerConnection constructor throws on one without. */
+static void fz_check_answer(json_t *body)
+{
+	json_t *e, *u;
+	size_t i, j;
+	json_array_foreach(json_object_get(body, "iceServers"), i, e) {
+		bool turn = false;
+		json_array_foreach(json_object_get(e, "urls"), j, u)
+			turn |= strncmp(json_string_value(u), "turn", 4) == 0;
+		if (turn && (!json_is_string(json_object_get(e, "username")) ||
+			     !json_is_string(json_object_get(e, "credential"))))
+			abort();
 	}
 }
 
@@ -62,6 +83,7 @@ static void fz_use(const struct store_account *a)
 	struct api_ice_out out = {0};
 	if (api_compose(g, ng, &r, NULL, NULL, &out) != 0)
 		abort();
+	fz_check_answer(out.body);
 	json_decref(out.body);
 }
 
@@ -155,16 +177,51 @@ static void fz_page(const char *q)
 			abort(); /* the page starts right after the cursor */
 }
 
+/* The next '\n'-terminated field of s into out (of size sz), cut short. */
+static const char *fz_field(const char *s, char *out, size_t sz)
+{
+	size_t n = strcspn(s, "\n");
+	snprintf(out, sz, "%.*s", (int)n, s);
+	return s[n] ? s + n + 1 : s + n;
+}
+
+/* An account as the CLI writes it: text fields straight from argv. */
+static void fz_raw(const char *s)
+{
+	struct store_server srv = {.nurls = 1};
+	struct store_account a;
+	store_account_init(&a, "acme");
+	a.configurable_turn = true;
+	a.mode = STORE_TURN_OVERRIDE;
+	a.servers = &srv;
+	a.nservers = 1;
+	s = fz_field(s, a.issuer, sizeof(a.issuer));
+	s = fz_field(s, srv.username, sizeof(srv.username));
+	s = fz_field(s, srv.credential, sizeof(srv.credential));
+	s = fz_field(s, srv.urls[0], sizeof(srv.urls[0]));
+	if (store_account_validate(&a, NULL) == 0)
+		fz_use(&a);
+}
+
+/* The input after its mode byte ('?' or '!') as a C string. */
+static void fz_text(const uint8_t *data, size_t size)
+{
+	char *q = malloc(size);
+	if (!q)
+		return;
+	memcpy(q, data + 1, size - 1);
+	q[size - 1] = '\0';
+	if (data[0] == '?')
+		fz_page(q);
+	else
+		fz_raw(q);
+	free(q);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size > 0 && data[0] == '?') {
-		char *q = malloc(size);
-		if (!q)
-			return 0;
-		memcpy(q, data + 1, size - 1);
-		q[size - 1] = '\0';
-		fz_page(q);
-		free(q);
+	if (size > 0 && (data[0] == '?' || data[0] == '!')) {
+		fz_text(data, size);
 		return 0;
 	}
 	/* As admin_body: the body's exact bytes, duplicates refused. */
