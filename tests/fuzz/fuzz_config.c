@@ -1,7 +1,9 @@
 /* libFuzzer target for the config file (config_file.c, config_set.c,
  * config.c) and what the daemon builds from it before opening anything
  * (the API's configuration, apicfg.c; the TURN configuration and peer
- * policy, tcfg.c). The input is the file, read through a memfd: no disk.
+ * policy, tcfg.c). The input is the file, read through a memfd: no disk;
+ * or, when it starts with '-', a command line, one argument a line
+ * (config.c), unless it names a file to read (-c).
  * A config file is the operator's, but it must never crash the daemon,
  * only fail with a message: every refusal must write one, and an
  * accepted file none. Left out, because they open files or sockets: the
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/config_int.h"
 #include "server/server_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,6 +71,46 @@ static void fz_build(struct config *c)
 	free(msg);
 }
 
+/* Whether an argument is an option that reads a file: -c FILE. */
+static bool fz_arg_file(const char *a)
+{
+	char name[64];
+	const struct cfg_opt *o = NULL;
+	if (a[0] == '-' && a[1] == '-') {
+		size_t n = strcspn(a + 2, "=");
+		if (n >= sizeof(name))
+			return false;
+		memcpy(name, a + 2, n);
+		name[n] = '\0';
+		o = config_opt_find(name);
+	} else if (a[0] == '-' && a[1]) {
+		o = config_opt_find_short(a[1]);
+	}
+	return o && o->kind == CFG_FILE;
+}
+
+/* The input as argv (after "serve"), one argument a line. */
+static int fz_args(struct config *c, const uint8_t *data, size_t size,
+		   FILE *err)
+{
+	char *buf = malloc(size + 1), *argv[65] = {"serve"}, *save = NULL;
+	int argc = 1, rc = 0;
+	if (!buf)
+		return ENOMEM;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	for (char *a = strtok_r(buf, "\n", &save); a && argc < 65;
+	     a = strtok_r(NULL, "\n", &save)) {
+		if (fz_arg_file(a))
+			goto out; /* skipped, not run */
+		argv[argc++] = a;
+	}
+	rc = config_parse_args(c, argc, argv, err);
+out:
+	free(buf);
+	return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
@@ -87,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!err)
 		abort();
 	config_defaults(&c);
-	int rc = config_parse_file(&c, path, err);
+	int rc = size && data[0] == '-' ? fz_args(&c, data, size, err)
+					: config_parse_file(&c, path, err);
 	fz_said(rc, &msg, &len, err);
 	if (rc == 0) {
 		rc = config_validate(&c, err);
