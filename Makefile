@@ -39,13 +39,25 @@ bench-api: build
 	@./scripts/bench-api build/turnstone
 
 FUZZ_SECONDS ?= 60
+# The API body, admin JSON, config file, TCP framing and ICE URL targets
+# run FUZZ_SHORT seconds each (so that they keep building and running);
+# for a campaign run one at a time with -max_total_time (tests/fuzz/).
+FUZZ_SHORT ?= 5
+FUZZ_MORE = body admin config tcp iceurl
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt fuzz_turn
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt build-fuzz/corpus-turn
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt fuzz_turn \
+		$(FUZZ_MORE:%=fuzz_%)
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-jwt build-fuzz/corpus-turn \
+		$(FUZZ_MORE:%=build-fuzz/corpus-%)
 	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
 	@build-fuzz/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build-fuzz/corpus-jwt tests/fuzz/seeds-jwt
 	@build-fuzz/fuzz_turn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus-turn
+	@build-fuzz/fuzz_body -max_total_time=$(FUZZ_SHORT) -max_len=1300 build-fuzz/corpus-body tests/fuzz/seeds-body
+	@build-fuzz/fuzz_admin -max_total_time=$(FUZZ_SHORT) -max_len=4096 build-fuzz/corpus-admin tests/fuzz/seeds-admin
+	@build-fuzz/fuzz_config -max_total_time=$(FUZZ_SHORT) -max_len=16384 build-fuzz/corpus-config tests/fuzz/seeds-config
+	@build-fuzz/fuzz_tcp -max_total_time=$(FUZZ_SHORT) -max_len=4096 build-fuzz/corpus-tcp tests/fuzz/seeds-tcp
+	@build-fuzz/fuzz_iceurl -max_total_time=$(FUZZ_SHORT) -max_len=300 build-fuzz/corpus-iceurl tests/fuzz/seeds-iceurl
 
 # make install [DESTDIR=/staging] [PREFIX=/usr/local] [BIN=path]: the
 # binary, man pages, example config, systemd unit (ExecStart pointing at

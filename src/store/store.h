@@ -76,10 +76,10 @@ struct store_account {
 void store_account_init(struct store_account *a, const char *name);
 /* Frees a->servers (the struct itself is the caller's). */
 void store_account_clear(struct store_account *a);
-/* Checks names, TTLs, modes, server shapes (urls as browsers take them,
- * util/iceurl.h; static xor secret, never STORE_REDACTED; custom servers
- * or a non-platform mode only with configurable_turn; override needs a
- * server). 0 or EINVAL; *field names the first bad field
+/* Checks names, TTLs, modes, text (UTF-8, no control characters), server
+ * shapes (urls as browsers take them, util/iceurl.h; static xor secret,
+ * never STORE_REDACTED; custom servers or a non-platform mode only with
+ * configurable_turn; override needs a server). 0 or EINVAL; *field names the first bad field
  * ("name", "max_ttl", "servers[1].urls[0]", ...). */
 int store_account_validate(const struct store_account *a,
 			   const char **field);

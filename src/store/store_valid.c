@@ -88,16 +88,40 @@ static size_t valid_len(const char *s, size_t sz)
 	return nul ? (size_t)(nul - s) : sz;
 }
 
-/* No control characters (DEL included); space only when allowed. */
+/* Length of the UTF-8 sequence at s, of n bytes at most, or 0 if none
+ * starts there: no overlong forms, surrogates or code points past
+ * U+10FFFF (RFC 3629 4), as jansson checks every string it takes. */
+static size_t valid_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+		   : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* UTF-8 without control characters (DEL included); space only when
+ * allowed. UTF-8 because these go out as JSON strings: jansson refuses
+ * anything else, and an answer silently lost its TURN username (the
+ * browser then throws) for bytes `turnstone account` took from argv. */
 static bool valid_text(const char *s, size_t sz, bool space)
 {
 	size_t n = valid_len(s, sz);
 	if (n == sz)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (c == ' ' && !space))
+		size_t len = valid_utf8_seq((const unsigned char *)s + i, n - i);
+		if (len == 0 || c < 0x20 || c == 0x7f || (c == ' ' && !space))
 			return false;
+		i += len;
 	}
 	return true;
 }

@@ -319,6 +319,30 @@ static void m_user_ctl(struct store_account *a)
 {
 	a->servers[0].username[0] = '\r';
 }
+/* Regression (fuzz_admin): bytes that are not UTF-8, as `turnstone
+ * account` takes them from argv (a Latin-1 terminal), were stored; jansson
+ * then refused them, so the iceServers answer lost the username (browsers
+ * throw on a TURN server without one) and the admin API printed nothing. */
+static void m_user_latin1(struct store_account *a)
+{
+	snprintf(a->servers[0].username, STORE_CRED_MAX, "jos\xe9");
+}
+static void m_cred_trunc(struct store_account *a)
+{
+	snprintf(a->servers[0].credential, STORE_CRED_MAX, "pw\xc3");
+}
+static void m_issuer_overlong(struct store_account *a)
+{
+	snprintf(a->issuer, STORE_ISSUER_MAX, "a\xc0\xaf" "b"); /* an overlong '/' */
+}
+static void m_issuer_surrogate(struct store_account *a)
+{
+	snprintf(a->issuer, STORE_ISSUER_MAX, "\xed\xa0\x80");
+}
+static void m_secret_big(struct store_account *a)
+{
+	snprintf(a->servers[1].secret, STORE_CRED_MAX, "\xf4\x90\x80\x80");
+}
 
 static const struct valid_case valid_cases[] = {
 	{"name", m_name_empty},
@@ -360,6 +384,11 @@ static const struct valid_case valid_cases[] = {
 	{"servers[0].username", m_no_user},
 	{"servers[1].secret", m_turn_nocreds},
 	{"servers[0].username", m_user_ctl},
+	{"servers[0].username", m_user_latin1},
+	{"servers[0].credential", m_cred_trunc},
+	{"issuer", m_issuer_overlong},
+	{"issuer", m_issuer_surrogate},
+	{"servers[1].secret", m_secret_big},
 };
 
 static void test_validate(void **state)
@@ -387,6 +416,10 @@ static void test_validate(void **state)
 	}
 	/* IPv6 literals in brackets are fine. */
 	snprintf(a.servers[1].urls[0], STORE_URL_MAX, "turn:[2001:db8::9]:3478?transport=tcp");
+	assert_int_equal(store_account_validate(&a, &field), 0);
+	/* UTF-8 is text like any other, up to U+10FFFF. */
+	snprintf(a.servers[0].username, STORE_CRED_MAX, "Jos\xc3\xa9 \xe2\x82\xac\xf4\x8f\xbf\xbf");
+	snprintf(a.issuer, STORE_ISSUER_MAX, "\xe6\x9d\xb1\xe4\xba\xac");
 	assert_int_equal(store_account_validate(&a, &field), 0);
 	/* A stun: only server needs no credentials. */
 	server_set(&a.servers[1], "stun:192.0.2.1", "", "", "");
