@@ -22,6 +22,8 @@ int admin_turn_apply(json_t *body, struct store_account *a,
 		     const char **field);
 /* GET /v1/admin/usage?account=X[&since=T][&limit=N] (api_usage.c). */
 int admin_usage(struct api_req *r);
+/* One usage record as the endpoint prints it (any bytes made UTF-8). */
+json_t *api_usage_json(const struct store_usage *u);
 
 /* Pages of GET /v1/admin/accounts?limit=N&after=NAME (api_page.c, pure). */
 #define ADMIN_PAGE_DEFAULT 100

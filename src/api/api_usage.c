@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 
 #include "api/api_admin.h"
+#include "util/log.h"
 
 #define USAGE_LIMIT_DEFAULT 1000
 #define USAGE_LIMIT_MAX 10000
@@ -31,13 +32,21 @@ static int query_num(struct api_req *r, const char *name, int64_t dflt,
 	return *v <= max ? 0 : EINVAL;
 }
 
-static json_t *usage_json_obj(const struct store_usage *u)
+/* A TURN client's username is whatever bytes it sent; jansson takes only
+ * UTF-8 and would drop the whole record: invalid bytes become U+FFFD,
+ * as in the usage-log file. */
+json_t *api_usage_json(const struct store_usage *u)
 {
-	char fam[8];
+	char fam[8], acct[STORE_USAGE_STR * 3], uid[STORE_USAGE_STR * 3],
+		user[STORE_USAGE_STR * 3], realm[STORE_USAGE_STR * 3];
 	snprintf(fam, sizeof(fam), "ipv%d", u->family);
+	log_utf8_clean(u->account, acct, sizeof(acct));
+	log_utf8_clean(u->userid, uid, sizeof(uid));
+	log_utf8_clean(u->username, user, sizeof(user));
+	log_utf8_clean(u->realm, realm, sizeof(realm));
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
-			 "account", u->account, "user_id", u->userid,
-			 "username", u->username, "realm", u->realm,
+			 "account", acct, "user_id", uid,
+			 "username", user, "realm", realm,
 			 "transport", u->transport, "family", fam,
 			 "start", (json_int_t)u->start, "end", (json_int_t)u->end,
 			 "c2p_bytes", (json_int_t)u->c2p_bytes,
@@ -75,7 +84,7 @@ int admin_usage(struct api_req *r)
 				       "the account store is unavailable");
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, usage_json_obj(&recs[i]));
+		json_array_append_new(arr, api_usage_json(&recs[i]));
 	free(recs);
 	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "usage", arr));
 }

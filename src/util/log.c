@@ -80,6 +80,26 @@ static size_t log_json_char(const unsigned char *s, size_t n, char *o,
 	return 1;
 }
 
+size_t log_utf8_clean(const char *in, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), olen = 0, i = 0;
+	while (i < n && olen + 4 <= outsz) {
+		size_t len = s[i] < 0x80 ? 1 : log_utf8_len(s + i, n - i);
+		if (len == 0) {
+			memcpy(out + olen, "\xef\xbf\xbd", 3); /* U+FFFD */
+			olen += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + olen, s + i, len);
+		olen += len;
+		i += len;
+	}
+	out[olen] = '\0';
+	return olen;
+}
+
 size_t log_json_escape(const char *in, char *out, size_t outsz)
 {
 	const unsigned char *s = (const unsigned char *)in;

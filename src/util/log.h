@@ -24,6 +24,10 @@ void log_set_json(bool on);
 /* in as the body of a JSON string (no quotes) into out, NUL-terminated,
  * cut at a character boundary if outsz is short. Returns the length. */
 size_t log_json_escape(const char *in, char *out, size_t outsz);
+/* in with every byte that is not part of valid UTF-8 replaced by U+FFFD
+ * (what a client sent as a username need not be), into out,
+ * NUL-terminated, cut at a character boundary. Returns the length. */
+size_t log_utf8_clean(const char *in, char *out, size_t outsz);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "api/api_admin.h"
 #include "api/api_int.h"
 #include "auth/auth.h"
 
@@ -577,6 +578,30 @@ static void test_limit_user_key(void **state)
 	api_limit_free(m);
 }
 
+/* A usage record whose username is not UTF-8 (a TURN client sends any
+ * bytes) is printed with U+FFFD, not dropped (jansson refuses the raw
+ * bytes, and the record was missing from GET /v1/admin/usage). */
+static void test_usage_json_utf8(void **state)
+{
+	(void)state;
+	struct store_usage u;
+	memset(&u, 0, sizeof(u));
+	strcpy(u.account, "acme");
+	strcpy(u.userid, "acme:\xe9t\xe9");   /* Latin-1 "été" */
+	strcpy(u.username, "1700000000:acme:\xff\xc3\xa9"); /* bad, then é */
+	strcpy(u.realm, "test");
+	strcpy(u.transport, "udp");
+	u.family = 4;
+	strcpy(u.reason, "refresh");
+	json_t *o = api_usage_json(&u);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "user_id")),
+			    "acme:\xef\xbf\xbdt\xef\xbf\xbd");
+	assert_string_equal(json_string_value(json_object_get(o, "username")),
+			    "1700000000:acme:\xef\xbf\xbd\xc3\xa9");
+	json_decref(o);
+}
+
 /* api-trusted-proxy's addresses and networks. */
 static void test_proxy_nets(void **state)
 {
@@ -702,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_limit_user_key),
 		cmocka_unit_test(test_proxy_nets),
+		cmocka_unit_test(test_usage_json_utf8),
 		cmocka_unit_test(test_limit_collisions),
 		cmocka_unit_test(test_limit_ip_key),
 	};
