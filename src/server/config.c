@@ -230,6 +230,12 @@ static int cfg_check_aux(const struct config *c, FILE *err)
 			dup = sa_eq(a, &c->aux_servers[j]);
 		r |= cfg_check(!dup, err, "'aux-server' must name an address and "
 			       "port no other listener has (and a port other than 0)");
+		/* The net layer tells a tcp-proxy-port listener by its port
+		 * (listen.c lc_proxy): an aux-server there, on any address,
+		 * would take PROXY-headed TCP only. */
+		r |= cfg_check(!c->tcp_proxy_port || sa_port(a) != c->tcp_proxy_port,
+			       err, "'aux-server' must not use the port of "
+			       "'tcp-proxy-port'");
 	}
 	return r;
 }
