@@ -319,13 +319,14 @@ static int tcp_read_plain(struct net_tcp_conn *c)
 	return net_tcp_consume(c);
 }
 
-/* tcp-proxy-port: the balancer's PROXY header, peeked until whole and
- * then taken off the stream, so that a TLS handshake after it finds the
- * socket as a direct client would leave it. The client it names is
- * counted (max-unauth-tcp-per-ip) and seen by the TURN core instead of
- * the balancer. A part of a header is read off into rbuf at once: left
- * in the socket, it would keep the level-triggered epoll firing, and the
- * worker would spin until the rest came. */
+/* tcp-proxy-port: the balancer's PROXY header, taken off the stream up
+ * to its end (found by peeking) and no further, so that a TLS handshake
+ * after it finds the socket as a direct client would leave it. A part
+ * of a header is read into rbuf at once: left in the socket, it would
+ * keep the level-triggered epoll firing, and the worker would spin
+ * until the rest came. The client it names is counted
+ * (max-unauth-tcp-per-ip) and seen by the TURN core instead of the
+ * balancer. */
 static void tcp_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max);
 
