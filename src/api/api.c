@@ -69,8 +69,9 @@ int api_start(struct api **ap, const struct api_cfg *cfg)
 		api_stop(a);
 		return err;
 	}
-	log_info("api: listening on http://%s:%u (store %s, %u platform server%s)",
-		 cfg->listen_ip, cfg->port, cfg->db_path, cfg->nplatform,
+	log_info("api: listening on %s://%s:%u (store %s, %u platform server%s)",
+		 cfg->tls_cert[0] ? "https" : "http", cfg->listen_ip, cfg->port,
+		 cfg->db_path, cfg->nplatform,
 		 cfg->nplatform == 1 ? "" : "s");
 	*ap = a;
 	return 0;

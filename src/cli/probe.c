@@ -2,6 +2,7 @@
  * file parses the command line and runs the STUN Binding check; the TURN
  * check is in probe_turn.c, the sockets in probe_io.c. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,10 @@ int cli_probe_main(int argc, char **argv)
 		probe_usage(stdout);
 		return 0;
 	}
+	/* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a server
+	 * that resets the stream must end in an error said, not SIGPIPE. */
+	if (a.tls)
+		signal(SIGPIPE, SIG_IGN);
 	if (a.nat)
 		return probe_nat_run(&a, stdout, stderr);
 	if (a.scheme == PROBE_STUN)

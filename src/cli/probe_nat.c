@@ -131,6 +131,15 @@ static const char *nat_mapping(struct nat_sock *s, const struct sa *server,
 	return sa_eq(&m3, &m2) ? "address-dependent" : "address and port-dependent";
 }
 
+/* A CHANGE-REQUEST Binding: 0 when a success came back, ETIMEDOUT when
+ * nothing did (what the NAT filtered), EPROTO for an error answer: the
+ * server did not send from elsewhere, so that tells nothing of the NAT. */
+static int nat_change(struct nat_sock *s, const struct sa *server, int change)
+{
+	int e = nat_txn(s, server, change);
+	return !e && s->resp.cls != STUN_CLASS_SUCCESS ? EPROTO : e;
+}
+
 /* RFC 5780 4.4, on a fresh socket (the mapping tests opened the NAT to
  * the other address): II asks for the answer from the other address and
  * port, III from the other port only. */
@@ -142,9 +151,13 @@ static const char *nat_filtering(const struct sa *server, FILE *err)
 	if (nat_open(&s, sa_af(server)))
 		return "unknown (no socket)";
 	if (nat_mapped(&s, server, -1, &m, err) == 0) {
-		if (nat_txn(&s, server, NAT_CHANGE_IP | NAT_CHANGE_PORT) == 0)
+		int e2 = nat_change(&s, server, NAT_CHANGE_IP | NAT_CHANGE_PORT);
+		int e3 = e2 == ETIMEDOUT ? nat_change(&s, server, NAT_CHANGE_PORT) : 0;
+		if (e2 == EPROTO || e3 == EPROTO)
+			r = "unknown (the server answered CHANGE-REQUEST with an error)";
+		else if (!e2)
 			r = "endpoint-independent";
-		else if (nat_txn(&s, server, NAT_CHANGE_PORT) == 0)
+		else if (!e3)
 			r = "address-dependent";
 		else
 			r = "address and port-dependent";

@@ -319,31 +319,47 @@ static int tcp_read_plain(struct net_tcp_conn *c)
 	return net_tcp_consume(c);
 }
 
-/* tcp-proxy-port: the balancer's PROXY header, peeked until whole and
- * then taken off the stream, so that a TLS handshake after it finds the
- * socket as a direct client would leave it. The client it names is
- * counted (max-unauth-tcp-per-ip) and seen by the TURN core instead of
- * the balancer. */
+/* tcp-proxy-port: the balancer's PROXY header, taken off the stream up
+ * to its end (found by peeking) and no further, so that a TLS handshake
+ * after it finds the socket as a direct client would leave it. A part
+ * of a header is read into rbuf at once: left in the socket, it would
+ * keep the level-triggered epoll firing, and the worker would spin
+ * until the rest came. The client it names is counted
+ * (max-unauth-tcp-per-ip) and seen by the TURN core instead of the
+ * balancer. */
 static void tcp_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max);
 
+_Static_assert(TCP_RBUF_INIT >= NET_PROXY_HDR_MAX,
+	       "rbuf must hold a whole PROXY header");
+
 static int tcp_proxy_read(struct net_tcp_conn *c)
 {
-	uint8_t b[NET_PROXY_HDR_MAX];
-	ssize_t n = recv(c->lf.fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	uint8_t *b = c->rbuf;
+	size_t have = c->rlen;
+	ssize_t n = recv(c->lf.fd, b + have, NET_PROXY_HDR_MAX - have,
+			 MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0)
 		return ECONNRESET;
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
 	struct sa client = c->remote;
-	size_t used;
-	int err = net_proxy_parse(b, (size_t)n, &client, &used);
-	if (err == EAGAIN)
-		return 0; /* the rest comes; the frame deadline bounds the wait */
-	if (err)
+	size_t used = 0;
+	int err = net_proxy_parse(b, have + (size_t)n, &client, &used);
+	if (err == EAGAIN) {
+		/* All of it is header: the frame deadline bounds the wait. */
+		if (recv(c->lf.fd, b + have, (size_t)n, MSG_DONTWAIT) != n)
+			return EIO;
+		c->rlen = have + (size_t)n;
+		return 0;
+	}
+	/* A header ends past what an earlier read took (every shorter
+	 * prefix is EAGAIN), so used > have. */
+	if (err || used <= have)
 		return EBADMSG;
-	if (recv(c->lf.fd, b, used, MSG_DONTWAIT) != (ssize_t)used)
+	if (recv(c->lf.fd, b + have, used - have, MSG_DONTWAIT) != (ssize_t)(used - have))
 		return EIO;
+	c->rlen = 0;
 	const struct turn_cfg *cfg = tcp_cfg(c->w);
 	if (!turn_shared_conn_take(c->w->sh, &client, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_refused, 1);

@@ -213,11 +213,16 @@ static int cfg_check_r5780(const struct config *c, FILE *err)
 static int cfg_check_aux(const struct config *c, FILE *err)
 {
 	int r = 0;
+	/* No listening-ip: the listener is server_listen_cfg's default. */
+	struct sa dflt;
+	sa_set_str(&dflt, "127.0.0.1", 0);
+	const struct sa *ls = c->nlisten ? c->listen : &dflt;
+	unsigned nl = c->nlisten ? c->nlisten : 1;
 	for (unsigned i = 0; i < c->naux; i++) {
 		const struct sa *a = &c->aux_servers[i];
 		bool dup = sa_port(a) == 0;
-		for (unsigned j = 0; j < c->nlisten && !dup; j++)
-			dup = sa_eq_addr(a, &c->listen[j]) &&
+		for (unsigned j = 0; j < nl && !dup; j++)
+			dup = sa_eq_addr(a, &ls[j]) &&
 			      (sa_port(a) == c->port || sa_port(a) == c->alt_port ||
 			       (c->cert[0] && sa_port(a) == c->tls_port) ||
 			       (c->tcp_proxy_port && sa_port(a) == c->tcp_proxy_port));
@@ -225,6 +230,12 @@ static int cfg_check_aux(const struct config *c, FILE *err)
 			dup = sa_eq(a, &c->aux_servers[j]);
 		r |= cfg_check(!dup, err, "'aux-server' must name an address and "
 			       "port no other listener has (and a port other than 0)");
+		/* The net layer tells a tcp-proxy-port listener by its port
+		 * (listen.c lc_proxy): an aux-server there, on any address,
+		 * would take PROXY-headed TCP only. */
+		r |= cfg_check(!c->tcp_proxy_port || sa_port(a) != c->tcp_proxy_port,
+			       err, "'aux-server' must not use the port of "
+			       "'tcp-proxy-port'");
 	}
 	return r;
 }

@@ -14,13 +14,18 @@ static uint32_t auth_features(void)
 	return STUN_FEAT_PASSWORD_ALGORITHMS;
 }
 
-/* 401 and 438 carry REALM and a fresh NONCE (9.2.4). They are rate-limited
- * per source IP so an unauthenticated flood draws few replies. */
+/* 401 and 438 carry REALM and a fresh NONCE (9.2.4). Over plain UDP
+ * they are rate-limited per source IP so an unauthenticated flood, whose
+ * source may be spoofed, draws few replies. Not over TCP, TLS or DTLS:
+ * their source proved itself, a stream client never retransmits (a
+ * dropped 401 would stall it for its whole transaction, RFC 8489 6.2.2),
+ * and a spoofed UDP flood must not starve those clients of 401s. */
 static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
 			   const struct stun_msg *req, int code)
 {
 	uint64_t now = turn_now(srv);
-	if (!auth_ratelimit_allow(srv->rl, &src->client, now)) {
+	if (src->proto == TURN_PROTO_UDP && !src->secure &&
+	    !auth_ratelimit_allow(srv->rl, &src->client, now)) {
 		turn_stat_add(&srv->stats.unauth_limited, 1);
 		return;
 	}

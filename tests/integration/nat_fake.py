@@ -12,7 +12,9 @@ told (nothing on loopback translates, so the NAT is played here):
             port (address and port-dependent). Never the client's own.
   FILTERING eif | adf | apdf: which CHANGE-REQUEST answers the "NAT"
             lets through: all, those from the same address (change port
-            only), or none that change anything.
+            only), or none that change anything. err: the server answers
+            every CHANGE-REQUEST with 420 from where it came (a server
+            that cannot change), which says nothing of the NAT.
 
 Exits after 60 s (bounded, as every test helper).
 """
@@ -58,6 +60,10 @@ while time.monotonic() < end:
         flags = struct.unpack("!I", change)[0] if change else 0
         src_a = A[1 - A.index(dst[0])] if flags & 4 else dst[0]
         src_p = P[1 - P.index(dst[1])] if flags & 2 else dst[1]
+        if flags and filtering == "err":
+            s.sendto(tc.build(tc.BINDING, tc.ERROR, [(tc.ERROR_CODE, struct.pack(
+                "!HBB", 0, 4, 20) + b"Unknown Attribute")], tid=m.tid), client)
+            continue
         if flags and filtering == "apdf":
             continue
         if flags & 4 and filtering == "adf":

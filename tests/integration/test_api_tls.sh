@@ -31,6 +31,9 @@ for i in $(seq 1 50); do
 	sleep 0.2
 done
 
+[[ $(cat "$TS_LOG") == *"api: listening on https://127.0.0.1:$TS_API_PORT "* ]] &&
+	ts_pass "the log says https://" ||
+	ts_fail "the log says https://" "$(grep 'api: listening' "$TS_LOG")"
 out=$(curl -s --cacert "$cert" "$url/healthz")
 [[ $out == *'"status":"ok"'* ]] && ts_pass "GET /healthz over HTTPS, certificate verified" ||
 	ts_fail "GET /healthz over HTTPS, certificate verified" "$out"

@@ -8,7 +8,8 @@
 #    says so;
 #  - without alt-listening-port, CHANGE-REQUEST gets 420;
 #  - `turnstone probe --nat` reports no NAT against it, and each mapping
-#    and filtering verdict against nat_fake.py, which plays each NAT;
+#    and filtering verdict against nat_fake.py, which plays each NAT, and
+#    no filtering verdict when CHANGE-REQUEST gets an error answer;
 #  - alt-listening-port with one address, or with no-rfc5780, is a
 #    startup error naming it.
 #
@@ -142,6 +143,21 @@ for m in eim adm apdm; do
 			ts_fail "probe --nat: $want_m, $want_f" "$out $(cat "$TS_TMP/fake.log")"
 	done
 done
+
+# A server that answers CHANGE-REQUEST with an error: no filtering verdict
+# (that answer came from the same address, whatever the NAT filters).
+P1=$(ts_pick_port) && P2=$(ts_pick_port) || exit 1
+rm -f "$TS_TMP/fake.ready"
+ts_bg "$TS_PY" "$TS_DIR/nat_fake.py" eim err "$P1" "$P2" "$TS_TMP/fake.ready" \
+	>"$TS_TMP/fake.log" 2>&1
+fake=$TS_LAST_PID
+for i in $(seq 1 50); do [ -e "$TS_TMP/fake.ready" ] && break; sleep 0.1; done
+out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$P1" 2>&1)
+ts_stop_pid "$fake"
+[[ $out == *"filtering: unknown (the server answered CHANGE-REQUEST with an error)"* ]] &&
+	ts_pass "probe --nat: CHANGE-REQUEST answered with an error: filtering unknown" ||
+	ts_fail "probe --nat: CHANGE-REQUEST answered with an error: filtering unknown" \
+		"$out $(cat "$TS_TMP/fake.log")"
 
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --listening-ip 127.0.0.2 || exit 1
 out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$TS_PORT" 2>&1)

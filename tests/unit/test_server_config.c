@@ -1107,6 +1107,43 @@ static void test_aux_server(void **state)
 	args_expect_err(ARGV("--aux-server", "localhost:3478"), "aux-server", NULL);
 }
 
+/* aux-server against the default listener: without listening-ip the
+ * server listens on 127.0.0.1 (server_listen_cfg), and an aux-server on
+ * that address and port would be a second socket splitting its traffic. */
+static void test_aux_server_default_listener(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--user", "u:p", "--aux-server",
+					     "127.0.0.1:3478"), &e), 0);
+	err_close(&e);
+	validate_expect(&c, "'aux-server' must name an address and port no other");
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--user", "u:p", "--aux-server",
+					     "127.0.0.1:4000"), &e), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, err_open(&e)), 0);
+	err_close(&e);
+}
+
+/* An aux-server on tcp-proxy-port's port, on another address than the
+ * listening ones: it would listen for PROXY-headed TCP only (no UDP, and
+ * a plain client closed), not serve what every listener serves. */
+static void test_aux_server_proxy_port(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--user", "u:p", "--listening-ip",
+					     "127.0.0.1", "--tcp-proxy-port", "3480",
+					     "--aux-server", "127.0.0.2:3480"), &e), 0);
+	err_close(&e);
+	validate_expect(&c, "'aux-server' must not use the port of 'tcp-proxy-port'");
+}
+
 /* coturn's user=name:0x<key> (turnadmin -k): the MD5 key instead of the
  * password; that user has no SHA-256 key. */
 static void test_user_hex_key(void **state)
@@ -1770,6 +1807,8 @@ int main(void)
 		cmocka_unit_test(test_user_hex_key),
 		cmocka_unit_test(test_alt_listening_port),
 		cmocka_unit_test(test_aux_server),
+		cmocka_unit_test(test_aux_server_default_listener),
+		cmocka_unit_test(test_aux_server_proxy_port),
 		cmocka_unit_test(test_stun_only_auth_secret),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),

@@ -356,6 +356,45 @@ static void test_auth_failure_reasons(void **state)
 	h_free(h);
 }
 
+/* The 401 limit is for plain UDP, whose source may be spoofed (a small
+ * request drawing a larger answer at someone else). A stream or DTLS
+ * session proved its address, and a stream client never retransmits:
+ * a dropped 401 would leave it waiting out its whole transaction
+ * (RFC 8489 6.2.2, 39.5 s), and a spoofed UDP flood naming a NAT's
+ * address would starve every TLS client behind it. */
+static void test_unauth_limit_udp_only(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL); /* burst 10, 5/s */
+	const struct turn_stats *st = turn_srv_stats(h->srv);
+	struct turn_src u = h_src("198.51.100.8", 40000, TURN_PROTO_UDP);
+	for (int i = 0; i < 12; i++)
+		h_request(h, &u, TURN_ALLOCATE, NULL, NULL, NULL);
+	uint64_t limited = turn_stat_get(&st->unauth_limited);
+	assert_true(limited >= 1);
+	/* The same address, its bucket empty: streams and DTLS still get
+	 * every 401. */
+	struct turn_src t = h_src("198.51.100.8", 40001, TURN_PROTO_TCP);
+	struct turn_src tls = t, dtls = u;
+	tls.secure = true;
+	tls.conn = (void *)(uintptr_t)0x9001;
+	dtls.secure = true;
+	dtls.conn = (void *)(uintptr_t)0x9002;
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(h_request(h, &t, TURN_ALLOCATE, NULL, NULL, NULL),
+				 STUN_CLASS_ERROR);
+		assert_int_equal(h_err(h), 401);
+		assert_int_equal(h_request(h, &tls, TURN_ALLOCATE, NULL, NULL, NULL),
+				 STUN_CLASS_ERROR);
+		assert_int_equal(h_request(h, &dtls, TURN_ALLOCATE, NULL, NULL, NULL),
+				 STUN_CLASS_ERROR);
+	}
+	assert_int_equal(turn_stat_get(&st->unauth_limited), limited);
+	/* Plain UDP from it is still limited. */
+	assert_int_equal(h_request(h, &u, TURN_ALLOCATE, NULL, NULL, NULL), -1);
+	h_free(h);
+}
+
 static void user_quota_1(struct turn_cfg *c)
 {
 	c->user_quota = 1;
@@ -494,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_usage_reasons),
 		cmocka_unit_test(test_failed_allocate_no_record),
 		cmocka_unit_test(test_auth_failure_reasons),
+		cmocka_unit_test(test_unauth_limit_udp_only),
 		cmocka_unit_test(test_quota_rejection_counted),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_conn_cap_per_source),
