@@ -90,7 +90,7 @@ void api_limit_ip_key(const char *ip, char *out, size_t outsz);
 
 /* ----- reverse proxies (api_proxy.c) ----- */
 bool api_proxy_trusted(const struct api_cfg *c, const struct sa *ip);
-/* The client's address as text, for the rate limits and the log: the
+/* The client's address as text, for the per-IP rate limit: the
  * peer's, or, from a trusted proxy, the right-most X-Forwarded-For
  * entry that is not itself a trusted proxy. */
 struct MHD_Connection;

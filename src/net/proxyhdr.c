@@ -60,12 +60,15 @@ static int proxy_v1(const uint8_t *b, size_t n, struct sa *src, size_t *used)
 	memcpy(line, b, llen);
 	line[llen] = '\0';
 	*used = llen + 2;
-	if (strncmp(line, "PROXY UNKNOWN", 13) == 0)
+	if (strcmp(line, "PROXY UNKNOWN") == 0 || strncmp(line, "PROXY UNKNOWN ", 14) == 0)
 		return 0;
-	unsigned sp, dp;
-	char end;
-	if (sscanf(line, "PROXY %7s %47s %47s %u %u%c", fam, s, d, &sp, &dp, &end) != 5 ||
-	    sp > 65535 || dp > 65535 || (strcmp(fam, "TCP4") && strcmp(fam, "TCP6")))
+	/* Ports as at most five digits: %u would take a sign and wrap. */
+	char sps[6], dps[6], end;
+	if (sscanf(line, "PROXY %7s %47s %47s %5[0-9] %5[0-9]%c", fam, s, d, sps, dps,
+		   &end) != 5 || (strcmp(fam, "TCP4") && strcmp(fam, "TCP6")))
+		return EBADMSG;
+	unsigned long sp = strtoul(sps, NULL, 10), dp = strtoul(dps, NULL, 10);
+	if (sp > 65535 || dp > 65535)
 		return EBADMSG;
 	struct sa a;
 	if (sa_set_str(&a, s, (uint16_t)sp) != 0 ||

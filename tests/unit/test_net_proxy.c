@@ -96,6 +96,9 @@ static void test_v1(void **state)
 		"PROXY UDP4 198.51.100.7 10.0.0.1 1 2\r\n",
 		"PROXY TCP4 198.51.100.7 10.0.0.1 70000 2\r\n",
 		"PROXY TCP4 198.51.100.7 10.0.0.1 1 2 extra\r\n",
+		"PROXY TCP4 198.51.100.7 10.0.0.1 4294970774 3478\r\n", /* wrapped to 3478 */
+		"PROXY TCP4 198.51.100.7 10.0.0.1 +5 3478\r\n",
+		"PROXY UNKNOWNxyz\r\n",
 		"GET / HTTP/1.1\r\n",
 		"\x00\x01\x00\x00\x21\x12\xA4\x42",
 	};
