@@ -56,12 +56,15 @@ static void fz_build(struct config *c)
 		abort();
 	struct net_listen_cfg lc;
 	server_listen_cfg(c, &lc);
-	c->api_admin_token_file[0] = '\0'; /* a file: not opened here */
+	/* Files: not opened here (the input names any path). */
+	c->api_admin_token_file[0] = c->api_cert[0] = c->api_pkey[0] = '\0';
 	if (c->api_port) {
 		static struct api_cfg a;
 		fz_said(server_api_cfg(c, &lc, &a, err), &msg, &len, err);
 	}
-	if (!fz_wildcard(c)) {
+	/* A userdb is read while the TURN configuration is built; without
+	 * reading it that build may rightly fail (no credentials). */
+	if (!fz_wildcard(c) && !c->userdb[0]) {
 		struct server_tcfg *t = NULL;
 		if (server_tcfg_build(c, &lc, &t, err) != 0)
 			abort(); /* only ENOMEM, or getifaddrs with a wildcard */
