@@ -103,7 +103,9 @@ for i in range(3):
     same.append(s)
 time.sleep(0.5)
 states = [alive(s) for s in same]
-check("a third stream from one named client is closed", states == [True, True, False], str(states))
+# Two workers read the headers in either order: whichever comes third.
+check("a third stream from one named client is closed",
+      sorted(states) == [False, True, True], str(states))
 others = [connect(v2("203.0.113.%d" % (10 + i), 30000)) for i in range(4)]
 time.sleep(0.5)
 check("streams of other named clients are not (the balancer is not the count)",
