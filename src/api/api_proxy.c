@@ -44,25 +44,13 @@ int api_net_parse(const char *s, struct api_net *n)
 	return 0;
 }
 
-/* An IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4
- * peer) counts as that IPv4 address. */
-static const uint8_t *net_bytes(const struct sa *ip, int *af)
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	const uint8_t *b = sa_addr_bytes(ip);
-	*af = sa_af(ip);
-	if (*af == AF_INET6 && memcmp(b, mapped, 12) == 0) {
-		*af = AF_INET;
-		return b + 12;
-	}
-	return b;
-}
-
+/* An IPv4-mapped IPv6 address counts as that IPv4 address. */
 static bool net_has(const struct api_net *n, const struct sa *ip)
 {
-	int af;
-	const uint8_t *b = net_bytes(ip, &af);
-	if (af != n->af)
+	struct sa u;
+	sa_unmap(&u, ip);
+	const uint8_t *b = sa_addr_bytes(&u);
+	if (sa_af(&u) != n->af)
 		return false;
 	unsigned full = n->bits / 8, rest = n->bits % 8;
 	if (memcmp(b, n->addr, full) != 0)

@@ -103,21 +103,26 @@ uint32_t sa_hash(const struct sa *sa, uint32_t seed)
 	return h;
 }
 
-void sa_source_key(struct sa *key, const struct sa *ip)
+void sa_unmap(struct sa *out, const struct sa *ip)
 {
 	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-	uint8_t prefix[16] = {0};
-
-	if (sa_af(ip) != AF_INET6) {
-		sa_set_raw(key, AF_INET, sa_addr_bytes(ip), 0);
-		return;
-	}
 	const uint8_t *a = sa_addr_bytes(ip);
-	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
-		sa_set_raw(key, AF_INET, a + 12, 0);
+	if (sa_af(ip) == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
+		sa_set_raw(out, AF_INET, a + 12, sa_port(ip));
+	else
+		*out = *ip;
+}
+
+void sa_source_key(struct sa *key, const struct sa *ip)
+{
+	uint8_t prefix[16] = {0};
+	struct sa u;
+	sa_unmap(&u, ip);
+	if (sa_af(&u) != AF_INET6) {
+		sa_set_raw(key, AF_INET, sa_addr_bytes(&u), 0);
 		return;
 	}
-	memcpy(prefix, a, 8);
+	memcpy(prefix, sa_addr_bytes(&u), 8);
 	sa_set_raw(key, AF_INET6, prefix, 0);
 }
 

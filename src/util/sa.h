@@ -29,6 +29,9 @@ int sa_set_hostport(struct sa *sa, const char *s, uint16_t dflt_port);
 void sa_set_raw(struct sa *sa, int af, const uint8_t *addr, uint16_t port);
 void sa_set_port(struct sa *sa, uint16_t port);
 uint32_t sa_hash(const struct sa *sa, uint32_t seed);
+/* ip itself, or an IPv4-mapped IPv6 address (a dual-stack socket's view
+ * of an IPv4 peer) as that IPv4 address, port kept. */
+void sa_unmap(struct sa *out, const struct sa *ip);
 /* The address a per-source limit counts, port 0: an IPv4-mapped IPv6
  * address as its IPv4 address, any other IPv6 address as its /64, since
  * one host usually owns a whole /64 and could otherwise rotate through

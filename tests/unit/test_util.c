@@ -197,6 +197,13 @@ static void test_sa_source_key(void **state)
 	assert_int_equal(sa_set_str(&a, "203.0.113.9", 9), 0);
 	sa_source_key(&k, &a);
 	assert_string_equal(sa_fmt(&k, buf, sizeof(buf)), "203.0.113.9:0");
+	/* sa_unmap: the IPv4 address behind ::ffff:, port kept; others as is. */
+	assert_int_equal(sa_set_str(&a, "::ffff:198.51.100.4", 9), 0);
+	sa_unmap(&k, &a);
+	assert_string_equal(sa_fmt(&k, buf, sizeof(buf)), "198.51.100.4:9");
+	assert_int_equal(sa_set_str(&a, "::1", 7), 0);
+	sa_unmap(&k, &a);
+	assert_true(sa_eq(&k, &a));
 }
 
 /* A timed wait on the monotonic clock returns after about its time. */
