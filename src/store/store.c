@@ -83,6 +83,14 @@ static const char *const store_migrations[] = {
 	" DEFAULT 0;"
 	"ALTER TABLE accounts ADD COLUMN user_rate_burst INTEGER NOT NULL"
 	" DEFAULT 0;",
+	/* 4: blocked end users (account, JWT sub): no credentials are
+	 * minted for them and this daemon's TURN side refuses theirs. */
+	"CREATE TABLE blocks ("
+	" account_id INTEGER NOT NULL"
+	"  REFERENCES accounts(id) ON DELETE CASCADE,"
+	" sub TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (account_id, sub));",
 };
 #define STORE_SCHEMA_VERSION                                               \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

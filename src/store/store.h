@@ -127,6 +127,19 @@ int store_account_delete(struct store *s, const char *name);
 int store_key_add(struct store *s, const struct store_key *k);
 int store_key_remove(struct store *s, const char *account, const char *kid);
 
+/* A blocked end user (store_block.c). */
+#define STORE_SUB_MAX 128 /* a JWT sub: printable ASCII without ':' */
+struct store_block {
+	char account[STORE_NAME_MAX];
+	char sub[STORE_SUB_MAX];
+	int64_t created; /* unix seconds */
+};
+/* 0, EEXIST (already blocked), ENOENT (no such account), EINVAL (sub
+ * is not a valid JWT sub). */
+int store_block_add(struct store *s, const char *account, const char *sub);
+/* 0 or ENOENT (no such account or block). */
+int store_block_remove(struct store *s, const char *account, const char *sub);
+
 /* Everything, read in one transaction; immutable once returned. */
 struct store_snap {
 	uint64_t version; /* store_data_version() when it was read */
@@ -134,6 +147,8 @@ struct store_snap {
 	struct store_account *accounts; /* sorted by name */
 	size_t nkeys;
 	struct store_key *keys; /* sorted by kid */
+	size_t nblocks;
+	struct store_block *blocks; /* sorted by account, then sub */
 };
 int store_snapshot(struct store *s, struct store_snap **snapp);
 void store_snap_free(struct store_snap *snap);
@@ -142,6 +157,8 @@ const struct store_account *store_snap_account(const struct store_snap *snap,
 					       const char *name);
 const struct store_key *store_snap_key(const struct store_snap *snap,
 				       const char *kid);
+const struct store_block *store_snap_block(const struct store_snap *snap,
+					   const char *account, const char *sub);
 
 /* Usage records of ended TURN allocations (issue 5). */
 #define STORE_USAGE_STR 128

@@ -114,6 +114,8 @@ static int snap_tx(struct store *s, void *arg)
 		err = snap_accounts(s, snap);
 	if (!err)
 		err = snap_keys(s, snap);
+	if (!err)
+		err = store_snap_blocks(s, snap);
 	return err;
 }
 
@@ -142,6 +144,7 @@ void store_snap_free(struct store_snap *snap)
 		free(snap->keys[i].material);
 	free(snap->accounts);
 	free(snap->keys);
+	free(snap->blocks);
 	free(snap);
 }
 
