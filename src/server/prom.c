@@ -22,7 +22,7 @@ static const char *const tp_label[TURN_TP_COUNT] = {"udp", "tcp", "dtls", "tls"}
 static const char *const dir_label[2] = {"client_to_peer", "peer_to_client"};
 static const char *const af_label[TURN_AF_COUNT] = {
 	"bad_request", "stale_nonce", "wrong_realm", "unknown_user",
-	"rest_expired", "bad_integrity"};
+	"rest_expired", "bad_integrity", "revoked"};
 static const char *const qr_label[TURN_QR_COUNT] = {"user", "total", "bandwidth"};
 
 static void head(FILE *f, const char *name, const char *type, const char *help)

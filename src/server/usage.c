@@ -30,7 +30,8 @@ struct usage_log {
 };
 
 static const char *const tp_names[TURN_TP_COUNT] = {"udp", "tcp", "dtls", "tls"};
-static const char *const end_names[] = {"expired", "refresh", "closed", "shutdown"};
+static const char *const end_names[] = {"expired", "refresh", "closed",
+					 "shutdown", "revoked"};
 
 static void usage_copy(char *dst, size_t sz, const char *s, size_t n)
 {

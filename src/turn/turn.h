@@ -211,6 +211,24 @@ void turn_srv_shutting_down(struct turn_srv *srv);
 /* Swap in a new configuration (reload); allocations survive. */
 void turn_srv_set_cfg(struct turn_srv *srv, const struct turn_cfg *cfg);
 
+/* REST user-ids the ICE-servers API no longer stands behind: blocked
+ * end users ("<account>:<sub>", exact) and disabled accounts (every
+ * "<account>:..." user-id). Immutable and reference counted: built on
+ * the API's thread, held by each worker (turn_revoked.c). */
+struct turn_revoked;
+int turn_revoked_new(struct turn_revoked **rp, const char *const *users,
+		     size_t nusers, const char *const *accounts,
+		     size_t naccounts);
+struct turn_revoked *turn_revoked_ref(struct turn_revoked *r);
+void turn_revoked_put(struct turn_revoked *r);
+/* uid is len bytes, not NUL-terminated; r may be NULL (nothing). */
+bool turn_revoked_has(const struct turn_revoked *r, const char *uid,
+		      size_t len);
+/* Install r (the caller's reference passes to srv; NULL: none): REST
+ * requests by a revoked user-id get 403 from now on, and its
+ * allocations on this worker end at once. */
+void turn_srv_set_revoked(struct turn_srv *srv, struct turn_revoked *r);
+
 /* A STUN message or ChannelData from a client. */
 void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 		       const uint8_t *buf, size_t len);
@@ -257,10 +275,14 @@ enum turn_auth_fail {
 	TURN_AF_UNKNOWN_USER,
 	TURN_AF_REST_EXPIRED,  /* expired, or beyond --rest-max-ttl */
 	TURN_AF_BAD_INTEGRITY,
+	TURN_AF_REVOKED,       /* 403: a blocked user or disabled account */
 	TURN_AF_COUNT
 };
 enum turn_quota_rej { TURN_QR_USER, TURN_QR_TOTAL, TURN_QR_BANDWIDTH, TURN_QR_COUNT };
-enum turn_end { TURN_END_EXPIRED, TURN_END_REFRESH, TURN_END_CLOSED, TURN_END_SHUTDOWN };
+enum turn_end {
+	TURN_END_EXPIRED, TURN_END_REFRESH, TURN_END_CLOSED, TURN_END_SHUTDOWN,
+	TURN_END_REVOKED, /* turn_srv_set_revoked */
+};
 
 /* A worker's counters. Only the worker's thread writes them (a relaxed
  * load and store: plain moves, no locked instruction per packet); the

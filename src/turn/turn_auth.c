@@ -224,6 +224,13 @@ static int auth_credentials(struct turn_srv *srv, const struct stun_msg *req,
 	err = auth_rest(srv, req, a, a->user);
 	*why = err == EKEYEXPIRED || err == ERANGE ? TURN_AF_REST_EXPIRED
 	     : err == EINVAL ? TURN_AF_UNKNOWN_USER : TURN_AF_BAD_INTEGRITY;
+	/* Valid, but minted for a user the API has blocked since, or for
+	 * an account since disabled: EPERM, 403. */
+	if (!err && turn_revoked_has(srv->revoked, a->user + a->userid_off,
+				     a->userid_len)) {
+		*why = TURN_AF_REVOKED;
+		return EPERM;
+	}
 	return err;
 }
 
@@ -253,7 +260,16 @@ int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 		return EACCES;
 	}
 	enum turn_auth_fail why;
-	if (auth_credentials(srv, req, a, &why) != 0) {
+	int err = auth_credentials(srv, req, a, &why);
+	if (err == EPERM) {
+		/* RFC 8656 7.2: 403 for an administrative refusal. The
+		 * credentials did verify, so the answer is signed (RFC 8489
+		 * 9.2.4): a 401 would only make the client try them again. */
+		turn_stat_add(&srv->stats.auth_fail[why], 1);
+		turn_reply_error(srv, src, req, a, 403);
+		return EPERM;
+	}
+	if (err) {
 		turn_stat_add(&srv->stats.auth_fail[why], 1);
 		auth_challenge(srv, src, req, 401);
 		return EACCES;

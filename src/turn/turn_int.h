@@ -126,6 +126,7 @@ struct turn_srv {
 	struct turn_stats stats;
 	turn_usage_h *usage_h;
 	void *usage_arg;
+	struct turn_revoked *revoked; /* one reference; NULL = none */
 };
 
 /* What a verified request authenticated as. */

@@ -60,6 +60,7 @@ void turn_srv_free(struct turn_srv *srv)
 		turn_alloc_destroy(srv, srv->heap[0]);
 	}
 	free(srv->heap);
+	turn_revoked_put(srv->revoked);
 	auth_ratelimit_free(srv->rl);
 	stun_mac_free(srv->mac);
 	auth_nonce_mac_free(srv->nmac);

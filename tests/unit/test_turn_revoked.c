@@ -1,0 +1,214 @@
+/* The revoked set in the turn core: which REST user-ids it matches (a
+ * blocked "<account>:<sub>", every user-id of a disabled account, never
+ * a static user), 403 to their requests (signed, not a 401 challenge),
+ * and their allocations ending at once with a "revoked" usage record. */
+#include "turn_harness.h"
+
+static struct turn_usage last_usage;
+static char last_uid[TURN_MAX_USERNAME];
+static unsigned nusage;
+
+static void on_usage(void *arg, const struct turn_usage *u)
+{
+	(void)arg;
+	last_usage = *u;
+	snprintf(last_uid, sizeof(last_uid), "%.*s", (int)u->userid_len,
+		 u->userid);
+	nusage++;
+}
+
+static struct turn_revoked *revoked(const char *user, const char *account)
+{
+	struct turn_revoked *r = NULL;
+	const char *u[] = {user}, *a[] = {account};
+	assert_int_equal(turn_revoked_new(&r, u, user ? 1 : 0, a,
+					  account ? 1 : 0), 0);
+	return r;
+}
+
+static bool has(const struct turn_revoked *r, const char *uid)
+{
+	return turn_revoked_has(r, uid, strlen(uid));
+}
+
+static void test_match(void **state)
+{
+	(void)state;
+	struct turn_revoked *r = NULL;
+	const char *users[] = {"zeta:bob", "acme:alice", "acme:carol"};
+	const char *accounts[] = {"shut", "closed"};
+	assert_int_equal(turn_revoked_new(&r, users, 3, accounts, 2), 0);
+	assert_true(has(r, "acme:alice"));
+	assert_true(has(r, "acme:carol"));
+	assert_true(has(r, "zeta:bob"));
+	assert_false(has(r, "acme:bob"));
+	assert_false(has(r, "acme:alic"));   /* a prefix is not a match */
+	assert_false(has(r, "acme:alicex"));
+	assert_false(has(r, "acme"));
+	assert_true(has(r, "shut:anyone"));  /* a disabled account's */
+	assert_true(has(r, "closed:x"));
+	assert_false(has(r, "shutter:x"));
+	assert_false(has(r, "shut"));        /* no ':': not an API user-id */
+	assert_false(has(r, "clos:x"));
+	/* A slice of a longer username, as the core passes it. */
+	assert_true(turn_revoked_has(r, "acme:alice:tail", 10));
+	assert_false(turn_revoked_has(r, "acme:alice", 9));
+	assert_false(has(NULL, "acme:alice"));
+	struct turn_revoked *ref = turn_revoked_ref(r);
+	assert_ptr_equal(ref, r);
+	turn_revoked_put(r);
+	assert_true(has(ref, "acme:alice")); /* still held */
+	turn_revoked_put(ref);
+	assert_int_equal(turn_revoked_new(&r, NULL, 0, NULL, 0), 0);
+	assert_false(has(r, "acme:alice"));
+	turn_revoked_put(r);
+}
+
+struct fixture {
+	struct harness *h;
+	struct turn_src s;
+	char user[TURN_MAX_USERNAME], pass[64];
+	struct h_cred cred;
+};
+
+static struct fixture *fx_alloc(const char *uid, uint16_t port)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->h = h_new(NULL);
+	turn_srv_set_usage_h(f->h->srv, on_usage, NULL);
+	nusage = 0;
+	f->s = h_src("198.51.100.7", port, TURN_PROTO_UDP);
+	h_rest_cred(f->h, &f->cred, f->user, f->pass, 600, uid, "s3cret");
+	h_allocate(f->h, &f->s, &f->cred);
+	return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+	h_free(f->h);
+	free(f);
+}
+
+/* A nonce is bound to the client's address: one for src first. */
+static int refresh(struct fixture *f, const struct turn_src *src,
+		   const struct h_cred *c)
+{
+	h_get_nonce(f->h, src);
+	int cls = h_request(f->h, src, TURN_REFRESH, NULL, NULL, c);
+	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(f->h);
+}
+
+/* Blocking ends the allocation now, and what the same credentials ask
+ * next gets a signed 403; another user of the account goes on. */
+static void test_block_ends_allocation(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_alloc("acme:alice", 40000);
+	struct turn_src other = h_src("198.51.100.8", 40001, TURN_PROTO_UDP);
+	char ou[TURN_MAX_USERNAME], op[64];
+	struct h_cred oc;
+	h_rest_cred(f->h, &oc, ou, op, 600, "acme:bob", "s3cret");
+	h_allocate(f->h, &other, &oc);
+	assert_int_equal(turn_srv_count(f->h->srv), 2);
+	turn_srv_set_revoked(f->h->srv, revoked("acme:alice", NULL));
+	assert_int_equal(turn_srv_count(f->h->srv), 1);
+	assert_int_equal(nusage, 1);
+	assert_int_equal(last_usage.reason, TURN_END_REVOKED);
+	assert_string_equal(last_uid, "acme:alice");
+	assert_int_equal(refresh(f, &f->s, &f->cred), 403);
+	/* Signed with the key the client has: not a challenge to retry. */
+	assert_true(f->h->resp.mi >= 0);
+	assert_null(stun_msg_attr(&f->h->resp, STUN_ATTR_NONCE));
+	assert_int_equal(h_request(f->h, &f->s, TURN_ALLOCATE, h_udp_attrs,
+				   NULL, &f->cred), STUN_CLASS_ERROR);
+	assert_int_equal(h_err(f->h), 403);
+	const struct turn_stats *st = turn_srv_stats(f->h->srv);
+	assert_int_equal(atomic_load(&st->auth_fail[TURN_AF_REVOKED]), 2);
+	assert_int_equal(refresh(f, &other, &oc), 0);
+	/* Lifted: the same, still unexpired credentials work again. */
+	turn_srv_set_revoked(f->h->srv, NULL);
+	h_get_nonce(f->h, &f->s);
+	assert_int_equal(h_request(f->h, &f->s, TURN_ALLOCATE, h_udp_attrs,
+				   NULL, &f->cred), STUN_CLASS_SUCCESS);
+	fx_free(f);
+}
+
+static void sep_hash(struct turn_cfg *c)
+{
+	c->rest_sep = '#';
+}
+
+/* A REST credential "<a><b>" signed with the harness's secret. */
+static void rest_cred(struct h_cred *c, char *user, char *pass,
+		      const char *a, const char *b)
+{
+	snprintf(user, TURN_MAX_USERNAME, "%s%s", a, b);
+	assert_int_equal(auth_rest_password("s3cret", 6, user, strlen(user),
+					    pass, 64), 0);
+	*c = (struct h_cred){user, pass, "test"};
+}
+
+/* A disabled account: every user of it, on either side of the
+ * separator (coturn's two orders, with rest-api-separator '#' since the
+ * user-id holds a ':'); static users are never touched. */
+static void test_disabled_account(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(sep_hash);
+	turn_srv_set_usage_h(h->srv, on_usage, NULL);
+	nusage = 0;
+	char exp[32], u1[TURN_MAX_USERNAME], p1[64], u2[TURN_MAX_USERNAME], p2[64];
+	struct h_cred c1, c2;
+	snprintf(exp, sizeof(exp), "%lld", (long long)h->wall + 600);
+	rest_cred(&c1, u1, p1, exp, "#acme:alice");
+	rest_cred(&c2, u2, p2, "acme:zed#", exp);
+	struct turn_src s1 = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	struct turn_src s2 = h_src("198.51.100.10", 40003, TURN_PROTO_UDP);
+	struct turn_src st = h_src("198.51.100.9", 40002, TURN_PROTO_UDP);
+	h_allocate(h, &s1, &c1);
+	h_allocate(h, &s2, &c2);
+	h_allocate(h, &st, &h_alice);
+	assert_int_equal(turn_srv_count(h->srv), 3);
+	turn_srv_set_revoked(h->srv, revoked(NULL, "acme"));
+	assert_int_equal(turn_srv_count(h->srv), 1); /* alice, static */
+	assert_int_equal(nusage, 2);
+	h_get_nonce(h, &st);
+	assert_int_equal(h_request(h, &st, TURN_REFRESH, NULL, NULL, &h_alice),
+			 STUN_CLASS_SUCCESS);
+	h_get_nonce(h, &s2);
+	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, h_udp_attrs, NULL, &c2),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 403);
+	h_free(h);
+}
+
+/* A REST user-id that merely looks like an account's (no account of
+ * that name is disabled) and one without ':' are left alone; a second
+ * set replaces the first (the old reference is dropped: ASan would see
+ * a leak otherwise). */
+static void test_others_untouched(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_alloc("acmex:alice", 40000);
+	struct turn_src s2 = h_src("198.51.100.11", 40004, TURN_PROTO_UDP);
+	char u2[TURN_MAX_USERNAME], p2[64];
+	struct h_cred c2;
+	h_rest_cred(f->h, &c2, u2, p2, 600, "plainuser", "s3cret");
+	h_allocate(f->h, &s2, &c2);
+	turn_srv_set_revoked(f->h->srv, revoked("acme:alice", "acme"));
+	turn_srv_set_revoked(f->h->srv, revoked("plainuser", "plainuser"));
+	assert_int_equal(turn_srv_count(f->h->srv), 1);
+	assert_int_equal(refresh(f, &f->s, &f->cred), 0);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_block_ends_allocation),
+		cmocka_unit_test(test_disabled_account),
+		cmocka_unit_test(test_others_untouched),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
