@@ -91,6 +91,13 @@ struct api_cfg {
 	 * on an HTTP thread; must be thread-safe. NULL: 503. */
 	int (*drain_h)(void *arg);
 	void *drain_arg;
+	/* Each directory the API reads from the store (at start, and after
+	 * every change, the CLI's too), on the thread that read it, before
+	 * any request sees it: the daemon gives its TURN workers the
+	 * blocked users and disabled accounts. Must be thread-safe; may be
+	 * NULL. */
+	void (*dir_h)(void *arg, const struct store_snap *snap);
+	void *dir_arg;
 };
 
 struct api;

@@ -50,7 +50,7 @@ static int admin_path_split(const char *url, struct admin_path *p)
 	return 0;
 }
 
-static int reply_store_err(struct api_req *r, int err, const char *what)
+int admin_store_err(struct api_req *r, int err, const char *what)
 {
 	char msg[128];
 	switch (err) {
@@ -101,7 +101,7 @@ static int reply_field(struct api_req *r, int err, const char *field)
 }
 
 /* The JSON body, or NULL after replying 400/415. */
-static json_t *admin_body(struct api_req *r, int *rc)
+json_t *admin_body(struct api_req *r, int *rc)
 {
 	const char *ct = api_header(r, "Content-Type");
 	json_error_t jerr;
@@ -121,7 +121,7 @@ static json_t *admin_body(struct api_req *r, int *rc)
 
 /* Run fn on the store under the directory lock (the watcher may reopen
  * the store), then refresh the directory if it succeeded. */
-static int admin_write(struct api *a, int (*fn)(struct store *, void *),
+int admin_write(struct api *a, int (*fn)(struct store *, void *),
 		       void *arg)
 {
 	pthread_mutex_lock(&a->dir_mu);
@@ -137,7 +137,7 @@ static int reply_account(struct api_req *r, unsigned status, const char *name)
 	struct api_dir *d = api_dir_get(r->api);
 	const struct store_account *acc = d ? store_snap_account(d->snap, name) : NULL;
 	int rc = acc ? api_reply_json(r, status, admin_account_json(acc, d->snap))
-		     : reply_store_err(r, ENOENT, "account");
+		     : admin_store_err(r, ENOENT, "account");
 	api_dir_put(d);
 	return rc;
 }
@@ -154,7 +154,7 @@ static int account_save(struct api_req *r, int err, const char *field,
 {
 	if (!err && (err = store_account_validate(acc, &field)) == 0) {
 		err = admin_write(r->api, op, acc);
-		return err ? reply_store_err(r, err, "account")
+		return err ? admin_store_err(r, err, "account")
 			   : reply_account(r, status, acc->name);
 	}
 	return reply_field(r, err, field);
@@ -219,7 +219,7 @@ static int patch_reply_err(struct api_req *r, const struct patch_ctx *c,
 				       "{\"mode\":\"platform\"} first");
 	if (err == c->apply_err)
 		return reply_field(r, err, c->field);
-	return reply_store_err(r, err, "account");
+	return admin_store_err(r, err, "account");
 }
 
 struct patch_op {
@@ -255,14 +255,14 @@ static int account_patch(struct api_req *r, const char *name, bool turn)
 static int account_delete(struct api_req *r, char *name)
 {
 	int err = admin_write(r->api, op_delete, name);
-	return err ? reply_store_err(r, err, "account")
+	return err ? admin_store_err(r, err, "account")
 		   : api_reply_json(r, MHD_HTTP_NO_CONTENT, NULL);
 }
 
 /* A query parameter's value, NULL when absent. One given without a
  * value, or with a NUL (%00) in it, reads as "" so that it is refused
  * rather than taken as absent or cut short. */
-static const char *admin_query(struct api_req *r, const char *name)
+const char *admin_query(struct api_req *r, const char *name)
 {
 	const char *v = NULL;
 	size_t n = 0;
@@ -350,7 +350,7 @@ static int reply_key(struct api_req *r, const char *kid)
 {
 	struct api_dir *d = api_dir_get(r->api);
 	long i = d ? api_dir_key(d, kid) : -1;
-	int rc = i < 0 ? reply_store_err(r, ENOENT, "key")
+	int rc = i < 0 ? admin_store_err(r, ENOENT, "key")
 		 : api_reply_json(r, MHD_HTTP_CREATED,
 			json_pack("{s:s,s:s,s:I}", "kid", kid, "alg",
 				  d->snap->keys[i].alg, "created",
@@ -372,7 +372,7 @@ static int key_add(struct api_req *r, const char *name)
 	int err = json_is_object(j) ? key_check(j, &k, &field) : EINVAL;
 	if (!err) {
 		err = admin_write(r->api, op_key_add, &k);
-		rc = err ? reply_store_err(r, err, err == ENOENT ? "account" : "kid")
+		rc = err ? admin_store_err(r, err, err == ENOENT ? "account" : "kid")
 			 : reply_key(r, k.kid);
 	} else
 		rc = reply_field(r, err, field ? field : "body");
@@ -397,7 +397,7 @@ static int admin_keys(struct api_req *r, struct admin_path *p, const char *m)
 	if (p->n == 4 && strcmp(m, "DELETE") == 0) {
 		struct key_ref k = {p->seg[1], p->seg[3]};
 		int err = admin_write(r->api, op_key_rm, &k);
-		return err ? reply_store_err(r, err, "key")
+		return err ? admin_store_err(r, err, "key")
 			   : api_reply_json(r, MHD_HTTP_NO_CONTENT, NULL);
 	}
 	if (p->n == 3 && strcmp(m, "GET") == 0) {
@@ -414,7 +414,7 @@ static int admin_keys(struct api_req *r, struct admin_path *p, const char *m)
 static int admin_account(struct api_req *r, struct admin_path *p, const char *m)
 {
 	if (strlen(p->seg[1]) >= STORE_NAME_MAX)
-		return reply_store_err(r, ENOENT, "account");
+		return admin_store_err(r, ENOENT, "account");
 	if (p->n == 2) {
 		if (strcmp(m, "GET") == 0)
 			return reply_account(r, MHD_HTTP_OK, p->seg[1]);
@@ -428,6 +428,8 @@ static int admin_account(struct api_req *r, struct admin_path *p, const char *m)
 	}
 	if (strcmp(p->seg[2], "keys") == 0 && p->n <= 4)
 		return admin_keys(r, p, m);
+	if (strcmp(p->seg[2], "blocks") == 0 && p->n <= 4)
+		return admin_blocks(r, p->seg[1], p->n == 4 ? p->seg[3] : NULL, m);
 	if (strcmp(p->seg[2], "turn") == 0 && p->n == 3) {
 		if (strcmp(m, "PUT") == 0)
 			return account_patch(r, p->seg[1], true);
@@ -468,7 +470,7 @@ int api_admin_handle(struct api_req *r)
 	if (strcmp(r->url, "/v1/admin/drain") == 0)
 		return admin_drain(r);
 	if (!atomic_load(&r->api->store_ok))
-		return reply_store_err(r, EIO, "store");
+		return admin_store_err(r, EIO, "store");
 	if (admin_path_split(r->url, &p) != 0 || p.n == 0)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
 	if (strcmp(p.seg[0], "health") == 0 && p.n == 1)

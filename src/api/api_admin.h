@@ -20,6 +20,21 @@ int admin_account_apply(json_t *body, struct store_account *a, bool create,
 int admin_turn_apply(json_t *body, struct store_account *a,
 		     struct store_server tmp[STORE_SERVERS_MAX],
 		     const char **field);
+/* api_admin.c's helpers for the handlers in other files. */
+/* 404/409/422/503 for an errno value from the store; what names it. */
+int admin_store_err(struct api_req *r, int err, const char *what);
+/* The JSON body, or NULL after replying 400/415 (*rc). */
+json_t *admin_body(struct api_req *r, int *rc);
+/* fn on the store under the directory lock, then a directory refresh
+ * when it succeeded (so the next request, and TURN, see it). */
+int admin_write(struct api *a, int (*fn)(struct store *, void *), void *arg);
+/* A query parameter's value; NULL when absent, "" when unusable. */
+const char *admin_query(struct api_req *r, const char *name);
+/* .../accounts/{name}/blocks[/{sub}] (api_blocks.c); sub NULL when the
+ * path has none. */
+int admin_blocks(struct api_req *r, const char *account, const char *sub,
+		 const char *method);
+
 /* GET /v1/admin/usage?account=X[&since=T][&limit=N] (api_usage.c). */
 int admin_usage(struct api_req *r);
 /* One usage record as the endpoint prints it (any bytes made UTF-8). */

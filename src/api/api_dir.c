@@ -113,6 +113,10 @@ static int dir_refresh_locked(struct api *a)
 	int err = a->store ? dir_build(a->store, &d) : EIO;
 	if (err)
 		return err;
+	/* TURN refuses what the API stops minting no later than requests
+	 * see the new directory. */
+	if (a->cfg.dir_h)
+		a->cfg.dir_h(a->cfg.dir_arg, d->snap);
 	old = a->dir;
 	a->dir = d;
 	if (a->health)

@@ -17,6 +17,7 @@
 #define REJ_MISSING 0
 #define REJ_RATELIMIT 1
 #define REJ_DISABLED 2
+#define REJ_BLOCKED 3
 
 static int reply_401(struct api_req *r, enum jwt_reason why)
 {
@@ -168,6 +169,12 @@ int api_ice_handle(struct api_req *r)
 		a->metrics.rejected_other[REJ_DISABLED]++;
 		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "account_disabled",
 				     "this account is disabled");
+		goto out;
+	}
+	if (store_snap_block(c.dir->snap, c.acc->name, c.claims.sub)) {
+		a->metrics.rejected_other[REJ_BLOCKED]++;
+		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "user_blocked",
+				     "this user (the token's sub) is blocked");
 		goto out;
 	}
 	uint32_t ttl;

@@ -174,7 +174,7 @@ struct api_metrics {
 	atomic_ulong lat_count;
 	atomic_ulong lat_sum_us;
 	atomic_ulong rejected[JWT_R_COUNT];
-	atomic_ulong rejected_other[4]; /* missing, ratelimit, disabled, kid */
+	atomic_ulong rejected_other[4]; /* missing, ratelimit, disabled, blocked */
 	atomic_ulong rate_limited[3];   /* 429s by limit: ip, account, user */
 	atomic_ulong override_all_down;
 };

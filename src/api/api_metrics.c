@@ -16,7 +16,7 @@ static const double lat_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 #define NBOUNDS (sizeof(lat_bounds) / sizeof(lat_bounds[0]))
 
 static const char *const other_reasons[] = {"missing", "rate_limited",
-					    "account_disabled"};
+					    "account_disabled", "user_blocked"};
 
 void api_metrics_request(struct api_metrics *m, unsigned status,
 			 uint64_t dur_us)

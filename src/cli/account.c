@@ -152,6 +152,9 @@ static const struct cli_cmd acct_cmds[] = {
 	 NULL, cli_key_add},
 	{"key remove", "NAME --kid K", 1, (const char *const[]){"kid", NULL},
 	 NULL, cli_key_remove},
+	{"block", "NAME SUB", 2, NULL, NULL, cli_block_add},
+	{"unblock", "NAME SUB", 2, NULL, NULL, cli_block_remove},
+	{"blocks", "NAME", 1, NULL, NULL, cli_block_list},
 	{"turn set", "NAME --mode override|fallback|platform [--relay-only] "
 	 "[--server URL[,URL...] [--username U --credential C | --secret S]]"
 	 "...", 1,

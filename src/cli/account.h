@@ -79,6 +79,10 @@ int cli_account_show(struct cli_args *a, struct store *s, const char *name);
 int cli_key_add(struct cli_args *a, struct store *s);
 int cli_key_remove(struct cli_args *a, struct store *s);
 int cli_turn_set(struct cli_args *a, struct store *s);
+/* account_block.c */
+int cli_block_add(struct cli_args *a, struct store *s);
+int cli_block_remove(struct cli_args *a, struct store *s);
+int cli_block_list(struct cli_args *a, struct store *s);
 
 /* cli_account_main and cli_token_main with streams (and clock) injected,
  * for tests. */

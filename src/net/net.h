@@ -78,6 +78,10 @@ int net_worker_start(struct net_worker *w);
 void net_worker_drain(struct net_worker *w, uint64_t deadline_ms);
 /* Swap the TURN configuration (reload). Thread-safe. */
 void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);
+/* Hand the worker a new revoked set (turn_srv_set_revoked), taking a
+ * reference of its own; a set it has not picked up yet is dropped.
+ * Thread-safe. */
+void net_worker_set_revoked(struct net_worker *w, struct turn_revoked *r);
 void net_worker_join(struct net_worker *w);
 /* true once a started worker has left its loop (drained); join is then
  * immediate. Thread-safe. */

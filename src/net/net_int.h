@@ -186,6 +186,9 @@ struct net_worker {
 	uint8_t dtls_buf[16384]; /* one record's plaintext */
 	uint8_t dtls_out[16384];
 	_Atomic(const struct turn_cfg *) pending_cfg;
+	/* A revoked set waiting for the worker (one reference; NULL: none
+	 * waiting): net_worker_set_revoked. */
+	_Atomic(struct turn_revoked *) pending_rv;
 	atomic_bool draining;
 	atomic_bool done; /* the thread has left its loop */
 	atomic_uint_fast64_t deadline;

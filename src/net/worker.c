@@ -89,6 +89,9 @@ static bool worker_step(struct net_worker *w)
 		turn_srv_set_cfg(w->srv, cfg);
 		atomic_store(&w->cfg_used, cfg);
 	}
+	struct turn_revoked *rv = atomic_exchange(&w->pending_rv, NULL);
+	if (rv)
+		turn_srv_set_revoked(w->srv, rv);
 	const struct net_tls *tls = atomic_exchange(&w->pending_tls, NULL);
 	if (tls) {
 		w->tls = tls;
@@ -154,6 +157,11 @@ void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg)
 	atomic_store(&w->pending_cfg, tcfg);
 }
 
+void net_worker_set_revoked(struct net_worker *w, struct turn_revoked *r)
+{
+	turn_revoked_put(atomic_exchange(&w->pending_rv, turn_revoked_ref(r)));
+}
+
 void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
 {
 	atomic_store(&w->pending_tls, tls);
@@ -195,6 +203,7 @@ void net_worker_free(struct net_worker *w)
 		net_tcp_close_all(w);
 	net_dtls_fini(w);
 	turn_srv_free(w->srv); /* closes relay sockets through the loop */
+	turn_revoked_put(atomic_exchange(&w->pending_rv, NULL));
 	worker_close_listeners(w);
 	for (unsigned i = 0; i < w->nudp; i++)
 		net_udp_close(w->udp[i]);

@@ -339,6 +339,8 @@ int server_main(int argc, char **argv)
 	    server_privs_resolve(&s->cfg, &s->privs, stderr) != 0)
 		goto out;
 	s->acfg.drain_h = server_api_drain;
+	s->acfg.dir_h = server_api_dir;
+	s->acfg.dir_arg = s;
 	if (s->cfg.check_config) {
 		/* The TURN configuration too: it reads the userdb. */
 		struct server_tcfg *t = NULL;

@@ -170,6 +170,8 @@ int server_load_api(const struct config *c, struct api_cfg *a, FILE *err);
 /* Build the TLS contexts and put them first in s->tls. */
 int server_load_tls(struct server *s, const struct config *c, FILE *err);
 const struct net_tls *server_tls_now(const struct server *s);
+/* blocks.c: the API's api_cfg.dir_h, arg the server. */
+void server_api_dir(void *arg, const struct store_snap *snap);
 /* server_reload.c: SIGHUP. */
 void server_reload(struct server *s);
 

@@ -106,7 +106,9 @@ static int server_reload_build(struct server *s, struct config *c,
 		log_err("reload: changing %s needs a restart", fixed);
 		return EINVAL;
 	}
-	na->drain_h = s->acfg.drain_h; /* the same handler as at start */
+	na->drain_h = s->acfg.drain_h; /* the same handlers as at start */
+	na->dir_h = s->acfg.dir_h;
+	na->dir_arg = s->acfg.dir_arg;
 	struct server_lc *nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return ENOMEM;

@@ -248,6 +248,42 @@ static void test_status_delete(void **state)
 			   "HS256"));
 }
 
+/* block, unblock, blocks: what they say, their exit codes, and the
+ * list in sub order with the time each was made. */
+static void test_blocks(void **state)
+{
+	(void)state;
+	struct run r;
+	run_expect(0, ACCT("create", "acme"));
+	run_expect(0, ACCT("block", "acme", "zed"));
+	run_expect(0, ACCT("block", "acme", "alice"));
+	run_fails(0, "'alice' of account 'acme' was blocked already",
+		  ACCT("block", "acme", "alice"));
+	run_fails(2, "invalid sub 'a:b'", ACCT("block", "acme", "a:b"));
+	run_fails(1, "account 'nobody': not found",
+		  ACCT("block", "nobody", "alice"));
+	run_fails(2, "usage:", ACCT("block", "acme"));
+	run_cli(&r, ACCT("blocks", "acme"));
+	assert_int_equal(r.rc, 0);
+	char sub1[32], sub2[32];
+	long long t1 = 0, t2 = 0;
+	assert_int_equal(sscanf(r.out, "%31s %lld %31s %lld", sub1, &t1, sub2,
+				&t2), 4);
+	assert_string_equal(sub1, "alice");
+	assert_string_equal(sub2, "zed");
+	assert_true(t1 > 1700000000 && t2 >= t1 - 5);
+	run_free(&r);
+	run_expect(0, ACCT("unblock", "acme", "alice"));
+	run_fails(1, "block of 'alice' in account 'acme': not found",
+		  ACCT("unblock", "acme", "alice"));
+	run_fails(1, "account 'nobody': not found", ACCT("blocks", "nobody"));
+	run_cli(&r, ACCT("blocks", "acme"));
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "zed\t"));
+	assert_null(strstr(r.out, "alice"));
+	run_free(&r);
+}
+
 /* The material the store holds for kid. */
 static char *stored_secret(const char *kid)
 {
@@ -558,6 +594,7 @@ int main(void)
 		T(test_create_errors),
 		T(test_usage_errors),
 		T(test_status_delete),
+		T(test_blocks),
 		T(test_key_hs256),
 		T(test_turn_set),
 		T(test_turn_errors),

@@ -1,0 +1,61 @@
+/* The ICE-servers API's blocked users and disabled accounts, handed to
+ * this daemon's TURN workers each time the API reads the store anew, so
+ * that credentials it minted for them stop working here at once instead
+ * of when they expire (docs/api.md, "Blocking a user"). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "server/server_int.h"
+#include "util/log.h"
+
+/* "<account>:<sub>": the user-id of the usernames the API mints. */
+#define UID_MAX (STORE_NAME_MAX + STORE_SUB_MAX)
+
+static int blocks_build(const struct store_snap *snap, struct turn_revoked **rp,
+			size_t *na)
+{
+	size_t nu = snap->nblocks;
+	char (*uid)[UID_MAX] = calloc(nu + 1, sizeof(*uid));
+	const char **users = calloc(nu + 1, sizeof(*users));
+	const char **accounts = calloc(snap->naccounts + 1, sizeof(*accounts));
+	int err = uid && users && accounts ? 0 : ENOMEM;
+	for (size_t i = 0; !err && i < nu; i++) {
+		const struct store_block *b = &snap->blocks[i];
+		snprintf(uid[i], sizeof(uid[i]), "%s:%s", b->account, b->sub);
+		users[i] = uid[i];
+	}
+	*na = 0;
+	for (size_t i = 0; !err && i < snap->naccounts; i++)
+		if (snap->accounts[i].disabled)
+			accounts[(*na)++] = snap->accounts[i].name;
+	if (!err)
+		err = turn_revoked_new(rp, users, nu, accounts, *na);
+	free(uid);
+	free(users);
+	free(accounts);
+	return err;
+}
+
+void server_api_dir(void *arg, const struct store_snap *snap)
+{
+	struct server *s = arg;
+	struct turn_revoked *r = NULL;
+	size_t na = 0;
+	if (!s->nworkers)
+		return; /* no-turn: the API alone */
+	int err = blocks_build(snap, &r, &na);
+	if (err) {
+		/* The workers keep the set they had. */
+		log_err("cannot pass blocked users to TURN: %s", strerror(err));
+		return;
+	}
+	/* s->workers is fixed before the API starts and freed after it
+	 * stops (server_cleanup), so this thread may walk it. */
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_set_revoked(s->workers[i], r);
+	turn_revoked_put(r);
+	if (snap->nblocks || na)
+		log_info("TURN refuses the credentials of %zu blocked users "
+			 "and %zu disabled accounts", snap->nblocks, na);
+}
