@@ -64,7 +64,8 @@ void usage_from_turn(const struct turn_usage *t, struct store_usage *u)
 	snprintf(u->transport, sizeof(u->transport), "%s",
 		 t->transport < TURN_TP_COUNT ? tp_names[t->transport] : "?");
 	snprintf(u->reason, sizeof(u->reason), "%s",
-		 (unsigned)t->reason < 4 ? end_names[t->reason] : "?");
+		 (unsigned)t->reason < sizeof(end_names) / sizeof(end_names[0])
+			 ? end_names[t->reason] : "?");
 	u->family = t->family == AF_INET6 ? 6 : 4;
 	u->start = (int64_t)t->start;
 	u->end = (int64_t)t->end;

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Blocking end users and disabling accounts, end to end on one daemon
+(test_api_block.sh): the admin API and the CLI block (account, sub);
+POST /v1/ice-servers answers 403 user_blocked; credentials minted before
+stop working on the daemon's own TURN side (a signed 403), the blocked
+user's live allocation ends at once with a "revoked" usage record while
+the account's other users go on; unblocking and enabling undo it.
+
+    block_cases.py --api-port P --turn-port T --admin-token A --bin B
+                   --db F --acme-secret S --beta-secret S2
+"""
+import argparse
+import sys
+import time
+
+import api_cases as ac
+import turnclient as tc
+from api_cases import check, fail, ok, note, poll
+
+HOST = "127.0.0.1"
+
+
+def mint(c, sub, kid="acme-k1", secret=None, iss="acme"):
+    """A TURN username/credential from the API for (iss, sub)."""
+    tok = ac.hs_token(kid, secret or c.acme_secret, ac.claims(iss, sub=sub))
+    r = ac.ice(c, tok, '{"ttl":600}', "application/json")
+    if r.status != 200:
+        fail("mint credentials for %s/%s" % (iss, sub), r.brief())
+        return None, None
+    e = ac.turn_entry(r.json())
+    return e["username"], e["credential"]
+
+
+def ice_status(c, sub, kid="acme-k1", secret=None, iss="acme"):
+    tok = ac.hs_token(kid, secret or c.acme_secret, ac.claims(iss, sub=sub))
+    return ac.ice(c, tok)
+
+
+def client(c, user, cred):
+    cl = tc.Client((HOST, c.turn), timeout=2.0)
+    cl.set_user(user, cred)
+    return cl
+
+
+def allocate(c, name, user, cred):
+    """A live allocation (the client is kept open), or None."""
+    cl = client(c, user, cred)
+    m = cl.allocate()
+    if not check(name, m.cls == tc.SUCCESS, m.describe()):
+        cl.close()
+        return None
+    return cl
+
+
+def refused_403(name, m, key=None):
+    """A 403 that is signed: the credentials verified, so it is not a
+    challenge to retry (RFC 8489 9.2.4)."""
+    good = m.code() == 403 and m.has(tc.MESSAGE_INTEGRITY) and \
+        not m.has(tc.NONCE)
+    return check(name, good, m.describe())
+
+
+def refresh_until(cl, code, timeout):
+    """Refresh (600 s) until the answer's error code is code."""
+    last = [None]
+
+    def once():
+        last[0] = cl.refresh(600)
+        return last[0] if last[0].code() == code else None
+    return poll(once, timeout, 0.3) or last[0]
+
+
+def usage_reason(c, user, timeout=8):
+    """The usage record's reason of the allocation of username user."""
+    def once():
+        r = ac.admin(c, "GET", "/usage?account=acme")
+        if r.status != 200:
+            return None
+        for u in r.json().get("usage", []):
+            if u.get("username") == user:
+                return u.get("reason")
+        return None
+    return poll(once, timeout, 0.3)
+
+
+def admin_cases(c):
+    """The admin API: add, list, get, remove, and what it refuses."""
+    r = ac.admin(c, "POST", "/accounts/acme/blocks", {"sub": "alice"})
+    j = r.json() if r.status == 201 else {}
+    check("POST .../blocks {sub: alice}: 201 with the block",
+          r.status == 201 and j.get("sub") == "alice" and
+          j.get("account") == "acme" and
+          abs(j.get("created", 0) - time.time()) < 30, r.brief())
+    r = ac.admin(c, "POST", "/accounts/acme/blocks", {"sub": "alice"})
+    check("blocking again: 200, the same block", r.status == 200 and
+          r.json().get("created") == j.get("created"), r.brief())
+    r = ac.admin(c, "GET", "/accounts/acme/blocks")
+    subs = [b.get("sub") for b in r.json().get("blocks", [])] \
+        if r.status == 200 else None
+    check("GET .../blocks lists alice", subs == ["alice"], r.brief())
+    r = ac.admin(c, "GET", "/accounts/acme/blocks/alice")
+    check("GET .../blocks/alice: 200", r.status == 200 and
+          r.json().get("sub") == "alice", r.brief())
+    ac.expect_error("GET .../blocks/bob: 404", ac.admin(
+        c, "GET", "/accounts/acme/blocks/bob"), 404, "not_found")
+    ac.expect_error("POST a sub with ':' : 422 invalid_field", ac.admin(
+        c, "POST", "/accounts/acme/blocks", {"sub": "a:b"}), 422,
+        "invalid_field")
+    ac.expect_error("POST a sub of 128 characters: 422", ac.admin(
+        c, "POST", "/accounts/acme/blocks", {"sub": "x" * 128}), 422,
+        "invalid_field")
+    ac.expect_error("POST sub as a number: 422", ac.admin(
+        c, "POST", "/accounts/acme/blocks", {"sub": 7}), 422,
+        "invalid_field")
+    ac.expect_error("POST an unknown field: 400", ac.admin(
+        c, "POST", "/accounts/acme/blocks", {"sub": "x", "why": "spam"}),
+        400, "bad_request")
+    ac.expect_error("POST a JSON array: 400", ac.admin(
+        c, "POST", "/accounts/acme/blocks", "[]"), 400, "bad_request")
+    ac.expect_error("POST without JSON Content-Type: 415", ac.admin(
+        c, "POST", "/accounts/acme/blocks", '{"sub":"x"}', ctype="text/plain"),
+        415, "unsupported_media_type")
+    ac.expect_error("POST for an account that does not exist: 404",
+                    ac.admin(c, "POST", "/accounts/nobody/blocks",
+                             {"sub": "x"}), 404, "not_found")
+    ac.expect_error("GET .../blocks of no account: 404",
+                    ac.admin(c, "GET", "/accounts/nobody/blocks"), 404,
+                    "not_found")
+    ac.expect_error("PUT .../blocks: 405", ac.admin(
+        c, "PUT", "/accounts/acme/blocks", {"sub": "x"}), 405,
+        "method_not_allowed", {"Allow": "GET, POST, DELETE"})
+    ac.expect_error("blocks without the admin token: 401", ac.admin(
+        c, "GET", "/accounts/acme/blocks", token="wrong"), 401,
+        "invalid_token")
+    # A sub may hold '/': removable with ?sub=.
+    r = ac.admin(c, "POST", "/accounts/acme/blocks", {"sub": "team/x y"})
+    check("POST a sub with '/' and a space: 201", r.status == 201, r.brief())
+    r = ac.admin(c, "DELETE", "/accounts/acme/blocks?sub=team%2Fx%20y")
+    check("DELETE .../blocks?sub=team%2Fx%20y: 204", r.status == 204,
+          r.brief())
+    ac.expect_error("DELETE it again: 404", ac.admin(
+        c, "DELETE", "/accounts/acme/blocks?sub=team%2Fx%20y"), 404,
+        "not_found")
+    ac.expect_error("DELETE .../blocks without a sub: 400", ac.admin(
+        c, "DELETE", "/accounts/acme/blocks"), 400, "bad_request")
+
+
+def api_turn_cases(c):
+    """Blocking through the admin API reaches the API and TURN at once."""
+    ac.admin(c, "DELETE", "/accounts/acme/blocks/alice")
+    ua, pa = mint(c, "alice")
+    ub, pb = mint(c, "bob")
+    if not ua or not ub:
+        return
+    ca = allocate(c, "alice allocates before the block", ua, pa)
+    cb = allocate(c, "bob allocates", ub, pb)
+    if not ca or not cb:
+        return
+    r = ac.admin(c, "POST", "/accounts/acme/blocks", {"sub": "alice"})
+    check("admin blocks alice", r.status == 201, r.brief())
+    ac.expect_error("POST /v1/ice-servers for alice: 403 user_blocked",
+                    ice_status(c, "alice"), 403, "user_blocked", cors=True)
+    check("POST /v1/ice-servers for bob: 200",
+          ice_status(c, "bob").status == 200)
+    # The admin write refreshed the directory and handed it to TURN
+    # before answering; a worker applies it within its 200 ms wait.
+    m = refresh_until(ca, 403, 3)
+    refused_403("alice's live allocation: Refresh gets a signed 403", m)
+    check("its usage record says revoked", usage_reason(c, ua) == "revoked",
+          "reason %r" % usage_reason(c, ua, 1))
+    cn = client(c, ua, pa)
+    refused_403("a new Allocate with alice's minted credential: 403",
+                cn.allocate())
+    cn.close()
+    m = cb.refresh(600)
+    check("bob's allocation goes on (Refresh 200)", m.cls == tc.SUCCESS,
+          m.describe())
+    r = ac.admin(c, "DELETE", "/accounts/acme/blocks/alice")
+    check("admin unblocks alice: 204", r.status == 204, r.brief())
+    check("POST /v1/ice-servers for alice: 200 again",
+          ice_status(c, "alice").status == 200)
+    cn = client(c, ua, pa)
+    m = poll(lambda: (lambda x: x if x.cls == tc.SUCCESS else None)(
+        cn.allocate()), 3, 0.3)
+    check("alice's earlier credential allocates again once unblocked",
+          m is not None)
+    for cl in (ca, cb, cn):
+        cl.close()
+
+
+def cli_turn_cases(c):
+    """The CLI writes from another process: the daemon's watcher sees
+    them within about a second."""
+    uc, pc = mint(c, "carol")
+    if not uc:
+        return
+    cc = allocate(c, "carol allocates", uc, pc)
+    if not cc:
+        return
+    rc, _, err = ac.cli_account(c, "block", "acme", "carol")
+    check("CLI account block acme carol", rc == 0, err)
+    m = refresh_until(cc, 403, 6)
+    refused_403("carol's allocation ends within 6 s of the CLI write", m)
+    rc, out, err = ac.cli_account(c, "blocks", "acme")
+    check("CLI account blocks acme lists carol", rc == 0 and
+          out.startswith("carol\t"), "%d %r %r" % (rc, out, err))
+    rc, _, err = ac.cli_account(c, "unblock", "acme", "carol")
+    check("CLI account unblock acme carol", rc == 0, err)
+    r = poll(lambda: (lambda x: x if x.status == 200 else None)(
+        ice_status(c, "carol")), 6)
+    check("carol gets credentials again within 6 s", r is not None)
+    cc.close()
+
+
+def disabled_cases(c):
+    """A disabled account: all its users' credentials stop on TURN."""
+    ud, pd = mint(c, "dave", "beta-k1", c.beta_secret, "beta")
+    ua, pa = mint(c, "erin")
+    if not ud or not ua:
+        return
+    cd = allocate(c, "dave of account beta allocates", ud, pd)
+    ce = allocate(c, "erin of account acme allocates", ua, pa)
+    if not cd or not ce:
+        return
+    r = ac.admin(c, "PATCH", "/accounts/beta", {"status": "disabled"})
+    check("admin disables account beta", r.status == 200, r.brief())
+    refused_403("dave's allocation: Refresh gets a signed 403",
+                refresh_until(cd, 403, 3))
+    m = ce.refresh(600)
+    check("acme's erin goes on", m.cls == tc.SUCCESS, m.describe())
+    r = ac.admin(c, "PATCH", "/accounts/beta", {"status": "active"})
+    check("admin enables account beta", r.status == 200, r.brief())
+    cn = client(c, ud, pd)
+    m = poll(lambda: (lambda x: x if x.cls == tc.SUCCESS else None)(
+        cn.allocate()), 3, 0.3)
+    check("dave's earlier credential allocates again once enabled",
+          m is not None)
+    for cl in (cd, ce, cn):
+        cl.close()
+
+
+def metrics_cases(c):
+    r = ac.req(c.api, "GET", "/metrics")
+    body = r.body.decode() if r.status == 200 else ""
+    line = [x for x in body.splitlines() if x.startswith(
+        'turnstone_api_tokens_rejected_total{reason="user_blocked"}')]
+    check("/metrics counts user_blocked refusals", line and
+          int(line[0].split()[-1]) >= 1, line or r.brief())
+
+
+def main(argv):
+    p = argparse.ArgumentParser()
+    for k in ("api-port", "turn-port"):
+        p.add_argument("--" + k, type=int, required=True)
+    for k in ("admin-token", "bin", "db", "acme-secret", "beta-secret"):
+        p.add_argument("--" + k, required=True)
+    a = p.parse_args(argv)
+    c = ac.Ctx()
+    c.api, c.turn, c.admin = a.api_port, a.turn_port, a.admin_token
+    c.bin, c.db = a.bin, a.db
+    c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
+    for part in (admin_cases, api_turn_cases, cli_turn_cases,
+                 disabled_cases, metrics_cases):
+        note("-- %s" % part.__name__)
+        try:
+            part(c)
+        except Exception as ex:  # noqa: BLE001 - report, do not crash
+            import traceback
+            traceback.print_exc(file=sys.stdout)
+            fail(part.__name__, "raised %r" % ex)
+    return 1 if ac.FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
