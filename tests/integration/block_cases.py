@@ -52,7 +52,17 @@ def allocate(c, name, user, cred):
     return cl
 
 
-def refused_403(name, m, key=None):
+def allocates_again(c, name, user, cred):
+    """Allocate (retried for up to 3 s while the workers catch up); the
+    client, to close."""
+    cl = client(c, user, cred)
+    m = poll(lambda: (lambda x: x if x.cls == tc.SUCCESS else None)(
+        cl.allocate()), 3, 0.3)
+    check(name, m is not None)
+    return cl
+
+
+def refused_403(name, m):
     """A 403 that is signed: the credentials verified, so it is not a
     challenge to retry (RFC 8489 9.2.4)."""
     good = m.code() == 403 and m.has(tc.MESSAGE_INTEGRITY) and \
@@ -179,11 +189,8 @@ def api_turn_cases(c):
     check("admin unblocks alice: 204", r.status == 204, r.brief())
     check("POST /v1/ice-servers for alice: 200 again",
           ice_status(c, "alice").status == 200)
-    cn = client(c, ua, pa)
-    m = poll(lambda: (lambda x: x if x.cls == tc.SUCCESS else None)(
-        cn.allocate()), 3, 0.3)
-    check("alice's earlier credential allocates again once unblocked",
-          m is not None)
+    cn = allocates_again(c, "alice's earlier credential allocates again "
+                         "once unblocked", ua, pa)
     for cl in (ca, cb, cn):
         cl.close()
 
@@ -230,11 +237,8 @@ def disabled_cases(c):
     check("acme's erin goes on", m.cls == tc.SUCCESS, m.describe())
     r = ac.admin(c, "PATCH", "/accounts/beta", {"status": "active"})
     check("admin enables account beta", r.status == 200, r.brief())
-    cn = client(c, ud, pd)
-    m = poll(lambda: (lambda x: x if x.cls == tc.SUCCESS else None)(
-        cn.allocate()), 3, 0.3)
-    check("dave's earlier credential allocates again once enabled",
-          m is not None)
+    cn = allocates_again(c, "dave's earlier credential allocates again "
+                         "once enabled", ud, pd)
     for cl in (cd, ce, cn):
         cl.close()
 

@@ -89,6 +89,21 @@ static void fx_free(struct fixture *f)
 	free(f);
 }
 
+/* A second client of the same harness with REST credentials for uid. */
+struct other {
+	struct turn_src s;
+	char user[TURN_MAX_USERNAME], pass[64];
+	struct h_cred cred;
+};
+
+static void other_alloc(struct fixture *f, struct other *o, const char *ip,
+			uint16_t port, const char *uid)
+{
+	o->s = h_src(ip, port, TURN_PROTO_UDP);
+	h_rest_cred(f->h, &o->cred, o->user, o->pass, 600, uid, "s3cret");
+	h_allocate(f->h, &o->s, &o->cred);
+}
+
 /* A nonce is bound to the client's address: one for src first. */
 static int refresh(struct fixture *f, const struct turn_src *src,
 		   const struct h_cred *c)
@@ -104,11 +119,8 @@ static void test_block_ends_allocation(void **state)
 {
 	(void)state;
 	struct fixture *f = fx_alloc("acme:alice", 40000);
-	struct turn_src other = h_src("198.51.100.8", 40001, TURN_PROTO_UDP);
-	char ou[TURN_MAX_USERNAME], op[64];
-	struct h_cred oc;
-	h_rest_cred(f->h, &oc, ou, op, 600, "acme:bob", "s3cret");
-	h_allocate(f->h, &other, &oc);
+	struct other bob;
+	other_alloc(f, &bob, "198.51.100.8", 40001, "acme:bob");
 	assert_int_equal(turn_srv_count(f->h->srv), 2);
 	turn_srv_set_revoked(f->h->srv, revoked("acme:alice", NULL));
 	assert_int_equal(turn_srv_count(f->h->srv), 1);
@@ -124,7 +136,7 @@ static void test_block_ends_allocation(void **state)
 	assert_int_equal(h_err(f->h), 403);
 	const struct turn_stats *st = turn_srv_stats(f->h->srv);
 	assert_int_equal(atomic_load(&st->auth_fail[TURN_AF_REVOKED]), 2);
-	assert_int_equal(refresh(f, &other, &oc), 0);
+	assert_int_equal(refresh(f, &bob.s, &bob.cred), 0);
 	/* Lifted: the same, still unexpired credentials work again. */
 	turn_srv_set_revoked(f->h->srv, NULL);
 	h_get_nonce(f->h, &f->s);
@@ -182,23 +194,22 @@ static void test_disabled_account(void **state)
 	h_free(h);
 }
 
-/* A REST user-id that merely looks like an account's (no account of
- * that name is disabled) and one without ':' are left alone; a second
- * set replaces the first (the old reference is dropped: ASan would see
- * a leak otherwise). */
+/* A REST user-id that merely starts like a revoked one ("acmex:" is
+ * not "acme:") is left alone, and so is one without ':' whose whole
+ * name is a disabled account's (an account's users are "<account>:..."
+ * only); a second set replaces the first (the old reference is dropped:
+ * ASan would see a leak otherwise). */
 static void test_others_untouched(void **state)
 {
 	(void)state;
 	struct fixture *f = fx_alloc("acmex:alice", 40000);
-	struct turn_src s2 = h_src("198.51.100.11", 40004, TURN_PROTO_UDP);
-	char u2[TURN_MAX_USERNAME], p2[64];
-	struct h_cred c2;
-	h_rest_cred(f->h, &c2, u2, p2, 600, "plainuser", "s3cret");
-	h_allocate(f->h, &s2, &c2);
+	struct other plain;
+	other_alloc(f, &plain, "198.51.100.11", 40004, "plainuser");
 	turn_srv_set_revoked(f->h->srv, revoked("acme:alice", "acme"));
-	turn_srv_set_revoked(f->h->srv, revoked("plainuser", "plainuser"));
-	assert_int_equal(turn_srv_count(f->h->srv), 1);
+	turn_srv_set_revoked(f->h->srv, revoked(NULL, "plainuser"));
+	assert_int_equal(turn_srv_count(f->h->srv), 2);
 	assert_int_equal(refresh(f, &f->s, &f->cred), 0);
+	assert_int_equal(refresh(f, &plain.s, &plain.cred), 0);
 	fx_free(f);
 }
 
