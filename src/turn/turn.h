@@ -281,7 +281,8 @@ struct turn_stats {
 	_Atomic uint64_t peer_denied;    /* 403s and Send indications dropped */
 	_Atomic uint64_t quota_rej[TURN_QR_COUNT]; /* 486s */
 	/* Counted by the transports (src/net, turn_srv_net_stats). */
-	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip */
+	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip,
+					* or not from tcp-proxy-trusted */
 	_Atomic uint64_t conn_timed_out; /* TCP/TLS ended by tcp-write-timeout */
 };
 

@@ -8,6 +8,8 @@
 #    balancer (whose own address would hit the cap at once);
 #  - a stream without a header is closed; the port has no UDP listener;
 #    the usual port needs no header.
+# The streams come from 127.0.0.1, a balancer tcp-proxy-trusted trusts by
+# default (test_tcp_proxy_trust.sh covers that option).
 #
 #   bash test_tcp_proxy.sh /path/to/turnstone        (what ctest runs)
 TS_NAME=tcp_proxy
