@@ -29,18 +29,13 @@ ts_start_server "$TS_BIN" "${TS_AUTH[@]}" -c "$conf" --relay-threads 2 \
 	--prometheus --prometheus-port "$PROM" || exit 1
 export TS_DIR
 ts_python_checks "trusted balancers" - "$PP" "$TS_PID" "$TS_LOG" "$conf" "$PROM" <<'EOF'
-import os, signal, socket, struct, sys, time, urllib.request
+import os, signal, socket, sys, time, urllib.request
 sys.path.insert(0, os.environ["TS_DIR"])
 import turnclient as tc
 pp, pid, log, conf, prom = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 
 def check(name, ok, detail=""):
     print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
-
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-def v2(ip, p):
-    return SIG + b"\x21\x11" + struct.pack("!H", 12) + socket.inet_aton(ip) + \
-        socket.inet_aton("127.0.0.1") + struct.pack("!HH", p, pp)
 
 def via(balancer, client):
     """A Binding through a stream from balancer whose header names
@@ -51,7 +46,7 @@ def via(balancer, client):
     s.bind((balancer, 0))
     s.connect(("127.0.0.1", pp))
     try:
-        s.sendall(v2(*client) + tc.build(tc.BINDING, tc.REQUEST))
+        s.sendall(tc.proxy_v2(client, ("127.0.0.1", pp)) + tc.build(tc.BINDING, tc.REQUEST))
         data = s.recv(2048)
     except (ConnectionResetError, BrokenPipeError):
         return "closed"
