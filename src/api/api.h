@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/cidr.h"
 
 #define API_PLATFORM_MAX 8
 #define API_ENDPOINTS_MAX 16
@@ -18,15 +19,6 @@
 #define API_PEM_MAX 32768       /* a certificate chain or a key, PEM */
 #define API_PROXIES_MAX 16
 
-/* An address or a network: af AF_INET or AF_INET6, the first bits of
- * addr count (api_proxy.c). */
-struct api_net {
-	int af;
-	uint8_t addr[16];
-	uint8_t bits;
-};
-/* "IP" or "IP/bits" into n. 0 or EINVAL. */
-int api_net_parse(const char *s, struct api_net *n);
 
 /* One platform TURN node (or group of URLs sharing a REST secret). */
 struct api_platform {
@@ -78,7 +70,7 @@ struct api_cfg {
 	char tls_key[API_PEM_MAX];
 	/* Reverse proxies in front of the API (api-trusted-proxy): for a
 	 * request from one, the client is named by X-Forwarded-For. */
-	struct api_net proxies[API_PROXIES_MAX];
+	struct cidr proxies[API_PROXIES_MAX];
 	unsigned nproxies;
 	uint32_t health_failures;       /* consecutive failures = down */
 	/* Against clients that hold connections (slowloris): connections

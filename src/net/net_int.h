@@ -175,6 +175,7 @@ struct net_worker {
 	struct net_linger *lingering; /* linger.c */
 	unsigned nlinger;
 	uint64_t next_sweep, accept_resume, emfile_logged, refused_logged;
+	uint64_t untrusted_logged; /* tcp-proxy-trusted refusals, said rarely */
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
 	struct net_dtls *dlisten;

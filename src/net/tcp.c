@@ -511,6 +511,27 @@ static void tcp_refused(struct net_worker *w, const struct sa *remote,
 		 w->id, sa_fmt_ip(remote, ip, sizeof(ip)), max);
 }
 
+/* On tcp-proxy-port, the PROXY header names the client that the TURN
+ * core, the logs, usage records and max-unauth-tcp-per-ip then see: only
+ * a balancer the operator trusts (tcp-proxy-trusted, by default loopback
+ * and private ranges) may send one, or anyone reaching the port could
+ * claim any address. Anyone else is closed at accept and said rarely. */
+static bool tcp_proxy_trusted(struct net_worker *w, const struct turn_cfg *cfg,
+			      const struct sa *remote)
+{
+	if (cidr_list_has(cfg->proxy_trusted, cfg->nproxy_trusted, remote))
+		return true;
+	turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
+	if (w->untrusted_logged && w->now_ms - w->untrusted_logged < 10000)
+		return false;
+	w->untrusted_logged = w->now_ms;
+	char ip[SA_STRLEN];
+	log_warn("worker %u: TCP from %s to the tcp-proxy-port refused: not a "
+		 "trusted balancer (name it with tcp-proxy-trusted)",
+		 w->id, sa_fmt_ip(remote, ip, sizeof(ip)));
+	return false;
+}
+
 /* A new client stream: counted against its source until it carries an
  * allocation, and given a kernel deadline for its output. */
 static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
@@ -518,8 +539,18 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 {
 	struct net_worker *w = l->w;
 	const struct turn_cfg *cfg = tcp_cfg(w);
+	if (l->proxy && !tcp_proxy_trusted(w, cfg, remote))
+		return NULL;
 	/* Behind a balancer the source is the balancer: the client its
-	 * PROXY header names is counted instead (tcp_proxy_read). */
+	 * PROXY header names is counted instead (tcp_proxy_read). Until the
+	 * header comes the stream counts against no one, on purpose: every
+	 * client behind a balancer shares its address, so counting there
+	 * would let max-unauth-tcp-per-ip (64) streams awaiting headers (a
+	 * burst of connects accepted before their headers are read, or
+	 * clients a balancer connects before they send anything) shut out
+	 * every client of that balancer, the harm the limit exists to stop.
+	 * Such streams come only from trusted balancers, and each is closed
+	 * if its header is not whole within NET_TCP_FRAME_MS (10 s). */
 	if (!l->proxy &&
 	    !turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);

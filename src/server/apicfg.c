@@ -190,7 +190,7 @@ int server_api_cfg(const struct config *c, const struct net_listen_cfg *lc,
 	if (server_api_tls(c, a, err))
 		return EINVAL;
 	for (unsigned i = 0; i < c->napi_proxies && i < API_PROXIES_MAX; i++)
-		if (api_net_parse(c->api_proxies[i], &a->proxies[a->nproxies++]))
+		if (cidr_parse(c->api_proxies[i], &a->proxies[a->nproxies++]))
 			return apicfg_err(err, "invalid value for 'api-trusted-proxy': "
 					  "'%s' (an address or address/bits)",
 					  c->api_proxies[i]);

@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "server/config_int.h"
+#include "util/cidr.h"
 
 void config_defaults(struct config *c)
 {
@@ -177,6 +178,8 @@ static int cfg_check_counts(const struct config *c, FILE *err)
 		       "too many 'allowed-peer-ip' entries");
 	r |= cfg_check(c->ndenied <= CFG_MAX_RANGES, err,
 		       "too many 'denied-peer-ip' entries");
+	r |= cfg_check(c->nproxy_trusted <= CFG_MAX_PROXY_TRUSTED, err,
+		       "too many 'tcp-proxy-trusted' entries");
 	r |= cfg_check(c->relay_threads <= 64, err,
 		       "'relay-threads' must be at most 64");
 	return r ? EINVAL : 0;
@@ -240,6 +243,26 @@ static int cfg_check_aux(const struct config *c, FILE *err)
 	return r;
 }
 
+/* tcp-proxy-trusted: addresses or networks, and only with the port
+ * whose PROXY headers they may send. */
+static int cfg_check_proxy(const struct config *c, FILE *err)
+{
+	int r = cfg_check(!c->nproxy_trusted || c->tcp_proxy_port, err,
+			  "'tcp-proxy-trusted' needs 'tcp-proxy-port' (the "
+			  "port the balancers it names connect to)");
+	for (unsigned i = 0; i < c->nproxy_trusted && i < CFG_MAX_PROXY_TRUSTED; i++) {
+		struct cidr n;
+		if (cidr_parse(c->proxy_trusted[i], &n) == 0)
+			continue;
+		if (err)
+			fprintf(err, "turnstone: invalid value for 'tcp-proxy-trusted': "
+				"'%s' (an address or address/bits)\n",
+				c->proxy_trusted[i]);
+		r = EINVAL;
+	}
+	return r;
+}
+
 static int cfg_check_ports(const struct config *c, FILE *err)
 {
 	int r = 0;
@@ -261,6 +284,7 @@ static int cfg_check_ports(const struct config *c, FILE *err)
 	r |= cfg_check(c->tls_port != 0, err, "'tls-listening-port' must not be 0");
 	r |= cfg_check_r5780(c, err);
 	r |= cfg_check_aux(c, err);
+	r |= cfg_check_proxy(c, err);
 	r |= cfg_check(!c->tcp_proxy_port || (c->tcp_proxy_port != c->port &&
 					      c->tcp_proxy_port != c->alt_port &&
 					      (c->tcp_proxy_port != c->tls_port || !c->cert[0])),

@@ -18,6 +18,7 @@
 #define CFG_MAX_API_SERVERS 8
 #define CFG_MAX_ALT 8
 #define CFG_MAX_AUX 8
+#define CFG_MAX_PROXY_TRUSTED 16
 
 struct cfg_user {
 	char name[128];
@@ -46,6 +47,10 @@ struct config {
 	uint16_t tls_port;              /* --tls-listening-port (5349) */
 	uint16_t alt_port;              /* --alt-listening-port (RFC 5780), 0 = off */
 	uint16_t tcp_proxy_port;        /* --tcp-proxy-port (PROXY header), 0 = off */
+	/* --tcp-proxy-trusted IP[/bits]: who may send that header (none
+	 * given: loopback and private ranges, tcfg.c) */
+	char proxy_trusted[CFG_MAX_PROXY_TRUSTED][64];
+	unsigned nproxy_trusted;
 	bool no_rfc5780;
 	char cert[256], pkey[256];      /* PEM files */
 	char ca_file[256];              /* --CA-file: require client certs */

@@ -165,6 +165,8 @@ static const struct cfg_opt cfg_opts[] = {
 	UNSUPV("listening-device", 'd'),
 	NUM("alt-listening-port", 0, alt_port, 0, 65535),
 	NUM("tcp-proxy-port", 0, tcp_proxy_port, 0, 65535),
+	{.name = "tcp-proxy-trusted", .kind = CFG_STRL,
+	 LST(proxy_trusted, nproxy_trusted)},
 	UNSUPV("alt-tls-listening-port", 0),
 	UNSUPV("relay-device", 'i'),
 	UNSUP("no-auth", 'z'),

@@ -101,7 +101,8 @@ static void render_auth(const struct prom_view *v, FILE *f)
 		   OFF(peer_denied));
 	render_one(v, f, "tcp_refused_total",
 		   "TCP/TLS connections closed at accept: their source held "
-		   "max-unauth-tcp-per-ip connections without an allocation.",
+		   "max-unauth-tcp-per-ip connections without an allocation, "
+		   "or is not in tcp-proxy-trusted (on tcp-proxy-port).",
 		   OFF(conn_refused));
 	render_one(v, f, "tcp_timed_out_total",
 		   "TCP/TLS connections the kernel ended because the client left "

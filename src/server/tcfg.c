@@ -233,6 +233,40 @@ bool server_listen_equal(const struct net_listen_cfg *a,
 	return true;
 }
 
+/* tcp-proxy-trusted, or where a balancer in front of this server
+ * usually connects from when none is named: this host (loopback), the
+ * RFC 1918 private ranges, RFC 6598 shared address space (carrier and
+ * some cloud networks) and IPv6 unique local addresses (RFC 4193). A
+ * balancer with a public source address must be named. Filled in
+ * without tcp-proxy-port too: a reload that adds the port may reach a
+ * worker's listeners before its turn_cfg, and an empty list would then
+ * refuse every balancer. */
+static const char *const tcfg_proxy_dflt[] = {
+	"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12",
+	"192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
+};
+
+#define TCFG_PROXY_DFLT_N (sizeof(tcfg_proxy_dflt) / sizeof(tcfg_proxy_dflt[0]))
+_Static_assert(CFG_MAX_PROXY_TRUSTED <= TURN_MAX_PROXY_TRUSTED &&
+	       TCFG_PROXY_DFLT_N <= TURN_MAX_PROXY_TRUSTED,
+	       "turn_cfg holds every tcp-proxy-trusted entry");
+
+static int tcfg_proxy_trusted(const struct config *c, struct turn_cfg *t,
+			      FILE *err)
+{
+	bool given = c->nproxy_trusted > 0;
+	unsigned n = given ? c->nproxy_trusted : TCFG_PROXY_DFLT_N;
+	for (unsigned i = 0; i < n && i < TURN_MAX_PROXY_TRUSTED; i++) {
+		const char *s = given ? c->proxy_trusted[i] : tcfg_proxy_dflt[i];
+		if (cidr_parse(s, &t->proxy_trusted[t->nproxy_trusted++]) != 0) {
+			fprintf(err, "turnstone: invalid value for "
+				"'tcp-proxy-trusted': '%s'\n", s);
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* -A (config_validate checked the value) and -K, its old spelling. */
 static void tcfg_modes(const struct config *c, struct turn_cfg *t)
 {
@@ -290,6 +324,8 @@ int server_tcfg_build(const struct config *c, const struct net_listen_cfg *lc,
 	int rc = rand_bytes(t->nonce_key.key, sizeof(t->nonce_key.key));
 	if (!rc)
 		rc = tcfg_users(c, t);
+	if (!rc)
+		rc = tcfg_proxy_trusted(c, t, err);
 	if (!rc)
 		rc = tcfg_policy(c, lc, t, &o->policy, err);
 	if (!rc && c->userdb[0]) {

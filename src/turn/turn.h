@@ -14,6 +14,7 @@
 
 #include "auth/auth.h"
 #include "turn/policy.h"
+#include "util/cidr.h"
 #include "util/sa.h"
 
 #define TURN_PROTO_UDP 17
@@ -26,6 +27,7 @@
 #define TURN_MAX_USERS 64
 #define TURN_MAX_ALT 8
 #define TURN_MAX_DOMAIN 256
+#define TURN_MAX_PROXY_TRUSTED 16
 
 struct turn_clock {
 	uint64_t (*mono_ms)(void *arg); /* monotonic: every lifetime */
@@ -151,6 +153,11 @@ struct turn_cfg {
 	/* Read by the transports (src/net), swapped with the rest. */
 	uint32_t tcp_unauth_per_ip; /* streams without an allocation, 0 = any */
 	uint32_t tcp_write_timeout; /* s a stream's output may stall, 0 = any */
+	/* tcp-proxy-port: the sources (balancers) whose streams may begin
+	 * with a PROXY header; a stream from any other is closed at accept.
+	 * None: no one. */
+	struct cidr proxy_trusted[TURN_MAX_PROXY_TRUSTED];
+	unsigned nproxy_trusted;
 	unsigned unauth_rate;       /* 401s per second per source IP */
 	unsigned unauth_burst;
 	uint32_t max_bps;           /* bytes/s per allocation and direction, 0 = none */
@@ -296,7 +303,8 @@ struct turn_stats {
 	_Atomic uint64_t peer_denied;    /* 403s and Send indications dropped */
 	_Atomic uint64_t quota_rej[TURN_QR_COUNT]; /* 486s */
 	/* Counted by the transports (src/net, turn_srv_net_stats). */
-	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip */
+	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip,
+					* or not from tcp-proxy-trusted */
 	_Atomic uint64_t conn_timed_out; /* TCP/TLS ended by tcp-write-timeout */
 };
 

@@ -87,6 +87,7 @@ NEEDS = {
     "pkey-pwd": ["cert", "pkey"],
     "api-cert": ["api-pkey"], "api-pkey": ["api-cert"],
     "alt-listening-port": ["listening-ip"],
+    "tcp-proxy-trusted": ["tcp-proxy-port"],
 }
 
 

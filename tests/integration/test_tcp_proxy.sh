@@ -8,6 +8,8 @@
 #    balancer (whose own address would hit the cap at once);
 #  - a stream without a header is closed; the port has no UDP listener;
 #    the usual port needs no header.
+# The streams come from 127.0.0.1, a balancer tcp-proxy-trusted trusts by
+# default (test_tcp_proxy_trust.sh covers that option).
 #
 #   bash test_tcp_proxy.sh /path/to/turnstone        (what ctest runs)
 TS_NAME=tcp_proxy
@@ -29,10 +31,8 @@ pp, port, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def check(name, ok, detail=""):
     print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
 
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 def v2(ip, p):
-    return SIG + b"\x21\x11" + struct.pack("!H", 12) + socket.inet_aton(ip) + \
-        socket.inet_aton("127.0.0.1") + struct.pack("!HH", p, pp)
+    return tc.proxy_v2((ip, p), ("127.0.0.1", pp))
 def v1(ip, p):
     return ("PROXY TCP4 %s 127.0.0.1 %d %d\r\n" % (ip, p, pp)).encode()
 
@@ -142,7 +142,7 @@ EOF
 # A header that comes in pieces (a slow or split first segment): the
 # worker waits for the rest without spinning on the readable socket.
 ts_python_checks "a PROXY header in pieces" - "$PP" "$TS_PID" <<'EOF'
-import os, socket, struct, sys, time
+import os, socket, sys, time
 sys.path.insert(0, os.environ["TS_DIR"])
 import turnclient as tc
 pp, pid = int(sys.argv[1]), int(sys.argv[2])
@@ -161,9 +161,7 @@ def binding(s):
     m = tc.Msg(data) if data else None
     return m.xaddr(tc.XOR_MAPPED_ADDRESS) if m and m.cls == tc.SUCCESS else None
 
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-v2 = SIG + b"\x21\x11" + struct.pack("!H", 12) + socket.inet_aton("198.51.100.21") + \
-    socket.inet_aton("127.0.0.1") + struct.pack("!HH", 43000, pp)
+v2 = tc.proxy_v2(("198.51.100.21", 43000), ("127.0.0.1", pp))
 v1 = b"PROXY TCP4 198.51.100.22 127.0.0.1 43001 %d\r\n" % pp
 for name, hdr, cut, want in (("v1", v1, 17, ("198.51.100.22", 43001)),
                              ("v2", v2, 9, ("198.51.100.21", 43000))):

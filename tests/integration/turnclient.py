@@ -259,6 +259,18 @@ def lt_key(username, realm, password):
                        .encode()).digest()
 
 
+PROXY_V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy_v2(client, server):
+    """A PROXY protocol version 2 header (command PROXY, TCP over IPv4), as
+    a load balancer starts a stream to tcp-proxy-port with: client and
+    server are (ip, port), the client's and the address it connected to."""
+    return PROXY_V2_SIG + b"\x21\x11" + struct.pack("!H", 12) + \
+        socket.inet_aton(client[0]) + socket.inet_aton(server[0]) + \
+        struct.pack("!HH", client[1], server[1])
+
+
 class Timeout(Exception):
     pass
 

@@ -602,40 +602,27 @@ static void test_usage_json_utf8(void **state)
 	json_decref(o);
 }
 
-/* api-trusted-proxy's addresses and networks. */
+/* api-trusted-proxy's addresses and networks (cidr_parse, cidr_has:
+ * test_util): the API believes X-Forwarded-For from any of them. */
 static void test_proxy_nets(void **state)
 {
 	(void)state;
 	struct api_cfg *c = calloc(1, sizeof(*c));
 	assert_non_null(c);
-	const char *good[] = {"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1/128"};
-	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(api_net_parse(good[i], &c->proxies[c->nproxies++]), 0);
-	struct api_net n;
-	const char *bad[] = {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1",
-			     "10.0.0.0/8x", "example.com", "/8", "10.0.0.0/ 8"};
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(api_net_parse(bad[i], &n), EINVAL);
+	assert_int_equal(cidr_parse("10.0.0.0/8", &c->proxies[c->nproxies++]), 0);
+	assert_int_equal(cidr_parse("2001:db8::/32", &c->proxies[c->nproxies++]), 0);
 	struct sa a;
-	const char *in[] = {"10.1.2.3", "10.255.255.255", "192.0.2.7",
-			    "::ffff:10.9.9.9", "2001:db8:ffff::1", "::1"};
-	const char *out[] = {"11.0.0.0", "192.0.2.8", "2001:db9::1", "::2",
-			     "::ffff:192.0.2.8", "9.255.255.255"};
-	for (unsigned i = 0; i < 6; i++) {
+	const char *in[] = {"10.1.2.3", "::ffff:10.9.9.9", "2001:db8:ffff::1"};
+	const char *out[] = {"11.0.0.0", "::ffff:192.0.2.8", "2001:db9::1"};
+	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(sa_set_str(&a, in[i], 0), 0);
 		assert_true(api_proxy_trusted(c, &a));
 		assert_int_equal(sa_set_str(&a, out[i], 0), 0);
 		assert_false(api_proxy_trusted(c, &a));
 	}
-	/* A prefix that ends inside a byte. */
 	c->nproxies = 0;
-	assert_int_equal(api_net_parse("192.0.2.64/26", &c->proxies[c->nproxies++]), 0);
-	assert_int_equal(sa_set_str(&a, "192.0.2.127", 0), 0);
-	assert_true(api_proxy_trusted(c, &a));
-	assert_int_equal(sa_set_str(&a, "192.0.2.128", 0), 0);
-	assert_false(api_proxy_trusted(c, &a));
-	assert_int_equal(sa_set_str(&a, "192.0.2.63", 0), 0);
-	assert_false(api_proxy_trusted(c, &a));
+	assert_int_equal(sa_set_str(&a, "10.1.2.3", 0), 0);
+	assert_false(api_proxy_trusted(c, &a)); /* none named: no one */
 	free(c);
 }
 

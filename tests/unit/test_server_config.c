@@ -1144,6 +1144,121 @@ static void test_aux_server_proxy_port(void **state)
 	validate_expect(&c, "'aux-server' must not use the port of 'tcp-proxy-port'");
 }
 
+static bool proxy_trusts(const struct turn_cfg *t, const char *ip)
+{
+	struct sa a;
+	assert_int_equal(sa_set_str(&a, ip, 0), 0);
+	return cidr_list_has(t->proxy_trusted, t->nproxy_trusted, &a);
+}
+
+static struct server_tcfg *proxy_tcfg(struct config *c)
+{
+	struct errbuf e;
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	assert_int_equal(config_validate(c, err_open(&e)), 0);
+	err_close(&e);
+	server_listen_cfg(c, &lc);
+	assert_int_equal(server_tcfg_build(c, &lc, &t, stderr), 0);
+	return t;
+}
+
+/* tcp-proxy-trusted's default, with tcp-proxy-port alone: where a
+ * balancer usually connects from (loopback, RFC 1918, RFC 6598 shared
+ * space, IPv6 ULA), IPv4-mapped spellings included; a public balancer
+ * (Google Cloud's health checkers' 35.191.0.0/16), link-local and
+ * documentation addresses are not in it. */
+static void test_tcp_proxy_trusted_default(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--user", "u:p", "--tcp-proxy-port",
+					     "3480"), &e), 0);
+	err_close(&e);
+	assert_int_equal(c.nproxy_trusted, 0);
+	struct server_tcfg *t = proxy_tcfg(&c);
+	const char *in[] = {"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1",
+			    "10.0.0.0", "10.255.255.255", "::ffff:10.1.2.3",
+			    "172.16.0.1", "172.31.255.255", "192.168.0.1",
+			    "192.168.255.255", "100.64.0.1", "100.127.255.255",
+			    "fc00::1", "fdff:ffff::1"};
+	const char *out[] = {"35.191.0.1", "::ffff:35.191.0.1", "8.8.8.8",
+			     "9.255.255.255", "11.0.0.0", "172.15.255.255",
+			     "172.32.0.0", "192.167.255.255", "192.169.0.0",
+			     "100.63.255.255", "100.128.0.0", "169.254.169.254",
+			     "198.51.100.7", "0.0.0.0", "fe80::1", "fe00::1",
+			     "2001:db8::1", "::2", "::", "::ffff:198.51.100.7"};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		if (!proxy_trusts(&t->tcfg, in[i]))
+			fail_msg("%s should be trusted by default", in[i]);
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		if (proxy_trusts(&t->tcfg, out[i]))
+			fail_msg("%s should not be trusted by default", out[i]);
+	server_tcfg_free(t);
+}
+
+/* tcp-proxy-trusted named: those sources alone (the default is
+ * replaced), from the command line or a file; an entry that is not an
+ * address or network, the option without tcp-proxy-port, and too many
+ * entries are refusals naming the key. */
+static void test_tcp_proxy_trusted_option(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(args_parse(&c, ARGV("--user", "u:p", "--tcp-proxy-port",
+					     "3480", "--tcp-proxy-trusted",
+					     "35.191.0.0/16", "--tcp-proxy-trusted",
+					     "2001:db8:1::7"), &e), 0);
+	err_close(&e);
+	struct server_tcfg *t = proxy_tcfg(&c);
+	assert_int_equal(t->tcfg.nproxy_trusted, 2);
+	assert_true(proxy_trusts(&t->tcfg, "35.191.200.1"));
+	assert_true(proxy_trusts(&t->tcfg, "::ffff:35.191.0.9"));
+	assert_true(proxy_trusts(&t->tcfg, "2001:db8:1::7"));
+	assert_false(proxy_trusts(&t->tcfg, "2001:db8:1::8"));
+	assert_false(proxy_trusts(&t->tcfg, "10.1.2.3"));
+	assert_false(proxy_trusts(&t->tcfg, "127.0.0.1"));
+	server_tcfg_free(t);
+
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "user=u:p\ntcp-proxy-port=3480\n"
+				    "tcp-proxy-trusted=127.0.0.2\n", &e, NULL), 0);
+	err_close(&e);
+	t = proxy_tcfg(&c);
+	assert_true(proxy_trusts(&t->tcfg, "127.0.0.2"));
+	assert_false(proxy_trusts(&t->tcfg, "127.0.0.1"));
+	server_tcfg_free(t);
+
+	valid_config(&c);
+	strcpy(c.proxy_trusted[c.nproxy_trusted++], "10.0.0.0/8");
+	validate_expect(&c, "'tcp-proxy-trusted' needs 'tcp-proxy-port'");
+	const char *bad[] = {"10.0.0.0/33", "example.com", "10.0.0.0/",
+			     "::/129", "[::1]", "10.0.0.0/8 10.1.0.0/16"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		valid_config(&c);
+		c.tcp_proxy_port = 3480;
+		strcpy(c.proxy_trusted[c.nproxy_trusted++], "127.0.0.1");
+		strcpy(c.proxy_trusted[c.nproxy_trusted++], bad[i]);
+		char want[128];
+		snprintf(want, sizeof(want),
+			 "invalid value for 'tcp-proxy-trusted': '%s'", bad[i]);
+		validate_expect(&c, want);
+	}
+	char *many[40] = {"serve"};
+	int n = 1;
+	for (int i = 0; i < 17; i++) {
+		many[n++] = "--tcp-proxy-trusted";
+		many[n++] = "10.0.0.1";
+	}
+	args_expect_err(many, "too many 'tcp-proxy-trusted' entries", NULL);
+	args_expect_err(ARGV("--tcp-proxy-trusted", ""),
+			"'tcp-proxy-trusted'", NULL);
+}
+
 /* coturn's user=name:0x<key> (turnadmin -k): the MD5 key instead of the
  * password; that user has no SHA-256 key. */
 static void test_user_hex_key(void **state)
@@ -1809,6 +1924,8 @@ int main(void)
 		cmocka_unit_test(test_aux_server),
 		cmocka_unit_test(test_aux_server_default_listener),
 		cmocka_unit_test(test_aux_server_proxy_port),
+		cmocka_unit_test(test_tcp_proxy_trusted_default),
+		cmocka_unit_test(test_tcp_proxy_trusted_option),
 		cmocka_unit_test(test_stun_only_auth_secret),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "util/bytes.h"
+#include "util/cidr.h"
 #include "util/cond.h"
 #include "util/cpus.h"
 #include "util/iceurl.h"
@@ -206,6 +207,58 @@ static void test_sa_source_key(void **state)
 	assert_true(sa_eq(&k, &a));
 }
 
+/* cidr_parse: an address or address/bits of either family, nothing
+ * else; cidr_has: the first bits match, a prefix ending inside a byte
+ * included, and an IPv4-mapped IPv6 address is its IPv4 address. */
+static void test_cidr(void **state)
+{
+	(void)state;
+	struct cidr n[4];
+	const char *good[] = {"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1/128"};
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(cidr_parse(good[i], &n[i]), 0);
+	assert_int_equal(n[0].bits, 8);
+	assert_int_equal(n[1].bits, 32);
+	assert_int_equal(n[3].bits, 128);
+	struct cidr x;
+	const char *bad[] = {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1",
+			     "10.0.0.0/8x", "example.com", "/8", "10.0.0.0/ 8",
+			     "10.0.0.0/+8", "10.0.0/8", "[::1]/128"};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cidr_parse(bad[i], &x), EINVAL);
+	struct sa a;
+	const char *in[] = {"10.1.2.3", "10.255.255.255", "192.0.2.7",
+			    "::ffff:10.9.9.9", "2001:db8:ffff::1", "::1"};
+	const char *out[] = {"11.0.0.0", "192.0.2.8", "2001:db9::1", "::2",
+			     "::ffff:192.0.2.8", "9.255.255.255"};
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(sa_set_str(&a, in[i], 0), 0);
+		assert_true(cidr_list_has(n, 4, &a));
+		assert_int_equal(sa_set_str(&a, out[i], 0), 0);
+		assert_false(cidr_list_has(n, 4, &a));
+	}
+	assert_false(cidr_list_has(n, 0, &a));
+	/* An IPv6 entry never holds an IPv4 source, mapped or not. */
+	assert_int_equal(cidr_parse("::/0", &x), 0);
+	assert_int_equal(sa_set_str(&a, "::ffff:10.0.0.1", 0), 0);
+	assert_false(cidr_has(&x, &a));
+	assert_int_equal(cidr_parse("0.0.0.0/0", &x), 0);
+	assert_true(cidr_has(&x, &a));
+	/* A prefix that ends inside a byte. */
+	assert_int_equal(cidr_parse("192.0.2.64/26", &x), 0);
+	assert_int_equal(sa_set_str(&a, "192.0.2.127", 0), 0);
+	assert_true(cidr_has(&x, &a));
+	assert_int_equal(sa_set_str(&a, "192.0.2.128", 0), 0);
+	assert_false(cidr_has(&x, &a));
+	assert_int_equal(sa_set_str(&a, "192.0.2.63", 0), 0);
+	assert_false(cidr_has(&x, &a));
+	assert_int_equal(cidr_parse("fc00::/7", &x), 0);
+	assert_int_equal(sa_set_str(&a, "fdff::1", 0), 0);
+	assert_true(cidr_has(&x, &a));
+	assert_int_equal(sa_set_str(&a, "fe00::1", 0), 0);
+	assert_false(cidr_has(&x, &a));
+}
+
 /* A timed wait on the monotonic clock returns after about its time. */
 static void test_cond_wait_ms(void **state)
 {
@@ -332,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_log_syslog_facility),
 		cmocka_unit_test(test_log_no_stream),
 		cmocka_unit_test(test_sa_source_key),
+		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_cond_wait_ms),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_rand_differs),
