@@ -152,6 +152,8 @@ static int route(struct api_req *r)
 		return route_get(r, api_misc_ip_ranges);
 	if (strcmp(u, "/healthz") == 0)
 		return route_get(r, api_misc_healthz);
+	if (strcmp(u, "/v1/revoked") == 0)
+		return route_get(r, api_revoked_handle);
 	if (strcmp(u, "/metrics") == 0)
 		return route_get(r, api_misc_metrics);
 	if (strcmp(u, "/demo") == 0 || strcmp(u, "/demo/") == 0 ||

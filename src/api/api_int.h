@@ -254,6 +254,8 @@ int api_misc_healthz(struct api_req *r);
 int api_misc_metrics(struct api_req *r);
 int api_misc_asset(struct api_req *r, const char *name, const char *ctype);
 int api_admin_handle(struct api_req *r);
+/* GET /v1/revoked, for the fleet's TURN servers (api_revoked.c). */
+int api_revoked_handle(struct api_req *r);
 int api_ranges_build(struct api *a); /* at start: body + ETag */
 
 /* Directory (api_dir.c). */
