@@ -11,7 +11,8 @@
 #include "util/cidr.h"
 
 #define API_PLATFORM_MAX 8
-#define API_ENDPOINTS_MAX 16
+/* Enough for a socket per listening address and transport (apicfg.c) */
+#define API_ENDPOINTS_MAX 80
 #define API_SECRET_MAX 256
 #define API_CONNS_PER_IP 128    /* default conns_per_ip */
 #define API_HEADER_TIMEOUT 10   /* seconds, default header_timeout_s */
@@ -32,6 +33,7 @@ struct api_endpoint {
 	char ip[64];
 	uint16_t port;
 	char transport[8]; /* "udp" | "tcp" | "tls" */
+	bool proxy;        /* tcp-proxy-port: for the load balancer alone */
 };
 
 struct api_cfg {

@@ -11,7 +11,8 @@
 #include "api/api_int.h"
 
 /* {"servers":[{"ip":..,"ports":[{"port":..,"transport":..}]}],
- *  "relayPorts":{"min":..,"max":..}}, one entry per distinct IP. */
+ *  "relayPorts":{"min":..,"max":..}}, one entry per distinct IP; a
+ * tcp-proxy-port's port has "proxyProtocol":true. */
 static json_t *ranges_json(const struct api_cfg *c)
 {
 	json_t *servers = json_array();
@@ -26,9 +27,11 @@ static json_t *ranges_json(const struct api_cfg *c)
 			srv = json_pack("{s:s,s:[]}", "ip", e->ip, "ports");
 			json_array_append_new(servers, srv);
 		}
-		json_array_append_new(json_object_get(srv, "ports"),
-				      json_pack("{s:i,s:s}", "port", e->port,
-						"transport", e->transport));
+		json_t *port = json_pack("{s:i,s:s}", "port", e->port,
+					 "transport", e->transport);
+		if (e->proxy)
+			json_object_set_new(port, "proxyProtocol", json_true());
+		json_array_append_new(json_object_get(srv, "ports"), port);
 	}
 	return json_pack("{s:o,s:{s:i,s:i}}", "servers", servers, "relayPorts",
 			 "min", c->relay_min, "max", c->relay_max);

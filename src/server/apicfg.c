@@ -47,6 +47,31 @@ static int apicfg_token(const char *path, char *out, size_t sz, FILE *err)
 	return 0;
 }
 
+static bool apicfg_has_ep(const struct api_cfg *a, const char *ip,
+			  uint16_t port, const char *tr)
+{
+	for (unsigned i = 0; i < a->nendpoints; i++)
+		if (strcmp(a->endpoints[i].ip, ip) == 0 &&
+		    a->endpoints[i].port == port &&
+		    strcmp(a->endpoints[i].transport, tr) == 0)
+			return true;
+	return false;
+}
+
+/* One /v1/ip-ranges entry, once: the new one, or NULL. */
+static struct api_endpoint *apicfg_add_ep(struct api_cfg *a, const char *ip,
+					  uint16_t port, const char *tr)
+{
+	if (apicfg_has_ep(a, ip, port, tr) || a->nendpoints == API_ENDPOINTS_MAX ||
+	    strlen(ip) >= sizeof(a->endpoints[0].ip))
+		return NULL;
+	struct api_endpoint *e = &a->endpoints[a->nendpoints++];
+	memcpy(e->ip, ip, strlen(ip) + 1); /* length checked above */
+	e->port = port;
+	snprintf(e->transport, sizeof(e->transport), "%s", tr);
+	return e;
+}
+
 static int apicfg_add_url(struct api_platform *p, struct api_cfg *a,
 			  const char *url, FILE *err)
 {
@@ -66,18 +91,9 @@ static int apicfg_add_url(struct api_platform *p, struct api_cfg *a,
 			       "and the secret)", shown ? url : "(not shown)");
 	}
 	snprintf(p->urls[p->nurls++], STORE_URL_MAX, "%s", url);
-	const char *tr = t == API_T_UDP ? "udp" : t == API_T_TCP ? "tcp" : "tls";
-	for (unsigned i = 0; i < a->nendpoints; i++)
-		if (strcmp(a->endpoints[i].ip, host) == 0 &&
-		    a->endpoints[i].port == port &&
-		    strcmp(a->endpoints[i].transport, tr) == 0)
-			return 0; /* stun: and turn: on one UDP port */
-	if (a->nendpoints < API_ENDPOINTS_MAX && strlen(host) < 64) {
-		struct api_endpoint *e = &a->endpoints[a->nendpoints++];
-		memcpy(e->ip, host, strlen(host) + 1); /* length checked above */
-		e->port = port;
-		snprintf(e->transport, sizeof(e->transport), "%s", tr);
-	}
+	/* stun: and turn: on one UDP port make one entry. */
+	apicfg_add_ep(a, host, port,
+		      t == API_T_UDP ? "udp" : t == API_T_TCP ? "tcp" : "tls");
 	return 0;
 }
 
@@ -103,6 +119,56 @@ static int apicfg_server(const struct config *c, const char *spec,
 	return 0;
 }
 
+static bool apicfg_is_aux(const struct config *c, const struct sa *s)
+{
+	for (unsigned k = 0; k < c->naux; k++)
+		if (sa_eq(s, &c->aux_servers[k]))
+			return true;
+	return false;
+}
+
+/* At most 8 advertised IPs on 4 ports (listening, TLS, alt,
+ * tcp-proxy) and 8 aux-servers, each over UDP and TCP. */
+_Static_assert(API_ENDPOINTS_MAX >= 2 * NET_MAX_LISTEN,
+	       "an ip-ranges entry per listening socket");
+
+/* Every socket the daemon listens on, for firewall rules, including
+ * those no URL names: the TLS port's UDP (DTLS), alt-listening-port
+ * (RFC 5780 section 6), tcp-proxy-port and aux-server. As
+ * src/net/listen.c opens them: UDP on each address but
+ * tcp-proxy-port's, TCP on each when TCP or TLS is on and on
+ * tcp-proxy-port's, which is marked: only the load balancer should
+ * reach it, as anyone who can may name any client. Each listening
+ * address has each port (server_listen_cfg), so every advertised IP
+ * gets every port but an aux-server's: that has its own address, which
+ * external-ip does not replace. A port a turns: URL named is "tls"
+ * already. */
+static void apicfg_listeners(const struct config *c,
+			     const struct net_listen_cfg *lc,
+			     char (*ips)[SA_STRLEN], unsigned nips,
+			     struct api_cfg *a)
+{
+	for (unsigned i = 0; i < lc->naddrs; i++) {
+		const struct sa *s = &lc->addrs[i];
+		uint16_t port = sa_port(s);
+		bool proxy = lc->proxy_port && port == lc->proxy_port;
+		bool udp = (lc->udp || lc->dtls) && !proxy;
+		bool tcp = lc->tcp || lc->tls || proxy;
+		bool aux = apicfg_is_aux(c, s);
+		char own[SA_STRLEN];
+		for (unsigned k = 0; k < (aux ? 1 : nips); k++) {
+			const char *ip = aux ? sa_fmt_ip(s, own, sizeof(own)) : ips[k];
+			if (udp)
+				apicfg_add_ep(a, ip, port, "udp");
+			struct api_endpoint *e = NULL;
+			if (tcp && !apicfg_has_ep(a, ip, port, "tls"))
+				e = apicfg_add_ep(a, ip, port, "tcp");
+			if (e)
+				e->proxy = proxy;
+		}
+	}
+}
+
 /* The daemon's own listeners, by their public address when one is set. */
 static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 		       struct api_cfg *a, FILE *err)
@@ -114,10 +180,12 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 	 * c->nlisten (or the one default) are the plain port's. */
 	unsigned base = c->nlisten ? c->nlisten : 1;
 	unsigned n = c->nexternal ? c->nexternal : (base < lc->naddrs ? base : lc->naddrs);
+	char ips[API_PLATFORM_MAX][SA_STRLEN];
+	unsigned nips = 0;
 	for (unsigned i = 0; i < n && a->nplatform < API_PLATFORM_MAX; i++) {
 		const struct sa *s = c->nexternal ? &c->external[i] : &lc->addrs[i];
-		char ip[SA_STRLEN], host[SA_STRLEN + 2], url[STORE_URL_MAX];
-		sa_fmt_ip(s, ip, sizeof(ip));
+		char *ip = ips[nips++], host[SA_STRLEN + 2], url[STORE_URL_MAX];
+		sa_fmt_ip(s, ip, SA_STRLEN);
 		if (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0)
 			return apicfg_err(err, "%s", "'api-listening-port' with a "
 				       "wildcard 'listening-ip' needs 'external-ip' to "
@@ -126,8 +194,9 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 		struct api_platform *p = &a->platform[a->nplatform++];
 		snprintf(p->secret, sizeof(p->secret), "%s", c->secrets[0]);
 		/* Only what this node answers: no-stun drops Binding, stun-only
-		 * every TURN request (a browser would wait on them for nothing). */
-		if (!c->no_stun) {
+		 * every TURN request (a browser would wait on them for nothing),
+		 * and a browser sends stun: over UDP alone. */
+		if (!c->no_stun && lc->udp) {
 			snprintf(url, sizeof(url), "stun:%s:%u", host, c->port);
 			apicfg_add_url(p, a, url, err);
 		}
@@ -149,6 +218,7 @@ static int apicfg_self(const struct config *c, const struct net_listen_cfg *lc,
 			apicfg_add_url(p, a, url, err);
 		}
 	}
+	apicfg_listeners(c, lc, ips, nips, a);
 	return 0;
 }
 

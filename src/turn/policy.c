@@ -138,21 +138,13 @@ static bool policy_zero(const uint8_t *a, size_t n)
 	return true;
 }
 
-static bool policy_is_mapped(const struct sa *s)
-{
-	const uint8_t *a = sa_addr_bytes(s);
-	return sa_af(s) == AF_INET6 && policy_zero(a, 10) && a[10] == 0xff &&
-	       a[11] == 0xff;
-}
-
-/* Forms that carry the IPv4 address in the last 32 bits. */
+/* Forms other than IPv4-mapped (sa_unmap) that carry the IPv4 address
+ * in the last 32 bits. */
 static bool policy_low32(const uint8_t *a)
 {
 	static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
 	static const uint8_t nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
 
-	if (policy_zero(a, 10) && a[10] == 0xff && a[11] == 0xff)
-		return true; /* mapped, RFC 4291 2.5.5.2 */
 	if (policy_zero(a, 8) && a[8] == 0xff && a[9] == 0xff &&
 	    policy_zero(a + 10, 2))
 		return true; /* SIIT, RFC 7915 */
@@ -163,23 +155,31 @@ static bool policy_low32(const uint8_t *a)
 	return memcmp(a, nat64, 12) == 0 || memcmp(a, nat64_local, 6) == 0;
 }
 
-/* The IPv4 addresses a packet to this IPv6 address may end up at, most
- * specific first. Teredo (RFC 4380 4) yields the client (its obfuscated
- * last 32 bits) and the server (bits 32-63). */
-static size_t policy_embedded(const uint8_t *a, uint8_t v4[2][4])
+/* The IPv4 addresses a packet to the IPv6 address s may end up at, most
+ * specific first, with s's port. Teredo (RFC 4380 4) yields the client
+ * (its obfuscated last 32 bits) and the server (bits 32-63). */
+static size_t policy_embedded(const struct sa *s, struct sa v4[2])
 {
+	const uint8_t *a = sa_addr_bytes(s);
+	uint16_t port = sa_port(s);
+	uint8_t client[4];
+
+	sa_unmap(&v4[0], s); /* ::ffff:a.b.c.d, RFC 4291 2.5.5.2 */
+	if (sa_af(&v4[0]) == AF_INET)
+		return 1;
 	if (policy_low32(a)) {
-		memcpy(v4[0], a + 12, 4);
+		sa_set_raw(&v4[0], AF_INET, a + 12, port);
 		return 1;
 	}
 	if (a[0] == 0x20 && a[1] == 0x02) { /* 6to4, RFC 3056 2 */
-		memcpy(v4[0], a + 2, 4);
+		sa_set_raw(&v4[0], AF_INET, a + 2, port);
 		return 1;
 	}
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
 		for (int i = 0; i < 4; i++)
-			v4[0][i] = (uint8_t)~a[12 + i];
-		memcpy(v4[1], a + 4, 4);
+			client[i] = (uint8_t)~a[12 + i];
+		sa_set_raw(&v4[0], AF_INET, client, port);
+		sa_set_raw(&v4[1], AF_INET, a + 4, port);
 		return 2;
 	}
 	return 0;
@@ -189,25 +189,17 @@ static size_t policy_embedded(const uint8_t *a, uint8_t v4[2][4])
  * with the peer's port. */
 static size_t policy_forms(const struct sa *peer, struct sa *forms)
 {
-	uint8_t v4[2][4];
-	size_t n = 0;
-
 	forms[0] = *peer;
-	if (sa_af(peer) == AF_INET6)
-		n = policy_embedded(sa_addr_bytes(peer), v4);
-	for (size_t i = 0; i < n; i++)
-		sa_set_raw(&forms[1 + i], AF_INET, v4[i], sa_port(peer));
-	return 1 + n;
+	return 1 + (sa_af(peer) == AF_INET6 ? policy_embedded(peer, forms + 1) : 0);
 }
 
 bool peer_policy_unmap(const struct sa *in, struct sa *out)
 {
-	uint8_t v4[2][4];
+	struct sa v4[2];
 
-	if (!in || !out || sa_af(in) != AF_INET6 ||
-	    policy_embedded(sa_addr_bytes(in), v4) == 0)
+	if (!in || !out || sa_af(in) != AF_INET6 || policy_embedded(in, v4) == 0)
 		return false;
-	sa_set_raw(out, AF_INET, v4[0], sa_port(in));
+	*out = v4[0];
 	return true;
 }
 
@@ -374,9 +366,7 @@ int peer_policy_add_self_range(struct peer_policy *p, const struct sa *addr,
 		return EINVAL;
 	/* A mapped listening address (dual-stack socket) is the IPv4 one it
 	 * stands for; the check compares the peer's IPv4 forms against it. */
-	s.addr = *addr;
-	if (policy_is_mapped(addr))
-		peer_policy_unmap(addr, &s.addr);
+	sa_unmap(&s.addr, addr);
 	struct policy_self *nv = policy_grow(p->self, &p->capself, p->nself,
 					     sizeof(s));
 	if (!nv)

@@ -15,6 +15,13 @@ told (nothing on loopback translates, so the NAT is played here):
             only), or none that change anything. err: the server answers
             every CHANGE-REQUEST with 420 from where it came (a server
             that cannot change), which says nothing of the NAT.
+            Servers that answer CHANGE-REQUEST from the wrong address,
+            each of which must get no verdict: same: ignores it and
+            answers from where the request went (RESPONSE-ORIGIN says
+            so), as a NAT would let in; lie: the same, but its
+            RESPONSE-ORIGIN names the address asked for; origin: answers
+            from the address asked for, but its RESPONSE-ORIGIN names
+            where the request went.
 
 Exits after 60 s (bounded, as every test helper).
 """
@@ -68,10 +75,15 @@ while time.monotonic() < end:
             continue
         if flags & 4 and filtering == "adf":
             continue
+        origin = (src_a, src_p)
+        if filtering in ("same", "lie"):
+            src_a, src_p = dst
+        if filtering == "same" or (flags and filtering == "origin"):
+            origin = dst
         other = (A[1 - A.index(dst[0])], P[1 - P.index(dst[1])])
         attrs = [(tc.XOR_MAPPED_ADDRESS,
                   tc.xor_addr("198.51.100.1", mapped_port(client[1], dst), m.tid)),
                  (0x802C, struct.pack("!BBH", 0, 1, other[1]) + socket.inet_aton(other[0])),
-                 (0x802B, struct.pack("!BBH", 0, 1, src_p) + socket.inet_aton(src_a))]
+                 (0x802B, struct.pack("!BBH", 0, 1, origin[1]) + socket.inet_aton(origin[0]))]
         socks[(src_a, src_p)].sendto(tc.build(tc.BINDING, tc.SUCCESS, attrs, tid=m.tid),
                                      client)

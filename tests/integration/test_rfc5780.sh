@@ -9,7 +9,9 @@
 #  - without alt-listening-port, CHANGE-REQUEST gets 420;
 #  - `turnstone probe --nat` reports no NAT against it, and each mapping
 #    and filtering verdict against nat_fake.py, which plays each NAT, and
-#    no filtering verdict when CHANGE-REQUEST gets an error answer;
+#    no filtering verdict when CHANGE-REQUEST gets an error answer or an
+#    answer from elsewhere than it asks for (by the datagram's source or
+#    by RESPONSE-ORIGIN);
 #  - alt-listening-port with one address, or with no-rfc5780, is a
 #    startup error naming it.
 #
@@ -144,20 +146,35 @@ for m in eim adm apdm; do
 	done
 done
 
-# A server that answers CHANGE-REQUEST with an error: no filtering verdict
-# (that answer came from the same address, whatever the NAT filters).
-P1=$(ts_pick_port) && P2=$(ts_pick_port) || exit 1
-rm -f "$TS_TMP/fake.ready"
-ts_bg "$TS_PY" "$TS_DIR/nat_fake.py" eim err "$P1" "$P2" "$TS_TMP/fake.ready" \
-	>"$TS_TMP/fake.log" 2>&1
-fake=$TS_LAST_PID
-for i in $(seq 1 50); do [ -e "$TS_TMP/fake.ready" ] && break; sleep 0.1; done
-out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$P1" 2>&1)
-ts_stop_pid "$fake"
+# A server that answers CHANGE-REQUEST with an error, or from elsewhere
+# than it asks for: no filtering verdict (the answer came from where the
+# request went, which any NAT lets in, or the server says it did).
+fake_probe() { # nat_fake.py's filtering mode; sets out
+	P1=$(ts_pick_port) && P2=$(ts_pick_port) || exit 1
+	rm -f "$TS_TMP/fake.ready"
+	ts_bg "$TS_PY" "$TS_DIR/nat_fake.py" eim "$1" "$P1" "$P2" "$TS_TMP/fake.ready" \
+		>"$TS_TMP/fake.log" 2>&1
+	fake=$TS_LAST_PID
+	for i in $(seq 1 50); do [ -e "$TS_TMP/fake.ready" ] && break; sleep 0.1; done
+	out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$P1" 2>&1)
+	ts_stop_pid "$fake"
+}
+fake_probe err
 [[ $out == *"filtering: unknown (the server answered CHANGE-REQUEST with an error)"* ]] &&
 	ts_pass "probe --nat: CHANGE-REQUEST answered with an error: filtering unknown" ||
 	ts_fail "probe --nat: CHANGE-REQUEST answered with an error: filtering unknown" \
 		"$out $(cat "$TS_TMP/fake.log")"
+for f in same lie origin; do
+	fake_probe "$f"
+	want="the answer $(case $f in same | lie) echo "came from 127.0.0.1:$P1" ;;
+		origin) echo "has RESPONSE-ORIGIN 127.0.0.1:$P1" ;; esac), not 127.0.0.2:$P2"
+	[[ $out == *"mapping: endpoint-independent"$'\n'* &&
+		$out == *"filtering: unknown (the server does not answer from the address and port RFC 5780 asks for)"* &&
+		$out == *"$want"* ]] &&
+		ts_pass "probe --nat: CHANGE-REQUEST answered from elsewhere ($f): filtering unknown" ||
+		ts_fail "probe --nat: CHANGE-REQUEST answered from elsewhere ($f): filtering unknown" \
+			"$out $(cat "$TS_TMP/fake.log")"
+done
 
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --listening-ip 127.0.0.2 || exit 1
 out=$("$TS_BIN" probe --nat "stun:127.0.0.1:$TS_PORT" 2>&1)

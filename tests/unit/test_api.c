@@ -1,12 +1,14 @@
 /* Unit tests for the API's pure parts: composing iceServers (modes,
  * health, de-duplication, the URL cap, minted credentials), request
- * bodies, STUN/TURN URL parsing and the rate limiter. */
+ * bodies, STUN/TURN URL parsing, the rate limiter and the ip-ranges
+ * answer. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -692,6 +694,40 @@ static void test_limit_ip_key(void **state)
 	api_limit_free(l);
 }
 
+/* GET /v1/ip-ranges: the body groups ports by IP and marks
+ * tcp-proxy-port's; the ETag follows the body, so a listener more (a
+ * reload adding one) gives another tag. */
+static void test_ranges_body(void **state)
+{
+	(void)state;
+	struct api *a = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	const struct api_endpoint eps[] = {
+		{.ip = "192.0.2.1", .port = 3478, .transport = "udp"},
+		{.ip = "192.0.2.1", .port = 3480, .transport = "tcp", .proxy = true},
+		{.ip = "192.0.2.9", .port = 4000, .transport = "udp"},
+	};
+	memcpy(a->cfg.endpoints, eps, sizeof(eps));
+	a->cfg.nendpoints = 2;
+	a->cfg.relay_min = 49152;
+	a->cfg.relay_max = 65535;
+	assert_int_equal(api_ranges_build(a), 0);
+	assert_string_equal(a->ranges_body,
+			    "{\"servers\":[{\"ip\":\"192.0.2.1\",\"ports\":["
+			    "{\"port\":3478,\"transport\":\"udp\"},"
+			    "{\"port\":3480,\"transport\":\"tcp\",\"proxyProtocol\":true}]}],"
+			    "\"relayPorts\":{\"min\":49152,\"max\":65535}}");
+	char etag[sizeof(a->ranges_etag)];
+	memcpy(etag, a->ranges_etag, sizeof(etag));
+	free(a->ranges_body);
+	a->cfg.nendpoints = 3;
+	assert_int_equal(api_ranges_build(a), 0);
+	assert_non_null(strstr(a->ranges_body, "\"192.0.2.9\""));
+	assert_string_not_equal(a->ranges_etag, etag);
+	free(a->ranges_body);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_usage_json_utf8),
 		cmocka_unit_test(test_limit_collisions),
 		cmocka_unit_test(test_limit_ip_key),
+		cmocka_unit_test(test_ranges_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

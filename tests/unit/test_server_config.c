@@ -895,17 +895,23 @@ static void apicfg_expect(const struct config *c, const char *want,
 	err_expect(&e, want, avoid);
 }
 
+/* The defaults with the API on, handing out this node's listeners. */
+static void api_self_config(struct config *c)
+{
+	config_defaults(c);
+	c->use_auth_secret = true;
+	strcpy(c->secrets[c->nsecrets++], "topsecret");
+	c->api_port = 8080;
+	strcpy(c->db, "/tmp/x.db");
+}
+
 static void test_api_cfg(void **state)
 {
 	(void)state;
 	struct config c;
 	struct net_listen_cfg lc;
 	struct api_cfg a;
-	config_defaults(&c);
-	c.use_auth_secret = true;
-	strcpy(c.secrets[c.nsecrets++], "topsecret");
-	c.api_port = 8080;
-	strcpy(c.db, "/tmp/x.db");
+	api_self_config(&c);
 	server_listen_cfg(&c, &lc);
 	/* Default: this node's own listeners, minted with its secret. */
 	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
@@ -990,6 +996,96 @@ static void test_api_cfg(void **state)
 	snprintf(c.api_admin_token_file, sizeof(c.api_admin_token_file), "%s", tok);
 	apicfg_expect(&c, "at least 16 characters", "short");
 	file_drop(tok);
+}
+
+/* The /v1/ip-ranges entries of cfg's own listeners, "ip port tr;..." in
+ * their order, "tr+proxy" for tcp-proxy-port's. */
+static void ranges_expect(const struct config *c, const char *want)
+{
+	struct net_listen_cfg lc;
+	struct api_cfg a;
+	char got[2048] = "";
+	server_listen_cfg(c, &lc);
+	assert_int_equal(server_api_cfg(c, &lc, &a, NULL), 0);
+	for (unsigned i = 0; i < a.nendpoints; i++) {
+		size_t n = strlen(got);
+		snprintf(got + n, sizeof(got) - n, "%s %u %s%s;", a.endpoints[i].ip,
+			 a.endpoints[i].port, a.endpoints[i].transport,
+			 a.endpoints[i].proxy ? "+proxy" : "");
+	}
+	assert_string_equal(got, want);
+}
+
+/* Regression: /v1/ip-ranges listed only the ports the URLs name, so a
+ * firewall opened from it blocked alt-listening-port (RFC 5780),
+ * tcp-proxy-port, aux-server and the TLS port's UDP (DTLS). */
+static void test_api_cfg_ranges(void **state)
+{
+	(void)state;
+	struct config c;
+	api_self_config(&c);
+	ranges_expect(&c, "127.0.0.1 3478 udp;127.0.0.1 3478 tcp;");
+	/* stun-only still listens over TCP. */
+	c.stun_only = true;
+	ranges_expect(&c, "127.0.0.1 3478 udp;127.0.0.1 3478 tcp;");
+	c.stun_only = false;
+	c.nlisten = 2;
+	sa_set_str(&c.listen[0], "127.0.0.1", 0);
+	sa_set_str(&c.listen[1], "127.0.0.2", 0);
+	c.alt_port = 3479;
+	c.tcp_proxy_port = 3480;
+	sa_set_str(&c.aux_servers[c.naux++], "127.0.0.3", 4000);
+	/* tcp-proxy-port is TCP only and marked (only the load balancer
+	 * should reach it); aux-server has its own address. */
+	ranges_expect(&c, "127.0.0.1 3478 udp;127.0.0.1 3478 tcp;"
+		      "127.0.0.2 3478 udp;127.0.0.2 3478 tcp;"
+		      "127.0.0.1 3479 udp;127.0.0.1 3479 tcp;"
+		      "127.0.0.2 3479 udp;127.0.0.2 3479 tcp;"
+		      "127.0.0.1 3480 tcp+proxy;127.0.0.2 3480 tcp+proxy;"
+		      "127.0.0.3 4000 udp;127.0.0.3 4000 tcp;");
+	/* external-ip: each public address on every port, the aux-server's
+	 * own address as it is. */
+	c.nexternal = 2;
+	sa_set_str(&c.external[0], "198.51.100.7", 0);
+	sa_set_str(&c.external[1], "2001:db8::7", 0);
+	c.alt_port = 0;
+	ranges_expect(&c, "198.51.100.7 3478 udp;198.51.100.7 3478 tcp;"
+		      "2001:db8::7 3478 udp;2001:db8::7 3478 tcp;"
+		      "198.51.100.7 3480 tcp+proxy;2001:db8::7 3480 tcp+proxy;"
+		      "127.0.0.3 4000 udp;127.0.0.3 4000 tcp;");
+	/* TLS: the turns: URL's port is "tls", and DTLS listens on its UDP. */
+	c.nexternal = 0;
+	c.nlisten = 1;
+	c.tcp_proxy_port = 0;
+	c.naux = 0;
+	strcpy(c.cert, "/c.pem");
+	strcpy(c.pkey, "/k.pem");
+	ranges_expect(&c, "127.0.0.1 3478 udp;127.0.0.1 3478 tcp;"
+		      "127.0.0.1 5349 tls;127.0.0.1 5349 udp;");
+	c.no_dtls = true;
+	c.no_udp = true;
+	ranges_expect(&c, "127.0.0.1 3478 tcp;127.0.0.1 5349 tls;");
+	/* Every socket fits (8 addresses on 4 ports and 8 aux-servers). */
+	c.no_dtls = c.no_udp = false;
+	c.nlisten = c.nexternal = CFG_MAX_ADDRS;
+	for (unsigned i = 0; i < CFG_MAX_ADDRS; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "127.0.0.%u", i + 1);
+		sa_set_str(&c.listen[i], ip, 0);
+		snprintf(ip, sizeof(ip), "198.51.100.%u", i + 1);
+		sa_set_str(&c.external[i], ip, 0);
+	}
+	c.alt_port = 3479;
+	c.tcp_proxy_port = 3480;
+	for (c.naux = 0; c.naux < CFG_MAX_AUX; c.naux++)
+		sa_set_str(&c.aux_servers[c.naux], "127.0.1.1", 4000 + c.naux);
+	struct net_listen_cfg lc;
+	struct api_cfg a;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(lc.naddrs, NET_MAX_LISTEN);
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	/* 8 IPs x (3478, 3479, 5349: udp + tcp/tls; 3480: tcp), aux x 2 */
+	assert_int_equal(a.nendpoints, 8 * 7 + CFG_MAX_AUX * 2);
 }
 
 /* Connection limits: defaults on, reaching the transports through the
@@ -1919,6 +2015,7 @@ int main(void)
 		cmocka_unit_test(test_api_options),
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
+		cmocka_unit_test(test_api_cfg_ranges),
 		cmocka_unit_test(test_user_hex_key),
 		cmocka_unit_test(test_alt_listening_port),
 		cmocka_unit_test(test_aux_server),
