@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "server/config_int.h"
+#include "server/httpget.h"
 #include "util/cidr.h"
 
 void config_defaults(struct config *c)
@@ -37,6 +38,7 @@ void config_defaults(struct config *c)
 	c->api_header_timeout = API_HEADER_TIMEOUT;
 	c->api_body_timeout = API_BODY_TIMEOUT;
 	c->api_max_token_life = 86400;
+	c->revoked_interval = 5;
 	c->max_perms = 64;
 	c->max_chans = 64;
 	c->max_unauth_tcp = 64;
@@ -473,9 +475,43 @@ static int cfg_check_modes(const struct config *c, FILE *err)
 	return r ? EINVAL : 0;
 }
 
+/* revoked-from: a TURN node of a fleet learns the API's blocked users
+ * (revsync.c). It signs its requests with its REST secret, and a daemon
+ * with its own API gets them from that instead. */
+static int cfg_check_revoked(const struct config *c, FILE *err)
+{
+	struct httpget_url u;
+	int r = 0;
+	if (!c->revoked_from[0]) {
+		r |= cfg_check(!c->revoked_ca_file[0], err,
+			       "'revoked-ca-file' needs 'revoked-from'");
+		return r;
+	}
+	if (httpget_url_parse(c->revoked_from, &u) != 0) {
+		if (err)
+			fprintf(err, "turnstone: invalid value for 'revoked-from': "
+				"'%s' (an http:// or https:// URL)\n",
+				c->revoked_from);
+		return EINVAL;
+	}
+	r |= cfg_check(c->use_auth_secret && c->nsecrets > 0, err,
+		       "'revoked-from' needs 'use-auth-secret' and a "
+		       "'static-auth-secret' (its requests are signed with it)");
+	r |= cfg_check(!c->api_port, err,
+		       "'revoked-from' and 'api-listening-port' do not go "
+		       "together: this daemon's own API gives its TURN side "
+		       "the blocked users");
+	r |= cfg_check(!c->no_turn, err, "'revoked-from' with 'no-turn': "
+		       "there is no TURN side to tell");
+	r |= cfg_check(!c->revoked_ca_file[0] || u.tls, err,
+		       "'revoked-ca-file' needs an https:// 'revoked-from'");
+	return r;
+}
+
 int config_validate(const struct config *c, FILE *err)
 {
 	int r = 0;
+	r |= cfg_check_revoked(c, err);
 	r |= cfg_check_modes(c, err);
 	r |= cfg_check_service(c, err);
 	r |= cfg_check_api(c, err);

@@ -122,6 +122,12 @@ struct config {
 	uint32_t api_header_timeout;    /* --api-header-timeout: seconds for a request head (10) */
 	uint32_t api_body_timeout;      /* --api-body-timeout: seconds for the rest of a request (30) */
 	uint32_t api_max_token_life;    /* --api-max-token-lifetime: a JWT's exp at most this far ahead, s (86400; 0 = no cap) */
+	/* --revoked-from URL: another node's GET /v1/revoked, polled every
+	 * --revoked-interval s (5), over HTTPS checked against
+	 * --revoked-ca-file ("" = the system's CAs); revsync.c */
+	char revoked_from[1024];
+	uint32_t revoked_interval;
+	char revoked_ca_file[256];
 
 	/* limits, accounting and metrics (issue 5) */
 	uint32_t max_bps;               /* --max-bps: BYTES/s per allocation and direction (0 = none) */

@@ -14,6 +14,7 @@
 
 #include "server/daemon.h"
 #include "server/notify.h"
+#include "server/revsync.h"
 #include "server/server.h"
 #include "server/server_int.h"
 #include "util/cpus.h"
@@ -181,6 +182,7 @@ static void server_wait(struct server *s, const sigset_t *set)
 static void server_cleanup(struct server *s)
 {
 	api_stop(s->api);
+	server_revsync_stop(s->revsync); /* it hands the workers sets */
 	server_obs_stop_prom(&s->obs);
 	explicit_bzero(&s->acfg, sizeof(s->acfg));
 	/* Workers that run must stop before anything they use is freed. */
@@ -380,6 +382,11 @@ int server_main(int argc, char **argv)
 		goto out;
 	if (s->cfg.api_port && api_start(&s->api, &s->acfg) != 0)
 		goto out;
+	if (s->cfg.revoked_from[0] &&
+	    server_revsync_start(&s->revsync, &s->cfg, s->workers, s->nworkers)) {
+		log_err("revoked-from: cannot start polling");
+		goto out;
+	}
 	server_banner(s);
 	notify_ready();
 	server_daemon_ready(&ready_fd, 0);

@@ -151,6 +151,7 @@ struct server {
 	struct turn_shared *sh;
 	struct net_worker *workers[SERVER_MAX_WORKERS];
 	struct api *api;
+	struct server_revsync *revsync; /* revoked-from (revsync.c) */
 	struct api_cfg acfg;
 	int api_fd;                  /* the API's listening socket (-1 none) */
 	struct server_privs privs;   /* proc-user, proc-group (privs.c) */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/notify.h"
+#include "server/revsync.h"
 #include "server/server_int.h"
 #include "util/log.h"
 
@@ -88,6 +89,11 @@ static const char *server_restart_key(const struct config *n,
 		return "'pidfile'";
 	if (n->daemon != o->daemon)
 		return "'daemon'";
+	/* The poller's thread was started with them. */
+	if (strcmp(n->revoked_from, o->revoked_from) ||
+	    n->revoked_interval != o->revoked_interval ||
+	    strcmp(n->revoked_ca_file, o->revoked_ca_file))
+		return "'revoked-from', 'revoked-interval' or 'revoked-ca-file'";
 	return NULL;
 }
 
@@ -298,6 +304,8 @@ void server_reload(struct server *s)
 	free(c);
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_set_cfg(s->workers[i], &t->tcfg);
+	if (s->cfg.nsecrets) /* a rotated secret signs the next poll */
+		server_revsync_secret(s->revsync, s->cfg.secrets[0]);
 	server_reload_api(s, &s->cfg, na);
 	explicit_bzero(na, sizeof(*na));
 	free(na);

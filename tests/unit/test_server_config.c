@@ -1299,6 +1299,49 @@ static void test_tcp_proxy_trusted_default(void **state)
  * replaced), from the command line or a file; an entry that is not an
  * address or network, the option without tcp-proxy-port, and too many
  * entries are refusals naming the key. */
+/* revoked-from (a fleet's TURN node polling GET /v1/revoked): parsed,
+ * and refused where it could not work, naming the key. */
+static void test_revoked_from_option(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "use-auth-secret\nstatic-auth-secret=s\n"
+				    "revoked-from=https://api.example.com/v1/revoked\n"
+				    "revoked-interval=2\nrevoked-ca-file=/etc/ca.pem\n",
+				    &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.revoked_from, "https://api.example.com/v1/revoked");
+	assert_int_equal(c.revoked_interval, 2);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	config_defaults(&c);
+	assert_int_equal(c.revoked_interval, 5);
+	assert_int_not_equal(args_parse(&c, ARGV("--revoked-interval", "0"), &e), 0);
+	fflush(e.f);
+	assert_non_null(strstr(e.buf, "revoked-interval"));
+	err_close(&e);
+
+	valid_config(&c);
+	strcpy(c.revoked_from, "ftp://h/");
+	validate_expect(&c, "invalid value for 'revoked-from': 'ftp://h/'");
+	valid_config(&c); /* a static user, no REST secret to sign with */
+	strcpy(c.revoked_from, "http://10.0.0.1:8080/v1/revoked");
+	validate_expect(&c, "'revoked-from' needs 'use-auth-secret'");
+	c.use_auth_secret = true;
+	strcpy(c.secrets[c.nsecrets++], "s");
+	assert_int_equal(config_validate(&c, NULL), 0);
+	strcpy(c.revoked_ca_file, "/etc/ca.pem");
+	validate_expect(&c, "'revoked-ca-file' needs an https:// 'revoked-from'");
+	c.revoked_ca_file[0] = '\0';
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	validate_expect(&c, "'revoked-from' and 'api-listening-port' do not go together");
+	valid_config(&c);
+	strcpy(c.revoked_ca_file, "/etc/ca.pem");
+	validate_expect(&c, "'revoked-ca-file' needs 'revoked-from'");
+}
+
 static void test_tcp_proxy_trusted_option(void **state)
 {
 	(void)state;
@@ -2023,6 +2066,7 @@ int main(void)
 		cmocka_unit_test(test_aux_server_proxy_port),
 		cmocka_unit_test(test_tcp_proxy_trusted_default),
 		cmocka_unit_test(test_tcp_proxy_trusted_option),
+		cmocka_unit_test(test_revoked_from_option),
 		cmocka_unit_test(test_stun_only_auth_secret),
 		cmocka_unit_test(test_rest_separator),
 		cmocka_unit_test(test_daemon_option),

@@ -1,0 +1,24 @@
+/* revoked-from: a TURN node of a fleet polls another node's
+ * GET /v1/revoked (api/api_revoked.c) and hands its workers the blocked
+ * users and disabled accounts, as a daemon with its own API does
+ * (blocks.c). On its own thread; a failed poll keeps the last list. */
+#ifndef TS_SERVER_REVSYNC_H
+#define TS_SERVER_REVSYNC_H
+#include "net/net.h"
+#include "server/config.h"
+
+struct server_revsync;
+/* Starts polling c->revoked_from with c->secrets[0]; workers must
+ * outlive it. 0 or an errno value. */
+int server_revsync_start(struct server_revsync **rp, const struct config *c,
+			 struct net_worker *const *workers, unsigned n);
+/* A reload's first static-auth-secret (rotation). Thread-safe. */
+void server_revsync_secret(struct server_revsync *r, const char *secret);
+/* Stops and joins the thread, frees r (NULL is fine). */
+void server_revsync_stop(struct server_revsync *r);
+/* {"users":[...],"accounts":[...]} -> a new set; EBADMSG if malformed
+ * (pure; for the tests too). */
+int server_revsync_parse(const char *json, size_t len, struct turn_revoked **rp,
+			 size_t *nusers, size_t *naccounts);
+
+#endif
