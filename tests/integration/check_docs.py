@@ -88,6 +88,9 @@ NEEDS = {
     "api-cert": ["api-pkey"], "api-pkey": ["api-cert"],
     "alt-listening-port": ["listening-ip"],
     "tcp-proxy-trusted": ["tcp-proxy-port"],
+    "revoked-from": ["use-auth-secret"],
+    "revoked-interval": ["revoked-from", "use-auth-secret"],
+    "revoked-ca-file": ["revoked-from", "use-auth-secret"],
 }
 
 

@@ -52,6 +52,45 @@ sleep 2.2 # two more failed polls: said once, not each time
 n=$(grep -c "the last list stays" "$b_log")
 if [ "$n" = 1 ]; then ts_pass "the warning is said once"; else
 	ts_fail "the warning is said once" "$n times"; fi
+# Over HTTPS: A again, its API on TLS, and two B nodes: one trusting
+# A's certificate (it gets the list: mallory is refused), one trusting
+# another (the handshake fails, said once; it has no list).
+ts_make_cert revoked || exit 1
+cert=$TS_CERT key=$TS_KEY
+ts_make_cert other || exit 1
+other_ca=$TS_CERT
+api2=$(ts_pick_port) || exit 1
+ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	--api-listening-port "$api2" --db "$TS_DB" --api-health-interval 0 \
+	--api-cert "$cert" --api-pkey "$key" || exit 1
+for _ in $(seq 1 50); do
+	curl -s -o /dev/null --cacert "$cert" "https://127.0.0.1:$api2/healthz" && break
+	sleep 0.2
+done
+ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	--allow-loopback-peers --revoked-interval 1 --revoked-ca-file "$cert" \
+	--revoked-from "https://127.0.0.1:$api2/v1/revoked" || exit 1
+tls_port=$TS_PORT tls_log=$TS_LOG
+ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+	--allow-loopback-peers --revoked-interval 1 --revoked-ca-file "$other_ca" \
+	--revoked-from "https://127.0.0.1:$api2/v1/revoked" || exit 1
+bad_log=$TS_LOG
+for _ in $(seq 1 40); do
+	grep -q "revoked-from: TURN refuses" "$tls_log" &&
+		grep -q "the last list stays" "$bad_log" && break
+	sleep 0.1
+done
+grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$tls_log" &&
+	ts_pass "over HTTPS with revoked-ca-file: the list arrives" ||
+	ts_fail "over HTTPS with revoked-ca-file: the list arrives" "not in $tls_log"
+ts_python_checks "over HTTPS" "$TS_DIR/revoked_cases.py" down \
+	--b-port "$tls_port" --secret "$TS_SECRET"
+grep -q "TLS handshake: .*the last list stays" "$bad_log" &&
+	! grep -q "revoked-from: TURN refuses" "$bad_log" &&
+	ts_pass "a certificate another CA signed: refused, said" ||
+	ts_fail "a certificate another CA signed: refused, said" \
+		"$(grep revoked-from "$bad_log")"
+
 # The secret signs requests; it must not reach the log.
 if grep -qF -- "$TS_SECRET" <(tail -n +2 "$b_log"); then
 	ts_fail "no secret in node B's log"
