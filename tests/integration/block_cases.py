@@ -252,6 +252,35 @@ def metrics_cases(c):
           int(line[0].split()[-1]) >= 1, line or r.brief())
 
 
+def rate_cases(c):
+    """A blocked user holding a valid token spends nothing of the
+    account's rate: blocking an abusive user must not let them lock the
+    account's other users out with 429s (userRateLimit off, as accounts
+    from before schema 3 have it)."""
+    r = ac.admin(c, "POST", "/accounts",
+                 {"name": "blockrate", "rateLimit": {"perSecond": 1, "burst": 3},
+                  "userRateLimit": {"perSecond": 0, "burst": 0}})
+    check("admin creates blockrate (3 requests, then 1/s)", r.status == 201,
+          r.brief())
+    sec = "blockrate-secret-" + "b" * 30
+    r = ac.admin(c, "POST", "/accounts/blockrate/keys",
+                 {"kid": "blockrate-k1", "alg": "HS256", "secret": sec})
+    check("admin adds blockrate's key", r.status == 201, r.brief())
+    r = ac.admin(c, "POST", "/accounts/blockrate/blocks", {"sub": "mallory"})
+    check("admin blocks mallory of blockrate", r.status == 201, r.brief())
+
+    def ice_as(sub):
+        return ac.ice(c, ac.hs_token("blockrate-k1", sec,
+                                     ac.claims("blockrate", sub=sub)))
+    st = [ice_as("mallory").status for _ in range(6)]
+    check("mallory, blocked: 403 each time, never 429", st == [403] * 6,
+          str(st))
+    r = ice_as("bob")
+    check("bob of blockrate still gets credentials (mallory's refused "
+          "requests did not spend the account's bucket)", r.status == 200,
+          r.brief())
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     for k in ("api-port", "turn-port"):
@@ -264,7 +293,7 @@ def main(argv):
     c.bin, c.db = a.bin, a.db
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
     for part in (admin_cases, api_turn_cases, cli_turn_cases,
-                 disabled_cases, metrics_cases):
+                 disabled_cases, metrics_cases, rate_cases):
         note("-- %s" % part.__name__)
         try:
             part(c)
