@@ -181,6 +181,7 @@ static void server_wait(struct server *s, const sigset_t *set)
 static void server_cleanup(struct server *s)
 {
 	api_stop(s->api);
+	turn_revoked_put(s->revoked); /* nothing hands out sets any more */
 	server_obs_stop_prom(&s->obs);
 	explicit_bzero(&s->acfg, sizeof(s->acfg));
 	/* Workers that run must stop before anything they use is freed. */

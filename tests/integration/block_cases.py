@@ -7,7 +7,7 @@ user's live allocation ends at once with a "revoked" usage record while
 the account's other users go on; unblocking and enabling undo it.
 
     block_cases.py --api-port P --turn-port T --admin-token A --bin B
-                   --db F --acme-secret S --beta-secret S2
+                   --db F --acme-secret S --beta-secret S2 --log L
 """
 import argparse
 import sys
@@ -281,19 +281,49 @@ def rate_cases(c):
           r.brief())
 
 
+def log_count(c, text):
+    with open(c.log, errors="replace") as f:
+        return sum(text in line for line in f)
+
+
+def churn_cases(c):
+    """Allocations that end write usage records to the store, and the
+    API's watcher reads each such commit as a new snapshot: the blocked
+    users, unchanged, are neither logged again nor handed to the workers
+    again (each hand-over sweeps every allocation)."""
+    line = "TURN refuses the credentials of"
+    ua, pa = mint(c, "churner")
+    if not ua:
+        return
+    time.sleep(1.5)  # the watcher has seen the earlier cases' writes
+    before = log_count(c, line)
+    for _ in range(4):
+        cl = allocate(c, "churner allocates", ua, pa)
+        if cl:
+            cl.refresh(0)
+            cl.close()
+        time.sleep(0.6)
+    time.sleep(2.5)  # the watcher has read the last usage commit
+    after = log_count(c, line)
+    check("usage commits alone hand TURN no new revoked set (the log "
+          "says it %d more times)" % (after - before), after == before)
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     for k in ("api-port", "turn-port"):
         p.add_argument("--" + k, type=int, required=True)
-    for k in ("admin-token", "bin", "db", "acme-secret", "beta-secret"):
+    for k in ("admin-token", "bin", "db", "acme-secret", "beta-secret",
+              "log"):
         p.add_argument("--" + k, required=True)
     a = p.parse_args(argv)
     c = ac.Ctx()
     c.api, c.turn, c.admin = a.api_port, a.turn_port, a.admin_token
-    c.bin, c.db = a.bin, a.db
+    c.bin, c.db, c.log = a.bin, a.db, a.log
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
     for part in (admin_cases, api_turn_cases, cli_turn_cases,
-                 disabled_cases, metrics_cases, rate_cases):
+                 disabled_cases, metrics_cases, rate_cases,
+                 churn_cases):
         note("-- %s" % part.__name__)
         try:
             part(c)
