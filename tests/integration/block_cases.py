@@ -125,6 +125,18 @@ def admin_cases(c):
     ac.expect_error("POST an unknown field: 400", ac.admin(
         c, "POST", "/accounts/acme/blocks", {"sub": "x", "why": "spam"}),
         400, "bad_request")
+    # The message names the field cut to fit: never inside a UTF-8
+    # sequence, or the error body could not be encoded at all.
+    ac.expect_error("POST an unknown field of 63 + a 2-byte character: "
+                    "400 with a JSON error", ac.admin(
+                        c, "POST", "/accounts/acme/blocks",
+                        {"sub": "x", "k" * 63 + "\u00e9": 1}), 400,
+                    "bad_request")
+    ac.expect_error("POST /accounts with such an unknown field at the "
+                    "message's end: 400 with a JSON error", ac.admin(
+                        c, "POST", "/accounts",
+                        {"name": "utf8cut", "k" * 143 + "\u00e9": 1}), 400,
+                    "bad_request")
     ac.expect_error("POST a JSON array: 400", ac.admin(
         c, "POST", "/accounts/acme/blocks", "[]"), 400, "bad_request")
     ac.expect_error("POST without JSON Content-Type: 415", ac.admin(
