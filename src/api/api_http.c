@@ -79,11 +79,23 @@ int api_reply_json(struct api_req *r, unsigned status, json_t *body)
 	return api_reply(r, status, api_resp_json(body));
 }
 
+/* A message may end in a request's field name cut to fit its buffer,
+ * perhaps inside a UTF-8 sequence, which JSON cannot carry: drop the
+ * partial sequence (at most 3 bytes) rather than the whole body. */
+static json_t *error_message(const char *msg)
+{
+	size_t n = strlen(msg);
+	json_t *m = json_stringn(msg, n);
+	for (size_t k = 0; !m && k < 3 && n > 0; k++)
+		m = json_stringn(msg, --n);
+	return m ? m : json_string("invalid request");
+}
+
 int api_reply_error_h(struct api_req *r, unsigned status, const char *code,
 		      const char *msg, const char *hname, const char *hval)
 {
-	json_t *b = json_pack("{s:{s:s,s:s}}", "error", "code", code,
-			      "message", msg);
+	json_t *b = json_pack("{s:{s:s,s:o}}", "error", "code", code,
+			      "message", error_message(msg));
 	struct MHD_Response *resp = api_resp_json(b);
 	if (resp && hname)
 		MHD_add_response_header(resp, hname, hval);

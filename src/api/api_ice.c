@@ -59,10 +59,10 @@ struct ice_ctx {
 	struct jwt_claims claims;
 };
 
-/* The account's bucket, spent only by tokens that verified. The end
- * user's (account, sub) comes first: a browser's user holds a valid
- * token, and requests over their own limit must not spend the account's
- * and lock every other user of it out. */
+/* The account's bucket, spent only by tokens that verified and were not
+ * refused (ice_refused). The end user's (account, sub) comes first: a
+ * browser's user holds a valid token, and requests over their own limit
+ * must not spend the account's and lock every other user of it out. */
 static bool ice_account_limit(struct api_req *r, const struct store_account *acc,
 			      const char *sub, int *rc)
 {
@@ -82,6 +82,27 @@ static bool ice_account_limit(struct api_req *r, const struct store_account *acc
 	if (wait)
 		*rc = reply_429(r, wait, LIMIT_ACCOUNT);
 	return wait == 0;
+}
+
+/* 403 for a disabled account or a blocked user, before the rate limits:
+ * their requests must not spend the account's bucket, or a blocked
+ * abuser holding a valid token would lock its other users out. */
+static bool ice_refused(struct api_req *r, const struct ice_ctx *c, int *rc)
+{
+	struct api *a = r->api;
+	if (c->acc->disabled) {
+		a->metrics.rejected_other[REJ_DISABLED]++;
+		*rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "account_disabled",
+				      "this account is disabled");
+		return true;
+	}
+	if (store_snap_block(c->dir->snap, c->acc->name, c->claims.sub)) {
+		a->metrics.rejected_other[REJ_BLOCKED]++;
+		*rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "user_blocked",
+				      "this user (the token's sub) is blocked");
+		return true;
+	}
+	return false;
 }
 
 /* Token -> verified claims and account. Replies itself on failure and
@@ -120,7 +141,8 @@ static bool ice_auth(struct api_req *r, struct ice_ctx *c, int *rc)
 		*rc = reply_401(r, why);
 		return false;
 	}
-	return ice_account_limit(r, c->acc, c->claims.sub, rc);
+	return !ice_refused(r, c, rc) &&
+	       ice_account_limit(r, c->acc, c->claims.sub, rc);
 }
 
 static int ice_answer(struct api_req *r, struct ice_ctx *c, uint32_t ttl)
@@ -165,18 +187,6 @@ int api_ice_handle(struct api_req *r)
 	int rc;
 	if (!ice_auth(r, &c, &rc))
 		goto out;
-	if (c.acc->disabled) {
-		a->metrics.rejected_other[REJ_DISABLED]++;
-		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "account_disabled",
-				     "this account is disabled");
-		goto out;
-	}
-	if (store_snap_block(c.dir->snap, c.acc->name, c.claims.sub)) {
-		a->metrics.rejected_other[REJ_BLOCKED]++;
-		rc = api_reply_error(r, MHD_HTTP_FORBIDDEN, "user_blocked",
-				     "this user (the token's sub) is blocked");
-		goto out;
-	}
 	uint32_t ttl;
 	const char *msg;
 	int err = api_body_ttl(api_header(r, "Content-Type"), r->body, r->len,

@@ -50,11 +50,19 @@ void server_api_dir(void *arg, const struct store_snap *snap)
 		log_err("cannot pass blocked users to TURN: %s", strerror(err));
 		return;
 	}
+	/* Usage records commit to the store too, so a new snapshot comes
+	 * about once a second under churn: only a changed set is worth a
+	 * sweep of every worker's allocations and a log line. */
+	if (turn_revoked_equal(r, s->revoked)) {
+		turn_revoked_put(r);
+		return;
+	}
 	/* s->workers is fixed before the API starts and freed after it
 	 * stops (server_cleanup), so this thread may walk it. */
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_set_revoked(s->workers[i], r);
-	turn_revoked_put(r);
+	turn_revoked_put(s->revoked);
+	s->revoked = r;
 	if (snap->nblocks || na)
 		log_info("TURN refuses the credentials of %zu blocked users "
 			 "and %zu disabled accounts", snap->nblocks, na);

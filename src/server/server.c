@@ -183,6 +183,7 @@ static void server_cleanup(struct server *s)
 {
 	api_stop(s->api);
 	server_revsync_stop(s->revsync); /* it hands the workers sets */
+	turn_revoked_put(s->revoked); /* nothing hands out sets any more */
 	server_obs_stop_prom(&s->obs);
 	explicit_bzero(&s->acfg, sizeof(s->acfg));
 	/* Workers that run must stop before anything they use is freed. */

@@ -153,6 +153,9 @@ struct server {
 	struct api *api;
 	struct server_revsync *revsync; /* revoked-from (revsync.c) */
 	struct api_cfg acfg;
+	/* The revoked set last handed to the workers (blocks.c); only the
+	 * API's directory refresh touches it, one at a time. */
+	struct turn_revoked *revoked;
 	int api_fd;                  /* the API's listening socket (-1 none) */
 	struct server_privs privs;   /* proc-user, proc-group (privs.c) */
 	unsigned nworkers, nstarted;

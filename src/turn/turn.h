@@ -228,6 +228,9 @@ int turn_revoked_new(struct turn_revoked **rp, const char *const *users,
 		     size_t naccounts);
 struct turn_revoked *turn_revoked_ref(struct turn_revoked *r);
 void turn_revoked_put(struct turn_revoked *r);
+/* The same user-ids and accounts (either may be NULL: none). */
+bool turn_revoked_equal(const struct turn_revoked *a,
+			const struct turn_revoked *b);
 /* uid is len bytes, not NUL-terminated; r may be NULL (nothing). */
 bool turn_revoked_has(const struct turn_revoked *r, const char *uid,
 		      size_t len);

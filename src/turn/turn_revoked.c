@@ -79,6 +79,26 @@ void turn_revoked_put(struct turn_revoked *r)
 	free(r);
 }
 
+static bool list_equal(char *const *a, char *const *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+bool turn_revoked_equal(const struct turn_revoked *a,
+			const struct turn_revoked *b)
+{
+	size_t na = a ? a->nusers + a->naccounts : 0;
+	size_t nb = b ? b->nusers + b->naccounts : 0;
+	if (!a || !b)
+		return na == nb;
+	return a->nusers == b->nusers && a->naccounts == b->naccounts &&
+	       list_equal(a->users, b->users, a->nusers) &&
+	       list_equal(a->accounts, b->accounts, a->naccounts);
+}
+
 /* The user-id is a slice of the username, not NUL-terminated. */
 struct slice {
 	const char *s;

@@ -7,7 +7,7 @@ user's live allocation ends at once with a "revoked" usage record while
 the account's other users go on; unblocking and enabling undo it.
 
     block_cases.py --api-port P --turn-port T --admin-token A --bin B
-                   --db F --acme-secret S --beta-secret S2
+                   --db F --acme-secret S --beta-secret S2 --log L
 """
 import argparse
 import sys
@@ -125,6 +125,18 @@ def admin_cases(c):
     ac.expect_error("POST an unknown field: 400", ac.admin(
         c, "POST", "/accounts/acme/blocks", {"sub": "x", "why": "spam"}),
         400, "bad_request")
+    # The message names the field cut to fit: never inside a UTF-8
+    # sequence, or the error body could not be encoded at all.
+    ac.expect_error("POST an unknown field of 63 + a 2-byte character: "
+                    "400 with a JSON error", ac.admin(
+                        c, "POST", "/accounts/acme/blocks",
+                        {"sub": "x", "k" * 63 + "\u00e9": 1}), 400,
+                    "bad_request")
+    ac.expect_error("POST /accounts with such an unknown field at the "
+                    "message's end: 400 with a JSON error", ac.admin(
+                        c, "POST", "/accounts",
+                        {"name": "utf8cut", "k" * 143 + "\u00e9": 1}), 400,
+                    "bad_request")
     ac.expect_error("POST a JSON array: 400", ac.admin(
         c, "POST", "/accounts/acme/blocks", "[]"), 400, "bad_request")
     ac.expect_error("POST without JSON Content-Type: 415", ac.admin(
@@ -252,19 +264,78 @@ def metrics_cases(c):
           int(line[0].split()[-1]) >= 1, line or r.brief())
 
 
+def rate_cases(c):
+    """A blocked user holding a valid token spends nothing of the
+    account's rate: blocking an abusive user must not let them lock the
+    account's other users out with 429s (userRateLimit off, as accounts
+    from before schema 3 have it)."""
+    r = ac.admin(c, "POST", "/accounts",
+                 {"name": "blockrate", "rateLimit": {"perSecond": 1, "burst": 3},
+                  "userRateLimit": {"perSecond": 0, "burst": 0}})
+    check("admin creates blockrate (3 requests, then 1/s)", r.status == 201,
+          r.brief())
+    sec = "blockrate-secret-" + "b" * 30
+    r = ac.admin(c, "POST", "/accounts/blockrate/keys",
+                 {"kid": "blockrate-k1", "alg": "HS256", "secret": sec})
+    check("admin adds blockrate's key", r.status == 201, r.brief())
+    r = ac.admin(c, "POST", "/accounts/blockrate/blocks", {"sub": "mallory"})
+    check("admin blocks mallory of blockrate", r.status == 201, r.brief())
+
+    def ice_as(sub):
+        return ac.ice(c, ac.hs_token("blockrate-k1", sec,
+                                     ac.claims("blockrate", sub=sub)))
+    st = [ice_as("mallory").status for _ in range(6)]
+    check("mallory, blocked: 403 each time, never 429", st == [403] * 6,
+          str(st))
+    r = ice_as("bob")
+    check("bob of blockrate still gets credentials (mallory's refused "
+          "requests did not spend the account's bucket)", r.status == 200,
+          r.brief())
+
+
+def log_count(c, text):
+    with open(c.log, errors="replace") as f:
+        return sum(text in line for line in f)
+
+
+def churn_cases(c):
+    """Allocations that end write usage records to the store, and the
+    API's watcher reads each such commit as a new snapshot: the blocked
+    users, unchanged, are neither logged again nor handed to the workers
+    again (each hand-over sweeps every allocation)."""
+    line = "TURN refuses the credentials of"
+    ua, pa = mint(c, "churner")
+    if not ua:
+        return
+    time.sleep(1.5)  # the watcher has seen the earlier cases' writes
+    before = log_count(c, line)
+    for _ in range(4):
+        cl = allocate(c, "churner allocates", ua, pa)
+        if cl:
+            cl.refresh(0)
+            cl.close()
+        time.sleep(0.6)
+    time.sleep(2.5)  # the watcher has read the last usage commit
+    after = log_count(c, line)
+    check("usage commits alone hand TURN no new revoked set (the log "
+          "says it %d more times)" % (after - before), after == before)
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     for k in ("api-port", "turn-port"):
         p.add_argument("--" + k, type=int, required=True)
-    for k in ("admin-token", "bin", "db", "acme-secret", "beta-secret"):
+    for k in ("admin-token", "bin", "db", "acme-secret", "beta-secret",
+              "log"):
         p.add_argument("--" + k, required=True)
     a = p.parse_args(argv)
     c = ac.Ctx()
     c.api, c.turn, c.admin = a.api_port, a.turn_port, a.admin_token
-    c.bin, c.db = a.bin, a.db
+    c.bin, c.db, c.log = a.bin, a.db, a.log
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
     for part in (admin_cases, api_turn_cases, cli_turn_cases,
-                 disabled_cases, metrics_cases):
+                 disabled_cases, metrics_cases, rate_cases,
+                 churn_cases):
         note("-- %s" % part.__name__)
         try:
             part(c)

@@ -26,7 +26,8 @@ ts_start_api "$TS_BIN" || exit 1
 ts_python_checks "block cases" "$TS_DIR/block_cases.py" \
 	--api-port "$TS_API_PORT" --turn-port "$TS_PORT" \
 	--admin-token "$TS_ADMIN_TOKEN" --bin "$TS_BIN" --db "$TS_DB" \
-	--acme-secret "$acme_secret" --beta-secret "$beta_secret"
+	--acme-secret "$acme_secret" --beta-secret "$beta_secret" \
+	--log "$TS_LOG"
 
 # The daemon said what TURN refuses, and no sub it was given to block
 # reached its log.

@@ -64,6 +64,35 @@ static void test_match(void **state)
 	turn_revoked_put(r);
 }
 
+/* Equal sets (whatever the order they were given in) are equal, an
+ * empty one equals none; a user is not an account. */
+static void test_equal(void **state)
+{
+	(void)state;
+	struct turn_revoked *a = NULL, *b = NULL, *e = NULL;
+	const char *u1[] = {"acme:alice", "acme:bob"}, *u2[] = {"acme:bob",
+								  "acme:alice"};
+	const char *acc[] = {"shut"};
+	assert_int_equal(turn_revoked_new(&a, u1, 2, acc, 1), 0);
+	assert_int_equal(turn_revoked_new(&b, u2, 2, acc, 1), 0);
+	assert_int_equal(turn_revoked_new(&e, NULL, 0, NULL, 0), 0);
+	assert_true(turn_revoked_equal(a, b));
+	assert_true(turn_revoked_equal(e, NULL));
+	assert_true(turn_revoked_equal(NULL, NULL));
+	assert_false(turn_revoked_equal(a, NULL));
+	assert_false(turn_revoked_equal(a, e));
+	turn_revoked_put(b);
+	assert_int_equal(turn_revoked_new(&b, u1, 1, acc, 1), 0);
+	assert_false(turn_revoked_equal(a, b));
+	turn_revoked_put(b);
+	const char *u3[] = {"acme:alice", "shut"};
+	assert_int_equal(turn_revoked_new(&b, u3, 2, NULL, 0), 0);
+	assert_false(turn_revoked_equal(a, b));
+	turn_revoked_put(a);
+	turn_revoked_put(b);
+	turn_revoked_put(e);
+}
+
 struct fixture {
 	struct harness *h;
 	struct turn_src s;
@@ -217,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_block_ends_allocation),
 		cmocka_unit_test(test_disabled_account),
 		cmocka_unit_test(test_others_untouched),
