@@ -11,6 +11,7 @@
  * unchanged list costs a 304. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -108,16 +109,35 @@ int api_revoked_handle(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 				       "store_unavailable",
 				       "the account store is unavailable");
-	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%llu\"",
-		 (unsigned long long)d->snap->version);
+	/* The ETag hashes the lists themselves, not the store's version,
+	 * which moves with every usage record written: a fleet polling an
+	 * unchanged list gets 304s. */
+	json_t *j = revoked_json(d->snap);
+	api_dir_put(d);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!body)
+		return api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				       "internal", "cannot build the lists");
+	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+	for (const char *p = body; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	char etag[24];
+	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
 	const char *inm = api_header(r, "If-None-Match");
 	bool same = inm && strcmp(inm, etag) == 0;
 	struct MHD_Response *resp = same
 		? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
-		: api_resp_json(revoked_json(d->snap));
-	api_dir_put(d);
-	if (resp)
+		: MHD_create_response_from_buffer(strlen(body), body,
+						  MHD_RESPMEM_MUST_FREE);
+	if (same || !resp)
+		free(body);
+	if (resp) {
 		MHD_add_response_header(resp, "ETag", etag);
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+		if (!same)
+			MHD_add_response_header(resp, "Content-Type",
+						"application/json");
+	}
 	return api_reply(r, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp);
 }

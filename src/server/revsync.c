@@ -33,6 +33,7 @@ struct server_revsync {
 	unsigned nworkers;
 	char etag[128];
 	bool synced, failing;
+	struct turn_revoked *last; /* what the workers were given */
 	size_t nusers, naccounts;
 };
 
@@ -109,9 +110,16 @@ static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h
 		r->failing = true;
 		return;
 	}
-	for (unsigned i = 0; i < r->nworkers; i++)
-		net_worker_set_revoked(r->workers[i], set);
-	turn_revoked_put(set);
+	/* The same lists again (another change at the API): the workers
+	 * keep theirs, with no sweep. */
+	if (!turn_revoked_equal(set, r->last)) {
+		for (unsigned i = 0; i < r->nworkers; i++)
+			net_worker_set_revoked(r->workers[i], set);
+		turn_revoked_put(r->last);
+		r->last = set;
+	} else {
+		turn_revoked_put(set);
+	}
 	snprintf(r->etag, sizeof(r->etag), "%s", h->etag);
 	if (!r->synced || r->failing || nu != r->nusers || na != r->naccounts)
 		log_info("revoked-from: TURN refuses the credentials of %zu "
@@ -216,6 +224,7 @@ void server_revsync_stop(struct server_revsync *r)
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thr, NULL);
 	explicit_bzero(r->secret, sizeof(r->secret));
+	turn_revoked_put(r->last);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	free(r);

@@ -40,6 +40,17 @@ def endpoint_cases(c):
           r.h("ETag"), r.brief())
     r2 = revoked(c, dict(good, **{"If-None-Match": r.h("ETag") or "x"}))
     check("the same ETag again: 304", r2.status == 304, r2.brief())
+    r3 = ac.admin(c, "POST", "/accounts", {"name": "unrelated"})
+    r4 = revoked(c, dict(good, **{"If-None-Match": r.h("ETag") or "x"}))
+    check("after a change that blocks no one (an account created): 304",
+          r3.status == 201 and r4.status == 304, r4.brief())
+    r5 = ac.admin(c, "POST", "/accounts/unrelated/blocks", {"sub": "zed"})
+    r6 = revoked(c, dict(good, **{"If-None-Match": r.h("ETag") or "x"}))
+    check("after a block: 200, a new ETag, the user listed",
+          r5.status == 201 and r6.status == 200 and
+          r6.h("ETag") != r.h("ETag") and
+          "unrelated:zed" in r6.json().get("users", []), r6.brief())
+    ac.admin(c, "DELETE", "/accounts/unrelated")
     ac.expect_error("no Authorization: 401", revoked(c, {}), 401,
                     "invalid_token", {"WWW-Authenticate":
                                       'Basic realm="turnstone"'})
