@@ -286,6 +286,36 @@ static void *api_request_line(void *cls, const char *uri,
 	return NULL;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* MHD_OPTION_UNESCAPE_CALLBACK, for the path and the query values: %XX
+ * decoded as libmicrohttpd does, except %00, left as written. Decoded, a
+ * NUL would end the C string the handlers get, so that
+ * DELETE .../blocks/zz%00x removed the block of "zz". */
+static size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	char *w = s;
+	for (const char *r = s; *r;) {
+		int hi = r[0] == '%' ? hexval(r[1]) : -1;
+		int lo = hi >= 0 ? hexval(r[2]) : -1;
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* MHD_OPTION_NOTIFY_CONNECTION, on the connection's own thread. A
  * connection we cannot put a deadline on is refused: shut down now,
  * while libmicrohttpd surely owns the fd. */
@@ -488,6 +518,7 @@ int api_http_start(struct api *a)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
 		MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, a,
 		MHD_OPTION_URI_LOG_CALLBACK, api_request_line, a,
+		MHD_OPTION_UNESCAPE_CALLBACK, api_unescape, a,
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 		MHD_OPTION_END);
 	/* On failure the copy is not closed: libmicrohttpd closes it on some

@@ -163,6 +163,18 @@ def admin_cases(c):
     ac.expect_error("DELETE it again: 404", ac.admin(
         c, "DELETE", "/accounts/acme/blocks?sub=team%2Fx%20y"), 404,
         "not_found")
+    # %00 decoded would end the path's C string: "zz%00x" acted on "zz".
+    ac.admin(c, "POST", "/accounts/acme/blocks", {"sub": "zz"})
+    ac.expect_error("DELETE .../blocks/zz%00x: 404, not zz's block",
+                    ac.admin(c, "DELETE", "/accounts/acme/blocks/zz%00x"),
+                    404, "not_found")
+    ac.expect_error("DELETE .../blocks?sub=zz%00x: 404 too", ac.admin(
+        c, "DELETE", "/accounts/acme/blocks?sub=zz%00x"), 404, "not_found")
+    r = ac.admin(c, "GET", "/accounts/acme/blocks/zz")
+    check("zz is still blocked", r.status == 200, r.brief())
+    r = ac.admin(c, "DELETE", "/accounts/acme/blocks/z%7A")
+    check("DELETE .../blocks/z%7A (percent-encoded zz): 204",
+          r.status == 204, r.brief())
     ac.expect_error("DELETE .../blocks without a sub: 400", ac.admin(
         c, "DELETE", "/accounts/acme/blocks"), 400, "bad_request")
 
