@@ -30,8 +30,9 @@ static int reply_block(struct api_req *r, unsigned status, const char *account,
 	struct api_dir *d = api_dir_get(r->api);
 	const struct store_block *b = d ? store_snap_block(d->snap, account, sub)
 					: NULL;
+	bool acct = d && store_snap_account(d->snap, account);
 	int rc = b ? api_reply_json(r, status, block_json(b))
-		   : admin_store_err(r, ENOENT, "block");
+		   : admin_store_err(r, ENOENT, acct ? "block" : "account");
 	api_dir_put(d);
 	return rc;
 }
@@ -108,7 +109,7 @@ static int blocks_remove(struct api_req *r, const char *account, const char *sub
 {
 	if (!sub)
 		sub = admin_query(r, "sub");
-	if (!sub)
+	if (!sub || !*sub)
 		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 				       "which sub: .../blocks/{sub} or ?sub=");
 	struct block_ref b = {account, sub};

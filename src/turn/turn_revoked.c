@@ -149,8 +149,21 @@ static void revoked_sweep(struct turn_srv *srv)
 	for (size_t i = 0; i < srv->nheap; i++)
 		n += alloc_revoked(srv, srv->heap[i]);
 	struct turn_alloc **end = n ? calloc(n, sizeof(*end)) : NULL;
-	if (!end)
+	if (!n)
 		return;
+	if (!end) { /* no memory for the list: one at a time, rescanning */
+		for (size_t i = 0; i < srv->nheap;) {
+			struct turn_alloc *a = srv->heap[i];
+			if (!alloc_revoked(srv, a)) {
+				i++;
+				continue;
+			}
+			a->end = TURN_END_REVOKED;
+			turn_alloc_destroy(srv, a);
+			i = 0;
+		}
+		return;
+	}
 	n = 0;
 	for (size_t i = 0; i < srv->nheap; i++)
 		if (alloc_revoked(srv, srv->heap[i]))

@@ -175,6 +175,11 @@ def admin_cases(c):
     r = ac.admin(c, "DELETE", "/accounts/acme/blocks/z%7A")
     check("DELETE .../blocks/z%7A (percent-encoded zz): 204",
           r.status == 204, r.brief())
+    ac.expect_error("GET .../blocks/x of no account: 404 no such account",
+                    ac.admin(c, "GET", "/accounts/nobody/blocks/x"), 404,
+                    "not_found")
+    ac.expect_error("DELETE .../blocks?sub= (empty): 400", ac.admin(
+        c, "DELETE", "/accounts/acme/blocks?sub="), 400, "bad_request")
     ac.expect_error("DELETE .../blocks without a sub: 400", ac.admin(
         c, "DELETE", "/accounts/acme/blocks"), 400, "bad_request")
 
