@@ -43,7 +43,7 @@ FUZZ_SECONDS ?= 60
 # run FUZZ_SHORT seconds each (so that they keep building and running);
 # for a campaign run one at a time with -max_total_time (tests/fuzz/).
 FUZZ_SHORT ?= 5
-FUZZ_MORE = body admin config tcp iceurl proxy
+FUZZ_MORE = body admin config tcp iceurl proxy httpget
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DTS_FUZZ=ON -DTS_SANITIZE=ON >/dev/null
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_stun fuzz_jwt fuzz_turn \
@@ -59,6 +59,7 @@ fuzz: deps
 	@build-fuzz/fuzz_tcp -max_total_time=$(FUZZ_SHORT) -max_len=4096 build-fuzz/corpus-tcp tests/fuzz/seeds-tcp
 	@build-fuzz/fuzz_iceurl -max_total_time=$(FUZZ_SHORT) -max_len=300 build-fuzz/corpus-iceurl tests/fuzz/seeds-iceurl
 	@build-fuzz/fuzz_proxy -max_total_time=$(FUZZ_SHORT) -max_len=1600 build-fuzz/corpus-proxy tests/fuzz/seeds-proxy
+	@build-fuzz/fuzz_httpget -max_total_time=$(FUZZ_SHORT) -max_len=4096 build-fuzz/corpus-httpget tests/fuzz/seeds-httpget
 
 # make install [DESTDIR=/staging] [PREFIX=/usr/local] [BIN=path]: the
 # binary, man pages, example config, systemd unit (ExecStart pointing at

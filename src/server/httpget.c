@@ -160,7 +160,9 @@ static int tls_open(struct conn *c, const struct httpget_req *q,
 	 * name; SNI only for a name (RFC 6066 3). */
 	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
 	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
-		SSL_set_tlsext_host_name(c->ssl, host);
+		char sni[HTTPGET_HOST_MAX]; /* the macro casts away const */
+		snprintf(sni, sizeof(sni), "%s", host);
+		SSL_set_tlsext_host_name(c->ssl, sni);
 		SSL_set1_host(c->ssl, host);
 	}
 	for (;;) {
@@ -301,6 +303,8 @@ int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 		if (err)
 			snprintf(why, whysz, "reading the answer: %s", strerror(err));
 	}
+	if (!err)
+		buf[len] = '\0'; /* the parser never needs it; a bound all the same */
 	if (!err && httpget_parse(buf, len, r) != 0) {
 		err = EBADMSG;
 		snprintf(why, whysz, "a malformed HTTP answer");
