@@ -1,6 +1,7 @@
 /* GET /v1/revoked: what this API no longer stands behind, for the other
  * TURN servers of a fleet (revoked-from, server/revsync.c): the blocked
- * "<account>:<sub>" user-ids and the disabled accounts.
+ * "<account>:<sub>" user-ids and the disabled (or recently deleted)
+ * accounts.
  *
  * A TURN server of the fleet already holds the platform's shared secret
  * (it checks every credential minted here with it), so it authenticates
@@ -89,10 +90,16 @@ static json_t *revoked_json(const struct store_snap *snap)
 			 snap->blocks[i].sub);
 		json_array_append_new(users, json_string(uid));
 	}
-	for (size_t i = 0; accounts && i < snap->naccounts; i++)
-		if (snap->accounts[i].disabled)
-			json_array_append_new(accounts,
-					      json_string(snap->accounts[i].name));
+	const char **names = NULL;
+	size_t n = 0;
+	if (store_snap_refused(snap, &names, &n) != 0) {
+		json_decref(users);
+		json_decref(accounts);
+		return NULL;
+	}
+	for (size_t i = 0; accounts && i < n; i++)
+		json_array_append_new(accounts, json_string(names[i]));
+	free(names);
 	return json_pack("{s:o,s:o}", "users", users, "accounts", accounts);
 }
 

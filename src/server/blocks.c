@@ -1,7 +1,8 @@
-/* The ICE-servers API's blocked users and disabled accounts, handed to
- * this daemon's TURN workers each time the API reads the store anew, so
- * that credentials it minted for them stop working here at once instead
- * of when they expire (docs/api.md, "Blocking a user"). */
+/* The ICE-servers API's blocked users and disabled (or recently
+ * deleted) accounts, handed to this daemon's TURN workers each time the
+ * API reads the store anew, so that credentials it minted for them stop
+ * working here at once instead of when they expire (docs/api.md,
+ * "Blocking a user"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +19,15 @@ static int blocks_build(const struct store_snap *snap, struct turn_revoked **rp,
 	size_t nu = snap->nblocks;
 	char (*uid)[UID_MAX] = calloc(nu + 1, sizeof(*uid));
 	const char **users = calloc(nu + 1, sizeof(*users));
-	const char **accounts = calloc(snap->naccounts + 1, sizeof(*accounts));
-	int err = uid && users && accounts ? 0 : ENOMEM;
+	const char **accounts = NULL;
+	int err = store_snap_refused(snap, &accounts, na);
+	if (!err && (!uid || !users))
+		err = ENOMEM;
 	for (size_t i = 0; !err && i < nu; i++) {
 		const struct store_block *b = &snap->blocks[i];
 		snprintf(uid[i], sizeof(uid[i]), "%s:%s", b->account, b->sub);
 		users[i] = uid[i];
 	}
-	*na = 0;
-	for (size_t i = 0; !err && i < snap->naccounts; i++)
-		if (snap->accounts[i].disabled)
-			accounts[(*na)++] = snap->accounts[i].name;
 	if (!err)
 		err = turn_revoked_new(rp, users, nu, accounts, *na);
 	free(uid);
@@ -65,5 +64,5 @@ void server_api_dir(void *arg, const struct store_snap *snap)
 	s->revoked = r;
 	if (snap->nblocks || na)
 		log_info("TURN refuses the credentials of %zu blocked users "
-			 "and %zu disabled accounts", snap->nblocks, na);
+			 "and %zu disabled or deleted accounts", snap->nblocks, na);
 }

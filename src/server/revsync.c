@@ -123,7 +123,7 @@ static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h
 	snprintf(r->etag, sizeof(r->etag), "%s", h->etag);
 	if (!r->synced || r->failing || nu != r->nusers || na != r->naccounts)
 		log_info("revoked-from: TURN refuses the credentials of %zu "
-			 "blocked users and %zu disabled accounts", nu, na);
+			 "blocked users and %zu disabled or deleted accounts", nu, na);
 	r->synced = true;
 	r->failing = false;
 	r->nusers = nu;

@@ -149,6 +149,10 @@ struct store_snap {
 	struct store_key *keys; /* sorted by kid */
 	size_t nblocks;
 	struct store_block *blocks; /* sorted by account, then sub */
+	/* Accounts deleted while credentials minted for them may still be
+	 * valid (schema 5): TURN refuses those as a disabled account's. */
+	size_t ndeleted;
+	char (*deleted)[STORE_NAME_MAX]; /* sorted */
 };
 int store_snapshot(struct store *s, struct store_snap **snapp);
 void store_snap_free(struct store_snap *snap);
@@ -159,6 +163,11 @@ const struct store_key *store_snap_key(const struct store_snap *snap,
 				       const char *kid);
 const struct store_block *store_snap_block(const struct store_snap *snap,
 					   const char *account, const char *sub);
+/* The accounts whose minted credentials are refused: the disabled ones
+ * and those deleted too recently. *names is heap (free() it), pointing
+ * into snap; 0 or ENOMEM. */
+int store_snap_refused(const struct store_snap *snap, const char ***names,
+		       size_t *n);
 
 /* Usage records of ended TURN allocations (issue 5). */
 #define STORE_USAGE_STR 128

@@ -83,8 +83,40 @@ int store_block_remove(struct store *s, const char *account, const char *sub)
 	return err ? err : store_tx(s, true, block_remove_tx, &b);
 }
 
+/* Tombstones still in force (the triggers of schema 5 keep them). */
+static int snap_deleted(struct store *s, struct store_snap *snap)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+	int rc = SQLITE_DONE;
+	int err = store_query_int(s, "SELECT count(*) FROM deleted_accounts "
+				  "WHERE until >= unixepoch()", &n);
+	if (err || n == 0)
+		return err;
+	snap->deleted = calloc((size_t)n, sizeof(snap->deleted[0]));
+	if (!snap->deleted)
+		return ENOMEM;
+	err = store_prepare(s, "SELECT name FROM deleted_accounts WHERE until "
+			    ">= unixepoch() ORDER BY name", &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = snap->ndeleted < (size_t)n
+			? store_col_text(st, 0, snap->deleted[snap->ndeleted],
+					 STORE_NAME_MAX)
+			: EIO;
+		if (!err)
+			snap->ndeleted++;
+	}
+	if (!err)
+		err = store_sql_err(s, rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
 int store_snap_blocks(struct store *s, struct store_snap *snap)
 {
+	int derr = snap_deleted(s, snap);
+	if (derr)
+		return derr;
 	sqlite3_stmt *st = NULL;
 	int64_t n;
 	int rc = SQLITE_DONE;
@@ -132,4 +164,19 @@ const struct store_block *store_snap_block(const struct store_snap *snap,
 	    block_fill(&k, account, sub) != 0)
 		return NULL;
 	return bsearch(&k, snap->blocks, snap->nblocks, sizeof(k), block_cmp);
+}
+
+int store_snap_refused(const struct store_snap *snap, const char ***names,
+		       size_t *n)
+{
+	*n = 0;
+	*names = calloc(snap->naccounts + snap->ndeleted + 1, sizeof(**names));
+	if (!*names)
+		return ENOMEM;
+	for (size_t i = 0; i < snap->naccounts; i++)
+		if (snap->accounts[i].disabled)
+			(*names)[(*n)++] = snap->accounts[i].name;
+	for (size_t i = 0; i < snap->ndeleted; i++)
+		(*names)[(*n)++] = snap->deleted[i];
+	return 0;
 }

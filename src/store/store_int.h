@@ -61,7 +61,8 @@ int store_account_row(sqlite3_stmt *st, struct store_account *a);
 int store_servers_load(struct store *s, sqlite3_stmt *st, int64_t id,
 		       struct store_account *a);
 int store_servers_stmt(struct store *s, sqlite3_stmt **stp);
-/* Reads every block into snap->blocks (store_block.c). */
+/* Reads every block into snap->blocks, and the names of accounts
+ * deleted too recently into snap->deleted (store_block.c). */
 int store_snap_blocks(struct store *s, struct store_snap *snap);
 
 #endif

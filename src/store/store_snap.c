@@ -145,6 +145,7 @@ void store_snap_free(struct store_snap *snap)
 	free(snap->accounts);
 	free(snap->keys);
 	free(snap->blocks);
+	free(snap->deleted);
 	free(snap);
 }
 

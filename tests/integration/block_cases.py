@@ -272,6 +272,37 @@ def disabled_cases(c):
         cl.close()
 
 
+def deleted_cases(c):
+    """Deleting an account refuses what was minted for it, as disabling
+    does, until that has expired; the name created again lifts it."""
+    sec = "temp-secret-" + "t" * 32
+    r1 = ac.admin(c, "POST", "/accounts", {"name": "temp"})
+    r2 = ac.admin(c, "POST", "/accounts/temp/keys",
+                  {"kid": "temp-k1", "alg": "HS256", "secret": sec})
+    check("admin creates account temp and its key",
+          r1.status == 201 and r2.status == 201, r1.brief() + r2.brief())
+    ut, pt = mint(c, "tina", "temp-k1", sec, "temp")
+    if not ut:
+        return
+    ct = allocate(c, "tina of account temp allocates", ut, pt)
+    if not ct:
+        return
+    r = ac.admin(c, "DELETE", "/accounts/temp")
+    check("admin deletes account temp", r.status == 204, r.brief())
+    refused_403("tina's allocation ends: Refresh gets a signed 403",
+                refresh_until(ct, 403, 3))
+    cn = client(c, ut, pt)
+    refused_403("a new Allocate with tina's credential: 403", cn.allocate())
+    cn.close()
+    r = ac.admin(c, "POST", "/accounts", {"name": "temp"})
+    check("the name temp created again", r.status == 201, r.brief())
+    cn = allocates_again(c, "then the old credential works again "
+                         "(documented)", ut, pt)
+    for cl in (ct, cn):
+        cl.close()
+    ac.admin(c, "DELETE", "/accounts/temp")
+
+
 def metrics_cases(c):
     r = ac.req(c.api, "GET", "/metrics")
     body = r.body.decode() if r.status == 200 else ""
@@ -351,7 +382,7 @@ def main(argv):
     c.bin, c.db, c.log = a.bin, a.db, a.log
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
     for part in (admin_cases, api_turn_cases, cli_turn_cases,
-                 disabled_cases, metrics_cases, rate_cases,
+                 disabled_cases, deleted_cases, metrics_cases, rate_cases,
                  churn_cases):
         note("-- %s" % part.__name__)
         try:

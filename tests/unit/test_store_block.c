@@ -2,6 +2,7 @@
  * account, remove, the snapshot's sorted list and lookup, and a block
  * going with its account. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "store_fixture.h"
 
@@ -95,6 +96,60 @@ static void test_block_goes_with_account(void **state)
 	assert_int_equal(store_block_remove(f->s, "acme", "alice"), ENOENT);
 }
 
+/* Schema 5: a deleted account's name stays refused while credentials
+ * minted for it may live (its max_ttl and a minute), whoever deleted it;
+ * creating the name again lifts it; an expired one is not listed. */
+static void test_deleted_tombstone(void **state)
+{
+	struct fx *f = *state;
+	struct store_snap *snap = NULL;
+	const char **names = NULL;
+	size_t n = 0;
+	struct store_account a;
+	store_account_init(&a, "gone");
+	a.max_ttl = 3600;
+	a.default_ttl = 600;
+	assert_int_equal(store_account_create(f->s, &a), 0);
+	store_account_clear(&a);
+	acme(f, "shut");
+	acme(f, "live");
+	struct store_account d;
+	assert_int_equal(store_account_get(f->s, "shut", &d), 0);
+	d.disabled = true;
+	assert_int_equal(store_account_update(f->s, &d), 0);
+	store_account_clear(&d);
+	/* Another connection (the CLI) deletes it: the trigger still runs. */
+	raw_exec(f->path, "PRAGMA foreign_keys = ON; "
+		 "DELETE FROM accounts WHERE name = 'gone'");
+	int64_t until = raw_int(f->path, "SELECT until - unixepoch() FROM "
+				"deleted_accounts WHERE name = 'gone'");
+	assert_true(until >= 3600 + 55 && until <= 3600 + 60);
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	assert_int_equal(snap->ndeleted, 1);
+	assert_string_equal(snap->deleted[0], "gone");
+	assert_int_equal(store_snap_refused(snap, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "shut");
+	assert_string_equal(names[1], "gone");
+	free(names);
+	store_snap_free(snap);
+	/* The name again: a new account, not refused. */
+	acme(f, "gone");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM deleted_accounts"), 0);
+	assert_int_equal(store_account_delete(f->s, "gone"), 0);
+	assert_int_equal(store_account_delete(f->s, "live"), 0);
+	/* Past its time: not in the snapshot, and gone at the next delete. */
+	raw_exec(f->path, "UPDATE deleted_accounts SET until = unixepoch() - 1 "
+		 "WHERE name = 'gone'");
+	assert_int_equal(store_snapshot(f->s, &snap), 0);
+	assert_int_equal(snap->ndeleted, 1);
+	assert_string_equal(snap->deleted[0], "live");
+	store_snap_free(snap);
+	assert_int_equal(store_account_delete(f->s, "shut"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM deleted_accounts "
+				 "WHERE name = 'gone'"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -103,6 +158,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_block_snapshot, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_block_none, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_block_goes_with_account, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_tombstone, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ static void test_reopen(void **state)
 	store_account_clear(&b);
 	assert_int_equal(store_key_remove(f->s, "acme", "k1"), 0);
 	/* The settings that make concurrent writers safe. */
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -99,7 +99,7 @@ static void test_migrate_empty_file(void **state)
 	store_account_init(&a, "acme");
 	assert_int_equal(store_account_create(s, &a), 0);
 	store_close(s);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
 	/* Opening again runs nothing twice. */
 	assert_int_equal(store_open(&s, path), 0);
 	store_close(s);
@@ -122,9 +122,11 @@ static void test_migrate_user_rate(void **state)
 	raw_exec(f->path, "ALTER TABLE accounts DROP COLUMN user_rate_per_s");
 	raw_exec(f->path, "ALTER TABLE accounts DROP COLUMN user_rate_burst");
 	raw_exec(f->path, "DROP TABLE blocks"); /* schema 4 */
+	raw_exec(f->path, "DROP TRIGGER accounts_deleted; " /* schema 5 */
+		 "DROP TRIGGER accounts_created; DROP TABLE deleted_accounts");
 	raw_exec(f->path, "PRAGMA user_version = 2");
 	assert_int_equal(store_open(&f->s, f->path), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 	assert_int_equal(store_account_get(f->s, "acme", &b), 0);
 	assert_int_equal(b.user_rate_per_s, 0);
 	assert_int_equal(b.user_rate_burst, 0);
