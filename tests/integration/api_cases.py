@@ -74,6 +74,18 @@ def note(msg):
     print("   " + msg, flush=True)
 
 
+def run_parts(c, parts):
+    """Each part(c) in turn; one that raises is a failure, not the end."""
+    for part in parts:
+        note("-- %s" % part.__name__)
+        try:
+            part(c)
+        except Exception as ex:  # noqa: BLE001 - report, do not crash
+            import traceback
+            traceback.print_exc(file=sys.stdout)
+            fail(part.__name__, "raised %r" % ex)
+
+
 # ------------------------------------------------------------------- JWT
 
 def b64u(b):
@@ -1478,18 +1490,9 @@ def main_cases(a):
     check("admin adds RS256 key rsaco-k1 (PEM public key)", r.status == 201,
           r.brief())
 
-    for part in (success_cases, jwt_cases, body_cases, http_cases,
-                 account_state_cases, user_limit_cases, admin_cases,
-                 compose_cases,
-                 public_cases,
-                 metrics_cases):
-        note("-- %s" % part.__name__)
-        try:
-            part(c)
-        except Exception as ex:  # noqa: BLE001
-            import traceback
-            traceback.print_exc(file=sys.stdout)
-            fail(part.__name__, "raised %r" % ex)
+    run_parts(c, (success_cases, jwt_cases, body_cases, http_cases,
+                  account_state_cases, user_limit_cases, admin_cases,
+                  compose_cases, public_cases, metrics_cases))
 
 
 # --------------------------------------------------- helper subcommands

@@ -381,16 +381,9 @@ def main(argv):
     c.api, c.turn, c.admin = a.api_port, a.turn_port, a.admin_token
     c.bin, c.db, c.log = a.bin, a.db, a.log
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
-    for part in (admin_cases, api_turn_cases, cli_turn_cases,
-                 disabled_cases, deleted_cases, metrics_cases, rate_cases,
-                 churn_cases):
-        note("-- %s" % part.__name__)
-        try:
-            part(c)
-        except Exception as ex:  # noqa: BLE001 - report, do not crash
-            import traceback
-            traceback.print_exc(file=sys.stdout)
-            fail(part.__name__, "raised %r" % ex)
+    ac.run_parts(c, (admin_cases, api_turn_cases, cli_turn_cases,
+                     disabled_cases, deleted_cases, metrics_cases,
+                     rate_cases, churn_cases))
     return 1 if ac.FAILED else 0
 
 

@@ -159,14 +159,7 @@ def main(argv):
     c.api, c.bport, c.admin, c.secret = a.api_port, a.b_port, \
         a.admin_token, a.secret
     c.acme_secret = a.acme_secret
-    for part in (endpoint_cases, fleet_cases):
-        note("-- %s" % part.__name__)
-        try:
-            part(c)
-        except Exception as ex:  # noqa: BLE001 - report, do not crash
-            import traceback
-            traceback.print_exc(file=sys.stdout)
-            fail(part.__name__, "raised %r" % ex)
+    ac.run_parts(c, (endpoint_cases, fleet_cases))
     return 1 if ac.FAILED else 0
 
 
