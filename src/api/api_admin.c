@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "api/api_admin.h"
+#include "util/log.h"
 
 #define SEG_MAX 5
 
@@ -459,7 +460,32 @@ static int admin_drain(struct api_req *r)
 			      json_pack("{s:s}", "status", "draining"));
 }
 
+/* An audit line for each admin change that took (accounts, keys,
+ * blocks, TURN policy, drain): who (the client address), what (method
+ * and path), and the status. Never a body: keys and secrets travel
+ * there. The path is percent-decoded, so control bytes become '?'. */
+static void admin_audit(const struct api_req *r)
+{
+	char path[512];
+	size_t n = 0;
+	for (const char *p = r->url; *p && n + 1 < sizeof(path); p++)
+		path[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+	path[n] = '\0';
+	log_info("admin: %s %s from %s: %u", r->method, path, r->ip, r->status);
+}
+
+static int admin_route(struct api_req *r);
+
 int api_admin_handle(struct api_req *r)
+{
+	int rc = admin_route(r);
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    r->replied && r->status >= 200 && r->status < 300)
+		admin_audit(r);
+	return rc;
+}
+
+static int admin_route(struct api_req *r)
 {
 	struct admin_path p;
 	const char *m = r->method;

@@ -69,6 +69,7 @@ int api_reply(struct api_req *r, unsigned status, struct MHD_Response *resp)
 	enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->replied = true;
+	r->status = status;
 	api_metrics_request(&r->api->metrics, status,
 			    api_now_us() - r->start_us);
 	return rc;

@@ -221,6 +221,7 @@ struct api_req {
 	size_t len, max;
 	bool too_big;
 	bool replied;
+	unsigned status; /* of the reply, once replied */
 	char ip[64];
 };
 

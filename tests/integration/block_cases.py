@@ -184,6 +184,19 @@ def admin_cases(c):
         c, "DELETE", "/accounts/acme/blocks"), 400, "bad_request")
 
 
+def audit_cases(c):
+    """Each admin change that took leaves one audit line: method, path,
+    client, status; reads and refusals leave none."""
+    want = "admin: POST /v1/admin/accounts/acme/blocks from 127.0.0.1: 201"
+    check("the log has an audit line for the block of alice",
+          log_count(c, want) >= 1, want)
+    check("a block that was already there (200) is audited too",
+          log_count(c, "admin: POST /v1/admin/accounts/acme/blocks from "
+                       "127.0.0.1: 200") >= 1)
+    check("no audit line for a refused change (422) or a read (GET)",
+          log_count(c, ": 422") == 0 and log_count(c, "admin: GET") == 0)
+
+
 def api_turn_cases(c):
     """Blocking through the admin API reaches the API and TURN at once."""
     ac.admin(c, "DELETE", "/accounts/acme/blocks/alice")
@@ -381,7 +394,7 @@ def main(argv):
     c.api, c.turn, c.admin = a.api_port, a.turn_port, a.admin_token
     c.bin, c.db, c.log = a.bin, a.db, a.log
     c.acme_secret, c.beta_secret = a.acme_secret, a.beta_secret
-    ac.run_parts(c, (admin_cases, api_turn_cases, cli_turn_cases,
+    ac.run_parts(c, (admin_cases, audit_cases, api_turn_cases, cli_turn_cases,
                      disabled_cases, deleted_cases, metrics_cases,
                      rate_cases, churn_cases))
     return 1 if ac.FAILED else 0
