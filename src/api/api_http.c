@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "api/api_int.h"
+#include "util/bytes.h"
 #include "util/cpus.h"
 #include "util/log.h"
 #include "util/sa.h"
@@ -287,13 +288,6 @@ static void *api_request_line(void *cls, const char *uri,
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0'
-	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* MHD_OPTION_UNESCAPE_CALLBACK, for the path and the query values: %XX
  * decoded as libmicrohttpd does, except %00, left as written. Decoded, a
  * NUL would end the C string the handlers get, so that
@@ -304,8 +298,8 @@ static size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
 	(void)c;
 	char *w = s;
 	for (const char *r = s; *r;) {
-		int hi = r[0] == '%' ? hexval(r[1]) : -1;
-		int lo = hi >= 0 ? hexval(r[2]) : -1;
+		int hi = r[0] == '%' ? bytes_hex_digit(r[1]) : -1;
+		int lo = hi >= 0 ? bytes_hex_digit(r[2]) : -1;
 		if (lo >= 0 && (hi | lo) != 0) {
 			*w++ = (char)(hi << 4 | lo);
 			r += 3;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "server/httpget.h"
+#include "util/bytes.h"
 
 struct head {
 	long long clen; /* -1: none */
@@ -64,13 +65,6 @@ static int body_set(struct httpget_resp *r, const char *p, size_t n)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0'
-	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Chunks of "<hex>[;ext]\r\n<data>\r\n" up to a 0 chunk, joined. */
 static int dechunk(const char *p, const char *end, struct httpget_resp *r)
 {
@@ -83,8 +77,8 @@ static int dechunk(const char *p, const char *end, struct httpget_resp *r)
 		/* Hex digits by hand: strtoul would skip leading white space,
 		 * "\r\n" included, and read on past the line and the buffer
 		 * (found by fuzz_httpget). 7 digits hold HTTPGET_BODY_MAX. */
-		while (e && x < e && x - p < 7 && hexval(*x) >= 0)
-			sz = sz * 16 + (size_t)hexval(*x++);
+		while (e && x < e && x - p < 7 && bytes_hex_digit(*x) >= 0)
+			sz = sz * 16 + (size_t)bytes_hex_digit(*x++);
 		if (!e || x == p || (x != e && *x != ';') ||
 		    sz > (size_t)(end - e) || sz > HTTPGET_BODY_MAX)
 			break;
