@@ -170,15 +170,15 @@ static int tls_open(struct conn *c, const struct httpget_req *q,
 		if (rc == 1)
 			return 0;
 		int err = tls_retry(c, rc, end);
-		if (err == EPROTO) {
+		if (err) {
+			/* A hang-up queues no OpenSSL error: its reason is NULL. */
 			long v = SSL_get_verify_result(c->ssl);
+			const char *e = ERR_reason_error_string(ERR_peek_last_error());
 			snprintf(why, whysz, "TLS handshake: %s", v != X509_V_OK
 				 ? X509_verify_cert_error_string(v)
-				 : ERR_reason_error_string(ERR_peek_last_error()));
-			return EPROTO;
-		}
-		if (err)
+				 : err == EPROTO && e ? e : strerror(err));
 			return err;
+		}
 	}
 }
 
