@@ -182,6 +182,15 @@ static int tls_open(struct conn *c, const struct httpget_req *q,
 	}
 }
 
+int httpget_ca_check(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok = ctx && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1;
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : EINVAL;
+}
+
 static int conn_write(struct conn *c, const char *buf, size_t len,
 		      const struct timespec *end)
 {

@@ -38,6 +38,9 @@ struct httpget_resp {
 int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	    size_t whysz);
 void httpget_resp_free(struct httpget_resp *r);
+/* 0 when ca_file holds PEM CA certificates OpenSSL loads, else EINVAL
+ * (so that a bad file stops the start; each request reads it anew). */
+int httpget_ca_check(const char *ca_file);
 /* Parse a whole answer (status line, headers, body: Content-Length,
  * chunked, or to the end) into r; EBADMSG when malformed. */
 int httpget_parse(const char *buf, size_t len, struct httpget_resp *r);

@@ -205,6 +205,15 @@ int server_revsync_start(struct server_revsync **rp, const struct config *c,
 	return 0;
 }
 
+int server_revsync_check(const struct config *c, FILE *err)
+{
+	if (!c->revoked_ca_file[0] || httpget_ca_check(c->revoked_ca_file) == 0)
+		return 0;
+	fprintf(err, "turnstone: cannot load 'revoked-ca-file' %s: no readable "
+		"PEM CA certificate\n", c->revoked_ca_file);
+	return EINVAL;
+}
+
 void server_revsync_secret(struct server_revsync *r, const char *secret)
 {
 	if (!r)
