@@ -25,6 +25,7 @@ struct httpget_req {
 	const char *etag;    /* If-None-Match, or NULL */
 	const char *ca_file; /* https: trusted CAs, NULL/"" = the system's */
 	unsigned timeout_ms; /* the whole exchange */
+	int cancel_fd;       /* readable: give up (ECANCELED); 0 = none */
 };
 
 struct httpget_resp {
@@ -34,7 +35,8 @@ struct httpget_resp {
 	size_t len;
 };
 /* 0 with *r filled (any status), or an errno value with why saying what
- * failed (connect, TLS, timeout, a malformed or oversized answer). */
+ * failed (connect, TLS, timeout, a malformed or oversized answer).
+ * The name's resolution (getaddrinfo) is not under the deadline. */
 int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	    size_t whysz);
 void httpget_resp_free(struct httpget_resp *r);
