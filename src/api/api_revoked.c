@@ -6,9 +6,9 @@
  * A TURN server of the fleet already holds the platform's shared secret
  * (it checks every credential minted here with it), so it authenticates
  * with a TURN REST credential of its own making, in HTTP Basic: user
- * "<expiry>:<anything>", password base64(HMAC-SHA1(secret, user)). That
- * grants nothing it could not mint itself, and no new secret needs
- * handing out. The answer carries an ETag (the store's version), so an
+ * "<expiry>:<name>" (no ':' in the name, unlike every end user's
+ * "<expiry>:<account>:<sub>"), password base64(HMAC-SHA1(secret, user)).
+ * No new secret needs handing out. The answer carries an ETag (the store's version), so an
  * unchanged list costs a 304. */
 #include <errno.h>
 #include <stdio.h>
@@ -53,8 +53,18 @@ static bool basic_split(const char *h, char *buf, size_t sz, const char **user,
 	return true;
 }
 
-/* A REST credential, unexpired and not too far ahead, made with one of
- * the platform's secrets. */
+/* "<expiry>:<name>", the name without ':' (revsync.c signs with
+ * "<expiry>:revoked-from"). POST /v1/ice-servers hands every end user
+ * "<expiry>:<account>:<sub>" of these same secrets: such a credential
+ * must not list the other customers' blocked users. */
+static bool revoked_user_ok(const char *user)
+{
+	size_t d = strspn(user, "0123456789");
+	return d > 0 && user[d] == ':' && !strchr(user + d + 1, ':');
+}
+
+/* A fleet node's REST credential, unexpired and not too far ahead,
+ * made with one of the platform's secrets. */
 static bool revoked_authorized(struct api_req *r)
 {
 	const struct api_cfg *c = &r->api->cfg;
@@ -64,7 +74,8 @@ static bool revoked_authorized(struct api_req *r)
 			 &user, &pass))
 		return false;
 	size_t ulen = strlen(user);
-	bool ok = auth_rest_check_time(user, ulen, AUTH_REST_SEP, api_wall_s(),
+	bool ok = revoked_user_ok(user) &&
+		  auth_rest_check_time(user, ulen, AUTH_REST_SEP, api_wall_s(),
 				       c->max_ttl ? c->max_ttl : 86400,
 				       REVOKED_SKEW) == 0 &&
 		  strlen(pass) == AUTH_REST_PASS_LEN - 1;

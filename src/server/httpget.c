@@ -78,30 +78,42 @@ static long ms_left(const struct timespec *end)
 	       (end->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+/* fd ready for ev before the deadline: 0, ETIMEDOUT, or ECANCELED when
+ * cancel_fd (if > 0) became readable first. */
+static int wait_fd(int fd, short ev, int cancel_fd, const struct timespec *end)
+{
+	struct pollfd p[2] = {{.fd = fd, .events = ev},
+			      {.fd = cancel_fd, .events = POLLIN}};
+	long left = ms_left(end);
+	int n = left > 0 ? poll(p, cancel_fd > 0 ? 2 : 1, (int)left) : 0;
+	if (n > 0 && cancel_fd > 0 && p[1].revents)
+		return ECANCELED;
+	return n > 0 ? 0 : ETIMEDOUT;
+}
+
 /* A non-blocking connect to the first address that answers in time. */
-static int tcp_open(const struct httpget_url *u, const struct timespec *end,
-		    int *fdp)
+static int tcp_open(const struct httpget_url *u, int cancel_fd,
+		    const struct timespec *end, int *fdp)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV}, *ai = NULL;
 	if (getaddrinfo(u->host, u->port, &hints, &ai) != 0)
 		return EHOSTUNREACH;
 	int err = ECONNREFUSED;
-	for (struct addrinfo *a = ai; a && *fdp < 0; a = a->ai_next) {
+	for (struct addrinfo *a = ai; a && *fdp < 0 && err != ECANCELED;
+	     a = a->ai_next) {
 		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
 				SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		int rc = connect(fd, a->ai_addr, a->ai_addrlen);
 		if (rc != 0 && errno == EINPROGRESS) {
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			long left = ms_left(end);
 			socklen_t sl = sizeof(err);
-			rc = left > 0 && poll(&p, 1, (int)left) == 1 &&
-			     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
+			int w = wait_fd(fd, POLLOUT, cancel_fd, end);
+			rc = !w && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
 			     err == 0 ? 0 : -1;
-			if (left <= 0 || (rc && err == 0))
-				err = ETIMEDOUT;
+			if (w)
+				err = w;
 		} else if (rc != 0) {
 			err = errno;
 		}
@@ -117,15 +129,14 @@ static int tcp_open(const struct httpget_url *u, const struct timespec *end,
 /* The connection, plain or TLS. */
 struct conn {
 	int fd;
+	int cancel_fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
 };
 
 static int conn_wait(const struct conn *c, short ev, const struct timespec *end)
 {
-	struct pollfd p = {.fd = c->fd, .events = ev};
-	long left = ms_left(end);
-	return left > 0 && poll(&p, 1, (int)left) == 1 ? 0 : ETIMEDOUT;
+	return wait_fd(c->fd, ev, c->cancel_fd, end);
 }
 
 /* One TLS step that may want to read or write first. */
@@ -170,16 +181,25 @@ static int tls_open(struct conn *c, const struct httpget_req *q,
 		if (rc == 1)
 			return 0;
 		int err = tls_retry(c, rc, end);
-		if (err == EPROTO) {
+		if (err) {
+			/* A hang-up queues no OpenSSL error: its reason is NULL. */
 			long v = SSL_get_verify_result(c->ssl);
+			const char *e = ERR_reason_error_string(ERR_peek_last_error());
 			snprintf(why, whysz, "TLS handshake: %s", v != X509_V_OK
 				 ? X509_verify_cert_error_string(v)
-				 : ERR_reason_error_string(ERR_peek_last_error()));
-			return EPROTO;
-		}
-		if (err)
+				 : err == EPROTO && e ? e : strerror(err));
 			return err;
+		}
 	}
+}
+
+int httpget_ca_check(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok = ctx && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1;
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : EINVAL;
 }
 
 static int conn_write(struct conn *c, const char *buf, size_t len,
@@ -274,11 +294,11 @@ int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	memset(r, 0, sizeof(*r));
 	snprintf(why, whysz, "?");
 	const struct httpget_url *u = q->url;
-	struct conn c = {.fd = -1};
+	struct conn c = {.fd = -1, .cancel_fd = q->cancel_fd};
 	size_t max = HTTPGET_HEAD_MAX + HTTPGET_BODY_MAX, len = 0;
 	char *buf = malloc(max + 1);
 	char *req = malloc(HTTPGET_PATH_MAX + HTTPGET_HOST_MAX + 1024);
-	int err = buf && req ? tcp_open(u, &end, &c.fd) : ENOMEM;
+	int err = buf && req ? tcp_open(u, q->cancel_fd, &end, &c.fd) : ENOMEM;
 	if (err)
 		snprintf(why, whysz, "connect to %s port %s: %s", u->host, u->port,
 			 strerror(err));

@@ -25,6 +25,7 @@ struct httpget_req {
 	const char *etag;    /* If-None-Match, or NULL */
 	const char *ca_file; /* https: trusted CAs, NULL/"" = the system's */
 	unsigned timeout_ms; /* the whole exchange */
+	int cancel_fd;       /* readable: give up (ECANCELED); 0 = none */
 };
 
 struct httpget_resp {
@@ -34,10 +35,14 @@ struct httpget_resp {
 	size_t len;
 };
 /* 0 with *r filled (any status), or an errno value with why saying what
- * failed (connect, TLS, timeout, a malformed or oversized answer). */
+ * failed (connect, TLS, timeout, a malformed or oversized answer).
+ * The name's resolution (getaddrinfo) is not under the deadline. */
 int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	    size_t whysz);
 void httpget_resp_free(struct httpget_resp *r);
+/* 0 when ca_file holds PEM CA certificates OpenSSL loads, else EINVAL
+ * (so that a bad file stops the start; each request reads it anew). */
+int httpget_ca_check(const char *ca_file);
 /* Parse a whole answer (status line, headers, body: Content-Length,
  * chunked, or to the end) into r; EBADMSG when malformed. */
 int httpget_parse(const char *buf, size_t len, struct httpget_resp *r);

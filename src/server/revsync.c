@@ -1,10 +1,13 @@
 /* revoked-from; see revsync.h and docs/api.md "Blocking a user". */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -25,6 +28,7 @@ struct server_revsync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	int stop_fd;          /* eventfd: readable once stopping */
 	char secret[256];     /* under mu */
 	struct httpget_url url;
 	char ca_file[256];
@@ -137,11 +141,14 @@ static void revsync_once(struct server_revsync *r)
 	struct httpget_req q = {.url = &r->url, .auth = auth,
 				.etag = r->etag[0] ? r->etag : NULL,
 				.ca_file = r->ca_file,
-				.timeout_ms = REVSYNC_TIMEOUT_MS};
+				.timeout_ms = REVSYNC_TIMEOUT_MS,
+				.cancel_fd = r->stop_fd};
 	int err = revsync_auth(r, auth, sizeof(auth));
 	if (!err)
 		err = httpget(&q, &h, why, sizeof(why));
 	explicit_bzero(auth, sizeof(auth));
+	if (err == ECANCELED)
+		return; /* stopping: nothing to say */
 	if (!err && h.status == 200) {
 		revsync_apply(r, &h);
 	} else if (!err && h.status == 304) {
@@ -193,16 +200,31 @@ int server_revsync_start(struct server_revsync **rp, const struct config *c,
 	r->interval_s = c->revoked_interval ? c->revoked_interval : 5;
 	memcpy(r->workers, workers, n * sizeof(*workers));
 	r->nworkers = n;
+	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->stop_fd < 0) {
+		free(r);
+		return EMFILE;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	cond_init_mono(&r->cv);
 	if (pthread_create(&r->thr, NULL, revsync_main, r) != 0) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);
+		close(r->stop_fd);
 		free(r);
 		return EAGAIN;
 	}
 	*rp = r;
 	return 0;
+}
+
+int server_revsync_check(const struct config *c, FILE *err)
+{
+	if (!c->revoked_ca_file[0] || httpget_ca_check(c->revoked_ca_file) == 0)
+		return 0;
+	fprintf(err, "turnstone: cannot load 'revoked-ca-file' %s: no readable "
+		"PEM CA certificate\n", c->revoked_ca_file);
+	return EINVAL;
 }
 
 void server_revsync_secret(struct server_revsync *r, const char *secret)
@@ -222,7 +244,10 @@ void server_revsync_stop(struct server_revsync *r)
 	r->stop = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+	/* A poll in flight gives up now, not at its 5 s deadline. */
+	(void)!write(r->stop_fd, &(uint64_t){1}, sizeof(uint64_t));
 	pthread_join(r->thr, NULL);
+	close(r->stop_fd);
 	explicit_bzero(r->secret, sizeof(r->secret));
 	turn_revoked_put(r->last);
 	pthread_cond_destroy(&r->cv);

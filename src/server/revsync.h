@@ -12,6 +12,9 @@ struct server_revsync;
  * outlive it. 0 or an errno value. */
 int server_revsync_start(struct server_revsync **rp, const struct config *c,
 			 struct net_worker *const *workers, unsigned n);
+/* The start's checks that need files: revoked-ca-file must load. 0 or
+ * EINVAL, said on err naming the key. */
+int server_revsync_check(const struct config *c, FILE *err);
 /* A reload's first static-auth-secret (rotation). Thread-safe. */
 void server_revsync_secret(struct server_revsync *r, const char *secret);
 /* Stops and joins the thread, frees r (NULL is fine). */

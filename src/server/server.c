@@ -339,6 +339,7 @@ int server_main(int argc, char **argv)
 	int rc = 2, ready_fd = -1; /* ready_fd: daemon.h */
 	if (server_load(&s->cfg, argc, argv, stderr) != 0 ||
 	    server_load_api(&s->cfg, &s->acfg, stderr) != 0 ||
+	    server_revsync_check(&s->cfg, stderr) != 0 ||
 	    server_privs_resolve(&s->cfg, &s->privs, stderr) != 0)
 		goto out;
 	s->acfg.drain_h = server_api_drain;

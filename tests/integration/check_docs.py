@@ -129,6 +129,7 @@ def example_lines_valid(binary, example, keys):
     db.close()
     files = {"/etc/turnstone/cert.pem": crt, "/etc/turnstone/key.pem": key,
              "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh,
+             "/etc/turnstone/api-ca.pem": crt,
              "/var/lib/turn/turndb": turndb}
     bad = []
     for key, idx in sorted(keys.items()):

@@ -65,6 +65,13 @@ def endpoint_cases(c):
     ac.expect_error("one that lives 10 days: 401", revoked(
         c, basic(far, tc.rest_password(c.secret, far))), 401,
         "invalid_token")
+    # The API mints "<expiry>:acme:eve" with the same platform secret for
+    # every end user: those must not list other customers' blocked users.
+    ue, pe = bc.mint(c, "eve")
+    if ue:
+        ac.expect_error("an end user's credential from POST /v1/ice-servers:"
+                        " 401", revoked(c, basic(ue, pe)), 401,
+                        "invalid_token")
     ac.expect_error("garbage Basic: 401", revoked(
         c, {"Authorization": "Basic !!!"}), 401, "invalid_token")
     ac.expect_error("POST /v1/revoked: 405", ac.req(

@@ -91,6 +91,20 @@ grep -q "TLS handshake: .*the last list stays" "$bad_log" &&
 	ts_fail "a certificate another CA signed: refused, said" \
 		"$(grep revoked-from "$bad_log")"
 
+# A revoked-ca-file that cannot be loaded is a startup error naming it,
+# as for api-cert: else the node would run without the list, warning.
+echo "not a certificate" >"$TS_TMP/notca.pem"
+for f in "$TS_TMP/none.pem" "$TS_TMP/notca.pem"; do
+	out=$(timeout -k 1 10 "$TS_BIN" serve --use-auth-secret --static-auth-secret x \
+		--listening-port "$(ts_pick_port)" --revoked-ca-file "$f" \
+		--revoked-from "https://127.0.0.1:$api2/v1/revoked" --check-config 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && [[ $out == *"'revoked-ca-file' $f"* ]] &&
+		ts_pass "revoked-ca-file ${f##*/}: startup error naming the key" ||
+		ts_fail "revoked-ca-file ${f##*/}: startup error naming the key" \
+			"status $rc: $out"
+done
+
 # The secret signs requests; it must not reach the log.
 if grep -qF -- "$TS_SECRET" <(tail -n +2 "$b_log"); then
 	ts_fail "no secret in node B's log"

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "server/httpget.h"
 
@@ -103,6 +108,7 @@ struct srv {
 	const char *answer;
 	char req[2048];
 	bool silent; /* accept and never answer */
+	bool hangup; /* accept and close at once */
 	pthread_t thr;
 };
 
@@ -112,6 +118,10 @@ static void *srv_run(void *arg)
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
+	if (s->hangup) {
+		close(fd);
+		return NULL;
+	}
 	size_t n = 0;
 	while (n < sizeof(s->req) - 1 && !strstr(s->req, "\r\n\r\n")) {
 		ssize_t k = recv(fd, s->req + n, sizeof(s->req) - 1 - n, 0);
@@ -200,6 +210,193 @@ static void test_get_fails(void **state)
 	assert_non_null(strstr(why, "connect to 127.0.0.1"));
 }
 
+
+/* A self-signed certificate naming san ("IP:127.0.0.1", "DNS:localhost"),
+ * its key in *pkp, its PEM in path (what the client is told to trust). */
+static X509 *make_cert(const char *san, EVP_PKEY **pkp, const char *path)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	assert_non_null(pk);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pk);
+	X509_NAME *nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"turnstone test", -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3,
+						  NID_subject_alt_name, san);
+	assert_non_null(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "CA:TRUE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	*pkp = pk;
+	return x;
+}
+
+/* A loopback TLS server answering n connections with s->answer; with
+ * notify false it closes without a close_notify, as some servers do. */
+struct tsrv {
+	struct srv s;
+	SSL_CTX *ctx;
+	unsigned n;
+	bool notify;
+};
+
+static void *tsrv_run(void *arg)
+{
+	struct tsrv *t = arg;
+	for (unsigned i = 0; i < t->n; i++) {
+		int fd = accept(t->s.lfd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		SSL *ssl = SSL_new(t->ctx);
+		SSL_set_fd(ssl, fd);
+		if (SSL_accept(ssl) == 1) {
+			char req[2048];
+			(void)SSL_read(ssl, req, sizeof(req));
+			SSL_write(ssl, t->s.answer, (int)strlen(t->s.answer));
+			if (t->notify)
+				SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+		close(fd);
+	}
+	ERR_clear_error();
+	return NULL;
+}
+
+static void tsrv_start(struct tsrv *t, X509 *x, EVP_PKEY *pk)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	t->ctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(SSL_CTX_use_certificate(t->ctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(t->ctx, pk), 1);
+	t->s.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(t->s.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(t->s.lfd, 4), 0);
+	getsockname(t->s.lfd, (struct sockaddr *)&a, &al);
+	t->s.port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&t->s.thr, NULL, tsrv_run, t), 0);
+}
+
+static int tget(const char *host, uint16_t port, const char *ca,
+		struct httpget_resp *r, char *why)
+{
+	char url[96];
+	struct httpget_url u;
+	snprintf(url, sizeof(url), "https://%s:%u/v1/revoked", host, port);
+	assert_int_equal(httpget_url_parse(url, &u), 0);
+	struct httpget_req q = {.url = &u, .ca_file = ca, .timeout_ms = 3000};
+	return httpget(&q, r, why, 128);
+}
+
+#define OK_ANSWER "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+/* The certificate is checked (chain, and the URL's IP address or name),
+ * and one failed handshake does not fail the polls after it: the
+ * thread's OpenSSL error queue is left empty, or SSL_get_error() reads
+ * the old error as this connection's. */
+static void test_tls(void **state)
+{
+	(void)state;
+	/* A side that gives up writes to a closed socket: the daemon, too,
+	 * ignores SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	char dir[] = "/tmp/ts-httpget-XXXXXX", good[64], other[64], wrongip[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(good, sizeof(good), "%s/good.pem", dir);
+	snprintf(other, sizeof(other), "%s/other.pem", dir);
+	snprintf(wrongip, sizeof(wrongip), "%s/wrongip.pem", dir);
+	EVP_PKEY *pk, *pk2, *pk3;
+	X509 *x = make_cert("IP:127.0.0.1,DNS:localhost", &pk, good);
+	X509 *x2 = make_cert("IP:127.0.0.1", &pk2, other);
+	X509 *x3 = make_cert("IP:127.0.0.2,DNS:example.com", &pk3, wrongip);
+	struct tsrv t = {.s.answer = OK_ANSWER, .n = 5, .notify = true};
+	struct tsrv w = {.s.answer = OK_ANSWER, .n = 2, .notify = true};
+	struct httpget_resp r;
+	char why[128];
+	tsrv_start(&t, x, pk);
+	tsrv_start(&w, x3, pk3);
+	assert_int_equal(tget("127.0.0.1", t.s.port, other, &r, why), EPROTO);
+	assert_non_null(strstr(why, "TLS handshake"));
+	assert_int_equal(tget("127.0.0.1", t.s.port, good, &r, why), 0);
+	assert_int_equal(r.status, 200);
+	httpget_resp_free(&r);
+	assert_int_equal(tget("localhost", t.s.port, good, &r, why), 0);
+	httpget_resp_free(&r);
+	assert_int_equal(tget("127.0.0.1", t.s.port, good, &r, why), 0);
+	httpget_resp_free(&r);
+	/* Trusted, but naming another address or name than the URL's. */
+	assert_int_equal(tget("127.0.0.1", w.s.port, wrongip, &r, why), EPROTO);
+	assert_int_equal(tget("localhost", w.s.port, wrongip, &r, why), EPROTO);
+	/* CAs that cannot be loaded: no handshake at all. */
+	assert_int_equal(tget("127.0.0.1", t.s.port, "/nonexistent.pem", &r,
+			      why), EINVAL);
+	assert_non_null(strstr(why, "/nonexistent.pem"));
+	srv_stop(&t.s);
+	srv_stop(&w.s);
+	/* A server that closes without close_notify: the answer stands,
+	 * and so does the next poll's. */
+	struct tsrv c = {.s.answer = OK_ANSWER, .n = 2};
+	tsrv_start(&c, x, pk);
+	assert_int_equal(tget("127.0.0.1", c.s.port, good, &r, why), 0);
+	httpget_resp_free(&r);
+	assert_int_equal(tget("127.0.0.1", c.s.port, good, &r, why), 0);
+	httpget_resp_free(&r);
+	srv_stop(&c.s);
+	/* A handshake that times out or is hung up on says so. */
+	struct srv q = {.silent = true};
+	srv_start(&q);
+
+	char url[64];
+	struct httpget_url u;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/", q.port);
+	assert_int_equal(httpget_url_parse(url, &u), 0);
+	struct httpget_req rq = {.url = &u, .ca_file = good, .timeout_ms = 200};
+	assert_int_equal(httpget(&rq, &r, why, sizeof(why)), ETIMEDOUT);
+	if (!strstr(why, "TLS handshake"))
+		fail_msg("a handshake timing out says '%s'", why);
+	srv_stop(&q);
+	struct srv h = {.hangup = true};
+	srv_start(&h);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/", h.port);
+	assert_int_equal(httpget_url_parse(url, &u), 0);
+	rq.timeout_ms = 2000;
+	assert_int_not_equal(httpget(&rq, &r, why, sizeof(why)), 0);
+	if (!strstr(why, "TLS handshake") || strstr(why, "(null)"))
+		fail_msg("a handshake hung up on says '%s'", why);
+	srv_stop(&h);
+	SSL_CTX_free(t.ctx);
+	SSL_CTX_free(w.ctx);
+	SSL_CTX_free(c.ctx);
+	X509_free(x);
+	X509_free(x2);
+	X509_free(x3);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(pk2);
+	EVP_PKEY_free(pk3);
+	unlink(good);
+	unlink(other);
+	unlink(wrongip);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_get_fails),
+		cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
