@@ -92,17 +92,18 @@ static const char *const store_migrations[] = {
 	" created INTEGER NOT NULL,"
 	" PRIMARY KEY (account_id, sub));",
 	/* 5: a deleted account's name, until every credential minted for it
-	 * has expired (its max_ttl, and a minute of clock skew): TURN goes
-	 * on refusing them as for a disabled account. Triggers, so that a
-	 * delete by any writer (the daemon, the CLI) leaves one; creating
-	 * the name again lifts it. */
+	 * has expired: TURN goes on refusing them as for a disabled
+	 * account. A week and a minute, the longest any maxTtl allows (not
+	 * the account's own, which may have been lowered after minting).
+	 * Triggers, so that a delete by any writer (the daemon, the CLI)
+	 * leaves one; creating the name again lifts it. */
 	"CREATE TABLE deleted_accounts ("
 	" name TEXT PRIMARY KEY,"
 	" until INTEGER NOT NULL);"
 	"CREATE TRIGGER accounts_deleted AFTER DELETE ON accounts BEGIN"
 	" DELETE FROM deleted_accounts WHERE until < unixepoch();"
 	" INSERT OR REPLACE INTO deleted_accounts (name, until)"
-	"  VALUES (OLD.name, unixepoch() + OLD.max_ttl + 60);"
+	"  VALUES (OLD.name, unixepoch() + 604800 + 60);"
 	" END;"
 	"CREATE TRIGGER accounts_created AFTER INSERT ON accounts BEGIN"
 	" DELETE FROM deleted_accounts WHERE name = NEW.name;"
