@@ -98,7 +98,7 @@ static int tcp_open(const struct httpget_url *u, int cancel_fd,
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV}, *ai = NULL;
 	if (getaddrinfo(u->host, u->port, &hints, &ai) != 0)
-		return EHOSTUNREACH;
+		return ENXIO; /* said as "cannot resolve" by httpget */
 	int err = ECONNREFUSED;
 	for (struct addrinfo *a = ai; a && *fdp < 0 && err != ECANCELED;
 	     a = a->ai_next) {
@@ -299,7 +299,9 @@ int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	char *buf = malloc(max + 1);
 	char *req = malloc(HTTPGET_PATH_MAX + HTTPGET_HOST_MAX + 1024);
 	int err = buf && req ? tcp_open(u, q->cancel_fd, &end, &c.fd) : ENOMEM;
-	if (err)
+	if (err == ENXIO)
+		snprintf(why, whysz, "cannot resolve '%s'", u->host);
+	else if (err)
 		snprintf(why, whysz, "connect to %s port %s: %s", u->host, u->port,
 			 strerror(err));
 	if (!err && u->tls)

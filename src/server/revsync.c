@@ -159,7 +159,8 @@ static void revsync_once(struct server_revsync *r)
 		if (!err)
 			snprintf(why, sizeof(why), "HTTP status %d%s", h.status,
 				 h.status == 401 ? " (is this node's first "
-				 "static-auth-secret one of the API's?)" : "");
+				 "static-auth-secret one of the API's, and its "
+				 "clock within a minute of the API's?)" : "");
 		if (!r->failing)
 			log_warn("revoked-from %s://%s:%s%s: %s; the last list "
 				 "stays", r->url.tls ? "https" : "http", r->url.host,
