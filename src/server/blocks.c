@@ -62,6 +62,8 @@ void server_api_dir(void *arg, const struct store_snap *snap)
 		net_worker_set_revoked(s->workers[i], r);
 	turn_revoked_put(s->revoked);
 	s->revoked = r;
+	atomic_store(&s->rvstat.users, snap->nblocks);
+	atomic_store(&s->rvstat.accounts, na);
 	if (snap->nblocks || na)
 		log_info("TURN refuses the credentials of %zu blocked users "
 			 "and %zu disabled or deleted accounts", snap->nblocks, na);

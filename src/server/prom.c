@@ -138,12 +138,38 @@ static void render_server(const struct prom_view *v, FILE *f)
 		(unsigned long long)v->usage_dropped);
 }
 
+/* What TURN refuses (docs/api.md, "Blocking a user"); with revoked-from,
+ * whether this node still hears from the API: alert on a last sync that
+ * grows old. */
+static void render_revoked(const struct prom_view *v, FILE *f)
+{
+	head(f, "revoked_users", "gauge",
+	     "Blocked end users whose credentials TURN refuses.");
+	fprintf(f, "turnstone_revoked_users %llu\n",
+		(unsigned long long)v->rv_users);
+	head(f, "revoked_accounts", "gauge",
+	     "Disabled or recently deleted accounts whose credentials TURN refuses.");
+	fprintf(f, "turnstone_revoked_accounts %llu\n",
+		(unsigned long long)v->rv_accounts);
+	if (!v->rv_polling)
+		return;
+	head(f, "revoked_sync_failures_total", "counter",
+	     "revoked-from polls that failed and kept the last list.");
+	fprintf(f, "turnstone_revoked_sync_failures_total %llu\n",
+		(unsigned long long)v->rv_failures);
+	head(f, "revoked_last_sync_timestamp_seconds", "gauge",
+	     "Unix time of the last revoked-from poll that succeeded (0: none yet).");
+	fprintf(f, "turnstone_revoked_last_sync_timestamp_seconds %lld\n",
+		(long long)v->rv_last_ok);
+}
+
 void prom_render(const struct prom_view *v, FILE *f)
 {
 	render_allocs(v, f);
 	render_traffic(v, f);
 	render_auth(v, f);
 	render_server(v, f);
+	render_revoked(v, f);
 }
 
 static enum MHD_Result prom_reply(struct MHD_Connection *c, unsigned status,

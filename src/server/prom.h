@@ -19,6 +19,12 @@ struct prom_view {
 	unsigned ports_free, ports_total;
 	uint64_t bps_granted;
 	uint64_t usage_dropped;
+	/* The revoked set (blocks.c, revsync.c): its size, and for
+	 * revoked-from the failed polls and the last good one (unix s). */
+	uint64_t rv_users, rv_accounts;
+	bool rv_polling;
+	uint64_t rv_failures;
+	int64_t rv_last_ok;
 };
 
 /* Writes the exposition text for v to f. */

@@ -39,6 +39,7 @@ struct server_revsync {
 	bool synced, failing;
 	struct turn_revoked *last; /* what the workers were given */
 	size_t nusers, naccounts;
+	struct server_rvstat *st;
 };
 
 /* Strings of one array into a heap vector (pointing into the JSON). */
@@ -101,6 +102,12 @@ static int revsync_auth(struct server_revsync *r, char *out, size_t sz)
 	return err;
 }
 
+static void revsync_failed(struct server_revsync *r)
+{
+	r->failing = true;
+	atomic_fetch_add(&r->st->poll_failures, 1);
+}
+
 static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h)
 {
 	struct turn_revoked *set = NULL;
@@ -111,7 +118,7 @@ static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h
 		if (!r->failing)
 			log_warn("revoked-from: the answer is not a revoked list "
 				 "(%s)", strerror(err));
-		r->failing = true;
+		revsync_failed(r);
 		return;
 	}
 	/* The same lists again (another change at the API): the workers
@@ -132,7 +139,10 @@ static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h
 	r->failing = false;
 	r->nusers = nu;
 	r->naccounts = na;
+	atomic_store(&r->st->users, nu);
+	atomic_store(&r->st->accounts, na);
 }
+
 
 static void revsync_once(struct server_revsync *r)
 {
@@ -165,8 +175,10 @@ static void revsync_once(struct server_revsync *r)
 			log_warn("revoked-from %s://%s:%s%s: %s; the last list "
 				 "stays", r->url.tls ? "https" : "http", r->url.host,
 				 r->url.port, r->url.path, why);
-		r->failing = true;
+		revsync_failed(r);
 	}
+	if (!r->failing)
+		atomic_store(&r->st->last_ok, (int64_t)time(NULL));
 	httpget_resp_free(&h);
 }
 
@@ -186,7 +198,8 @@ static void *revsync_main(void *arg)
 }
 
 int server_revsync_start(struct server_revsync **rp, const struct config *c,
-			 struct net_worker *const *workers, unsigned n)
+			 struct net_worker *const *workers, unsigned n,
+			 struct server_rvstat *st)
 {
 	struct server_revsync *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -200,6 +213,7 @@ int server_revsync_start(struct server_revsync **rp, const struct config *c,
 	snprintf(r->secret, sizeof(r->secret), "%s", c->secrets[0]);
 	r->interval_s = c->revoked_interval ? c->revoked_interval : 5;
 	memcpy(r->workers, workers, n * sizeof(*workers));
+	r->st = st;
 	r->nworkers = n;
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->stop_fd < 0) {

@@ -4,14 +4,28 @@
  * (blocks.c). On its own thread; a failed poll keeps the last list. */
 #ifndef TS_SERVER_REVSYNC_H
 #define TS_SERVER_REVSYNC_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "net/net.h"
 #include "server/config.h"
 
+/* What the TURN side refuses, for Prometheus (read on its thread):
+ * written by blocks.c (this daemon's API) or the poller below. */
+struct server_rvstat {
+	_Atomic uint64_t users, accounts; /* in the set the workers hold */
+	bool polling;                     /* revoked-from is set */
+	_Atomic uint64_t poll_failures;   /* polls that kept the last list */
+	_Atomic int64_t last_ok;          /* unix s of the last good poll, 0 */
+};
+
 struct server_revsync;
-/* Starts polling c->revoked_from with c->secrets[0]; workers must
+/* Starts polling c->revoked_from with c->secrets[0]; workers and st must
  * outlive it. 0 or an errno value. */
 int server_revsync_start(struct server_revsync **rp, const struct config *c,
-			 struct net_worker *const *workers, unsigned n);
+			 struct net_worker *const *workers, unsigned n,
+			 struct server_rvstat *st);
 /* The start's checks that need files: revoked-ca-file must load. 0 or
  * EINVAL, said on err naming the key. */
 int server_revsync_check(const struct config *c, FILE *err);

@@ -96,6 +96,9 @@ static int server_start_workers(struct server *s)
 {
 	if (s->cfg.no_turn)
 		return 0;
+	/* Fixed before the exporter's thread starts reading it. */
+	s->rvstat.polling = s->cfg.revoked_from[0] != '\0';
+	s->obs.rv = &s->rvstat;
 	int err = server_obs_attach(&s->obs, &s->cfg, s->workers, s->nworkers, s->sh);
 	if (err)
 		return err;
@@ -385,7 +388,8 @@ int server_main(int argc, char **argv)
 	if (s->cfg.api_port && api_start(&s->api, &s->acfg) != 0)
 		goto out;
 	if (s->cfg.revoked_from[0] &&
-	    server_revsync_start(&s->revsync, &s->cfg, s->workers, s->nworkers)) {
+	    server_revsync_start(&s->revsync, &s->cfg, s->workers, s->nworkers,
+				 &s->rvstat)) {
 		log_err("revoked-from: cannot start polling");
 		goto out;
 	}

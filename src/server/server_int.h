@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "net/net.h"
 #include "server/config.h"
+#include "server/revsync.h"
 #include "turn/turn.h"
 
 /* A turn_cfg and the policy it points to: built together, freed together. */
@@ -79,6 +80,7 @@ struct server_obs {
 	unsigned nworkers;
 	struct turn_shared *sh;
 	unsigned nports;
+	const struct server_rvstat *rv; /* the revoked set's figures */
 };
 /* Before the workers start: open --usage-log and --db, start the writer. */
 int server_obs_open(struct server_obs *o, const struct config *c);
@@ -152,6 +154,7 @@ struct server {
 	struct net_worker *workers[SERVER_MAX_WORKERS];
 	struct api *api;
 	struct server_revsync *revsync; /* revoked-from (revsync.c) */
+	struct server_rvstat rvstat;    /* for Prometheus (revsync.h) */
 	struct api_cfg acfg;
 	/* The revoked set last handed to the workers (blocks.c); only the
 	 * API's directory refresh touches it, one at a time. */

@@ -54,6 +54,13 @@ static void obs_view(void *arg, struct prom_view *v)
 	v->ports_total = o->nports;
 	v->bps_granted = turn_shared_bps_granted(o->sh);
 	v->usage_dropped = o->usage ? usage_log_dropped(o->usage) : 0;
+	if (o->rv) {
+		v->rv_users = atomic_load(&o->rv->users);
+		v->rv_accounts = atomic_load(&o->rv->accounts);
+		v->rv_polling = o->rv->polling;
+		v->rv_failures = atomic_load(&o->rv->poll_failures);
+		v->rv_last_ok = atomic_load(&o->rv->last_ok);
+	}
 }
 
 int server_obs_attach(struct server_obs *o, const struct config *c,

@@ -20,10 +20,17 @@ fi
 
 ts_start_api "$TS_BIN" || exit 1
 a_pid=$TS_PID a_log=$TS_LOG api_port=$TS_API_PORT
+prom=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
 	--allow-loopback-peers --revoked-interval 1 \
+	--prometheus --prometheus-port "$prom" \
 	--revoked-from "http://127.0.0.1:$api_port/v1/revoked" || exit 1
 b_port=$TS_PORT b_log=$TS_LOG
+# metric NAME: its value on node B's exporter ("" when absent).
+metric() {
+	curl -s --max-time 5 "http://127.0.0.1:$prom/metrics" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
 
 ts_python_checks "fleet cases" "$TS_DIR/revoked_cases.py" cases \
 	--api-port "$api_port" --b-port "$b_port" --admin-token "$TS_ADMIN_TOKEN" \
@@ -32,6 +39,15 @@ if grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$b_l
 	ts_pass "node B logs what it refuses"
 else
 	ts_fail "node B logs what it refuses" "not in $b_log"
+fi
+
+users=$(metric turnstone_revoked_users) last=$(metric turnstone_revoked_last_sync_timestamp_seconds)
+fails=$(metric turnstone_revoked_sync_failures_total)
+if [ "$users" = 1 ] && [ "$fails" = 0 ] && [ "${last:-0}" -ge $(($(date +%s) - 5)) ]; then
+	ts_pass "node B's metrics: 1 revoked user, a recent sync, no failure"
+else
+	ts_fail "node B's metrics: 1 revoked user, a recent sync, no failure" \
+		"users '$users' last '$last' failures '$fails'"
 fi
 
 # A goes away: B says so once, and keeps the last list.
@@ -52,6 +68,12 @@ sleep 2.2 # two more failed polls: said once, not each time
 n=$(grep -c "the last list stays" "$b_log")
 if [ "$n" = 1 ]; then ts_pass "the warning is said once"; else
 	ts_fail "the warning is said once" "$n times"; fi
+fails=$(metric turnstone_revoked_sync_failures_total)
+if [ "${fails:-0}" -ge 2 ] && [ "$(metric turnstone_revoked_users)" = 1 ]; then
+	ts_pass "node B's metrics count each failed poll, the list kept ($fails)"
+else
+	ts_fail "node B's metrics count each failed poll, the list kept" "failures '$fails'"
+fi
 # Over HTTPS: A again, its API on TLS, and two B nodes: one trusting
 # A's certificate (it gets the list: mallory is refused), one trusting
 # another (the handshake fails, said once; it has no list).

@@ -194,6 +194,28 @@ static void test_prom_text(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(text, want[i]))
 			fail_msg("missing '%s' in:\n%s", want[i], text);
+	/* No revoked-from: the set's size, not the poll's figures. */
+	assert_non_null(strstr(text, "turnstone_revoked_users 0\n"));
+	assert_null(strstr(text, "revoked_sync_failures_total"));
+	free(text);
+	v.rv_users = 3;
+	v.rv_accounts = 1;
+	v.rv_polling = true;
+	v.rv_failures = 2;
+	v.rv_last_ok = 1764000000;
+	f = open_memstream(&text, &len);
+	prom_render(&v, f);
+	fclose(f);
+	const char *rv[] = {
+		"# TYPE turnstone_revoked_users gauge\nturnstone_revoked_users 3\n",
+		"turnstone_revoked_accounts 1\n",
+		"# TYPE turnstone_revoked_sync_failures_total counter\n"
+		"turnstone_revoked_sync_failures_total 2\n",
+		"turnstone_revoked_last_sync_timestamp_seconds 1764000000\n",
+	};
+	for (size_t i = 0; i < sizeof(rv) / sizeof(rv[0]); i++)
+		if (!strstr(text, rv[i]))
+			fail_msg("missing '%s' in:\n%s", rv[i], text);
 	free(text);
 }
 
