@@ -8,8 +8,8 @@
  * with a TURN REST credential of its own making, in HTTP Basic: user
  * "<expiry>:<name>" (no ':' in the name, unlike every end user's
  * "<expiry>:<account>:<sub>"), password base64(HMAC-SHA1(secret, user)).
- * No new secret needs handing out. The answer carries an ETag (the store's version), so an
- * unchanged list costs a 304. */
+ * No new secret needs handing out. The answer carries an ETag (a hash
+ * of the lists), so an unchanged list costs a 304. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
