@@ -50,6 +50,33 @@ else
 		"users '$users' last '$last' failures '$fails'"
 fi
 
+# A node whose secret the API does not know gets 401s (said once, with
+# a hint); rotated to the right one by SIGHUP, its next poll signs with
+# it and the list arrives.
+conf=$TS_TMP/c.conf
+printf 'use-auth-secret\nstatic-auth-secret=not-the-platform-secret\n' >"$conf"
+ts_start_server "$TS_BIN" -c "$conf" --allow-loopback-peers --revoked-interval 1 \
+	--revoked-from "http://127.0.0.1:$api_port/v1/revoked" || exit 1
+c_pid=$TS_PID c_log=$TS_LOG
+for _ in $(seq 1 40); do
+	grep -q "HTTP status 401" "$c_log" && break
+	sleep 0.1
+done
+grep -q "HTTP status 401 (is this node's first static-auth-secret one of the API's" "$c_log" &&
+	ts_pass "a node with another secret: 401, said with a hint" ||
+	ts_fail "a node with another secret: 401, said with a hint" "$(grep revoked-from "$c_log")"
+printf 'use-auth-secret\nstatic-auth-secret=%s\n' "$TS_SECRET" >"$conf"
+kill -HUP "$c_pid"
+for _ in $(seq 1 40); do
+	grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$c_log" && break
+	sleep 0.1
+done
+grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$c_log" &&
+	ts_pass "the secret rotated by SIGHUP signs the next poll" ||
+	ts_fail "the secret rotated by SIGHUP signs the next poll" "$(grep -E 'revoked-from|reload' "$c_log")"
+grep -qF -- "$TS_SECRET" <(tail -n +2 "$c_log") &&
+	ts_fail "no secret in node C's log" || ts_pass "no secret in node C's log"
+
 # A goes away: B says so once, and keeps the last list.
 ts_stop_server "$a_pid" "$a_log"
 ts_forget_server "$a_pid"
