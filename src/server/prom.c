@@ -141,26 +141,29 @@ static void render_server(const struct prom_view *v, FILE *f)
 /* What TURN refuses (docs/api.md, "Blocking a user"); with revoked-from,
  * whether this node still hears from the API: alert on a last sync that
  * grows old. */
+static void render_value(FILE *f, const char *name, const char *type,
+			 const char *help, long long value)
+{
+	head(f, name, type, help);
+	fprintf(f, "turnstone_%s %lld\n", name, value);
+}
+
 static void render_revoked(const struct prom_view *v, FILE *f)
 {
-	head(f, "revoked_users", "gauge",
-	     "Blocked end users whose credentials TURN refuses.");
-	fprintf(f, "turnstone_revoked_users %llu\n",
-		(unsigned long long)v->rv_users);
-	head(f, "revoked_accounts", "gauge",
-	     "Disabled or recently deleted accounts whose credentials TURN refuses.");
-	fprintf(f, "turnstone_revoked_accounts %llu\n",
-		(unsigned long long)v->rv_accounts);
+	render_value(f, "revoked_users", "gauge",
+		     "Blocked end users whose credentials TURN refuses.",
+		     (long long)v->rv_users);
+	render_value(f, "revoked_accounts", "gauge",
+		     "Disabled or recently deleted accounts whose credentials "
+		     "TURN refuses.", (long long)v->rv_accounts);
 	if (!v->rv_polling)
 		return;
-	head(f, "revoked_sync_failures_total", "counter",
-	     "revoked-from polls that failed and kept the last list.");
-	fprintf(f, "turnstone_revoked_sync_failures_total %llu\n",
-		(unsigned long long)v->rv_failures);
-	head(f, "revoked_last_sync_timestamp_seconds", "gauge",
-	     "Unix time of the last revoked-from poll that succeeded (0: none yet).");
-	fprintf(f, "turnstone_revoked_last_sync_timestamp_seconds %lld\n",
-		(long long)v->rv_last_ok);
+	render_value(f, "revoked_sync_failures_total", "counter",
+		     "revoked-from polls that failed and kept the last list.",
+		     (long long)v->rv_failures);
+	render_value(f, "revoked_last_sync_timestamp_seconds", "gauge",
+		     "Unix time of the last revoked-from poll that succeeded "
+		     "(0: none yet).", (long long)v->rv_last_ok);
 }
 
 void prom_render(const struct prom_view *v, FILE *f)

@@ -26,6 +26,14 @@ ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
 	--prometheus --prometheus-port "$prom" \
 	--revoked-from "http://127.0.0.1:$api_port/v1/revoked" || exit 1
 b_port=$TS_PORT b_log=$TS_LOG
+# wait_log FILE TEXT: up to 4 s for a line holding TEXT (grep -E).
+wait_log() {
+	for _ in $(seq 1 40); do
+		grep -qE -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # metric NAME: its value on node B's exporter ("" when absent).
 metric() {
 	curl -s --max-time 5 "http://127.0.0.1:$prom/metrics" |
@@ -58,19 +66,13 @@ printf 'use-auth-secret\nstatic-auth-secret=not-the-platform-secret\n' >"$conf"
 ts_start_server "$TS_BIN" -c "$conf" --allow-loopback-peers --revoked-interval 1 \
 	--revoked-from "http://127.0.0.1:$api_port/v1/revoked" || exit 1
 c_pid=$TS_PID c_log=$TS_LOG
-for _ in $(seq 1 40); do
-	grep -q "HTTP status 401" "$c_log" && break
-	sleep 0.1
-done
+wait_log "$c_log" "HTTP status 401"
 grep -q "HTTP status 401 (is this node's first static-auth-secret one of the API's" "$c_log" &&
 	ts_pass "a node with another secret: 401, said with a hint" ||
 	ts_fail "a node with another secret: 401, said with a hint" "$(grep revoked-from "$c_log")"
 printf 'use-auth-secret\nstatic-auth-secret=%s\n' "$TS_SECRET" >"$conf"
 kill -HUP "$c_pid"
-for _ in $(seq 1 40); do
-	grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$c_log" && break
-	sleep 0.1
-done
+wait_log "$c_log" "revoked-from: TURN refuses the credentials of 1 blocked users"
 grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$c_log" &&
 	ts_pass "the secret rotated by SIGHUP signs the next poll" ||
 	ts_fail "the secret rotated by SIGHUP signs the next poll" "$(grep -E 'revoked-from|reload' "$c_log")"
@@ -80,10 +82,7 @@ grep -qF -- "$TS_SECRET" <(tail -n +2 "$c_log") &&
 # A goes away: B says so once, and keeps the last list.
 ts_stop_server "$a_pid" "$a_log"
 ts_forget_server "$a_pid"
-for _ in $(seq 1 40); do
-	grep -q "the last list stays" "$b_log" && break
-	sleep 0.1
-done
+wait_log "$b_log" "the last list stays"
 if grep -q "revoked-from http://127.0.0.1:$api_port/v1/revoked: .*the last list stays" "$b_log"; then
 	ts_pass "node B warns when A cannot be reached"
 else
@@ -124,11 +123,8 @@ ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
 	--allow-loopback-peers --revoked-interval 1 --revoked-ca-file "$other_ca" \
 	--revoked-from "https://127.0.0.1:$api2/v1/revoked" || exit 1
 bad_log=$TS_LOG
-for _ in $(seq 1 40); do
-	grep -q "revoked-from: TURN refuses" "$tls_log" &&
-		grep -q "the last list stays" "$bad_log" && break
-	sleep 0.1
-done
+wait_log "$tls_log" "revoked-from: TURN refuses"
+wait_log "$bad_log" "the last list stays"
 grep -q "revoked-from: TURN refuses the credentials of 1 blocked users" "$tls_log" &&
 	ts_pass "over HTTPS with revoked-ca-file: the list arrives" ||
 	ts_fail "over HTTPS with revoked-ca-file: the list arrives" "not in $tls_log"
