@@ -82,23 +82,31 @@ static void worker_close_listeners(struct net_worker *w)
 	w->ntcp = 0;
 }
 
+/* What another thread left for this worker, or NULL. A plain load
+ * first: the exchange is a locked instruction, and this runs at every
+ * wake of the loop, while something is left there only on a reload or a
+ * store change. */
+#define WORKER_TAKE(p)                                                 \
+	(atomic_load_explicit((p), memory_order_relaxed)              \
+		 ? atomic_exchange((p), NULL) : NULL)
+
 static bool worker_step(struct net_worker *w)
 {
-	const struct turn_cfg *cfg = atomic_exchange(&w->pending_cfg, NULL);
+	const struct turn_cfg *cfg = WORKER_TAKE(&w->pending_cfg);
 	if (cfg) {
 		turn_srv_set_cfg(w->srv, cfg);
 		atomic_store(&w->cfg_used, cfg);
 	}
-	struct turn_revoked *rv = atomic_exchange(&w->pending_rv, NULL);
+	struct turn_revoked *rv = WORKER_TAKE(&w->pending_rv);
 	if (rv)
 		turn_srv_set_revoked(w->srv, rv);
-	const struct net_tls *tls = atomic_exchange(&w->pending_tls, NULL);
+	const struct net_tls *tls = WORKER_TAKE(&w->pending_tls);
 	if (tls) {
 		w->tls = tls;
 		net_dtls_set_ctx(w);
 		atomic_store(&w->tls_used, tls);
 	}
-	const struct net_listen_cfg *lc = atomic_exchange(&w->pending_lc, NULL);
+	const struct net_listen_cfg *lc = WORKER_TAKE(&w->pending_lc);
 	if (lc && !atomic_load(&w->draining))
 		net_listen_change(w, lc);
 	if (w->now_ms >= w->next_sweep) {

@@ -89,7 +89,7 @@ static void render_one(const struct prom_view *v, FILE *f, const char *name,
 static void render_auth(const struct prom_view *v, FILE *f)
 {
 	head(f, "auth_failures_total", "counter",
-	     "Requests that failed authentication (400, 401, 438), by reason.");
+	     "Requests that failed authentication (400, 401, 438; 403 revoked), by reason.");
 	for (int r = 0; r < TURN_AF_COUNT; r++)
 		fprintf(f, "turnstone_auth_failures_total{reason=\"%s\"} %llu\n",
 			af_label[r], (unsigned long long)sum(v, OFF(auth_fail[r])));
