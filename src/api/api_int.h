@@ -15,6 +15,7 @@
 
 #define API_BODY_MAX 1024         /* POST /v1/ice-servers */
 #define API_ADMIN_BODY_MAX 65536  /* admin endpoints (PEM keys) */
+#define API_ETAG_LEN 24           /* "\"%016llx\"" and its NUL */
 #define API_HEADERS_MAX 16384     /* request line + headers -> 431 */
 /* Firefox counts every URL in iceServers and logs "Using five or more
  * STUN/TURN servers causes problems" at five (PeerConnection.sys.mjs). */
@@ -208,7 +209,7 @@ struct api {
 	uint64_t mhdlog_sec;
 	unsigned mhdlog_n, mhdlog_dropped;
 	char *ranges_body;
-	char ranges_etag[24];
+	char ranges_etag[API_ETAG_LEN];
 };
 
 struct api_req {
@@ -255,6 +256,9 @@ int api_misc_healthz(struct api_req *r);
 int api_misc_metrics(struct api_req *r);
 int api_misc_asset(struct api_req *r, const char *name, const char *ctype);
 int api_admin_handle(struct api_req *r);
+/* A strong ETag for a JSON body: its FNV-1a 64 hash, quoted (api_misc.c;
+ * /v1/ip-ranges and /v1/revoked). */
+void api_etag(const char *body, char out[API_ETAG_LEN]);
 /* GET /v1/revoked, for the fleet's TURN servers (api_revoked.c). */
 int api_revoked_handle(struct api_req *r);
 int api_ranges_build(struct api *a); /* at start: body + ETag */

@@ -37,6 +37,14 @@ static json_t *ranges_json(const struct api_cfg *c)
 			 "min", c->relay_min, "max", c->relay_max);
 }
 
+void api_etag(const char *body, char out[API_ETAG_LEN])
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+	for (const char *p = body; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	snprintf(out, API_ETAG_LEN, "\"%016llx\"", (unsigned long long)h);
+}
+
 int api_ranges_build(struct api *a)
 {
 	json_t *j = ranges_json(&a->cfg);
@@ -44,11 +52,7 @@ int api_ranges_build(struct api *a)
 	json_decref(j);
 	if (!a->ranges_body)
 		return ENOMEM;
-	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
-	for (const char *p = a->ranges_body; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	snprintf(a->ranges_etag, sizeof(a->ranges_etag), "\"%016llx\"",
-		 (unsigned long long)h);
+	api_etag(a->ranges_body, a->ranges_etag);
 	return 0;
 }
 

@@ -139,11 +139,8 @@ int api_revoked_handle(struct api_req *r)
 	if (!body)
 		return api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				       "internal", "cannot build the lists");
-	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
-	for (const char *p = body; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	char etag[24];
-	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+	char etag[API_ETAG_LEN];
+	api_etag(body, etag);
 	const char *inm = api_header(r, "If-None-Match");
 	bool same = inm && strcmp(inm, etag) == 0;
 	struct MHD_Response *resp = same
