@@ -16,7 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "server/httpget.h"
+#include "server/httpget_int.h"
 
 #define HTTPGET_HEAD_MAX 16384
 
@@ -78,9 +78,7 @@ static long ms_left(const struct timespec *end)
 	       (end->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* fd ready for ev before the deadline: 0, ETIMEDOUT, or ECANCELED when
- * cancel_fd (if > 0) became readable first. */
-static int wait_fd(int fd, short ev, int cancel_fd, const struct timespec *end)
+int httpget_wait_fd(int fd, short ev, int cancel_fd, const struct timespec *end)
 {
 	struct pollfd p[2] = {{.fd = fd, .events = ev},
 			      {.fd = cancel_fd, .events = POLLIN}};
@@ -92,15 +90,11 @@ static int wait_fd(int fd, short ev, int cancel_fd, const struct timespec *end)
 }
 
 /* A non-blocking connect to the first address that answers in time. */
-static int tcp_open(const struct httpget_url *u, int cancel_fd,
+static int tcp_open(const struct addrinfo *ai, int cancel_fd,
 		    const struct timespec *end, int *fdp)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-	if (getaddrinfo(u->host, u->port, &hints, &ai) != 0)
-		return ENXIO; /* said as "cannot resolve" by httpget */
 	int err = ECONNREFUSED;
-	for (struct addrinfo *a = ai; a && *fdp < 0 && err != ECANCELED;
+	for (const struct addrinfo *a = ai; a && *fdp < 0 && err != ECANCELED;
 	     a = a->ai_next) {
 		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
 				SOCK_CLOEXEC, 0);
@@ -109,7 +103,7 @@ static int tcp_open(const struct httpget_url *u, int cancel_fd,
 		int rc = connect(fd, a->ai_addr, a->ai_addrlen);
 		if (rc != 0 && errno == EINPROGRESS) {
 			socklen_t sl = sizeof(err);
-			int w = wait_fd(fd, POLLOUT, cancel_fd, end);
+			int w = httpget_wait_fd(fd, POLLOUT, cancel_fd, end);
 			rc = !w && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
 			     err == 0 ? 0 : -1;
 			if (w)
@@ -122,8 +116,29 @@ static int tcp_open(const struct httpget_url *u, int cancel_fd,
 		else
 			close(fd);
 	}
-	freeaddrinfo(ai);
 	return *fdp >= 0 ? 0 : err;
+}
+
+/* Resolve, then connect, saying which failed. */
+static int tcp_connect(const struct httpget_url *u, int cancel_fd,
+		       const struct timespec *end, int *fdp, char *why,
+		       size_t whysz)
+{
+	struct addrinfo *ai = NULL;
+	int err = httpget_resolve(u->host, u->port, cancel_fd, end, &ai);
+	if (err == ENXIO)
+		snprintf(why, whysz, "cannot resolve '%s'", u->host);
+	else if (err)
+		snprintf(why, whysz, "resolving '%s': %s", u->host,
+			 err == ETIMEDOUT ? "no answer in time" : strerror(err));
+	if (err)
+		return err;
+	err = tcp_open(ai, cancel_fd, end, fdp);
+	freeaddrinfo(ai);
+	if (err)
+		snprintf(why, whysz, "connect to %s port %s: %s", u->host, u->port,
+			 strerror(err));
+	return err;
 }
 
 /* The connection, plain or TLS. */
@@ -136,7 +151,7 @@ struct conn {
 
 static int conn_wait(const struct conn *c, short ev, const struct timespec *end)
 {
-	return wait_fd(c->fd, ev, c->cancel_fd, end);
+	return httpget_wait_fd(c->fd, ev, c->cancel_fd, end);
 }
 
 /* One TLS step that may want to read or write first. */
@@ -298,12 +313,8 @@ int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	size_t max = HTTPGET_HEAD_MAX + HTTPGET_BODY_MAX, len = 0;
 	char *buf = malloc(max + 1);
 	char *req = malloc(HTTPGET_PATH_MAX + HTTPGET_HOST_MAX + 1024);
-	int err = buf && req ? tcp_open(u, q->cancel_fd, &end, &c.fd) : ENOMEM;
-	if (err == ENXIO)
-		snprintf(why, whysz, "cannot resolve '%s'", u->host);
-	else if (err)
-		snprintf(why, whysz, "connect to %s port %s: %s", u->host, u->port,
-			 strerror(err));
+	int err = buf && req ? tcp_connect(u, q->cancel_fd, &end, &c.fd, why,
+					   whysz) : ENOMEM;
 	if (!err && u->tls)
 		err = tls_open(&c, q, &end, why, whysz);
 	if (!err) {

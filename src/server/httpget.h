@@ -35,8 +35,8 @@ struct httpget_resp {
 	size_t len;
 };
 /* 0 with *r filled (any status), or an errno value with why saying what
- * failed (connect, TLS, timeout, a malformed or oversized answer).
- * The name's resolution (getaddrinfo) is not under the deadline. */
+ * failed (resolution, connect, TLS, timeout, a malformed or oversized
+ * answer). The name's resolution is under the deadline too. */
 int httpget(const struct httpget_req *q, struct httpget_resp *r, char *why,
 	    size_t whysz);
 void httpget_resp_free(struct httpget_resp *r);
