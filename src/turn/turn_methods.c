@@ -263,29 +263,37 @@ static bool method_needs_auth(const struct turn_srv *srv, size_t i)
 	       (methods[i].method == STUN_BINDING && srv->cfg->secure_stun);
 }
 
+/* 420 with UNKNOWN-ATTRIBUTES (RFC 8489 6.3.1). */
+static void reply_unknown(struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req, const struct turn_auth *auth)
+{
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, auth);
+	stun_enc_error(&r.enc, 420, NULL);
+	stun_enc_unknown(&r.enc, req->unknown, req->nunknown);
+	turn_resp_send(srv, src, &r);
+}
+
 void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 			 const struct stun_msg *req)
 {
 	if (request_ignored(srv, req))
 		return;
+	size_t i = 0, n = sizeof(methods) / sizeof(methods[0]);
+	while (i < n && methods[i].method != req->method)
+		i++;
+	/* A method this server does not take as a request (an unknown one,
+	 * or Send, Data, ConnectionAttempt) is silently discarded (RFC 8489
+	 * 6.3). */
+	if (i == n)
+		return;
 	if (unknown_is_fatal(req)) {
-		struct turn_resp r;
-		turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
-		stun_enc_error(&r.enc, 420, NULL);
-		stun_enc_unknown(&r.enc, req->unknown, req->nunknown);
-		turn_resp_send(srv, src, &r);
+		reply_unknown(srv, src, req, NULL);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (methods[i].method != req->method)
-			continue;
-		struct turn_auth auth;
-		bool need = method_needs_auth(srv, i);
-		if (need && turn_auth_request(srv, src, req, &auth))
-			return;
-		methods[i].h(srv, src, req, need ? &auth : NULL);
+	struct turn_auth auth;
+	bool need = method_needs_auth(srv, i);
+	if (need && turn_auth_request(srv, src, req, &auth))
 		return;
-	}
-	/* Unknown methods. */
-	turn_reply_error(srv, src, req, NULL, 400);
+	methods[i].h(srv, src, req, need ? &auth : NULL);
 }

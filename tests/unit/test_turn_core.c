@@ -880,6 +880,26 @@ static void test_garbage_dropped(void **state)
 	h_free(h);
 }
 
+/* RFC 8489 6.3: a request whose method the server does not serve, or
+ * whose class that method does not have (Send, Data), is silently
+ * discarded, signed or not, unknown attributes or not. */
+static void test_unknown_method_discarded(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	uint16_t ms[] = {0x0ff, TURN_SEND, TURN_DATA, TURN_CONNECTION_ATTEMPT};
+	for (unsigned i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(h_request(h, &s, ms[i], NULL, NULL, NULL), -1);
+		assert_int_equal(h_request(h, &s, ms[i], NULL, NULL, &h_alice), -1);
+		assert_int_equal(h_request(h, &s, ms[i], unknown_attrs, NULL, NULL), -1);
+	}
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_dtls_session_owns_allocation),
 		cmocka_unit_test(test_draining_refuses_allocate),
 		cmocka_unit_test(test_garbage_dropped),
+		cmocka_unit_test(test_unknown_method_discarded),
 		cmocka_unit_test(test_alternate_server_300),
 		cmocka_unit_test(test_alternate_other_family_serves),
 		cmocka_unit_test(test_alternate_domain_secure),
