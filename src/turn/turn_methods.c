@@ -1,6 +1,6 @@
 /* Request dispatch: one function per method behind a table (RFC 8656
- * sections 7-12). Unknown comprehension-required attributes get 420 before
- * anything else; authenticated methods then pass the auth chain. */
+ * sections 7-12). Authenticated methods pass the auth chain; unknown
+ * comprehension-required attributes then get 420 (RFC 8489 6.3). */
 #include <errno.h>
 #include <string.h>
 
@@ -263,7 +263,8 @@ static bool method_needs_auth(const struct turn_srv *srv, size_t i)
 	       (methods[i].method == STUN_BINDING && srv->cfg->secure_stun);
 }
 
-/* 420 with UNKNOWN-ATTRIBUTES (RFC 8489 6.3.1). */
+/* 420 with UNKNOWN-ATTRIBUTES (RFC 8489 6.3.1), signed when the request
+ * was authenticated (9.2.4: every answer to one is). */
 static void reply_unknown(struct turn_srv *srv, const struct turn_src *src,
 			  const struct stun_msg *req, const struct turn_auth *auth)
 {
@@ -287,13 +288,15 @@ void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 	 * 6.3). */
 	if (i == n)
 		return;
-	if (unknown_is_fatal(req)) {
-		reply_unknown(srv, src, req, NULL);
-		return;
-	}
 	struct turn_auth auth;
 	bool need = method_needs_auth(srv, i);
 	if (need && turn_auth_request(srv, src, req, &auth))
 		return;
+	/* Unknown attributes are looked at once authentication is done
+	 * (RFC 8489 6.3): a client without credentials gets its 401 first. */
+	if (unknown_is_fatal(req)) {
+		reply_unknown(srv, src, req, need ? &auth : NULL);
+		return;
+	}
 	methods[i].h(srv, src, req, need ? &auth : NULL);
 }

@@ -880,6 +880,33 @@ static void test_garbage_dropped(void **state)
 	h_free(h);
 }
 
+/* RFC 8489 6.3: unknown attributes are looked at after authentication,
+ * so an unsigned Allocate with one gets 401 and a signed one a 420 that
+ * is signed too (9.2.4). Binding, unauthenticated, gets a plain 420. */
+static void test_unknown_attribute_after_auth(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, unknown_attrs, NULL, NULL),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, unknown_attrs, NULL,
+				   &h_alice), STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 420);
+	assert_non_null(stun_msg_attr(&h->resp, STUN_ATTR_UNKNOWN_ATTRIBUTES));
+	uint8_t key[16];
+	stun_key_md5("alice", "test", "alicepw", key);
+	assert_int_equal(stun_msg_check_mi(&h->resp, key, sizeof(key)), 0);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, unknown_attrs, NULL, NULL),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 420);
+	assert_int_equal(h->resp.mi, -1);
+	h_free(h);
+}
+
 /* RFC 8489 6.3: a request whose method the server does not serve, or
  * whose class that method does not have (Send, Data), is silently
  * discarded, signed or not, unknown attributes or not. */
@@ -928,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_draining_refuses_allocate),
 		cmocka_unit_test(test_garbage_dropped),
 		cmocka_unit_test(test_unknown_method_discarded),
+		cmocka_unit_test(test_unknown_attribute_after_auth),
 		cmocka_unit_test(test_alternate_server_300),
 		cmocka_unit_test(test_alternate_other_family_serves),
 		cmocka_unit_test(test_alternate_domain_secure),
