@@ -152,6 +152,19 @@ static void test_password_algorithm_downgrade(void **state)
 	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_pwalg_attrs,
 				   (void *)(uintptr_t)&good, &h_alice),
 			 STUN_CLASS_SUCCESS);
+	/* MD5 named explicitly: the answer still carries
+	 * MESSAGE-INTEGRITY-SHA256 (keyed with the MD5 key), not
+	 * MESSAGE-INTEGRITY; that is only for a request naming none. */
+	uint8_t key[16];
+	stun_key_md5("alice", "test", "alicepw", key);
+	assert_int_equal(h->resp.mi, -1);
+	assert_int_equal(stun_msg_check_mi256(&h->resp, key, sizeof(key)), 0);
+	s = h_src("198.51.100.9", 43001, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL,
+				   &h_alice), STUN_CLASS_SUCCESS);
+	assert_int_equal(h->resp.mi256, -1);
+	assert_int_equal(stun_msg_check_mi(&h->resp, key, sizeof(key)), 0);
 	h_free(h);
 }
 
