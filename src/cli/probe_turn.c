@@ -33,7 +33,9 @@ static void probe_enc_allocate(struct probe_turn *t, struct stun_enc *e)
 }
 
 /* RFC 8489 9.2.4: echo PASSWORD-ALGORITHMS when offered and say which one
- * we use (MD5), then USERNAME, REALM, NONCE and MESSAGE-INTEGRITY. */
+ * we use (MD5), then USERNAME, REALM, NONCE and MESSAGE-INTEGRITY; after
+ * an offer it must be MESSAGE-INTEGRITY-SHA256 (9.2.5, last paragraph),
+ * and the server answers with that too. */
 static void probe_enc_auth(struct probe_turn *t, struct stun_enc *e)
 {
 	static const uint8_t md5[4] = {0, STUN_PWALG_MD5, 0, 0};
@@ -46,7 +48,10 @@ static void probe_enc_auth(struct probe_turn *t, struct stun_enc *e)
 	stun_enc_str(e, STUN_ATTR_USERNAME, t->user);
 	stun_enc_str(e, STUN_ATTR_REALM, t->realm);
 	stun_enc_attr(e, STUN_ATTR_NONCE, t->nonce, t->nonce_len);
-	stun_enc_mi(e, t->key, sizeof(t->key));
+	if (t->pwalgs_len)
+		stun_enc_mi256(e, t->key, sizeof(t->key));
+	else
+		stun_enc_mi(e, t->key, sizeof(t->key));
 }
 
 static int probe_req_encode(struct probe_turn *t, const struct probe_req *r,
@@ -156,14 +161,18 @@ static void probe_error_print(struct probe_turn *t, const char *step)
 			step, sa_fmt_ip(&t->io.peer, pb, sizeof(pb)));
 }
 
-/* A success response must carry a MESSAGE-INTEGRITY made with our key. */
+/* A success response must carry a MESSAGE-INTEGRITY (-SHA256 when we
+ * named an algorithm) made with our key. */
 static int probe_success_check(struct probe_turn *t, const char *step)
 {
 	if (!t->authed)
 		return 0;
-	int e = stun_msg_check_mi(&t->resp, t->key, sizeof(t->key));
+	bool sha256 = t->pwalgs_len != 0;
+	int e = stun_msg_check_mi_with(&t->resp, NULL, sha256, t->key,
+				       sizeof(t->key));
 	if (e)
-		fprintf(t->err, "%s: response MESSAGE-INTEGRITY %s\n", step,
+		fprintf(t->err, "%s: response MESSAGE-INTEGRITY%s %s\n", step,
+			sha256 ? "-SHA256" : "",
 			e == ENOENT ? "missing" : "does not verify");
 	return e ? EACCES : 0;
 }

@@ -64,9 +64,8 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	    (stun_msg_attr(req, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY) && !has_add) ||
 	    (stun_msg_attr(req, TURN_ATTR_EVEN_PORT) && !has_even) ||
 	    (tok && (tok->len != 8 || has_even || has_fam || has_add)) ||
-	    (has_fam && has_add) || (has_add && addfam != STUN_FAMILY_IPV6) ||
-	    (has_add && has_even && ar->reserve))
-		return 400; /* RFC 8656 7.2 steps 5, 6, 8, 9 and 18.11 */
+	    (has_fam && has_add))
+		return 400; /* RFC 8656 7.2 steps 5, 6 and malformed attributes */
 	ar->even = has_even;
 	ar->dont_fragment = stun_msg_attr(req, TURN_ATTR_DONT_FRAGMENT) != NULL;
 	if (tok) {
@@ -80,6 +79,10 @@ static int allocate_parse(const struct turn_srv *srv, const struct turn_src *src
 	       : has_add ? AF_INET : allocate_default_af(srv, src);
 	if (ar->af == 0 || sa_af(relay_base(srv, ar->af)) == 0)
 		return 440; /* step 7 */
+	/* Steps 8 and 9 come after 7: without an IPv4 relay, a dual
+	 * request is 440 whatever else is wrong with it. */
+	if (has_add && ((has_even && ar->reserve) || addfam != STUN_FAMILY_IPV6))
+		return 400;
 	ar->additional = has_add;
 	return 0;
 }

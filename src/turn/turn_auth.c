@@ -49,12 +49,14 @@ static void auth_challenge(struct turn_srv *srv, const struct turn_src *src,
  * there, PASSWORD-ALGORITHMS must be exactly the list our 401 sent (we
  * always send the same one, so no state is needed) and PASSWORD-ALGORITHM
  * one of its entries: a man in the middle who strips SHA-256 from the 401
- * is caught here. Else 400. */
-static int auth_algorithm(const struct stun_msg *req, bool *sha256)
+ * is caught here. Else 400. A request that names an algorithm, MD5
+ * included, is answered with MESSAGE-INTEGRITY-SHA256 (the paragraph after
+ * the checks); only one that names none gets MESSAGE-INTEGRITY. */
+static int auth_algorithm(const struct stun_msg *req, struct turn_auth *a)
 {
 	const struct stun_attr *pa = stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHM);
 	const struct stun_attr *pas = stun_msg_attr(req, STUN_ATTR_PASSWORD_ALGORITHMS);
-	*sha256 = false;
+	a->key256 = a->sha256 = false;
 	if (!pa && !pas)
 		return 0;
 	/* Neither of our algorithms takes parameters: 4 bytes exactly. */
@@ -62,10 +64,10 @@ static int auth_algorithm(const struct stun_msg *req, bool *sha256)
 	    !stun_password_algorithms_ours(pas))
 		return EBADMSG;
 	uint16_t alg = (uint16_t)((pa->val[0] << 8) | pa->val[1]);
-	if (alg == STUN_PWALG_SHA256)
-		*sha256 = true;
-	else if (alg != STUN_PWALG_MD5)
+	if (alg != STUN_PWALG_SHA256 && alg != STUN_PWALG_MD5)
 		return EBADMSG;
+	a->key256 = alg == STUN_PWALG_SHA256;
+	a->sha256 = true;
 	return 0;
 }
 
@@ -80,8 +82,8 @@ static void auth_key_from_pass(struct turn_srv *srv, struct turn_auth *a,
 			       const char *user, const char *realm,
 			       const char *pass)
 {
-	stun_key_with(srv->mac, a->sha256, user, realm, pass, a->key);
-	a->klen = a->sha256 ? 32 : 16;
+	stun_key_with(srv->mac, a->key256, user, realm, pass, a->key);
+	a->klen = a->key256 ? 32 : 16;
 }
 
 static char auth_rest_sep(const struct turn_cfg *cfg)
@@ -115,7 +117,7 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 	/* The key cached for this username (cleared on reload) is tried
 	 * first; if it does not verify, derive from each secret again. */
 	bool hit = auth_keycache_get(srv->keys, user, a->ulen, cfg->realm,
-				     a->sha256, a->key, &a->klen) == 0;
+				     a->key256, a->key, &a->klen) == 0;
 	if (hit && auth_verify_mi(srv, req, a) == 0)
 		return auth_rest_accept(cfg, a, user);
 	for (unsigned i = 0; i < cfg->nsecrets; i++) {
@@ -128,7 +130,7 @@ static int auth_rest(struct turn_srv *srv, const struct stun_msg *req,
 		explicit_bzero(pass, sizeof(pass));
 		if (auth_verify_mi(srv, req, a) == 0) {
 			auth_keycache_put(srv->keys, user, a->ulen, cfg->realm,
-					  a->sha256, a->key, a->klen);
+					  a->key256, a->key, a->klen);
 			return auth_rest_accept(cfg, a, user);
 		}
 	}
@@ -139,11 +141,11 @@ static int auth_user_key(struct turn_srv *srv, const struct stun_msg *req,
 			 struct turn_auth *a, const struct turn_user *u)
 {
 	/* A userdb user's SHA-256 key cannot be had without the password. */
-	if (a->sha256 && u->md5_only)
+	if (a->key256 && u->md5_only)
 		return EACCES;
-	memcpy(a->key, a->sha256 ? u->key_sha256 : u->key_md5,
-	       a->sha256 ? 32 : 16);
-	a->klen = a->sha256 ? 32 : 16;
+	memcpy(a->key, a->key256 ? u->key_sha256 : u->key_md5,
+	       a->key256 ? 32 : 16);
+	a->klen = a->key256 ? 32 : 16;
 	a->userid_off = 0;
 	a->userid_len = a->ulen;
 	return auth_verify_mi(srv, req, a) ? EACCES : 0;
@@ -246,7 +248,7 @@ int turn_auth_request(struct turn_srv *srv, const struct turn_src *src,
 	bool has_user = stun_msg_attr(req, STUN_ATTR_USERNAME) ||
 			stun_msg_attr(req, STUN_ATTR_USERHASH);
 	if (!nonce || !has_user || !stun_msg_attr(req, STUN_ATTR_REALM) ||
-	    auth_algorithm(req, &a->sha256) != 0) {
+	    auth_algorithm(req, a) != 0) {
 		turn_stat_add(&srv->stats.auth_fail[TURN_AF_BAD_REQUEST], 1);
 		turn_reply_error(srv, src, req, NULL, 400);
 		return EBADMSG;

@@ -135,6 +135,7 @@ struct turn_auth {
 	size_t ulen;
 	uint8_t key[32];
 	size_t klen;
+	bool key256;        /* SHA-256 key (PASSWORD-ALGORITHM SHA-256) */
 	bool sha256;        /* answer with MESSAGE-INTEGRITY-SHA256 */
 	size_t userid_off, userid_len;
 };

@@ -1,6 +1,6 @@
 /* Request dispatch: one function per method behind a table (RFC 8656
- * sections 7-12). Unknown comprehension-required attributes get 420 before
- * anything else; authenticated methods then pass the auth chain. */
+ * sections 7-12). Authenticated methods pass the auth chain; unknown
+ * comprehension-required attributes then get 420 (RFC 8489 6.3). */
 #include <errno.h>
 #include <string.h>
 
@@ -263,29 +263,40 @@ static bool method_needs_auth(const struct turn_srv *srv, size_t i)
 	       (methods[i].method == STUN_BINDING && srv->cfg->secure_stun);
 }
 
+/* 420 with UNKNOWN-ATTRIBUTES (RFC 8489 6.3.1), signed when the request
+ * was authenticated (9.2.4: every answer to one is). */
+static void reply_unknown(struct turn_srv *srv, const struct turn_src *src,
+			  const struct stun_msg *req, const struct turn_auth *auth)
+{
+	struct turn_resp r;
+	turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, auth);
+	stun_enc_error(&r.enc, 420, NULL);
+	stun_enc_unknown(&r.enc, req->unknown, req->nunknown);
+	turn_resp_send(srv, src, &r);
+}
+
 void turn_handle_request(struct turn_srv *srv, const struct turn_src *src,
 			 const struct stun_msg *req)
 {
 	if (request_ignored(srv, req))
 		return;
+	size_t i = 0, n = sizeof(methods) / sizeof(methods[0]);
+	while (i < n && methods[i].method != req->method)
+		i++;
+	/* A method this server does not take as a request (an unknown one,
+	 * or Send, Data, ConnectionAttempt) is silently discarded (RFC 8489
+	 * 6.3). */
+	if (i == n)
+		return;
+	struct turn_auth auth;
+	bool need = method_needs_auth(srv, i);
+	if (need && turn_auth_request(srv, src, req, &auth))
+		return;
+	/* Unknown attributes are looked at once authentication is done
+	 * (RFC 8489 6.3): a client without credentials gets its 401 first. */
 	if (unknown_is_fatal(req)) {
-		struct turn_resp r;
-		turn_resp_init(&r, srv, req, STUN_CLASS_ERROR, NULL);
-		stun_enc_error(&r.enc, 420, NULL);
-		stun_enc_unknown(&r.enc, req->unknown, req->nunknown);
-		turn_resp_send(srv, src, &r);
+		reply_unknown(srv, src, req, need ? &auth : NULL);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (methods[i].method != req->method)
-			continue;
-		struct turn_auth auth;
-		bool need = method_needs_auth(srv, i);
-		if (need && turn_auth_request(srv, src, req, &auth))
-			return;
-		methods[i].h(srv, src, req, need ? &auth : NULL);
-		return;
-	}
-	/* Unknown methods. */
-	turn_reply_error(srv, src, req, NULL, 400);
+	methods[i].h(srv, src, req, need ? &auth : NULL);
 }

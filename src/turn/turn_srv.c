@@ -140,7 +140,10 @@ void turn_client_input(struct turn_srv *srv, const struct turn_src *src,
 		return;
 	if (msg.cls == STUN_CLASS_REQUEST)
 		turn_handle_request(srv, src, &msg);
-	else if (msg.cls == STUN_CLASS_INDICATION && msg.method == TURN_SEND)
+	/* An indication with an unknown comprehension-required attribute
+	 * is discarded (RFC 8489 6.3.2): nothing answers it, nothing acts. */
+	else if (msg.cls == STUN_CLASS_INDICATION && msg.method == TURN_SEND &&
+		 msg.nunknown == 0)
 		turn_handle_send(srv, src, &msg);
 	/* Responses and other indications from clients are ignored. */
 }

@@ -176,7 +176,8 @@ ts_coturn_args() {
 }
 
 # ts_start_server BIN [extra args...]: start a server on 127.0.0.1 at a
-# random port with a random relay range and realm "test"; wait (bounded by
+# random port with a random relay range (on TS_RELAY_IP, 127.0.0.1 by
+# default) and realm "test"; wait (bounded by
 # TS_START_TIMEOUT, 20 s) until it answers a Binding. Sets TS_PORT, TS_PID,
 # TS_LOG, TS_MINP, TS_MAXP. Returns nonzero (after printing the log) if
 # the server exits or never answers.
@@ -187,7 +188,7 @@ ts_start_server() {
 	ts_pick_relay_range || return 1
 	TS_LOG="$TS_TMP/server$n.log"
 	local common=(--listening-ip 127.0.0.1 --listening-port "$TS_PORT"
-		--relay-ip 127.0.0.1 --min-port "$TS_MINP" --max-port "$TS_MAXP"
+		--relay-ip "${TS_RELAY_IP:-127.0.0.1}" --min-port "$TS_MINP" --max-port "$TS_MAXP"
 		--realm test)
 	case $TS_SERVER in
 	turnstone)

@@ -194,13 +194,18 @@ class Msg:
                 return v == struct.pack("!I", want)
         return None
 
-    def check_integrity(self, key):
+    def check_integrity(self, key, sha256=False):
+        """MESSAGE-INTEGRITY, or MESSAGE-INTEGRITY-SHA256 with sha256:
+        True/False when present, None when absent."""
+        at, digest = (0x001C, hashlib.sha256) if sha256 else \
+            (MESSAGE_INTEGRITY, hashlib.sha1)
+        size = digest().digest_size
         for t, v, off in self.attrs:
-            if t == MESSAGE_INTEGRITY:
+            if t == at:
                 head = bytearray(self.raw[:off])
-                struct.pack_into("!H", head, 2, off + 24 - 20)
+                struct.pack_into("!H", head, 2, off + 4 + size - 20)
                 return hmac.compare_digest(
-                    v, hmac.new(key, bytes(head), hashlib.sha1).digest())
+                    v, hmac.new(key, bytes(head), digest).digest())
         return None
 
     def describe(self):

@@ -252,6 +252,25 @@ static void test_token_v6_only_server(void **state)
 	h_free(h);
 }
 
+/* RFC 8656 7.2 checks in order: without an IPv4 relay a dual request is
+ * 440 (step 7) even when it would be 400 at step 8 (EVEN-PORT R=1) or 9
+ * (ADDITIONAL-ADDRESS-FAMILY IPv4); with one, those are 400. */
+static void test_dual_order_440_before_400(void **state)
+{
+	(void)state;
+	struct areq add4 = {.addfam = STUN_FAMILY_IPV4};
+	struct areq even_dual = {.addfam = STUN_FAMILY_IPV6, .even = 2};
+	struct harness *h = h_new(v6_only);
+	assert_int_equal(allocate(h, 0, &add4), 440);
+	assert_int_equal(allocate(h, 1, &even_dual), 440);
+	h_free(h);
+	h = h_new(with_v6);
+	assert_int_equal(allocate(h, 0, &add4), 400);
+	assert_int_equal(allocate(h, 1, &even_dual), 400);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	h_free(h);
+}
+
 /* The reserved address is gone after a reload (no IPv6 relay any more):
  * 508, and the reserved port goes back to the pool. */
 static void test_token_address_gone(void **state)
@@ -526,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_even_port_with_dual),
 		cmocka_unit_test(test_token_keeps_family),
 		cmocka_unit_test(test_token_v6_only_server),
+		cmocka_unit_test(test_dual_order_440_before_400),
 		cmocka_unit_test(test_token_address_gone),
 		cmocka_unit_test(test_retransmit_same_response),
 		cmocka_unit_test(test_refresh_deletes_one_family),

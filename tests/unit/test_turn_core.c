@@ -152,6 +152,19 @@ static void test_password_algorithm_downgrade(void **state)
 	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_pwalg_attrs,
 				   (void *)(uintptr_t)&good, &h_alice),
 			 STUN_CLASS_SUCCESS);
+	/* MD5 named explicitly: the answer still carries
+	 * MESSAGE-INTEGRITY-SHA256 (keyed with the MD5 key), not
+	 * MESSAGE-INTEGRITY; that is only for a request naming none. */
+	uint8_t key[16];
+	stun_key_md5("alice", "test", "alicepw", key);
+	assert_int_equal(h->resp.mi, -1);
+	assert_int_equal(stun_msg_check_mi256(&h->resp, key, sizeof(key)), 0);
+	s = h_src("198.51.100.9", 43001, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, h_udp_attrs, NULL,
+				   &h_alice), STUN_CLASS_SUCCESS);
+	assert_int_equal(h->resp.mi256, -1);
+	assert_int_equal(stun_msg_check_mi(&h->resp, key, sizeof(key)), 0);
 	h_free(h);
 }
 
@@ -880,6 +893,53 @@ static void test_garbage_dropped(void **state)
 	h_free(h);
 }
 
+/* RFC 8489 6.3: unknown attributes are looked at after authentication,
+ * so an unsigned Allocate with one gets 401 and a signed one a 420 that
+ * is signed too (9.2.4). Binding, unauthenticated, gets a plain 420. */
+static void test_unknown_attribute_after_auth(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, unknown_attrs, NULL, NULL),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 401);
+	h_get_nonce(h, &s);
+	assert_int_equal(h_request(h, &s, TURN_ALLOCATE, unknown_attrs, NULL,
+				   &h_alice), STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 420);
+	assert_non_null(stun_msg_attr(&h->resp, STUN_ATTR_UNKNOWN_ATTRIBUTES));
+	uint8_t key[16];
+	stun_key_md5("alice", "test", "alicepw", key);
+	assert_int_equal(stun_msg_check_mi(&h->resp, key, sizeof(key)), 0);
+	assert_int_equal(turn_srv_count(h->srv), 0);
+	assert_int_equal(h_request(h, &s, STUN_BINDING, unknown_attrs, NULL, NULL),
+			 STUN_CLASS_ERROR);
+	assert_int_equal(h_err(h), 420);
+	assert_int_equal(h->resp.mi, -1);
+	h_free(h);
+}
+
+/* RFC 8489 6.3: a request whose method the server does not serve, or
+ * whose class that method does not have (Send, Data), is silently
+ * discarded, signed or not, unknown attributes or not. */
+static void test_unknown_method_discarded(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(NULL);
+	struct turn_src s = h_src("198.51.100.7", 40000, TURN_PROTO_UDP);
+	h_get_nonce(h, &s);
+	uint16_t ms[] = {0x0ff, TURN_SEND, TURN_DATA, TURN_CONNECTION_ATTEMPT};
+	for (unsigned i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(h_request(h, &s, ms[i], NULL, NULL, NULL), -1);
+		assert_int_equal(h_request(h, &s, ms[i], NULL, NULL, &h_alice), -1);
+		assert_int_equal(h_request(h, &s, ms[i], unknown_attrs, NULL, NULL), -1);
+	}
+	assert_int_equal(h_request(h, &s, STUN_BINDING, NULL, NULL, NULL),
+			 STUN_CLASS_SUCCESS);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +967,8 @@ int main(void)
 		cmocka_unit_test(test_dtls_session_owns_allocation),
 		cmocka_unit_test(test_draining_refuses_allocate),
 		cmocka_unit_test(test_garbage_dropped),
+		cmocka_unit_test(test_unknown_method_discarded),
+		cmocka_unit_test(test_unknown_attribute_after_auth),
 		cmocka_unit_test(test_alternate_server_300),
 		cmocka_unit_test(test_alternate_other_family_serves),
 		cmocka_unit_test(test_alternate_domain_secure),

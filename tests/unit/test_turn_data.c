@@ -107,6 +107,31 @@ static void test_permission_and_send_indication(void **state)
 	h_free(f.h);
 }
 
+/* RFC 8489 6.3.2: an indication with an unknown comprehension-required
+ * attribute is discarded; an unknown optional one changes nothing. */
+static void test_send_unknown_attribute_dropped(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup(&f);
+	assert_int_equal(fx_perm(&f, "8.8.8.8"), 0);
+	uint16_t types[] = {0x7f01, 0xc0f1};
+	for (unsigned i = 0; i < 2; i++) {
+		uint8_t buf[512], tid[STUN_TID_LEN] = {2};
+		struct send_args a = {h_sa("8.8.8.8", 9), "data"};
+		struct stun_enc e;
+		stun_enc_init(&e, buf, sizeof(buf), TURN_SEND,
+			      STUN_CLASS_INDICATION, tid);
+		send_attrs(&e, &a);
+		stun_enc_u32(&e, types[i], 1);
+		size_t len;
+		assert_int_equal(stun_enc_finish(&e, &len), 0);
+		turn_client_input(f.h->srv, &f.s, buf, len);
+		assert_int_equal(f.h->npout, i); /* only the optional one */
+	}
+	h_free(f.h);
+}
+
 static void test_denied_peers_403(void **state)
 {
 	(void)state;
@@ -317,6 +342,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_permission_and_send_indication),
+		cmocka_unit_test(test_send_unknown_attribute_dropped),
 		cmocka_unit_test(test_denied_peers_403),
 		cmocka_unit_test(test_permission_all_or_nothing),
 		cmocka_unit_test(test_channel_bind_rules),
