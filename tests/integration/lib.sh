@@ -143,6 +143,10 @@ ts_pick_port() {
 # generator, may hold ports there; a server skips busy relay ports).
 ts_pick_relay_range() {
 	local i lo span=${TS_RELAY_SPAN:-100}
+	if [ "$span" -le 10 ]; then
+		ts_pick_small_range "$span"
+		return
+	fi
 	for ((i = 0; i < 100; i++)); do
 		lo=$((40000 + (RANDOM % ((9000 - span) / 100)) * 100))
 		if [ "$(ss -Hanut "( sport >= :$lo and sport <= :$((lo + span - 1)) )" 2>/dev/null | wc -l)" -le 10 ]; then
@@ -152,6 +156,33 @@ ts_pick_relay_range() {
 		fi
 	done
 	ts_log "no free relay range found"
+	return 1
+}
+
+# A range of a few ports must be all free, or a test that fills it sees
+# 508 early: pick it below the ephemeral range, where no client socket of
+# the test itself can take one of its ports, and remember its ports as
+# ts_pick_port does.
+ts_pick_small_range() {
+	local span=$1 i lo p ok picked="$TS_TMP/picked-ports"
+	for ((i = 0; i < 200; i++)); do
+		lo=$((20000 + (RANDOM * 32768 + RANDOM) % (12768 - span)))
+		ok=1
+		for ((p = lo; p < lo + span; p++)); do
+			if grep -qx "$p" "$picked" 2>/dev/null || ! ts_port_free "$p"; then
+				ok=0
+				break
+			fi
+		done
+		[ "$ok" = 1 ] || continue
+		for ((p = lo; p < lo + span; p++)); do
+			echo "$p" >>"$picked"
+		done
+		TS_MINP=$lo
+		TS_MAXP=$((lo + span - 1))
+		return 0
+	done
+	ts_log "no free range of $span ports found"
 	return 1
 }
 
