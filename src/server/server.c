@@ -75,14 +75,32 @@ static unsigned server_nthreads(const struct config *c)
 	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
 }
 
+/* The workers bind with SO_REUSEPORT, and so may another process of the
+ * same user (a second turnstone, coturn): the kernel would split the
+ * clients between the two without a word. Binding each address once
+ * without it first fails on a port that anyone holds. */
+static int server_listen_free(const struct server *s)
+{
+	struct net_listen_cfg none;
+	char why[256];
+	memset(&none, 0, sizeof(none));
+	int err = net_listen_check(&none, &s->lc, why, sizeof(why));
+	if (err)
+		log_err("%s", why);
+	return err;
+}
+
 static int server_alloc_workers(struct server *s)
 {
 	if (s->cfg.no_turn)
 		return 0;
+	int err = server_listen_free(s);
+	if (err)
+		return err;
 	unsigned n = server_nthreads(&s->cfg);
 	for (unsigned i = 0; i < n; i++) {
-		int err = net_worker_alloc(&s->workers[i], i, &s->lc,
-					   &s->tcfg->tcfg, s->sh, server_tls_now(s));
+		err = net_worker_alloc(&s->workers[i], i, &s->lc, &s->tcfg->tcfg,
+				       s->sh, server_tls_now(s));
 		if (err) {
 			log_err("worker %u: cannot listen: %s", i, strerror(err));
 			return err;
