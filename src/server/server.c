@@ -130,16 +130,13 @@ static int server_start_workers(struct server *s)
 
 static void server_banner(const struct server *s)
 {
-	char a[SA_STRLEN], r[SA_STRLEN] = "none";
+	char r[SA_STRLEN] = "none";
 	const struct turn_cfg *t = &s->tcfg->tcfg;
 	if (s->cfg.no_turn) {
 		log_info("TURN off (--no-turn): API-only node");
 		return;
 	}
-	for (unsigned i = 0; i < s->lc.naddrs; i++)
-		log_info("listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
-			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
-			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
+	server_listen_log(&s->lc, "");
 	if (sa_af(&t->relay4))
 		sa_fmt_ip(&t->relay4, r, sizeof(r));
 	log_info("relay %s ports %u-%u, %u workers, realm '%s'%s", r,

@@ -48,7 +48,8 @@ if [ "$streams" = ok ]; then
 else
 	ts_fail "its standard streams" "$streams"
 fi
-if grep -q "listening on 127.0.0.1:$port" "$logf"; then
+# What the address serves, without a stray comma ("(udp,tcp,)" before).
+if grep -q "listening on 127.0.0.1:$port (udp,tcp)$" "$logf"; then
 	ts_pass "it logs to log-file"
 else
 	ts_fail "log-file" "$(cat "$logf")"
