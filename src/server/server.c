@@ -17,6 +17,7 @@
 #include "server/revsync.h"
 #include "server/server.h"
 #include "server/server_int.h"
+#include "store/store.h"
 #include "util/cpus.h"
 #include "util/log.h"
 
@@ -341,6 +342,17 @@ static void server_usage(void)
 	       "See turnstone(8), turnstone.conf(5) and docs/coturn-migration.md.\n");
 }
 
+/* --check-config only: the store the start would open (no daemon holds
+ * it, so store_file_check's close drops no lock of ours). */
+static int server_db_check(const struct config *c, FILE *err)
+{
+	int e = c->db[0] ? store_file_check(c->db) : 0;
+	if (e)
+		fprintf(err, "turnstone: invalid value for 'db': '%s': %s\n", c->db,
+			e == EINVAL ? "not an SQLite database" : strerror(e));
+	return e;
+}
+
 int server_main(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -371,6 +383,8 @@ int server_main(int argc, char **argv)
 		    server_tcfg_build(&s->cfg, &s->lc, &t, stderr) != 0)
 			goto out;
 		server_tcfg_free(t);
+		if (server_db_check(&s->cfg, stderr) != 0)
+			goto out;
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;

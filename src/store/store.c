@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -397,6 +398,30 @@ static int store_magic_check(struct store *s)
 	if (rc != SQLITE_OK || memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
 		return EIO;
 	return 0;
+}
+
+int store_file_check(const char *path)
+{
+	char buf[STORE_MAGIC_LEN], dir[PATH_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return errno;
+		/* What store_open would create: its directory must take it. */
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			slash[slash == dir ? 1 : 0] = '\0';
+		return access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+	}
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != 0 && (n != (ssize_t)sizeof(buf) ||
+		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0))
+		return EINVAL;
+	return access(path, R_OK | W_OK) == 0 ? 0 : errno;
 }
 
 int store_check(struct store *s)
