@@ -11,6 +11,8 @@
 
 #define USAGE_LIMIT_DEFAULT 1000
 #define USAGE_LIMIT_MAX 10000
+#define USAGE_STR_(x) #x
+#define USAGE_STR(x) USAGE_STR_(x)
 
 static const char *query_arg(struct api_req *r, const char *name)
 {
@@ -64,13 +66,18 @@ int admin_usage(struct api_req *r)
 					 "Allow", "GET");
 	const char *account = query_arg(r, "account");
 	int64_t since, limit;
-	if (!account || !*account || strlen(account) >= STORE_USAGE_STR ||
-	    query_num(r, "since", 0, INT64_MAX, &since) != 0 ||
-	    query_num(r, "limit", USAGE_LIMIT_DEFAULT, USAGE_LIMIT_MAX, &limit) != 0 ||
-	    limit == 0)
-		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-				       "account is required; since and limit are "
-				       "non-negative integers (limit 1..10000)");
+	const char *bad = NULL;
+	if (!account || !*account || strlen(account) >= STORE_USAGE_STR)
+		bad = "invalid query parameter account: required, an account name";
+	else if (query_num(r, "since", 0, INT64_MAX, &since) != 0)
+		bad = "invalid query parameter since: a non-negative integer "
+		      "(unix time)";
+	else if (query_num(r, "limit", USAGE_LIMIT_DEFAULT, USAGE_LIMIT_MAX,
+			   &limit) != 0 || limit == 0)
+		bad = "invalid query parameter limit: an integer from 1 to "
+		      USAGE_STR(USAGE_LIMIT_MAX);
+	if (bad)
+		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", bad);
 	struct store_usage *recs = NULL;
 	size_t n = 0;
 	pthread_mutex_lock(&r->api->dir_mu);

@@ -17,6 +17,7 @@
 #include "server/revsync.h"
 #include "server/server.h"
 #include "server/server_int.h"
+#include "store/store.h"
 #include "util/cpus.h"
 #include "util/log.h"
 
@@ -75,14 +76,32 @@ static unsigned server_nthreads(const struct config *c)
 	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
 }
 
+/* The workers bind with SO_REUSEPORT, and so may another process of the
+ * same user (a second turnstone, coturn): the kernel would split the
+ * clients between the two without a word. Binding each address once
+ * without it first fails on a port that anyone holds. */
+static int server_listen_free(const struct server *s)
+{
+	struct net_listen_cfg none;
+	char why[256];
+	memset(&none, 0, sizeof(none));
+	int err = net_listen_check(&none, &s->lc, why, sizeof(why));
+	if (err)
+		log_err("%s", why);
+	return err;
+}
+
 static int server_alloc_workers(struct server *s)
 {
 	if (s->cfg.no_turn)
 		return 0;
+	int err = server_listen_free(s);
+	if (err)
+		return err;
 	unsigned n = server_nthreads(&s->cfg);
 	for (unsigned i = 0; i < n; i++) {
-		int err = net_worker_alloc(&s->workers[i], i, &s->lc,
-					   &s->tcfg->tcfg, s->sh, server_tls_now(s));
+		err = net_worker_alloc(&s->workers[i], i, &s->lc, &s->tcfg->tcfg,
+				       s->sh, server_tls_now(s));
 		if (err) {
 			log_err("worker %u: cannot listen: %s", i, strerror(err));
 			return err;
@@ -112,16 +131,13 @@ static int server_start_workers(struct server *s)
 
 static void server_banner(const struct server *s)
 {
-	char a[SA_STRLEN], r[SA_STRLEN] = "none";
+	char r[SA_STRLEN] = "none";
 	const struct turn_cfg *t = &s->tcfg->tcfg;
 	if (s->cfg.no_turn) {
 		log_info("TURN off (--no-turn): API-only node");
 		return;
 	}
-	for (unsigned i = 0; i < s->lc.naddrs; i++)
-		log_info("listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
-			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
-			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
+	server_listen_log(&s->lc, "");
 	if (sa_af(&t->relay4))
 		sa_fmt_ip(&t->relay4, r, sizeof(r));
 	log_info("relay %s ports %u-%u, %u workers, realm '%s'%s", r,
@@ -326,6 +342,17 @@ static void server_usage(void)
 	       "See turnstone(8), turnstone.conf(5) and docs/coturn-migration.md.\n");
 }
 
+/* --check-config only: the store the start would open (no daemon holds
+ * it, so store_file_check's close drops no lock of ours). */
+static int server_db_check(const struct config *c, FILE *err)
+{
+	int e = c->db[0] ? store_file_check(c->db) : 0;
+	if (e)
+		fprintf(err, "turnstone: invalid value for 'db': '%s': %s\n", c->db,
+			e == EINVAL ? "not an SQLite database" : strerror(e));
+	return e;
+}
+
 int server_main(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -356,6 +383,8 @@ int server_main(int argc, char **argv)
 		    server_tcfg_build(&s->cfg, &s->lc, &t, stderr) != 0)
 			goto out;
 		server_tcfg_free(t);
+		if (server_db_check(&s->cfg, stderr) != 0)
+			goto out;
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;

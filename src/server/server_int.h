@@ -22,6 +22,8 @@ struct server_tcfg {
 void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
 bool server_listen_equal(const struct net_listen_cfg *a,
 			 const struct net_listen_cfg *b);
+/* Logs each listening address and what it serves, prefixed by when. */
+void server_listen_log(const struct net_listen_cfg *lc, const char *when);
 /* tlscfg.c */
 bool server_tls_on(const struct config *c);
 void server_listen_tls(const struct config *c, struct net_listen_cfg *lc);

@@ -224,16 +224,12 @@ static void server_reload_api(struct server *s, const struct config *c,
  * need) and say what now listens. */
 static void server_relisten(struct server *s, struct server_lc *nl)
 {
-	char a[SA_STRLEN];
 	nl->older = s->lcs;
 	s->lcs = nl;
 	s->lc = nl->lc;
 	for (unsigned i = 0; i < s->nworkers; i++)
 		net_worker_set_listen(s->workers[i], &nl->lc);
-	for (unsigned i = 0; i < s->lc.naddrs; i++)
-		log_info("now listening on %s (%s%s%s%s)", sa_fmt(&s->lc.addrs[i], a, sizeof(a)),
-			 s->lc.udp ? "udp," : "", s->lc.tcp ? "tcp," : "",
-			 s->lc.tls ? "tls," : "", s->lc.dtls ? "dtls" : "");
+	server_listen_log(&s->lc, "now ");
 }
 
 /* What a reload found wrong (the lines naming the key that a start

@@ -9,6 +9,7 @@
 #include "server/server_int.h"
 #include "stun/stun.h"
 #include "util/bytes.h"
+#include "util/log.h"
 #include "util/rand.h"
 
 static bool tcfg_is_loopback(const struct sa *a)
@@ -231,6 +232,27 @@ bool server_listen_equal(const struct net_listen_cfg *a,
 		if (!sa_eq(&a->addrs[i], &b->addrs[i]))
 			return false;
 	return true;
+}
+
+/* One line per listening address with what it serves, after what ("now"
+ * on a reload). A tcp-proxy-port address serves TCP only, a PROXY header
+ * first (TLS may follow it). */
+void server_listen_log(const struct net_listen_cfg *lc, const char *when)
+{
+	char a[SA_STRLEN], all[32] = "";
+	const char *names[4] = {"udp", "tcp", "tls", "dtls"};
+	bool on[4] = {lc->udp, lc->tcp, lc->tls, lc->dtls};
+	size_t n = 0;
+	for (int k = 0; k < 4; k++)
+		if (on[k])
+			n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s",
+					      n ? "," : "", names[k]);
+	for (unsigned i = 0; i < lc->naddrs; i++) {
+		bool proxy = lc->proxy_port && sa_port(&lc->addrs[i]) == lc->proxy_port;
+		log_info("%slistening on %s (%s)", when,
+			 sa_fmt(&lc->addrs[i], a, sizeof(a)),
+			 proxy ? "tcp, PROXY header first" : all);
+	}
 }
 
 /* tcp-proxy-trusted, or where a balancer in front of this server

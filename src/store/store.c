@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -320,8 +321,7 @@ static int store_identity_set(struct store *s)
 	}
 	s->dev = sb.st_dev;
 	s->ino = sb.st_ino;
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return s->fd >= 0 ? 0 : EIO;
+	return 0;
 }
 
 int store_open(struct store **sp, const char *path)
@@ -332,7 +332,6 @@ int store_open(struct store **sp, const char *path)
 	if (!s)
 		return ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
-	s->fd = -1;
 	int err = ENOMEM;
 	s->path = strdup(path);
 	if (!s->path)
@@ -369,8 +368,6 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	sqlite3_close_v2(s->db);
-	if (s->fd >= 0)
-		close(s->fd); /* after SQLite: see struct store */
 	pthread_mutex_destroy(&s->lock);
 	free(s->path);
 	free(s);
@@ -384,17 +381,47 @@ int store_data_version(struct store *s, uint64_t *v)
 	return err;
 }
 
-/* The first 16 bytes as they are on disk now (pread bypasses SQLite's
- * page cache), through the descriptor kept since open: opening and
- * closing another one would drop SQLite's locks (see struct store). */
-static int store_magic_check(int fd)
+/* The first 16 bytes as they are on disk now, read through SQLite's own
+ * handle of the file (its xRead bypasses the page cache): opening and
+ * closing a descriptor here would drop the locks (see struct store). */
+static int store_magic_check(struct store *s)
 {
 	char buf[STORE_MAGIC_LEN];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	if (n != (ssize_t)sizeof(buf) ||
-	    memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
+	sqlite3_file *fp = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &fp);
+	if (rc == SQLITE_OK && fp && fp->pMethods)
+		rc = fp->pMethods->xRead(fp, buf, sizeof(buf), 0);
+	else
+		rc = SQLITE_IOERR;
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SQLITE_OK || memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
 		return EIO;
 	return 0;
+}
+
+int store_file_check(const char *path)
+{
+	char buf[STORE_MAGIC_LEN], dir[PATH_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return errno;
+		/* What store_open would create: its directory must take it. */
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			slash[slash == dir ? 1 : 0] = '\0';
+		return access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+	}
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != 0 && (n != (ssize_t)sizeof(buf) ||
+		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0))
+		return EINVAL;
+	return access(path, R_OK | W_OK) == 0 ? 0 : errno;
 }
 
 int store_check(struct store *s)
@@ -404,5 +431,5 @@ int store_check(struct store *s)
 	if (stat(s->path, &sb) != 0 || sb.st_dev != s->dev ||
 	    sb.st_ino != s->ino)
 		return ESTALE;
-	return store_magic_check(s->fd);
+	return store_magic_check(s);
 }

@@ -199,6 +199,14 @@ int store_data_version(struct store *s, uint64_t *v);
  * every second; it never opens the database file (that would drop
  * SQLite's POSIX locks). */
 int store_check(struct store *s);
+/* Whether store_open could open path, without creating or changing
+ * anything (serve --check-config): 0 for an SQLite database (or an empty
+ * file) we may read and write, or a missing file in a directory we may
+ * write; EINVAL for a file that is not a database; else the errno of
+ * what failed (ENOENT for a missing directory, EACCES). Opens and closes
+ * the file: never while a store of this process has it open (that close
+ * would drop SQLite's POSIX locks). */
+int store_file_check(const char *path);
 
 /* coturn's SQLite user database (its userdb, what `turnadmin -b` writes),
  * opened read-only and never changed: the rows of one realm that

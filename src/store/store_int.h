@@ -13,13 +13,14 @@ struct store {
 	pthread_mutex_t lock;
 	sqlite3 *db;
 	char *path;
-	dev_t dev;      /* identity of the file we opened, for store_check */
+	/* Identity of the file we opened, for store_check. The store keeps
+	 * no descriptor of its own: on Linux, close() of ANY descriptor of a
+	 * file drops every POSIX lock the process holds on it, those of the
+	 * process's other connections included (the daemon has two). Only
+	 * SQLite opens and closes the file; it defers a close while another
+	 * connection of the process holds a lock. */
+	dev_t dev;
 	ino_t ino;
-	/* A read-only descriptor of that file, kept for the store's lifetime:
-	 * on Linux, close() of ANY descriptor of a file drops every POSIX lock
-	 * the process holds on it, SQLite's included, so store_check must
-	 * never open and close the database file itself. */
-	int fd;
 	uint64_t version;  /* bumped on our commits and on others' */
 	int64_t last_dv;   /* PRAGMA data_version when last looked at */
 };

@@ -207,9 +207,15 @@ def check_usage(port, secret, prom, usage_log, api_port, token):
     status, _ = http_get(api_port, "/v1/admin/usage?account=acme",
                          {"Authorization": "Bearer wrong"})
     check("usage endpoint needs the admin token", status == 401, str(status))
-    status, _ = http_get(api_port, "/v1/admin/usage?since=0",
-                         {"Authorization": "Bearer " + token})
-    check("usage endpoint needs account", status == 400, str(status))
+    # docs/api.md: a 400 for a query parameter names it.
+    for query, name in (("since=0", "account"), ("account=acme&limit=0", "limit"),
+                        ("account=acme&limit=10001", "limit"),
+                        ("account=acme&since=x", "since")):
+        status, body = http_get(api_port, "/v1/admin/usage?" + query,
+                                {"Authorization": "Bearer " + token})
+        check("usage endpoint: 400 naming %s (%s)" % (name, query),
+              status == 400 and ("query parameter " + name) in body,
+              "%d %s" % (status, body))
     c.close()
     peer.close()
 

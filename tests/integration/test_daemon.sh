@@ -48,7 +48,8 @@ if [ "$streams" = ok ]; then
 else
 	ts_fail "its standard streams" "$streams"
 fi
-if grep -q "listening on 127.0.0.1:$port" "$logf"; then
+# What the address serves, without a stray comma ("(udp,tcp,)" before).
+if grep -q "listening on 127.0.0.1:$port (udp,tcp)$" "$logf"; then
 	ts_pass "it logs to log-file"
 else
 	ts_fail "log-file" "$(cat "$logf")"
@@ -73,6 +74,19 @@ fi
 ts_check "it still serves TURN after the failed reload" "$BIN" probe \
 	"turn:127.0.0.1:$port?transport=udp" --secret "$TS_SECRET" --count 3
 echo "# reloaded below" >"$conf"
+
+# A second server on the same address and port is refused (exit 1,
+# naming the address): the workers bind with SO_REUSEPORT, which let it
+# share the ports with the first one silently, each getting part of the
+# clients. It leaves the running daemon's pidfile alone.
+dup_rc=0
+timeout 30 "$BIN" "${args[@]}" >"$TS_TMP/out_dup" 2>&1 || dup_rc=$?
+if [ "$dup_rc" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port" "$TS_TMP/out_dup" &&
+	[ "$(cat "$pidf" 2>/dev/null)" = "$dpid" ]; then
+	ts_pass "a second server on the same port exits 1 naming the address"
+else
+	ts_fail "a second server on the same port" "exit $dup_rc, pidfile '$(cat "$pidf" 2>/dev/null)': $(cat "$TS_TMP/out_dup")"
+fi
 
 # A second start that fails (its log file cannot be opened) leaves the
 # running daemon's pidfile alone.

@@ -21,6 +21,13 @@ PP=$(ts_pick_port) && TLSP=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --tcp-proxy-port "$PP" \
 	--max-unauth-tcp-per-ip 2 --tls-listening-port "$TLSP" \
 	--cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+# The banner says what each port serves: the PROXY port is TCP only.
+if grep -q "listening on 127.0.0.1:$PP (tcp, PROXY header first)$" "$TS_LOG" &&
+	grep -q "listening on 127.0.0.1:$TS_PORT (udp,tcp,tls,dtls)$" "$TS_LOG"; then
+	ts_pass "the log names the PROXY port as TCP only"
+else
+	ts_fail "the listening lines" "$(grep listening "$TS_LOG")"
+fi
 export TS_DIR
 ts_python_checks "PROXY-headed streams" - "$PP" "$TS_PORT" "$TS_SECRET" <<'EOF'
 import os, socket, ssl, struct, sys, time

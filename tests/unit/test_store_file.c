@@ -301,6 +301,23 @@ static void test_concurrent_writers(void **state)
 			 120);
 }
 
+/* Another process (the CLI's part) creates the account "child" in path:
+ * a fresh process (exec, not just fork: a forked child would share
+ * SQLite's in-memory lock bookkeeping with us). */
+static void run_child_create(const char *path)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_store_file", "--child-create", path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* Regression: store_check used to open() and close() the database file,
  * and on Linux that close dropped every POSIX lock this process held on
  * it, SQLite's shared lock included. Another process (the CLI) closing its
@@ -314,22 +331,34 @@ static void test_check_keeps_locks(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(store_check(f->s), 0);
-	/* A fresh process (exec, not just fork: a forked child would share
-	 * SQLite's in-memory lock bookkeeping with us). */
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl("/proc/self/exe", "test_store_file", "--child-create",
-		      f->path, (char *)NULL);
-		_exit(127);
-	}
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	run_child_create(f->path);
 	/* We still hold the database open, so the WAL must still be there. */
 	assert_int_equal(access(wal, F_OK), 0);
 	assert_int_equal(store_account_get(f->s, "child", &a), 0);
 	store_account_clear(&a);
+}
+
+/* Regression: store_close closed the descriptor kept for store_check,
+ * and that close dropped the POSIX locks of every other connection this
+ * process had on the file. The daemon holds two (the API's and the usage
+ * writer's), and a SIGHUP that restarts the API closes one: the next CLI
+ * command deleted the WAL under the other, so the API saw no later CLI
+ * change and its own writes went to a deleted file. */
+static void test_close_keeps_others_locks(void **state)
+{
+	struct fx *f = *state;
+	char wal[128];
+	struct store *other = NULL;
+	struct store_account a;
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(store_open(&other, f->path), 0);
+	assert_int_equal(store_check(other), 0);
+	store_close(other);
+	run_child_create(f->path);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(store_account_get(f->s, "child", &a), 0);
+	store_account_clear(&a);
+	assert_int_equal(store_check(f->s), 0);
 }
 
 /* The other process of test_check_keeps_locks: create one account. */
@@ -361,6 +390,7 @@ int main(int argc, char **argv)
 		T(test_check_unlink),
 		T(test_check_replaced),
 		T(test_check_keeps_locks),
+		T(test_close_keeps_others_locks),
 		T(test_concurrent_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# serve --check-config checks the ICE-servers API's store (db) as the
+# start would open it, without creating or changing it: it said
+# "configuration OK" for a db in a missing directory or a file that is
+# not a database, and the start then failed. No daemon is started;
+# nothing is sent.
+TS_NAME=check_config
+. "$(dirname "$0")/lib.sh"
+ts_need_bin "${1:-}"
+[ "$TS_SERVER" = turnstone ] || exit 0
+
+check() { # NAME WANT-RC WANT-TEXT DB
+	local out rc=0
+	out=$("$TS_BIN" serve --static-auth-secret "$TS_SECRET" \
+		--api-listening-port 1 --db "$4" --check-config 2>&1) || rc=$?
+	if [ "$rc" = "$2" ] && [[ $out == *"$3"* ]]; then
+		ts_pass "$1"
+	else
+		ts_fail "$1" "exit $rc: $out"
+	fi
+}
+
+check "a db in a missing directory is refused, naming db" 2 "'db'" \
+	"$TS_TMP/no/such/dir/accounts.db"
+printf 'not a database at all, but long enough to look like a file\n' >"$TS_TMP/text"
+check "a db that is not a database is refused, naming db" 2 "'db'" "$TS_TMP/text"
+check "a new db in a writable directory is OK" 0 "configuration OK" "$TS_TMP/new.db"
+if [ -e "$TS_TMP/new.db" ]; then
+	ts_fail "--check-config does not create the db"
+else
+	ts_pass "--check-config does not create the db"
+fi
+"$TS_BIN" account create acme --db "$TS_TMP/acc.db" >/dev/null 2>&1
+check "an existing store is OK" 0 "configuration OK" "$TS_TMP/acc.db"
+: >"$TS_TMP/empty.db"
+check "an empty file (what SQLite starts from) is OK" 0 "configuration OK" "$TS_TMP/empty.db"
+ts_finish
