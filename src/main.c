@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "server/server.h"
+#include "util/version.h"
 
 static void usage(FILE *out)
 {
@@ -15,7 +16,8 @@ static void usage(FILE *out)
 		"  bench   load generator (turnstone or any TURN server)\n"
 		"  account manage API accounts, JWT keys and Configurable TURN\n"
 		"  token   mint a JWT for trying the ICE-servers API\n"
-		"Run 'turnstone <command> --help' for the options.\n");
+		"Run 'turnstone <command> --help' for the options,\n"
+		"'turnstone --version' for the release and commit.\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
 		return cli_account_main(argc - 1, argv + 1);
 	if (strcmp(verb, "token") == 0)
 		return cli_token_main(argc - 1, argv + 1);
+	if (strcmp(verb, "--version") == 0) {
+		printf("turnstone %s\n", ts_version());
+		return 0;
+	}
 	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "server/daemon.h"
 #include "server/notify.h"
 #include "server/revsync.h"
@@ -20,6 +22,7 @@
 #include "store/store.h"
 #include "util/cpus.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #define SERVER_DRAIN_MS 5000
 
@@ -133,6 +136,7 @@ static void server_banner(const struct server *s)
 {
 	char r[SA_STRLEN] = "none";
 	const struct turn_cfg *t = &s->tcfg->tcfg;
+	log_info("turnstone %s, %s", ts_version(), OpenSSL_version(OPENSSL_VERSION));
 	if (s->cfg.no_turn) {
 		log_info("TURN off (--no-turn): API-only node");
 		return;
@@ -355,9 +359,16 @@ static int server_db_check(const struct config *c, FILE *err)
 
 int server_main(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		server_usage();
-		return 0;
+	/* Anywhere on the line, as coturn takes them. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			server_usage();
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("turnstone %s\n", ts_version());
+			return 0;
+		}
 	}
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)

@@ -54,6 +54,22 @@ if grep -q "listening on 127.0.0.1:$port (udp,tcp)$" "$logf"; then
 else
 	ts_fail "log-file" "$(cat "$logf")"
 fi
+# What runs is named: the release (and commit) at start, and by
+# --version, on its own or among serve's options (as coturn takes it).
+ver=$("$BIN" --version 2>&1)
+if [[ $ver =~ ^turnstone\ [0-9]+\.[0-9]+\.[0-9]+ ]] &&
+	[ "$("$BIN" serve --realm x --version 2>&1)" = "$ver" ] &&
+	grep -qF "${ver}, OpenSSL 3" "$logf"; then
+	ts_pass "--version and the start line name the release" "$ver"
+else
+	ts_fail "--version and the start line name the release" \
+		"'$ver'; log: $(head -3 "$logf")"
+fi
+if [[ $("$BIN" serve --realm x --help 2>&1) == "usage: turnstone serve"* ]]; then
+	ts_pass "serve --help after other options"
+else
+	ts_fail "serve --help after other options" "$("$BIN" serve --realm x --help 2>&1 | head -2)"
+fi
 ts_check "it serves TURN" "$BIN" probe "turn:127.0.0.1:$port?transport=udp" \
 	--secret "$TS_SECRET" --count 3
 
