@@ -356,8 +356,8 @@ static int cfg_check_api(const struct config *c, FILE *err)
 	}
 	r |= cfg_check(!c->api_cert[0] == !c->api_pkey[0], err,
 		       "'api-cert' and 'api-pkey' go together (HTTPS for the API)");
-	r |= cfg_check(!c->api_cert[0] || c->api_port, err,
-		       "'api-cert' needs 'api-listening-port'");
+	/* api-cert (as every api-* option) without api-listening-port:
+	 * config_check_needs. */
 	r |= cfg_check(!c->db[0] || c->api_port, err,
 		       "'db' is the ICE-servers API's account store and needs "
 		       "'api-listening-port' (for coturn's SQLite user "
@@ -512,6 +512,7 @@ int config_validate(const struct config *c, FILE *err)
 {
 	int r = 0;
 	r |= cfg_check_revoked(c, err);
+	r |= config_check_needs(c, err);
 	r |= cfg_check_modes(c, err);
 	r |= cfg_check_service(c, err);
 	r |= cfg_check_api(c, err);

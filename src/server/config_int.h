@@ -57,6 +57,11 @@ struct cfg_src {
 };
 
 const struct cfg_opt *config_opt_find(const char *name);
+/* Row i of the table, NULL past its end. */
+const struct cfg_opt *config_opt_at(size_t i);
+/* Options given that do nothing without another one: EINVAL naming
+ * both (config_needs.c). */
+int config_check_needs(const struct config *c, FILE *err);
 const struct cfg_opt *config_opt_find_short(char sname);
 /* true if the option needs a value (it cannot be a bare flag). */
 bool config_opt_needs_value(const struct cfg_opt *o);

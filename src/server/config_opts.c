@@ -225,6 +225,11 @@ static const struct cfg_opt cfg_opts[] = {
 
 #define CFG_NOPTS (sizeof(cfg_opts) / sizeof(cfg_opts[0]))
 
+const struct cfg_opt *config_opt_at(size_t i)
+{
+	return i < CFG_NOPTS ? &cfg_opts[i] : NULL;
+}
+
 const struct cfg_opt *config_opt_find(const char *name)
 {
 	for (size_t i = 0; i < CFG_NOPTS; i++) {

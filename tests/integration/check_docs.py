@@ -85,6 +85,7 @@ NEEDS = {
     "daemon": ["syslog"], "tls-alternate-server": ["alternate-domain"],
     "dh-file": ["cert", "pkey"], "ec-curve-name": ["cert", "pkey"],
     "pkey-pwd": ["cert", "pkey"],
+    "cipher-list": ["cert", "pkey"], "no-tlsv1_2": ["cert", "pkey"],
     "api-cert": ["api-pkey"], "api-pkey": ["api-cert"],
     "alt-listening-port": ["listening-ip"],
     "tcp-proxy-trusted": ["tcp-proxy-port"],

@@ -842,6 +842,52 @@ static void test_api_options(void **state)
 	assert_int_equal(config_validate(&c, NULL), 0); /* no TURN creds needed */
 }
 
+/* An option that does nothing without another is an error naming both,
+ * not a silent no-op; its default value, or the other given, passes. */
+static void test_needs(void **state)
+{
+	(void)state;
+	struct config c;
+	static const struct {
+		char *arg, *val; /* argv is char *[] */
+		const char *want;
+	} bad[] = {
+		{"--api-rate", "5", "'api-rate' needs 'api-listening-port'"},
+		{"--api-listening-ip", "0.0.0.0",
+		 "'api-listening-ip' needs 'api-listening-port'"},
+		{"--api-trusted-proxy", "10.0.0.1",
+		 "'api-trusted-proxy' needs 'api-listening-port'"},
+		{"--api-cert", "/c.pem", "'api-cert' needs 'api-listening-port'"},
+		{"--api-max-token-lifetime", "0",
+		 "'api-max-token-lifetime' needs 'api-listening-port'"},
+		{"--cipher-list", "HIGH", "'cipher-list' needs 'cert'"},
+		{"--revoked-interval", "9", "'revoked-interval' needs 'revoked-from'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct errbuf e;
+		valid_config(&c);
+		assert_int_equal(args_parse(&c, ARGV(bad[i].arg, bad[i].val), &e), 0);
+		err_close(&e);
+		validate_expect(&c, bad[i].want);
+	}
+	valid_config(&c);
+	c.no_tlsv1_2 = true;
+	validate_expect(&c, "'no-tlsv1_2' needs 'cert'");
+	/* The default value given is no change; the option it needs given
+	 * passes. */
+	struct errbuf e;
+	valid_config(&c);
+	assert_int_equal(args_parse(&c, ARGV("--api-rate", "1000", "--revoked-interval",
+					     "5"), &e), 0);
+	err_close(&e);
+	assert_int_equal(config_validate(&c, NULL), 0);
+	valid_config(&c);
+	c.api_port = 8080;
+	strcpy(c.db, "/tmp/x.db");
+	c.api_rate = 5;
+	assert_int_equal(config_validate(&c, NULL), 0);
+}
+
 /* The API's limits on slow clients: defaults, parsed, out of range, and
  * carried into the api_cfg. */
 static void test_api_slow_client_options(void **state)
@@ -2056,6 +2102,7 @@ int main(void)
 		cmocka_unit_test(test_limits_options),
 		cmocka_unit_test(test_conn_limit_options),
 		cmocka_unit_test(test_api_options),
+		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_api_slow_client_options),
 		cmocka_unit_test(test_api_cfg),
 		cmocka_unit_test(test_api_cfg_ranges),
