@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "server/revsync.h"
 #include "server/server_int.h"
 #include "util/log.h"
 
@@ -65,6 +66,5 @@ void server_api_dir(void *arg, const struct store_snap *snap)
 	atomic_store(&s->rvstat.users, snap->nblocks);
 	atomic_store(&s->rvstat.accounts, na);
 	if (snap->nblocks || na)
-		log_info("TURN refuses the credentials of %zu blocked users "
-			 "and %zu disabled or deleted accounts", snap->nblocks, na);
+		server_revoked_log("", snap->nblocks, na);
 }

@@ -133,8 +133,7 @@ static void revsync_apply(struct server_revsync *r, const struct httpget_resp *h
 	}
 	snprintf(r->etag, sizeof(r->etag), "%s", h->etag);
 	if (!r->synced || r->failing || nu != r->nusers || na != r->naccounts)
-		log_info("revoked-from: TURN refuses the credentials of %zu "
-			 "blocked users and %zu disabled or deleted accounts", nu, na);
+		server_revoked_log("revoked-from: ", nu, na);
 	r->synced = true;
 	r->failing = false;
 	r->nusers = nu;
@@ -249,6 +248,13 @@ void server_revsync_secret(struct server_revsync *r, const char *secret)
 	pthread_mutex_lock(&r->mu);
 	snprintf(r->secret, sizeof(r->secret), "%s", secret);
 	pthread_mutex_unlock(&r->mu);
+}
+
+void server_revoked_log(const char *prefix, size_t nu, size_t na)
+{
+	log_info("%sTURN refuses the credentials of %zu blocked user%s and %zu "
+		 "disabled or deleted account%s", prefix, nu, nu == 1 ? "" : "s",
+		 na, na == 1 ? "" : "s");
 }
 
 void server_revsync_stop(struct server_revsync *r)

@@ -33,6 +33,9 @@ int server_revsync_check(const struct config *c, FILE *err);
 void server_revsync_secret(struct server_revsync *r, const char *secret);
 /* Stops and joins the thread, frees r (NULL is fine). */
 void server_revsync_stop(struct server_revsync *r);
+/* The log line for a revoked set the workers took ("" or "revoked-from: "
+ * as the prefix), with singulars where they belong. */
+void server_revoked_log(const char *prefix, size_t nu, size_t na);
 /* {"users":[...],"accounts":[...]} -> a new set; EBADMSG if malformed
  * (pure; for the tests too). */
 int server_revsync_parse(const char *json, size_t len, struct turn_revoked **rp,

@@ -133,6 +133,14 @@ def phase_down(a):
     check("it failed 2 checks in a row", s and s["consecutiveFailures"] >= 2, s)
     p = wait_health(a, a.platform, True)
     check("platform server healthy", p and p["healthy"], p)
+    # The raw text: a double printed whole (0.82899999999999996) reads as
+    # noise; six significant digits at most.
+    _, raw = http("GET", f"{a.api}/v1/admin/health", a.admin)
+    rtts = re.findall(r'"rttMs":([-0-9.eE+]+)', raw if isinstance(raw, str)
+                      else raw.decode())
+    check("rttMs printed with at most 6 significant digits",
+          rtts and all(len(re.sub(r"[^0-9]", "", r).lstrip("0")) <= 6
+                       for r in rtts), rtts)
     _, text = http("GET", f"{a.api}/metrics")
     check("metrics: server_up 0 for the dead server",
           metric(text, "turnstone_api_server_up", f'url="{a.custom}"') == 0, "")

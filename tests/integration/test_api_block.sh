@@ -31,7 +31,7 @@ ts_python_checks "block cases" "$TS_DIR/block_cases.py" \
 
 # The daemon said what TURN refuses, and no sub it was given to block
 # reached its log.
-if grep -q "TURN refuses the credentials of 1 blocked users" "$TS_LOG"; then
+if grep -q "TURN refuses the credentials of 1 blocked user and" "$TS_LOG"; then
 	ts_pass "the daemon logs how many users TURN refuses"
 else
 	ts_fail "the daemon logs how many users TURN refuses" "not in $TS_LOG"
