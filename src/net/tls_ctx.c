@@ -41,15 +41,25 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out,
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
+/* OpenSSL's last error, unless the queue holds a system error (a file
+ * that cannot be opened): then that errno, which says why, where the
+ * last entry says only "system lib". */
 static void tls_reason(char *err, size_t errlen, const char *what,
 		       const char *path)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e, last = 0;
+	int sys = 0;
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e))
+			sys = ERR_GET_REASON(e);
+		last = e;
+	}
 	char buf[160] = "unknown error";
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
+	if (sys)
+		snprintf(buf, sizeof(buf), "%s", strerror(sys));
+	else if (last)
+		ERR_error_string_n(last, buf, sizeof(buf));
 	snprintf(err, errlen, "%s '%s': %s", what, path, buf);
-	ERR_clear_error();
 }
 
 /* What the password callback was given and whether OpenSSL asked. */
