@@ -243,6 +243,8 @@ static void bench_report_all(const struct bench_run *r,
 	double secs = (double)(s->s1.t - s->s0.t) / 1e9;
 	struct bench_report rep = {.n = 0};
 	bench_report_add(&rep, "mode", false, "%s", bench_mode_name(a->mode));
+	bench_report_add(&rep, "transport", false, "%s",
+			 bench_transport_name(a->transport));
 	bench_report_add(&rep, "threads", true, "%u", r->nw);
 	bench_report_add(&rep, "duration_s", true, "%.2f", secs);
 	bench_report_mode(&rep, a, &c, secs);
@@ -329,6 +331,9 @@ int bench_run_main(const struct bench_args *a)
 	int fwd_pid = 0;
 	unsigned hard = BENCH_SETUP_MAX_S + a->duration + BENCH_SLACK_S;
 	alarm(hard); /* a hard bound on the whole run, whatever happens */
+	/* A server closing a TLS stream must show as an error, not kill us
+	 * (OpenSSL writes without MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
 	if (bench_nofile_raise(bench_flows(a) + 512))
 		fprintf(stderr, "turnstone bench: warning: open-file limit is "
 			"below %u\n", bench_flows(a) + 512);

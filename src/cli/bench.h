@@ -25,6 +25,10 @@ enum bench_mode {
 
 enum bench_profile { BENCH_PROF_NONE, BENCH_PROF_AUDIO, BENCH_PROF_VIDEO };
 
+/* How clients reach the server. The relay itself is UDP either way
+ * (RFC 8656 3.1): over tcp and tls each allocation has its own stream. */
+enum bench_transport { BENCH_UDP, BENCH_TCP, BENCH_TLS };
+
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_SIZE 1400   /* payload bytes; one loopback datagram */
 #define BENCH_MIN_SIZE 24     /* room for the timestamped header */
@@ -46,6 +50,7 @@ struct bench_args {
 	unsigned window;    /* packets or requests in flight per flow */
 	uint64_t rate;      /* relay, forward: total packets/s, 0 = window */
 	enum bench_profile profile;
+	enum bench_transport transport; /* relay, hold */
 	unsigned sources;   /* loopback source addresses to spread over */
 	bool perm, chan;    /* alloc: add CreatePermission / ChannelBind */
 	bool fresh_users;   /* alloc: a new REST username every cycle */
@@ -61,6 +66,7 @@ struct bench_args {
 int bench_args_parse(struct bench_args *a, int argc, char **argv, FILE *err);
 void bench_usage(FILE *out);
 const char *bench_mode_name(enum bench_mode m);
+const char *bench_transport_name(enum bench_transport t);
 
 /* ----- Log-bucket latency histogram (HDR style): exact below 256 ns,
  * then 128 sub-buckets per power of two, so any value is reported within
@@ -163,8 +169,11 @@ struct bench_cred {
 	uint32_t tid_seq;          /* makes transaction ids unique */
 };
 
+struct bench_stream;
+
 struct bench_flow {
 	struct loop_fd lf;
+	struct bench_stream *stream; /* tcp, tls; NULL over UDP */
 	enum bench_flow_state state;
 	bool perm, chan;       /* steps to take after allocating */
 	bool refresh_after;    /* alloc mode: go on to Refresh LIFETIME=0 */
@@ -283,6 +292,8 @@ struct bench_rset {
 	unsigned pend[BENCH_SET_WINDOW];
 	bool releasing;
 	bool chdata;        /* relay: ChannelData framing; forward: raw UDP */
+	struct ssl_ctx_st *tls; /* --transport tls */
+	uint8_t *sbuf;      /* tcp, tls: BENCH_TX_BATCH frames, mostly zeros */
 	/* data path */
 	uint64_t w_start;   /* ns: this thread's first measured send */
 	double rate;        /* this thread's packets/s, 0 = window */
@@ -310,6 +321,58 @@ void bench_rset_release(struct bench_worker *w, struct bench_rset *st,
 void bench_rset_changed(struct bench_worker *w, struct bench_rset *st,
 			struct bench_rflow *fl, uint64_t now);
 void bench_rset_close(struct bench_worker *w, struct bench_rset *st);
+
+/* ----- Stream transports (tcp, tls): RFC 8656 12.5 framing and the
+ * client end of one connection (bench_stream.c) ----- */
+#define BENCH_FRAME_MAX 2048     /* larger frames: the stream is broken */
+#define BENCH_STREAM_IO_MS 1000  /* a write may wait this long */
+#define BENCH_STREAM_OPEN_MS 5000 /* connect and TLS handshake */
+
+/* Reassembles frames that reads cut anywhere: the bytes of at most one
+ * incomplete frame are held here between reads. */
+struct bench_framer {
+	size_t len;
+	uint8_t buf[BENCH_FRAME_MAX];
+};
+
+/* Called with each whole frame (a ChannelData frame with its padding);
+ * false stops the feed (the flow was closed). */
+typedef bool(bench_frame_h)(void *arg, const uint8_t *frame, size_t len);
+/* Feed bytes read from a stream. 0, or EBADMSG when they are neither a
+ * STUN message nor ChannelData, or a frame exceeds BENCH_FRAME_MAX: a
+ * stream cannot resynchronise after that, so the caller closes it. */
+int bench_framer_feed(struct bench_framer *fr, const uint8_t *in, size_t n,
+		      bench_frame_h *h, void *arg);
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+struct bench_stream {
+	struct ssl_st *ssl;       /* NULL over plain TCP */
+	struct bench_framer fr;
+};
+
+/* A TLS 1.2+ client context that does NOT verify the certificate (a
+ * loopback bench against a self-signed one). idle: release OpenSSL's
+ * buffers between reads (hold mode's many quiet connections). */
+int bench_tls_ctx(bool idle, struct ssl_ctx_st **ctxp);
+/* Connect from src to dst (non-blocking socket, TCP_NODELAY) and, with
+ * a ctx, complete the TLS handshake, all within BENCH_STREAM_OPEN_MS. */
+int bench_stream_open(const struct sa *src, const struct sa *dst,
+		      struct ssl_ctx_st *ctx, int *fdp, struct bench_stream **sp);
+/* Write all of buf, waiting in poll() while the socket is full, for at
+ * most BENCH_STREAM_IO_MS (then ETIMEDOUT: the stream now ends inside a
+ * frame and must be closed). EPIPE if fd is closed (-1). */
+int bench_stream_write(struct bench_stream *s, int fd, const uint8_t *buf,
+		       size_t len);
+/* Read what is there: 0 and *got > 0, EAGAIN, or an error (ECONNRESET
+ * when the server closed). */
+int bench_stream_read(struct bench_stream *s, int fd, uint8_t *buf, size_t cap,
+		      size_t *got);
+/* Bytes OpenSSL has decrypted but not handed out: epoll cannot tell. */
+bool bench_stream_pending(const struct bench_stream *s);
+/* Free the TLS state (no close_notify: the fd may already be closed). */
+void bench_stream_free(struct bench_stream *s);
 
 /* ----- Echo peer and forwarder ----- */
 struct bench_echo;

@@ -18,9 +18,29 @@ static const char *const bench_modes[] = {
 	[BENCH_FORWARD] = "forward",
 };
 
+static const char *const bench_transports[] = {
+	[BENCH_UDP] = "udp", [BENCH_TCP] = "tcp", [BENCH_TLS] = "tls",
+};
+
 const char *bench_mode_name(enum bench_mode m)
 {
 	return bench_modes[m];
+}
+
+const char *bench_transport_name(enum bench_transport t)
+{
+	return bench_transports[t];
+}
+
+static int bench_transport_parse(const char *s, enum bench_transport *t)
+{
+	for (size_t i = 0; i < sizeof(bench_transports) / sizeof(bench_transports[0]); i++) {
+		if (strcmp(bench_transports[i], s) == 0) {
+			*t = (enum bench_transport)i;
+			return 0;
+		}
+	}
+	return EINVAL;
 }
 
 void bench_usage(FILE *out)
@@ -38,6 +58,13 @@ void bench_usage(FILE *out)
 		"  forward  bare UDP forwarder baseline (no TURN, no --server)\n"
 		"options:\n"
 		"  --server IP:PORT     loopback TURN server\n"
+		"  --transport udp|tcp|tls  relay/hold: how clients reach the\n"
+		"                       server (default udp); tcp and tls open one\n"
+		"                       connection per allocation (RFC 8656; the\n"
+		"                       relay stays UDP), set up before the window.\n"
+		"                       tls: give the server's TLS port; TLS 1.2+,\n"
+		"                       the certificate is NOT verified (loopback\n"
+		"                       bench, self-signed certificates)\n"
 		"  --secret S           REST shared secret (use-auth-secret), or\n"
 		"  --user U --password P  long-term credentials\n"
 		"  --realm R            realm (default: learnt from the 401)\n"
@@ -172,6 +199,8 @@ static int bench_opt_set(struct bench_args *a, const char *name,
 			e = bench_num(val, 1, BENCH_RATE_MAX, &a->rate);
 		else if (strcmp(name, "profile") == 0)
 			e = bench_profile_parse(val, &a->profile);
+		else if (strcmp(name, "transport") == 0)
+			e = bench_transport_parse(val, &a->transport);
 		else if (strcmp(name, "forward-cpu") == 0)
 			e = bench_cpu_parse(val, &a->fwd_cpu);
 		else if (strcmp(name, "hist-out") == 0) {
@@ -275,6 +304,13 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 	if (a->hist_out && a->mode == BENCH_HOLD) {
 		fprintf(err, "turnstone bench: hold measures no latency; "
 			"--hist-out is for the other modes\n");
+		return EINVAL;
+	}
+	if (a->transport != BENCH_UDP && a->mode != BENCH_RELAY &&
+	    a->mode != BENCH_HOLD) {
+		fprintf(err, "turnstone bench: --transport %s is for relay and "
+			"hold; %s runs over udp only\n",
+			bench_transport_name(a->transport), bench_mode_name(a->mode));
 		return EINVAL;
 	}
 	if (a->fwd_cpu >= 0 && a->mode != BENCH_FORWARD) {

@@ -110,6 +110,8 @@ static int flow_send(struct bench_flow *f, uint64_t now)
 	if (err)
 		return err;
 	f->t_sent = now;
+	if (f->stream)
+		return bench_stream_write(f->stream, f->lf.fd, buf, len);
 	/* A full socket buffer is a loss; the retransmission covers it. */
 	if (send(f->lf.fd, buf, len, 0) < 0 && errno != EAGAIN)
 		return errno;
@@ -251,6 +253,12 @@ void bench_flow_tick(struct bench_flow *f, uint64_t now, uint64_t rto_ns)
 		return;
 	if (++f->tries > FLOW_MAX_TRIES) {
 		flow_fail(f, ETIMEDOUT);
+		return;
+	}
+	/* A stream delivers or breaks: no retransmission over it, only the
+	 * same time limit (RFC 8489 6.2.2). */
+	if (f->stream) {
+		f->t_sent = now;
 		return;
 	}
 	int err = flow_send(f, now);

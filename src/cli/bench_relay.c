@@ -51,6 +51,50 @@ static size_t relay_head(const struct bench_rset *st, const struct bench_rflow *
 	return off + BENCH_PKT_HEAD;
 }
 
+/* A stream broke (closed by the server, garbage, or a write that timed
+ * out mid-frame): it cannot carry another frame. Its packets in flight
+ * count as lost. */
+static void relay_stream_fail(struct bench_worker *w, struct bench_rflow *fl,
+			      int err, uint64_t now)
+{
+	loop_close(w->loop, &fl->f.lf);
+	w->c.last_error = err;
+	if (err == ETIMEDOUT)
+		w->c.timeouts++;
+	if (fl->pending && fl->f.state != BF_FAILED) {
+		/* Counted as a failed setup (or release) transaction. */
+		fl->f.state = BF_FAILED;
+		fl->f.last_error = err;
+		bench_rset_changed(w, w->mode, fl, now);
+		return;
+	}
+	w->c.errors++;
+	fl->f.state = BF_FAILED;
+}
+
+/* Streams: cnt whole frames, padded to four bytes (RFC 8656 12.5), in
+ * as few writes as possible; they are all sent or the stream fails. */
+static void relay_send_stream(struct bench_worker *w, struct bench_rflow *fl,
+			      unsigned cnt, uint64_t now)
+{
+	struct bench_rset *st = w->mode;
+	unsigned size = w->run->a->size;
+	size_t fsz = STUN_CHDATA_HDR + ((size + 3u) & ~3u);
+	while (cnt > 0 && fl->f.lf.fd >= 0) {
+		unsigned b = cnt < BENCH_TX_BATCH ? cnt : BENCH_TX_BATCH;
+		for (unsigned i = 0; i < b; i++)
+			relay_head(st, fl, size, now, st->sbuf + i * fsz);
+		int e = bench_stream_write(fl->f.stream, fl->f.lf.fd, st->sbuf, b * fsz);
+		if (e) {
+			relay_stream_fail(w, fl, e, now);
+			return;
+		}
+		fl->inflight += b;
+		w->c.sent += b;
+		cnt -= b;
+	}
+}
+
 /* Send up to cnt packets on one flow; a full socket buffer stops it and
  * what was not sent is not counted. */
 static void relay_send(struct bench_worker *w, struct bench_rflow *fl,
@@ -60,6 +104,10 @@ static void relay_send(struct bench_worker *w, struct bench_rflow *fl,
 	unsigned size = w->run->a->size;
 	if (fl->f.state != BF_READY || fl->f.lf.fd < 0)
 		return;
+	if (fl->f.stream) {
+		relay_send_stream(w, fl, cnt, now);
+		return;
+	}
 	while (cnt > 0) {
 		unsigned b = cnt < BENCH_TX_BATCH ? cnt : BENCH_TX_BATCH;
 		for (unsigned i = 0; i < b; i++) {
@@ -116,6 +164,16 @@ static void relay_dgram(struct bench_worker *w, struct bench_rflow *fl,
 	}
 }
 
+/* Window mode: top the window up once the echoes are in. */
+static void relay_refill(struct bench_worker *w, struct bench_rflow *fl)
+{
+	struct bench_rset *st = w->mode;
+	unsigned win = w->run->a->window;
+	if (!st->rate && fl->inflight < win &&
+	    bench_phase_get(w->run) == BP_MEASURE)
+		relay_send(w, fl, win - fl->inflight, bench_now_ns());
+}
+
 static void relay_input(struct loop_fd *lf, uint32_t events)
 {
 	struct bench_rflow *fl = lf->arg;
@@ -132,10 +190,50 @@ static void relay_input(struct loop_fd *lf, uint32_t events)
 		if (n < BENCH_RX_BATCH)
 			break;
 	}
-	unsigned win = w->run->a->window;
-	if (!st->rate && fl->inflight < win &&
-	    bench_phase_get(w->run) == BP_MEASURE)
-		relay_send(w, fl, win - fl->inflight, bench_now_ns());
+	relay_refill(w, fl);
+}
+
+struct relay_rx {
+	struct bench_rflow *fl;
+	uint64_t now;
+};
+
+static bool relay_frame(void *arg, const uint8_t *frame, size_t len)
+{
+	struct relay_rx *rx = arg;
+	relay_dgram(rx->fl->w, rx->fl, frame, len, rx->now);
+	return rx->fl->f.lf.fd >= 0;
+}
+
+/* Streams: the receive batch's buffers as one, cut into frames. After a
+ * few rounds the loop's next wakeup reads on; bytes TLS has decrypted
+ * already would wake nothing, so those are read now. */
+static void relay_stream_input(struct loop_fd *lf, uint32_t events)
+{
+	struct bench_rflow *fl = lf->arg;
+	struct bench_worker *w = fl->w;
+	struct bench_rset *st = w->mode;
+	(void)events;
+	for (int round = 0; lf->fd >= 0; round++) {
+		size_t got;
+		struct relay_rx rx = {fl, 0};
+		uint8_t *buf = (uint8_t *)st->rxbuf;
+		int e = bench_stream_read(fl->f.stream, lf->fd, buf,
+					  sizeof(st->rxbuf), &got);
+		if (e == EAGAIN)
+			break;
+		rx.now = bench_now_ns();
+		if (!e)
+			e = bench_framer_feed(&fl->f.stream->fr, buf, got,
+					      relay_frame, &rx);
+		if (e) {
+			relay_stream_fail(w, fl, e, rx.now);
+			break;
+		}
+		if (round >= 3 && !bench_stream_pending(fl->f.stream))
+			break;
+	}
+	relay_refill(w, fl);
 }
 
 /* Open loop: send what the schedule says is due, spread evenly. */
@@ -227,7 +325,9 @@ void *bench_relay_thread(void *arg)
 		st->fl = calloc(st->n, sizeof(*st->fl));
 		w->mode = st;
 		relay_rx_arm(st);
-		err = st->fl ? bench_rset_open(w, st, relay_input) : ENOMEM;
+		loop_h *in = w->run->a->transport == BENCH_UDP ? relay_input
+							       : relay_stream_input;
+		err = st->fl ? bench_rset_open(w, st, in) : ENOMEM;
 	}
 	if (!err)
 		bench_rset_setup(w, st, setup_end);

@@ -3,9 +3,12 @@
  * LIFETIME=0), at most BENCH_SET_WINDOW transactions at a time so that
  * setting up 10,000 allocations does not itself overflow the server. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "cli/bench.h"
 #include "stun/stun.h"
@@ -21,16 +24,20 @@ static const struct sa *rset_dst(const struct bench_worker *w, uint32_t idx)
 	return &r->a->server;
 }
 
-static int rset_flow_open(struct bench_worker *w, struct bench_rflow *fl,
-			  loop_h *input)
+static int rset_flow_open(struct bench_worker *w, struct bench_rset *st,
+			  struct bench_rflow *fl, loop_h *input)
 {
 	const struct bench_args *a = w->run->a;
 	struct sa src, self;
 	bench_src_addr(fl->idx % a->sources, &src);
 	/* Idle allocations keep the default buffers: 10,000 of them. */
 	int bufsz = a->mode == BENCH_HOLD ? 0 : SET_SOCKBUF;
-	int fd;
-	int err = bench_sock_open(&src, rset_dst(w, fl->idx), bufsz, &fd);
+	int fd, err;
+	if (a->transport == BENCH_UDP)
+		err = bench_sock_open(&src, rset_dst(w, fl->idx), bufsz, &fd);
+	else /* connected, and TLS handshaken, before the clock starts */
+		err = bench_stream_open(&src, rset_dst(w, fl->idx), st->tls, &fd,
+					&fl->f.stream);
 	if (err)
 		return err;
 	fl->f.lf = (struct loop_fd){.fd = fd, .h = input, .arg = fl};
@@ -46,21 +53,29 @@ int bench_rset_open(struct bench_worker *w, struct bench_rset *st,
 		    loop_h *input)
 {
 	const struct bench_args *a = w->run->a;
-	for (unsigned i = 0; i < st->n; i++) {
+	int err = 0;
+	if (a->transport == BENCH_TLS)
+		err = bench_tls_ctx(a->mode == BENCH_HOLD, &st->tls);
+	if (!err && a->transport != BENCH_UDP) {
+		/* Frames are written whole; the payload beyond the head
+		 * stays zero, as the padding does. */
+		st->sbuf = calloc(BENCH_TX_BATCH, STUN_CHDATA_HDR + BENCH_MAX_SIZE + 3);
+		err = st->sbuf ? 0 : ENOMEM;
+	}
+	for (unsigned i = 0; i < st->n; i++)
+		st->fl[i].f.lf.fd = -1; /* bench_rset_close may see any of them */
+	for (unsigned i = 0; !err && i < st->n; i++) {
 		struct bench_rflow *fl = &st->fl[i];
 		fl->w = w;
 		fl->idx = w->first + i;
-		fl->f.lf.fd = -1;
 		fl->f.cred = &w->cred;
 		fl->f.peer = &w->run->peer;
 		fl->f.perm = a->perm;
 		fl->f.chan = a->chan;
 		fl->f.channel = (uint16_t)(STUN_CHANNEL_MIN + fl->idx % 0x1000);
-		int err = rset_flow_open(w, fl, input);
-		if (err)
-			return err;
+		err = rset_flow_open(w, st, fl, input);
 	}
-	return 0;
+	return err;
 }
 
 static void rset_pend_add(struct bench_rset *st, struct bench_rflow *fl)
@@ -170,6 +185,13 @@ void bench_rset_release(struct bench_worker *w, struct bench_rset *st,
 
 void bench_rset_close(struct bench_worker *w, struct bench_rset *st)
 {
-	for (unsigned i = 0; i < st->n; i++)
+	for (unsigned i = 0; i < st->n; i++) {
 		loop_close(w->loop, &st->fl[i].f.lf);
+		bench_stream_free(st->fl[i].f.stream);
+		st->fl[i].f.stream = NULL;
+	}
+	SSL_CTX_free(st->tls);
+	st->tls = NULL;
+	free(st->sbuf);
+	st->sbuf = NULL;
 }

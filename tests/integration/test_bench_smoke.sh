@@ -5,7 +5,11 @@
 # is stopped by its PID.
 set -euo pipefail
 ts=${1:?usage: test_bench_smoke.sh /path/to/turnstone}
-tmp=$(mktemp -d)
+TS_NAME=bench_smoke
+# For ts_make_cert; this script starts and stops its daemon itself.
+. "$(dirname "$0")/lib.sh"
+set -e
+tmp=$TS_TMP
 daemon=
 
 cleanup() {
@@ -24,14 +28,17 @@ fail() {
 }
 
 secret=smoke-$RANDOM$RANDOM
+ts_make_cert bench || fail "cannot make a TLS certificate"
 
 # Start the daemon on a random port; retry if the port is taken.
 start_daemon() {
 	local try lo
 	for try in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 20000))
+		tport=$((20000 + RANDOM % 20000))
 		lo=$((40000 + RANDOM % 20000))
 		"$ts" serve --listening-ip 127.0.0.1 --listening-port "$port" \
+			--tls-listening-port "$tport" --cert "$TS_CERT" --pkey "$TS_KEY" \
 			--relay-ip 127.0.0.1 --min-port "$lo" --max-port $((lo + 999)) \
 			--use-auth-secret --static-auth-secret "$secret" --realm bench \
 			--allow-loopback-peers --user-quota 0 --total-quota 0 \
@@ -78,11 +85,30 @@ run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000 \
 # Every echo carries its flow id and timestamp; one merged, cut or
 # reordered by the server's batched (GSO) sends would not count, so a
 # few flows far below saturation on loopback must lose nothing.
-for r in relay relay_rate; do
+# --transport tcp and tls (RFC 8656 12.5): one stream per allocation,
+# ChannelData padded to four bytes (size 201 needs 3 bytes of padding);
+# a stream loses nothing and breaks never, so loss and errors are 0.
+run relay_tcp pps relay "${srv[@]}" "${cred[@]}" --transport tcp \
+	--allocs 4 --size 201 --window 2
+run relay_tls pps relay --server "127.0.0.1:$tport" --server-pid "$daemon" \
+	"${cred[@]}" --transport tls --allocs 4 --window 2
+run relay_tls_rate pps relay --server "127.0.0.1:$tport" "${cred[@]}" \
+	--transport tls --allocs 4 --rate 2000 --size 203
+for r in relay relay_rate relay_tcp relay_tls relay_tls_rate; do
 	grep -q ' loss=0.00000 ' "$tmp/$r.out" ||
 		fail "$r: datagrams lost: $(grep '^RESULT' "$tmp/$r.out")"
 done
-echo "ok: relay and relay_rate lost nothing"
+for r in relay_tcp relay_tls relay_tls_rate; do
+	grep -q ' errors=0 .*stalls=0 ' "$tmp/$r.out" ||
+		fail "$r: stream errors: $(grep '^RESULT' "$tmp/$r.out")"
+done
+grep -q ' transport=tls ' "$tmp/relay_tls.out" ||
+	fail "relay_tls: no transport=tls in: $(grep '^RESULT' "$tmp/relay_tls.out")"
+echo "ok: relay over udp, tcp and tls lost nothing"
+run hold_tls setup_ok hold --server "127.0.0.1:$tport" "${cred[@]}" \
+	--transport tls --allocs 50
+grep -q ' setup_ok=50 setup_fail=0 ' "$tmp/hold_tls.out" ||
+	fail "hold over tls: $(grep '^RESULT' "$tmp/hold_tls.out")"
 run relay_audio pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --profile audio
 # --fresh-users: every cycle signs with a new REST username; the usage
 # log (one line per ended allocation) must show more users than clients.

@@ -1,5 +1,6 @@
-/* turnstone bench: argument parsing, the log-bucket histogram and the
- * RESULT line. The load itself is exercised by
+/* turnstone bench: argument parsing, the log-bucket histogram, the
+ * RESULT line and the stream framer and writer of --transport tcp|tls.
+ * The load itself is exercised by
  * tests/integration/test_bench_smoke.sh. */
 #include <errno.h>
 #include <setjmp.h>
@@ -9,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cli/bench.h"
+#include "stun/stun.h"
 
 static int parse(struct bench_args *a, char **argv)
 {
@@ -142,6 +145,279 @@ static void test_args_errors(void **state)
 		if (parse(&a, cases[i]) == 0)
 			fail_msg("case %zu was accepted", i);
 	}
+}
+
+static void test_args_transport(void **state)
+{
+	(void)state;
+	struct bench_args a;
+	char *udp[] = {"bench", "relay", "--server", "127.0.0.1:1", "--secret",
+		       "s", NULL};
+	assert_int_equal(parse(&a, udp), 0);
+	assert_int_equal(a.transport, BENCH_UDP);
+	assert_string_equal(bench_transport_name(a.transport), "udp");
+	char *tcp[] = {"bench", "relay", "--server", "127.0.0.1:1", "--secret",
+		       "s", "--transport", "tcp", NULL};
+	assert_int_equal(parse(&a, tcp), 0);
+	assert_int_equal(a.transport, BENCH_TCP);
+	char *tls[] = {"bench", "hold", "--server", "127.0.0.1:5349", "--secret",
+		       "s", "--transport=tls", NULL};
+	assert_int_equal(parse(&a, tls), 0);
+	assert_int_equal(a.transport, BENCH_TLS);
+	assert_string_equal(bench_transport_name(a.transport), "tls");
+	char *cases[][10] = {
+		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--transport", "sctp", NULL},
+		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--transport", "TCP", NULL},
+		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--transport", NULL},
+		{"bench", "alloc", "--server", "127.0.0.1:1", "--secret", "s",
+		 "--transport", "tcp", NULL},            /* relay and hold only */
+		{"bench", "binding", "--server", "127.0.0.1:1", "--transport",
+		 "tls", NULL},
+		{"bench", "forward", "--transport", "tcp", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(&a, cases[i]) == 0)
+			fail_msg("transport case %zu was accepted", i);
+	}
+	/* udp said outright is fine anywhere. */
+	char *bind[] = {"bench", "binding", "--server", "127.0.0.1:1",
+			"--transport", "udp", NULL};
+	assert_int_equal(parse(&a, bind), 0);
+}
+
+/* ----- Stream framing (RFC 8656 12.5) ----- */
+
+#define FR_MAX 16
+struct frames {
+	unsigned n;
+	size_t off[FR_MAX]; /* where each frame sat in the stream */
+	size_t len[FR_MAX];
+	const uint8_t *stream;
+	size_t at;          /* frames delivered cover stream[0, at) */
+	unsigned stop_after; /* 0: never stop */
+};
+
+static bool frames_h(void *arg, const uint8_t *frame, size_t len)
+{
+	struct frames *f = arg;
+	assert_true(f->n < FR_MAX);
+	/* Each frame is the next bytes of the stream, whole and in order. */
+	assert_memory_equal(frame, f->stream + f->at, len);
+	f->off[f->n] = f->at;
+	f->len[f->n++] = len;
+	f->at += len;
+	return !(f->stop_after && f->n >= f->stop_after);
+}
+
+/* A STUN message (Binding success with a SOFTWARE attribute) at p. */
+static size_t put_stun(uint8_t *p, size_t cap, const char *sw)
+{
+	struct stun_enc e;
+	uint8_t tid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	size_t len;
+	stun_enc_init(&e, p, cap, STUN_BINDING, STUN_CLASS_SUCCESS, tid);
+	stun_enc_str(&e, STUN_ATTR_SOFTWARE, sw);
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	return len;
+}
+
+/* ChannelData carrying dlen bytes, zero-padded to four (RFC 8656 12.5). */
+static size_t put_chdata(uint8_t *p, uint16_t ch, uint16_t dlen)
+{
+	size_t padded = (dlen + 3u) & ~3u;
+	stun_chdata_hdr(p, ch, dlen);
+	for (size_t i = 0; i < padded; i++)
+		p[STUN_CHDATA_HDR + i] = i < dlen ? (uint8_t)(0xA0 + i) : 0;
+	return STUN_CHDATA_HDR + padded;
+}
+
+/* STUN and ChannelData mixed, with and without padding: the frame
+ * lengths go to want[], the total is returned. */
+static size_t mixed_stream(uint8_t *buf, size_t cap, size_t *want, unsigned *nw)
+{
+	size_t n = 0;
+	unsigned k = 0;
+	want[k++] = put_stun(buf + n, cap - n, "a");      /* attr padded too */
+	n += want[k - 1];
+	want[k++] = put_chdata(buf + n, 0x4001, 5);       /* 3 bytes padding */
+	n += want[k - 1];
+	want[k++] = put_chdata(buf + n, 0x4002, 0);       /* header only */
+	n += want[k - 1];
+	want[k++] = put_stun(buf + n, cap - n, "turnstone bench");
+	n += want[k - 1];
+	want[k++] = put_chdata(buf + n, 0x4FFF, 201);     /* odd, 3 padding */
+	n += want[k - 1];
+	want[k++] = put_chdata(buf + n, 0x4003, 8);       /* no padding */
+	n += want[k - 1];
+	*nw = k;
+	return n;
+}
+
+static void frames_check(const struct frames *f, const size_t *want,
+			 unsigned nw, size_t total)
+{
+	assert_int_equal(f->n, nw);
+	for (unsigned i = 0; i < nw; i++)
+		assert_int_equal(f->len[i], want[i]);
+	assert_int_equal(f->at, total);
+}
+
+static void test_framer_splits(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	size_t want[FR_MAX];
+	unsigned nw;
+	size_t total = mixed_stream(buf, sizeof(buf), want, &nw);
+	struct bench_framer *fr = malloc(sizeof(*fr));
+	assert_non_null(fr);
+	/* One read, then two reads cut at every byte offset. */
+	for (size_t cut = 0; cut <= total; cut++) {
+		struct frames f = {.stream = buf};
+		fr->len = 0;
+		assert_int_equal(bench_framer_feed(fr, buf, cut, frames_h, &f), 0);
+		assert_int_equal(bench_framer_feed(fr, buf + cut, total - cut,
+						   frames_h, &f), 0);
+		frames_check(&f, want, nw, total);
+		assert_int_equal(fr->len, 0);
+	}
+	/* Three reads, cut at every pair of offsets. */
+	for (size_t c1 = 0; c1 <= total; c1 += 3) {
+		for (size_t c2 = c1; c2 <= total; c2++) {
+			struct frames f = {.stream = buf};
+			fr->len = 0;
+			assert_int_equal(bench_framer_feed(fr, buf, c1, frames_h, &f), 0);
+			assert_int_equal(bench_framer_feed(fr, buf + c1, c2 - c1,
+							   frames_h, &f), 0);
+			assert_int_equal(bench_framer_feed(fr, buf + c2, total - c2,
+							   frames_h, &f), 0);
+			frames_check(&f, want, nw, total);
+		}
+	}
+	/* One byte per read. */
+	struct frames f = {.stream = buf};
+	fr->len = 0;
+	for (size_t i = 0; i < total; i++)
+		assert_int_equal(bench_framer_feed(fr, buf + i, 1, frames_h, &f), 0);
+	frames_check(&f, want, nw, total);
+	/* The handler's false (its flow closed) stops the feed at once. */
+	f = (struct frames){.stream = buf, .stop_after = 2};
+	fr->len = 0;
+	assert_int_equal(bench_framer_feed(fr, buf, total, frames_h, &f), 0);
+	assert_int_equal(f.n, 2);
+	free(fr);
+}
+
+/* The receiver skips the padding: the delivered ChannelData decodes to
+ * the length that was sent, not the padded one. */
+static void test_framer_padding(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	size_t n = put_chdata(buf, 0x4005, 5);
+	n += put_chdata(buf + n, 0x4006, 1);
+	assert_int_equal(n, (4 + 8) + (4 + 4));
+	struct bench_framer fr = {.len = 0};
+	struct frames f = {.stream = buf};
+	assert_int_equal(bench_framer_feed(&fr, buf, n, frames_h, &f), 0);
+	assert_int_equal(f.n, 2);
+	uint16_t ch, dlen;
+	const uint8_t *data;
+	assert_int_equal(stun_chdata_decode(buf + f.off[1], f.len[1], &ch, &data,
+					    &dlen), 0);
+	assert_int_equal(ch, 0x4006);
+	assert_int_equal(dlen, 1);
+	assert_int_equal(data[0], 0xA0);
+}
+
+/* Bytes that are neither STUN nor ChannelData end the feed with EBADMSG
+ * (the flow is closed), however the reads cut them: never a loop, never
+ * a frame made of them. */
+static void test_framer_garbage(void **state)
+{
+	(void)state;
+	static const uint8_t firsts[] = {0x80, 0xC0, 0xFF, 0x17 /* TLS alert */};
+	uint8_t buf[256];
+	struct bench_framer *fr = malloc(sizeof(*fr));
+	assert_non_null(fr);
+	for (size_t k = 0; k < sizeof(firsts); k++) {
+		memset(buf, 0x55, sizeof(buf));
+		buf[0] = firsts[k];
+		for (size_t cut = 1; cut <= 24; cut++) {
+			struct frames f = {.stream = buf};
+			fr->len = 0;
+			int e = bench_framer_feed(fr, buf, cut, frames_h, &f);
+			if (!e)
+				e = bench_framer_feed(fr, buf + cut, sizeof(buf) - cut,
+						      frames_h, &f);
+			assert_int_equal(e, EBADMSG);
+			assert_int_equal(f.n, 0);
+		}
+	}
+	/* A STUN header with a wrong magic cookie, cut anywhere. */
+	size_t n = put_stun(buf, sizeof(buf), "x");
+	buf[5] ^= 1;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct frames f = {.stream = buf};
+		fr->len = 0;
+		int e = bench_framer_feed(fr, buf, cut, frames_h, &f);
+		if (!e)
+			e = bench_framer_feed(fr, buf + cut, n - cut, frames_h, &f);
+		assert_int_equal(e, EBADMSG);
+		assert_int_equal(f.n, 0);
+	}
+	/* A good frame, then garbage: the frame counts, then EBADMSG. */
+	n = put_chdata(buf, 0x4001, 3);
+	buf[n] = 0xEE;
+	struct frames f = {.stream = buf};
+	fr->len = 0;
+	assert_int_equal(bench_framer_feed(fr, buf, n + 1, frames_h, &f), EBADMSG);
+	assert_int_equal(f.n, 1);
+	/* A frame longer than any the bench expects. */
+	stun_chdata_hdr(buf, 0x4001, BENCH_FRAME_MAX);
+	fr->len = 0;
+	f = (struct frames){.stream = buf};
+	assert_int_equal(bench_framer_feed(fr, buf, 4, frames_h, &f), EBADMSG);
+	free(fr);
+}
+
+/* The plain-TCP write and read paths on a socketpair: a peer that never
+ * reads makes a write time out (an error the caller counts) after about
+ * BENCH_STREAM_IO_MS, not hang; a closed peer reads as ECONNRESET. */
+static void test_stream_io(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	struct bench_stream *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	uint8_t small[8] = {0x40, 0x01, 0, 4, 1, 2, 3, 4}, rb[64];
+	size_t got = 0;
+	assert_int_equal(bench_stream_read(s, sv[0], rb, sizeof(rb), &got), EAGAIN);
+	assert_int_equal(bench_stream_write(s, sv[1], small, sizeof(small)), 0);
+	assert_int_equal(bench_stream_read(s, sv[0], rb, sizeof(rb), &got), 0);
+	assert_int_equal(got, sizeof(small));
+	assert_memory_equal(rb, small, sizeof(small));
+	assert_int_equal(bench_stream_write(s, -1, small, sizeof(small)), EPIPE);
+	size_t big = 8 << 20;
+	uint8_t *b = calloc(1, big);
+	assert_non_null(b);
+	uint64_t t0 = bench_now_ns();
+	assert_int_equal(bench_stream_write(s, sv[1], b, big), ETIMEDOUT);
+	uint64_t ms = (bench_now_ns() - t0) / 1000000;
+	assert_true(ms >= BENCH_STREAM_IO_MS - 10 && ms < 5 * BENCH_STREAM_IO_MS);
+	free(b);
+	close(sv[1]);
+	int e;
+	do /* drain what the writer left, then the end of the stream */
+		e = bench_stream_read(s, sv[0], rb, sizeof(rb), &got);
+	while (e == 0);
+	assert_int_equal(e, ECONNRESET);
+	close(sv[0]);
+	bench_stream_free(s);
 }
 
 static void test_hist_buckets(void **state)
@@ -367,6 +643,11 @@ int main(void)
 		cmocka_unit_test(test_args_profiles),
 		cmocka_unit_test(test_args_modes),
 		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_args_transport),
+		cmocka_unit_test(test_framer_splits),
+		cmocka_unit_test(test_framer_padding),
+		cmocka_unit_test(test_framer_garbage),
+		cmocka_unit_test(test_stream_io),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),
 		cmocka_unit_test(test_hist_file_roundtrip),
