@@ -106,6 +106,10 @@ struct net_tcp_conn {
 	SSL *ssl;             /* NET_TCP_TLS */
 	uint64_t deadline;    /* monotonic ms; 0 = none (NET_TCP_FRAME_MS) */
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
+	/* On the worker's dirty list: wbuf holds what this epoll batch
+	 * queued, written at its end (net_tcp_flush_dirty). */
+	struct net_tcp_conn *dprev, *dnext;
+	bool dirty;
 	/* tcprelay.c (RFC 6062): a bound client data connection pipes raw
 	 * bytes to pipe; handoff names the worker it moves to after this
 	 * read; rpaused stops reading while the peer side is full. */
@@ -163,6 +167,7 @@ struct net_worker {
 	struct net_tcp_listener *tcp[NET_MAX_LISTEN];
 	unsigned ntcp;
 	struct net_tcp_conn *conns;
+	struct net_tcp_conn *tcp_dirty; /* streams with output to write */
 	bool plain_udp, plain_tcp, tls_on, dtls_on;
 	const struct net_tls *tls;
 	_Atomic(const struct net_tls *) pending_tls;
@@ -240,7 +245,12 @@ void net_tcp_nodelay(int fd);
 int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
 		   struct net_tcp_listener **lp);
 void net_tcp_listener_close(struct net_tcp_listener *l);
+/* Queues the frame; it is written by net_tcp_flush_dirty at the end of
+ * the epoll batch (net_flush_all), or by net_tcp_flush_now before the
+ * stream is closed or handed to another worker. */
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
+void net_tcp_flush_dirty(struct net_worker *w);
+void net_tcp_flush_now(struct net_tcp_conn *c);
 void net_tcp_close_all(struct net_worker *w);
 void net_tcp_sweep(struct net_worker *w);
 void net_accept_shed(struct net_worker *w, int lfd);

@@ -129,6 +129,8 @@ void net_io_init(struct net_worker *w, struct turn_io *io)
 
 void net_flush_all(struct net_worker *w)
 {
+	if (w->tcp_dirty)
+		net_tcp_flush_dirty(w);
 	if (w->rq.nmsg)
 		net_dgq_flush(&w->rq);
 	for (unsigned i = 0; i < w->nudp; i++)

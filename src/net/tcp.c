@@ -64,9 +64,53 @@ static void tcp_settle_count(struct net_tcp_conn *c)
 		tcp_uncount(c);
 }
 
+static int tcp_flush(struct net_tcp_conn *c);
+
+static void tcp_dirty_add(struct net_tcp_conn *c)
+{
+	struct net_worker *w = c->w;
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->dprev = NULL;
+	c->dnext = w->tcp_dirty;
+	if (c->dnext)
+		c->dnext->dprev = c;
+	w->tcp_dirty = c;
+}
+
+static void tcp_dirty_del(struct net_tcp_conn *c)
+{
+	if (!c->dirty)
+		return;
+	if (c->dprev)
+		c->dprev->dnext = c->dnext;
+	else
+		c->w->tcp_dirty = c->dnext;
+	if (c->dnext)
+		c->dnext->dprev = c->dprev;
+	c->dirty = false;
+	c->dprev = c->dnext = NULL;
+}
+
+void net_tcp_flush_now(struct net_tcp_conn *c)
+{
+	if (!c->dirty)
+		return;
+	tcp_dirty_del(c);
+	/* An error is the read side's to see and close on, as it was when
+	 * every frame went out at once. */
+	if (tcp_flush(c) == 0 && c->wlen > 0)
+		net_tcp_want_out(c, true);
+}
+
 static void tcp_conn_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
+	/* What this batch queued (an answer before a close) still leaves. */
+	if (c->lf.fd >= 0)
+		net_tcp_flush_now(c);
+	tcp_dirty_del(c);
 	tcp_uncount(c);
 	if (c->pipe)
 		net_pipe_client_closed(c);
@@ -179,38 +223,35 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 	 * connection, on another worker, before that handler returns. */
 	if (c->counted)
 		tcp_settle_count(c);
-	if (c->ssl) {
-		/* One SSL_write per flush: records as large as what is queued. */
-		if (tcp_wbuf_append(c, iov, iovcnt, total) == 0 &&
-		    tcp_flush(c) == 0 && c->wlen > 0)
-			tcp_queued(c);
+	/* Written at the end of the epoll batch with whatever else the
+	 * batch queues for this stream (net_tcp_flush_dirty): a burst of
+	 * frames relayed to one client costs one writev, or over TLS one
+	 * SSL_write and one record, instead of one per frame. A stream that
+	 * already waits for EPOLLOUT is written from there, and stops being
+	 * read once its output reaches NET_TCP_WBUF_PAUSE unread. */
+	if (tcp_wbuf_append(c, iov, iovcnt, total) != 0)
 		return;
-	}
-	if (c->wlen == 0) {
-		/* Fast path: straight to the kernel; keep only the remainder. */
-		ssize_t n = writev(c->lf.fd, iov, iovcnt);
-		if (n == (ssize_t)total)
-			return;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return; /* the read side will see the error and close */
-		size_t skip = n > 0 ? (size_t)n : 0;
-		struct iovec rest[4];
-		int nrest = 0;
-		for (int i = 0; i < iovcnt && nrest < 4; i++) {
-			if (skip >= iov[i].iov_len) {
-				skip -= iov[i].iov_len;
-				continue;
-			}
-			rest[nrest].iov_base = (uint8_t *)iov[i].iov_base + skip;
-			rest[nrest++].iov_len = iov[i].iov_len - skip;
-			skip = 0;
+	if (c->want_out)
+		net_tcp_events(c);
+	else
+		tcp_dirty_add(c);
+}
+
+void net_tcp_flush_dirty(struct net_worker *w)
+{
+	struct net_tcp_conn *c;
+	while ((c = w->tcp_dirty) != NULL) {
+		tcp_dirty_del(c);
+		if (tcp_flush(c) != 0)
+			continue; /* the read side sees the error and closes */
+		if (c->wlen > 0) {
+			tcp_queued(c);
+			continue;
 		}
-		if (tcp_wbuf_append(c, rest, nrest, total - (n > 0 ? (size_t)n : 0)) == 0)
-			tcp_queued(c);
-		return;
+		net_tcp_events(c); /* reading may resume (net_tcp_rblocked) */
+		if (c->pipe)
+			net_pipe_client_drained(c);
 	}
-	if (tcp_wbuf_append(c, iov, iovcnt, total) == 0)
-		tcp_queued(c);
 }
 
 /* The frame deadline runs while a handshake or a frame is incomplete,

@@ -441,6 +441,9 @@ void net_tcprelay_io(struct turn_io *io)
 void net_tcprelay_handoff(struct net_tcp_conn *c)
 {
 	struct net_worker *from = c->w, *to = c->handoff;
+	/* Off this worker's dirty list before it leaves; what stays unsent
+	 * waits for EPOLLOUT on the new one. */
+	net_tcp_flush_now(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
