@@ -110,7 +110,8 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 	/* What this batch queued (an answer before a close) still leaves. */
 	if (c->lf.fd >= 0)
 		net_tcp_flush_now(c);
-	tcp_dirty_del(c);
+	else
+		tcp_dirty_del(c);
 	tcp_uncount(c);
 	if (c->pipe)
 		net_pipe_client_closed(c);
@@ -203,14 +204,6 @@ static int tcp_wbuf_append(struct net_tcp_conn *c, const struct iovec *iov,
 	return 0;
 }
 
-/* Output waits in wbuf: wake on EPOLLOUT, and stop reading once it is
- * NET_TCP_WBUF_PAUSE (net_tcp_rblocked). */
-static void tcp_queued(struct net_tcp_conn *c)
-{
-	net_tcp_want_out(c, true);
-	net_tcp_events(c);
-}
-
 void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 {
 	size_t total = 0;
@@ -237,20 +230,25 @@ void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt)
 		tcp_dirty_add(c);
 }
 
+/* After a flush that did not fail: EPOLLOUT while output is left,
+ * reading again once it is below NET_TCP_WBUF_PAUSE (net_tcp_rblocked),
+ * and a pipe's peer read on. c may be closed when it returns. */
+static void tcp_flushed(struct net_tcp_conn *c)
+{
+	net_tcp_want_out(c, c->wlen > 0);
+	net_tcp_events(c);
+	if (c->pipe)
+		net_pipe_client_drained(c);
+}
+
 void net_tcp_flush_dirty(struct net_worker *w)
 {
 	struct net_tcp_conn *c;
 	while ((c = w->tcp_dirty) != NULL) {
 		tcp_dirty_del(c);
-		if (tcp_flush(c) != 0)
-			continue; /* the read side sees the error and closes */
-		if (c->wlen > 0) {
-			tcp_queued(c);
-			continue;
-		}
-		net_tcp_events(c); /* reading may resume (net_tcp_rblocked) */
-		if (c->pipe)
-			net_pipe_client_drained(c);
+		/* An error is the read side's to see and close on. */
+		if (tcp_flush(c) == 0)
+			tcp_flushed(c);
 	}
 }
 
@@ -461,11 +459,7 @@ static void tcp_event(struct loop_fd *lf, uint32_t events)
 			tcp_fail(c, err);
 			return;
 		}
-		if (c->wlen == 0)
-			net_tcp_want_out(c, false);
-		net_tcp_events(c); /* reading may resume (net_tcp_rblocked) */
-		if (c->pipe)
-			net_pipe_client_drained(c);
+		tcp_flushed(c);
 		if (c->lf.fd < 0)
 			return;
 	}
