@@ -349,6 +349,7 @@ struct ssl_ctx_st;
 
 struct bench_stream {
 	struct ssl_st *ssl;       /* NULL over plain TCP */
+	bool connecting;          /* bench_stream_begin's connect in flight */
 	struct bench_framer fr;
 };
 
@@ -360,6 +361,13 @@ int bench_tls_ctx(bool idle, struct ssl_ctx_st **ctxp);
  * a ctx, complete the TLS handshake, all within BENCH_STREAM_OPEN_MS. */
 int bench_stream_open(const struct sa *src, const struct sa *dst,
 		      struct ssl_ctx_st *ctx, int *fdp, struct bench_stream **sp);
+/* The same without waiting, for an event loop (alloc mode opens a
+ * stream every cycle): begin, then step whenever fd is ready for *ev.
+ * step returns 0 once connected and handshaken, EAGAIN with the poll()
+ * events to wait for, or an error. */
+int bench_stream_begin(const struct sa *src, const struct sa *dst,
+		       struct ssl_ctx_st *ctx, int *fdp, struct bench_stream **sp);
+int bench_stream_step(struct bench_stream *s, int fd, short *ev);
 /* Write all of buf, waiting in poll() while the socket is full, for at
  * most BENCH_STREAM_IO_MS (then ETIMEDOUT: the stream now ends inside a
  * frame and must be closed). EPIPE if fd is closed (-1). */

@@ -58,10 +58,12 @@ void bench_usage(FILE *out)
 		"  forward  bare UDP forwarder baseline (no TURN, no --server)\n"
 		"options:\n"
 		"  --server IP:PORT     loopback TURN server\n"
-		"  --transport udp|tcp|tls  relay/hold: how clients reach the\n"
-		"                       server (default udp); tcp and tls open one\n"
-		"                       connection per allocation (RFC 8656; the\n"
-		"                       relay stays UDP), set up before the window.\n"
+		"  --transport udp|tcp|tls  relay/hold/alloc: how clients reach\n"
+		"                       the server (default udp); tcp and tls open\n"
+		"                       one connection per allocation (RFC 8656; the\n"
+		"                       relay stays UDP), set up before the window;\n"
+		"                       alloc: a new one every cycle, its connect\n"
+		"                       and handshake timed as part of the cycle.\n"
 		"                       tls: give the server's TLS port; TLS 1.2+,\n"
 		"                       the certificate is NOT verified (loopback\n"
 		"                       bench, self-signed certificates)\n"
@@ -307,9 +309,9 @@ static int bench_args_check(const struct bench_args *a, FILE *err)
 		return EINVAL;
 	}
 	if (a->transport != BENCH_UDP && a->mode != BENCH_RELAY &&
-	    a->mode != BENCH_HOLD) {
-		fprintf(err, "turnstone bench: --transport %s is for relay and "
-			"hold; %s runs over udp only\n",
+	    a->mode != BENCH_HOLD && a->mode != BENCH_ALLOC) {
+		fprintf(err, "turnstone bench: --transport %s is for relay, "
+			"hold and alloc; %s runs over udp only\n",
 			bench_transport_name(a->transport), bench_mode_name(a->mode));
 		return EINVAL;
 	}

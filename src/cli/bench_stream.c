@@ -131,32 +131,6 @@ int bench_tls_ctx(bool idle, struct ssl_ctx_st **ctxp)
 	return 0;
 }
 
-static int stream_connect(int fd, const struct sa *dst, uint64_t deadline)
-{
-	if (connect(fd, &dst->u.sa, dst->len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return errno;
-	int e = stream_wait(fd, POLLOUT, deadline), soe = 0;
-	socklen_t sl = sizeof(soe);
-	if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soe, &sl))
-		e = errno;
-	return e ? e : soe;
-}
-
-static int stream_handshake(struct bench_stream *s, int fd, uint64_t deadline)
-{
-	if (SSL_set_fd(s->ssl, fd) != 1)
-		return EIO;
-	for (int r; (r = SSL_connect(s->ssl)) != 1;) {
-		short ev = stream_ssl_wants(s, r);
-		int e = ev ? stream_wait(fd, ev, deadline) : EPROTO;
-		if (e)
-			return e;
-	}
-	return 0;
-}
-
 static int stream_socket(const struct sa *src, const struct sa *dst, int *fdp)
 {
 	int fd = socket(sa_af(dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -175,22 +149,83 @@ static int stream_socket(const struct sa *src, const struct sa *dst, int *fdp)
 	return 0;
 }
 
+int bench_stream_begin(const struct sa *src, const struct sa *dst,
+		       struct ssl_ctx_st *ctx, int *fdp, struct bench_stream **sp)
+{
+	struct bench_stream *s = calloc(1, sizeof(*s));
+	int fd = -1;
+	int e = s ? stream_socket(src, dst, &fd) : ENOMEM;
+	if (!e && connect(fd, &dst->u.sa, dst->len) != 0)
+		e = errno == EINPROGRESS ? 0 : errno;
+	if (!e && ctx && (!(s->ssl = SSL_new(ctx)) || SSL_set_fd(s->ssl, fd) != 1))
+		e = ENOMEM;
+	if (e) {
+		if (fd >= 0)
+			close(fd);
+		bench_stream_free(s);
+		return e;
+	}
+	s->connecting = true;
+	*fdp = fd;
+	*sp = s;
+	return 0;
+}
+
+/* Connected yet? Not before the kernel says so: a spurious wakeup must
+ * not start a handshake on a socket still connecting. */
+static int stream_connected(int fd, short *ev)
+{
+	int soe = 0;
+	socklen_t sl = sizeof(soe);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soe, &sl))
+		return errno;
+	if (soe)
+		return soe;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		return 0;
+	if (errno != ENOTCONN)
+		return errno;
+	*ev = POLLOUT;
+	return EAGAIN;
+}
+
+int bench_stream_step(struct bench_stream *s, int fd, short *ev)
+{
+	*ev = 0;
+	if (s->connecting) {
+		int e = stream_connected(fd, ev);
+		if (e)
+			return e;
+		s->connecting = false;
+	}
+	if (!s->ssl)
+		return 0;
+	int r = SSL_connect(s->ssl);
+	if (r == 1)
+		return 0;
+	*ev = stream_ssl_wants(s, r);
+	return *ev ? EAGAIN : EPROTO;
+}
+
 int bench_stream_open(const struct sa *src, const struct sa *dst,
 		      struct ssl_ctx_st *ctx, int *fdp, struct bench_stream **sp)
 {
 	uint64_t deadline = stream_ms() + BENCH_STREAM_OPEN_MS;
-	struct bench_stream *s = calloc(1, sizeof(*s));
-	int fd = -1;
-	int e = s ? stream_socket(src, dst, &fd) : ENOMEM;
-	if (!e)
-		e = stream_connect(fd, dst, deadline);
-	if (!e && ctx && !(s->ssl = SSL_new(ctx)))
-		e = ENOMEM;
-	if (!e && ctx)
-		e = stream_handshake(s, fd, deadline);
+	struct bench_stream *s;
+	int fd;
+	int e = bench_stream_begin(src, dst, ctx, &fd, &s);
+	if (e)
+		return e;
+	short ev;
+	while ((e = bench_stream_step(s, fd, &ev)) == EAGAIN) {
+		e = stream_wait(fd, ev, deadline);
+		if (e)
+			break;
+	}
 	if (e) {
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		bench_stream_free(s);
 		return e;
 	}

@@ -118,6 +118,24 @@ users=$(grep -o '"username":"[^"]*bench-[0-9]*-[0-9]*"' "$tmp/usage.log" |
 	sort -u | wc -l)
 ((users > 8)) || fail "alloc --fresh-users: only $users distinct users"
 echo "ok: --fresh-users: $users distinct REST usernames"
+# alloc over tcp and tls: a new connection (and handshake) every cycle,
+# so the usage log (one record per ended allocation, with its client
+# transport) must gain more stream allocations than there are clients.
+ended() { grep -c "\"transport\":\"$1\"" "$tmp/usage.log" || true; }
+declare -A before
+for t in tcp tls; do before[$t]=$(ended "$t"); done
+run alloc_tcp allocs_per_s alloc "${srv[@]}" "${cred[@]}" --transport tcp \
+	--clients 4 --perm --chan
+run alloc_tls allocs_per_s alloc --server "127.0.0.1:$tport" \
+	--server-pid "$daemon" "${cred[@]}" --transport tls --clients 4
+sleep 0.3 # the last records reach the usage log
+for t in tcp tls; do
+	grep -q ' errors=0 ' "$tmp/alloc_$t.out" ||
+		fail "alloc over $t: $(grep '^RESULT' "$tmp/alloc_$t.out")"
+	n=$(($(ended "$t") - before[$t]))
+	((n > 8)) || fail "alloc over $t: only $n allocations over $t ended"
+	echo "ok: alloc over $t: $n allocations, each on its own connection"
+done
 run hold setup_ok hold "${srv[@]}" "${cred[@]}" --allocs 200
 run forward pps forward --allocs 4 --window 2
 # --forward-cpu (scripts/bench-pinned): the forwarder pinned to CPU 0,

@@ -3,6 +3,7 @@
  * The load itself is exercised by
  * tests/integration/test_bench_smoke.sh. */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,8 +173,6 @@ static void test_args_transport(void **state)
 		 "--transport", "TCP", NULL},
 		{"bench", "relay", "--server", "127.0.0.1:1", "--secret", "s",
 		 "--transport", NULL},
-		{"bench", "alloc", "--server", "127.0.0.1:1", "--secret", "s",
-		 "--transport", "tcp", NULL},            /* relay and hold only */
 		{"bench", "binding", "--server", "127.0.0.1:1", "--transport",
 		 "tls", NULL},
 		{"bench", "forward", "--transport", "tcp", NULL},
@@ -182,6 +181,11 @@ static void test_args_transport(void **state)
 		if (parse(&a, cases[i]) == 0)
 			fail_msg("transport case %zu was accepted", i);
 	}
+	/* alloc opens a stream every cycle. */
+	char *alloc[] = {"bench", "alloc", "--server", "127.0.0.1:1", "--secret",
+			 "s", "--transport", "tls", NULL};
+	assert_int_equal(parse(&a, alloc), 0);
+	assert_int_equal(a.transport, BENCH_TLS);
 	/* udp said outright is fine anywhere. */
 	char *bind[] = {"bench", "binding", "--server", "127.0.0.1:1",
 			"--transport", "udp", NULL};
@@ -420,6 +424,55 @@ static void test_stream_io(void **state)
 	bench_stream_free(s);
 }
 
+/* Step until open or failed, waiting in poll() for what step asks. */
+static int stream_step_all(struct bench_stream *s, int fd)
+{
+	short ev;
+	int e;
+	for (int i = 0; i < 100 && (e = bench_stream_step(s, fd, &ev)) == EAGAIN; i++) {
+		struct pollfd p = {.fd = fd, .events = ev};
+		assert_true(ev == POLLIN || ev == POLLOUT);
+		(void)poll(&p, 1, 100);
+	}
+	return e;
+}
+
+/* The non-blocking open alloc mode uses: connected only once the kernel
+ * says so, and a refused connect is an error, not an open stream. */
+static void test_stream_begin(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	struct sa dst;
+	assert_int_equal(sa_set_str(&dst, "127.0.0.1", 0), 0);
+	assert_int_equal(bind(lfd, &dst.u.sa, dst.len), 0);
+	socklen_t len = sizeof(dst.u);
+	assert_int_equal(getsockname(lfd, &dst.u.sa, &len), 0);
+	dst.len = len;
+	assert_int_equal(listen(lfd, 4), 0);
+	struct bench_stream *s = NULL;
+	int fd = -1;
+	assert_int_equal(bench_stream_begin(NULL, &dst, NULL, &fd, &s), 0);
+	assert_true(s->connecting);
+	assert_int_equal(stream_step_all(s, fd), 0);
+	assert_false(s->connecting);
+	int afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	uint8_t m[4] = {0x40, 0x01, 0, 0}, rb[8];
+	assert_int_equal(bench_stream_write(s, fd, m, sizeof(m)), 0);
+	assert_int_equal(recv(afd, rb, sizeof(rb), 0), (ssize_t)sizeof(m));
+	close(afd);
+	close(fd);
+	bench_stream_free(s);
+	/* Nobody listens there any more. */
+	close(lfd);
+	assert_int_equal(bench_stream_begin(NULL, &dst, NULL, &fd, &s), 0);
+	assert_int_equal(stream_step_all(s, fd), ECONNREFUSED);
+	close(fd);
+	bench_stream_free(s);
+}
+
 static void test_hist_buckets(void **state)
 {
 	(void)state;
@@ -648,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_framer_padding),
 		cmocka_unit_test(test_framer_garbage),
 		cmocka_unit_test(test_stream_io),
+		cmocka_unit_test(test_stream_begin),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),
 		cmocka_unit_test(test_hist_file_roundtrip),
