@@ -104,6 +104,9 @@ struct net_tcp_conn {
 	bool framed;          /* a whole frame has arrived at least once */
 	enum net_tcp_mode mode;
 	SSL *ssl;             /* NET_TCP_TLS */
+	/* Reading stopped before OpenSSL asked for more input, so its
+	 * read-ahead buffer may hold whole records (net_tcp_events). */
+	bool ssl_held;
 	uint64_t deadline;    /* monotonic ms; 0 = none (NET_TCP_FRAME_MS) */
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
 	/* On the worker's dirty list: wbuf holds what this epoll batch

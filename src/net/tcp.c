@@ -156,15 +156,20 @@ static int tcp_flush(struct net_tcp_conn *c)
 }
 
 /* EPOLLIN unless reading waits (net_tcp_rblocked), EPOLLOUT while output
- * waits. Bytes OpenSSL already decrypted wake no epoll: when reading
- * resumes with some held there, EPOLLOUT (writable at once) makes the
- * handler read them. SSL_pending, not SSL_has_pending: the latter also
- * counts an incomplete record, which only more input completes (a
- * client stopping mid-record would make this spin). */
+ * waits. Bytes OpenSSL already read from the socket wake no epoll: when
+ * reading resumes with some held there, EPOLLOUT (writable at once) makes
+ * the handler read them. Those are decrypted bytes (SSL_pending) or,
+ * with read-ahead, whole records in OpenSSL's buffer (SSL_has_pending).
+ * The latter counts an incomplete record too, which only more input
+ * completes, so it is asked only when reading stopped before OpenSSL
+ * wanted input (ssl_held); else a client stopping mid-record would make
+ * this spin. */
 void net_tcp_events(struct net_tcp_conn *c)
 {
 	bool rd = !net_tcp_rblocked(c);
-	bool held = rd && c->ssl && SSL_pending(c->ssl) > 0;
+	bool held = rd && c->ssl &&
+		    (SSL_pending(c->ssl) > 0 ||
+		     (c->ssl_held && SSL_has_pending(c->ssl)));
 	uint32_t ev = (rd ? EPOLLIN : 0) | (c->want_out || held ? EPOLLOUT : 0);
 	/* The frame deadline does not run while we are the side not
 	 * reading (net_tcp_sweep): reading again, it starts over. */

@@ -36,8 +36,10 @@ static int tls_wait(struct net_tcp_conn *c, int rc)
 	int sys = errno; /* what the socket said, for SSL_ERROR_SYSCALL */
 	int e = SSL_get_error(c->ssl, rc);
 	ERR_clear_error();
-	if (e == SSL_ERROR_WANT_READ)
+	if (e == SSL_ERROR_WANT_READ) {
+		c->ssl_held = false; /* all it holds is part of a record */
 		return 0;
+	}
 	if (e == SSL_ERROR_WANT_WRITE) {
 		/* Wake on EPOLLOUT; the event handler then retries both ways. */
 		net_tcp_want_out(c, true);
@@ -54,8 +56,10 @@ int net_tls_conn_read(struct net_tcp_conn *c)
 		/* A pipe whose peer is full, or a stream whose answers
 		 * wait, reads on when that drains (net_tcp_events wakes us
 		 * for what OpenSSL holds). */
-		if (net_tcp_rblocked(c) || c->rlen == c->rcap)
+		if (net_tcp_rblocked(c) || c->rlen == c->rcap) {
+			c->ssl_held = true;
 			return 0;
+		}
 		/* SSL_get_error reads the thread's queue, and the turn core
 		 * runs between reads: clear it before every call. */
 		ERR_clear_error();
@@ -68,6 +72,13 @@ int net_tls_conn_read(struct net_tcp_conn *c)
 		int err = net_tcp_consume(c);
 		if (err || c->lf.fd < 0 || c->handoff)
 			return err;
+		/* Read-ahead took what the socket held; if more came since,
+		 * the level-triggered epoll says so. Another SSL_read would
+		 * be one more read() that mostly finds nothing. */
+		if (!SSL_has_pending(c->ssl)) {
+			c->ssl_held = false;
+			return 0;
+		}
 	}
 }
 

@@ -210,6 +210,10 @@ int net_tls_new(struct net_tls **tp, const struct net_tls_cfg *c, char *err,
 		/* Our write buffer moves as it drains (net_tcp_conn.wbuf). */
 		SSL_CTX_set_mode(t->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		/* One read() takes all the records the socket holds, not a
+		 * header and then a body per record (net_tcp_events knows
+		 * records may then wait in OpenSSL's buffer). */
+		SSL_CTX_set_read_ahead(t->tls, 1);
 		t->dtls = tls_ctx_common(DTLS_server_method(), c, err, errlen);
 	}
 	if (t->dtls) {
