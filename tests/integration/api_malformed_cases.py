@@ -13,6 +13,8 @@ runs. Three kinds of case (docs/api.md, "Errors"):
     head it sends twice for a bad Content-Length, are its own);
   - lenient but valid requests that must still be served.
 
+Bodies over what we accept get our JSON 413 too.
+
 Prints "ok ..." / "FAIL ..." lines (lib.sh ts_run_checks). Loopback only;
 every socket has a timeout and is closed; a few seconds in all."""
 import json
@@ -77,6 +79,18 @@ MHD = [
      POST + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", 400),
     ("a chunk size over 64 bits",
      POST + b"Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n\r\n", 413),
+]
+
+# (name, request, status, error code): bodies over what we accept.
+CHUNK_2K = b"800\r\n" + b"a" * 2048 + b"\r\n0\r\n\r\n"
+SIZE = [
+    ("a declared body over 1 KiB, refused before it is read",
+     POST + b"Content-Type: application/json\r\nContent-Length: 2048\r\n\r\n",
+     413, "payload_too_large"),
+    ("a chunked body over 1 KiB",
+     POST + b"Content-Type: application/json\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n" + CHUNK_2K,
+     413, "payload_too_large"),
 ]
 
 # (name, request, status, error code or None): valid, still served.
@@ -163,14 +177,21 @@ def one(port, ctx, data):
     return buf, eof
 
 
+def json_answer(port, ctx, name, data, want, want_code, closed):
+    """One JSON answer (want, want_code); closed: the server closes after
+    it (None: either way)."""
+    buf, eof = one(port, ctx, data)
+    st, ctype, code, heads = parse(buf)
+    ok = (st == want and ctype == "application/json" and
+          code == want_code and heads == 1 and closed in (None, eof))
+    check("%s: JSON %d%s%s" % (name, want, " " + want_code if want_code else "",
+                               ", closed" if closed else ""),
+          ok, "" if ok else "%r, closed %s" % (buf[:300], eof))
+
+
 def ours(port, ctx, cases):
     for name, data, want in cases:
-        buf, eof = one(port, ctx, data)
-        st, ctype, code, heads = parse(buf)
-        ok = (st == want and ctype == "application/json" and
-              code == "bad_request" and heads == 1 and eof)
-        check("%s: JSON %d bad_request, one answer, closed" % (name, want),
-              ok, "" if ok else "%r, closed %s" % (buf[:300], eof))
+        json_answer(port, ctx, name, data, want, "bad_request", True)
 
 
 def mhd(port, ctx, cases):
@@ -185,11 +206,7 @@ def mhd(port, ctx, cases):
 
 def fine(port, ctx, cases):
     for name, data, want, want_code in cases:
-        buf, _ = one(port, ctx, data)
-        st, ctype, code, heads = parse(buf)
-        ok = (st == want and ctype == "application/json" and
-              code == want_code and heads == 1)
-        check("%s: %d" % (name, want), ok, "" if ok else repr(buf[:300]))
+        json_answer(port, ctx, name, data, want, want_code, None)
 
 
 def keepalive(port, ctx):
@@ -218,6 +235,8 @@ def main():
     else:
         ours(port, ctx, OURS)
         mhd(port, ctx, MHD)
+        json_answer(port, ctx, *SIZE[0], True)
+        json_answer(port, ctx, *SIZE[1], None)
         fine(port, ctx, FINE)
     keepalive(port, ctx)
     # The daemon still serves after all that.
