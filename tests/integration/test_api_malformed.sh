@@ -19,14 +19,7 @@ ts_forget_server "$TS_PID"
 ts_stop_server "$TS_PID" "$TS_LOG"
 
 ts_make_cert apimal || exit 1
-TS_API_PORT=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--api-listening-port "$TS_API_PORT" --db "$TS_DB" --api-health-interval 0 \
-	--api-cert "$TS_CERT" --api-pkey "$TS_KEY" || exit 1
-for _ in $(seq 1 50); do
-	curl -s -o /dev/null --cacert "$TS_CERT" "https://127.0.0.1:$TS_API_PORT/healthz" && break
-	sleep 0.2
-done
+ts_start_api_tls "$TS_BIN" "$TS_CERT" "$TS_KEY" || exit 1
 TS_CHECK_TIMEOUT=30 ts_python_checks "HTTPS" \
 	"$TS_DIR/api_malformed_cases.py" "$TS_API_PORT" "$TS_CERT"
 ts_finish
