@@ -240,15 +240,17 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 				  size_t *data_size, void **ctx)
 {
 	struct api_req *r = *ctx;
-	if (!r) {
+	/* *ctx == cls: api_request_line's mark of a bad target */
+	if (!r || *ctx == cls) {
 		struct api *a = cls;
+		bool bad_target = *ctx == cls;
 		api_conns_head_done(a->conns, conn_dl(c), api_now_us());
 		r = req_new(a, c, url, method);
+		*ctx = r;
 		if (!r)
 			return MHD_NO;
-		*ctx = r;
 		int rc;
-		if (api_head_refuse(r, url, version, &rc))
+		if (api_head_refuse(r, url, version, bad_target, &rc))
 			return (enum MHD_Result)rc;
 		return MHD_YES;
 	}
@@ -273,7 +275,7 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	(void)toe;
 	api_conns_request_done(a->conns, conn_dl(c), api_now_us());
 	struct api_req *r = *ctx;
-	if (!r)
+	if (!r || *ctx == cls)
 		return;
 	free(r->body);
 	free(r);
@@ -281,14 +283,16 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **ctx,
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: the request line is in (a request starts).
- * NULL keeps *ctx NULL for api_access's first call. */
+ * What it returns is *ctx for api_access's first call: NULL, or the api
+ * itself (never a request context) to mark a target that has a control
+ * character as sent, which libmicrohttpd passes on and which api_access,
+ * given the decoded path, could not tell from a %-escaped one. */
 static void *api_request_line(void *cls, const char *uri,
 			      struct MHD_Connection *c)
 {
 	struct api *a = cls;
-	(void)uri;
 	api_conns_request_line(a->conns, conn_dl(c), api_now_us());
-	return NULL;
+	return api_head_target_bad(uri) ? a : NULL;
 }
 
 /* MHD_OPTION_UNESCAPE_CALLBACK, for the path and the query values: %XX

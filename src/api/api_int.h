@@ -243,11 +243,15 @@ struct MHD_Response *api_resp_json(json_t *body);
 /* 413 payload_too_large, naming r->max (api_head.c). */
 int api_reply_too_big(struct api_req *r);
 /* Checks on a request head before any body is read (api_head.c): size
- * (431), framing that a proxy could read otherwise (400 or 501, and the
- * connection closes), a declared body over r->max (413). true if the
- * request was refused; *rc is then the reply's result. */
+ * (431), syntax libmicrohttpd lets through and framing that a proxy could
+ * read otherwise (400 or 501, and the connection closes), a declared body
+ * over r->max (413). bad_target: api_head_target_bad said so of the
+ * target as sent. true if the request was refused; *rc is then the
+ * reply's result. */
 bool api_head_refuse(struct api_req *r, const char *url, const char *version,
-		     int *rc);
+		     bool bad_target, int *rc);
+/* A control character in a request target as sent (RFC 9112 section 3.2). */
+bool api_head_target_bad(const char *target);
 
 /* Handlers (api_ice.c, api_misc.c, api_admin*.c). */
 int api_ice_handle(struct api_req *r);

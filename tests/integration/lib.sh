@@ -22,7 +22,8 @@
 #     test if a daemon died, exited badly on SIGTERM or printed a sanitizer
 #     report;
 #   - for the HTTP API tests: ts_api_init (account store and admin token)
-#     and ts_start_api (a daemon with the API, ready once /healthz answers);
+#     and ts_start_api (a daemon with the API, ready once /healthz answers;
+#     ts_start_api_tls, the same over HTTPS);
 #   - for the Chromium tests: ts_netns_lo (re-run inside a network
 #     namespace with only "lo") and ts_need_chromium.
 # Only loopback addresses are used (the netns test adds its own inside a
@@ -459,6 +460,29 @@ ts_start_api() {
 		return 1
 	fi
 	ts_log "API on http://127.0.0.1:$TS_API_PORT (TURN $TS_PORT, relay $TS_MINP-$TS_MAXP)"
+}
+
+# ts_start_api_tls BIN CERT KEY [extra args...]: ts_start_server with
+# REST credentials (TS_SECRET) and the HTTP API over HTTPS (api-cert CERT,
+# api-pkey KEY) on a fresh port (TS_API_PORT) with ts_api_init's --db;
+# then wait (10 s) until GET /healthz answers over HTTPS, verified
+# against CERT. Sets what ts_start_server sets and TS_API_PORT. Returns
+# nonzero if the daemon does not start or the API never answers.
+ts_start_api_tls() {
+	local bin=$1 cert=$2 key=$3 i
+	shift 3
+	TS_API_PORT=$(ts_pick_port) || return 1
+	ts_start_server "$bin" --use-auth-secret --static-auth-secret "$TS_SECRET" \
+		--api-listening-port "$TS_API_PORT" --db "$TS_DB" \
+		--api-health-interval 0 --api-cert "$cert" --api-pkey "$key" "$@" ||
+		return 1
+	for i in $(seq 1 50); do
+		curl -s -o /dev/null --cacert "$cert" \
+			"https://127.0.0.1:$TS_API_PORT/healthz" && return 0
+		sleep 0.2
+	done
+	ts_log "API never answered over HTTPS on port $TS_API_PORT"
+	return 1
 }
 
 # ---- the Chromium tests

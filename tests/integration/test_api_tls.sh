@@ -21,15 +21,8 @@ ts_make_cert apitls2 || exit 1 # the renewal, used below
 	"$TS_BIN" account key add acme --db "$TS_DB" --kid acme-1 --alg HS256 >/dev/null ||
 	exit 1
 
-TS_API_PORT=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--api-listening-port "$TS_API_PORT" --db "$TS_DB" --api-health-interval 0 \
-	--api-cert "$cert" --api-pkey "$key" || exit 1
+ts_start_api_tls "$TS_BIN" "$cert" "$key" || exit 1
 url=https://127.0.0.1:$TS_API_PORT
-for i in $(seq 1 50); do
-	curl -s -o /dev/null --cacert "$cert" "$url/healthz" && break
-	sleep 0.2
-done
 
 [[ $(cat "$TS_LOG") == *"api: listening on https://127.0.0.1:$TS_API_PORT "* ]] &&
 	ts_pass "the log says https://" ||

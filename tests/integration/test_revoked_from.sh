@@ -107,14 +107,8 @@ ts_make_cert revoked || exit 1
 cert=$TS_CERT key=$TS_KEY
 ts_make_cert other || exit 1
 other_ca=$TS_CERT
-api2=$(ts_pick_port) || exit 1
-ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
-	--api-listening-port "$api2" --db "$TS_DB" --api-health-interval 0 \
-	--api-cert "$cert" --api-pkey "$key" || exit 1
-for _ in $(seq 1 50); do
-	curl -s -o /dev/null --cacert "$cert" "https://127.0.0.1:$api2/healthz" && break
-	sleep 0.2
-done
+ts_start_api_tls "$TS_BIN" "$cert" "$key" || exit 1
+api2=$TS_API_PORT
 ts_start_server "$TS_BIN" --use-auth-secret --static-auth-secret "$TS_SECRET" \
 	--allow-loopback-peers --revoked-interval 1 --revoked-ca-file "$cert" \
 	--revoked-from "https://127.0.0.1:$api2/v1/revoked" || exit 1
