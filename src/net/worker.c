@@ -115,9 +115,13 @@ static bool worker_step(struct net_worker *w)
 		net_dtls_sweep(w);
 		net_tcprelay_sweep(w);
 		net_linger_sweep(w);
-		net_flush_all(w);
 	}
 	int64_t next = turn_srv_tick(w->srv);
+	/* What this step queued leaves before the wait, not after it (up to
+	 * WORKER_MAX_WAIT_MS later): a sweep's closes, and the tick's own
+	 * answers, such as a Connect's 447 when its timer ends (RFC 6062
+	 * 5.2), written to a TCP client's dirty stream. */
+	net_flush_all(w);
 	atomic_store(&w->nallocs, turn_srv_count(w->srv));
 	if (atomic_load(&w->draining)) {
 		/* TCP listeners stay open: RFC 6062 data connections of the

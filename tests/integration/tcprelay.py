@@ -3,7 +3,8 @@ TCP Allocate rules, Connect/ConnectionBind with a byte-exact transfer in
 both directions under back-pressure, ConnectionAttempt for permitted peers
 only, 446/447, and closing: either side, and the allocation.
 
-    python3 tcprelay.py PORT SECRET SCENARIO     (SCENARIO: main, no-tcp-relay)
+    python3 tcprelay.py PORT SECRET SCENARIO     (SCENARIO: main, no-tcp-relay,
+                                                  bandwidth, connect-timeout)
 """
 import hashlib
 import os
@@ -257,12 +258,40 @@ def bandwidth():
     lst.close()
 
 
+def connect_timeout():
+    """A Connect whose peer never answers the SYN: 447 when the 30 s
+    timer runs out (RFC 6062 5.2). The worker's clock tick writes that
+    answer; it must leave then, not wait for the worker's next wake (up
+    to 200 ms later, with nothing else to do). The peer's listener has a
+    backlog of one, taken: Linux drops the SYNs that follow."""
+    c, r = control("tcp-timeout")
+    check("timeout: TCP allocation", r.cls == tc.SUCCESS, r.describe())
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    taken = socket.create_connection(full.getsockname(), timeout=5.0)
+    # An answer just before the Connect: the worker's clock is fresh when
+    # it starts the 30 s timer.
+    c.refresh(600)
+    t0 = time.monotonic()
+    r = c.connect("127.0.0.1", full.getsockname()[1], timeout=40.0)
+    el = time.monotonic() - t0
+    check("timeout: a Connect the peer never answers gets 447",
+          r.code() == 447, r.describe())
+    check("timeout: ... as the 30 s timer ends", 29.8 <= el < 30.15,
+          "%.3f s" % el)
+    for x in (taken, full, c):
+        x.close()
+
+
 if scenario == "main":
     udp_control()
     active()
     passive()
 elif scenario == "bandwidth":
     bandwidth()
+elif scenario == "connect-timeout":
+    connect_timeout()
 else:
     no_tcp_relay()
 sys.exit(status())

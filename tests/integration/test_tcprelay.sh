@@ -8,7 +8,8 @@
 #    (whose nonce belongs to the control connection) is 124 bytes.
 #  - tcprelay.py: the RFC's errors (400, 442, 446, 447), byte-exact
 #    transfers both ways under back-pressure, permission checks for
-#    incoming peers, and closing from either side and by deallocation.
+#    incoming peers, and closing from either side and by deallocation;
+#    and a Connect the peer never answers, 447 when its 30 s are up.
 # Two relay threads, so ConnectionBinds land on both workers.
 #
 #   bash test_tcprelay.sh /path/to/turnstone
@@ -68,5 +69,9 @@ if [ "$TS_SERVER" = turnstone ]; then
 		--max-bps 262144 || exit 1
 	ts_python_checks "--max-bps on TCP relays" "$TS_DIR/tcprelay.py" "$TS_PORT" \
 		"$TS_SECRET" bandwidth
+	# Its own quiet server: nothing else may wake the worker in time.
+	ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers || exit 1
+	ts_python_checks "Connect timing out: 447" "$TS_DIR/tcprelay.py" "$TS_PORT" \
+		"$TS_SECRET" connect-timeout
 fi
 ts_finish
