@@ -30,6 +30,10 @@ unauthcap --max-unauth-tcp-per-ip 4: a fifth connection without an
           not affected, and one that allocates stops counting.
 capone    after a reload to max-unauth-tcp-per-ip=1: a source's second
           connection without an allocation is closed.
+tlsheld   a TLS client pipelines Bindings in small records without reading
+          until the server stops reading it in the middle of what it read
+          ahead (whole records in OpenSSL's buffer, none in the socket),
+          then reads all the answers at once: every request is answered.
 tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
           sending: the client gets all 1 MiB, then a clean EOF (the server
           used to close with input unread, and the reset lost the tail).
@@ -109,6 +113,134 @@ def tlsspin(port, tls_port, pid):
             break
     check("tlsspin: the frame deadline closes it", closed,
           "after %.1f s" % (time.monotonic() - start))
+    s.close()
+
+
+def tls_open(tls_port, rcvbuf):
+    """A handshaken TLS client over memory BIOs on a non-blocking socket."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((H, tls_port))
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    o = ctx.wrap_bio(inc, out)
+    s.settimeout(3)
+    while True:
+        try:
+            o.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            s.sendall(out.read())
+            inc.write(s.recv(65536))
+    s.sendall(out.read())
+    s.setblocking(False)
+    return s, inc, out, o
+
+
+def stun_count(buf):
+    """Whole STUN messages at the front of buf, and the bytes they take."""
+    n = used = 0
+    while len(buf) - used >= 20:
+        size = 20 + struct.unpack_from("!H", buf, used + 2)[0]
+        if len(buf) - used < size:
+            break
+        used += size
+        n += 1
+    return n, used
+
+
+def queues(tls_port, me):
+    """(server Send-Q, client Recv-Q) of the connection from me (ss)."""
+    out = subprocess.run(["ss", "-tnH", "state", "established",
+                          "( sport = :%d or dport = :%d )" % (tls_port, tls_port)],
+                         capture_output=True, text=True).stdout
+    sq = rq = None
+    me = "%s:%d" % me
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[2].endswith(":%d" % tls_port) and f[3] == me:
+            sq = int(f[1])
+        elif len(f) >= 4 and f[2] == me:
+            rq = int(f[0])
+    return sq, rq
+
+
+def tls_read_all(s, inc, o, plain):
+    """Decrypt what the socket holds now onto plain."""
+    try:
+        while True:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            inc.write(data)
+    except BlockingIOError:
+        pass
+    try:
+        while True:
+            plain += o.read(1 << 20)
+    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+        pass
+    return plain
+
+
+def tlsheld(port, tls_port, pid):
+    # A fixed window: the answers pile up in the server sooner.
+    s, inc, out, o = tls_open(tls_port, 256 * 1024)
+    me = s.getsockname()
+    # One answer's size.
+    o.write(binding_req())
+    s.sendall(out.read())
+    plain, end = b"", time.monotonic() + 3
+    while stun_count(plain)[0] < 1 and time.monotonic() < end:
+        plain = tls_read_all(s, inc, o, plain)
+        time.sleep(0.01)
+    size = stun_count(plain)[1]
+    check("tlsheld: a Binding is answered over TLS", size > 0)
+    # Chunks of 72 records of 10 Bindings, each read by the server in one
+    # read-ahead read, without reading the answers, until more answers
+    # must exist than the kernel holds plus the server's pause mark
+    # (64 KiB): the server then stopped reading in the middle of a chunk,
+    # with whole records left in OpenSSL's buffer and none in the socket.
+    total, held, stuck, end = 0, False, False, time.monotonic() + 30
+    while not held and not stuck and time.monotonic() < end:
+        for _ in range(72):
+            o.write(b"".join(binding_req() for _ in range(10)))
+        total += 720
+        s.setblocking(True)
+        s.sendall(out.read())
+        s.setblocking(False)
+        for _ in range(100):  # until the server has read it all
+            if server_recvq(tls_port, me) == 0:
+                break
+            time.sleep(0.002)
+        else:
+            stuck = True  # it paused at the end of the last chunk
+            break
+        time.sleep(0.003)
+        sq, rq = queues(tls_port, me)
+        if sq is None or rq is None:
+            break
+        held = total * size - sq - rq > 64 * 1024 + 4096
+    check("tlsheld: the server stopped reading a client that does not read",
+          held or stuck, "%d requests" % total)
+    print("tlsheld: %d requests; records %s" %
+          (total, "read ahead into OpenSSL's buffer" if held else "in the socket"))
+    # Read everything at once: the server's output drains in one write,
+    # and only the records OpenSSL holds are left to wake it.
+    got, plain = 0, b""
+    last, end = time.monotonic(), time.monotonic() + 20
+    while got < total and time.monotonic() - last < 3 and time.monotonic() < end:
+        plain = tls_read_all(s, inc, o, plain)
+        n, used = stun_count(plain)
+        if n:
+            got += n
+            plain = plain[used:]
+            last = time.monotonic()
+        time.sleep(0.002)
+    check("tlsheld: every pipelined Binding over TLS is answered",
+          got == total, "%d of %d answered" % (got, total))
     s.close()
 
 

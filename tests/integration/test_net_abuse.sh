@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regression tests for network-layer bugs found in review (net_abuse.py):
-# a TLS client stopping mid-record, resets on full RFC 6062 pipes, a
+# a TLS client stopping mid-record, one whose records wait in OpenSSL's
+# read-ahead buffer while it is paused, resets on full RFC 6062 pipes, a
 # spoofed port-0 datagram, a TLS ConnectionBind handed to another worker,
 # a relayed-address listener out of descriptors, and a pipe's last bytes
 # lost to a reset on close, and idle connections with no allocation closed
@@ -16,7 +17,7 @@ ts_make_cert abuse || exit 1
 TLSP=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
 	--tls-listening-port "$TLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
-for mode in tlsspin rstspin port0 handoff tailloss idle; do
+for mode in tlsspin tlsheld rstspin port0 handoff tailloss idle; do
 	TS_CHECK_TIMEOUT=90 ts_python_checks "$mode" "$TS_DIR/net_abuse.py" "$mode" \
 		"$TS_PORT" "$TLSP" "$TS_PID"
 done
