@@ -106,7 +106,7 @@ json_t *admin_body(struct api_req *r, int *rc)
 {
 	const char *ct = api_header(r, "Content-Type");
 	json_error_t jerr;
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+	if (!ct || !api_ctype_is(ct, "application/json")) {
 		*rc = api_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				      "unsupported_media_type",
 				      "Content-Type must be application/json");
@@ -403,7 +403,11 @@ static int admin_keys(struct api_req *r, struct admin_path *p, const char *m)
 	}
 	if (p->n == 3 && strcmp(m, "GET") == 0) {
 		struct api_dir *d = api_dir_get(r->api);
-		json_t *keys = admin_keys_json(d ? d->snap : NULL, p->seg[1]);
+		if (!d || !store_snap_account(d->snap, p->seg[1])) {
+			api_dir_put(d);
+			return admin_store_err(r, ENOENT, "account");
+		}
+		json_t *keys = admin_keys_json(d->snap, p->seg[1]);
 		api_dir_put(d);
 		return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "keys", keys));
 	}
@@ -474,6 +478,19 @@ static void admin_audit(const struct api_req *r)
 	log_info("admin: %s %s from %s: %u", r->method, path, r->ip, r->status);
 }
 
+/* GET /v1/admin/health. Another method is a 405, not a read (which
+ * would also leave an audit line for a change that never was). */
+static int admin_health(struct api_req *r)
+{
+	struct api_health *h = r->api->health;
+	if (strcmp(r->method, "GET") != 0)
+		return api_reply_error_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					 "method_not_allowed", "method not allowed",
+					 "Allow", "GET");
+	return api_reply_json(r, MHD_HTTP_OK, h ? api_health_json(h)
+						: json_pack("{s:[]}", "servers"));
+}
+
 static int admin_route(struct api_req *r);
 
 int api_admin_handle(struct api_req *r)
@@ -500,8 +517,7 @@ static int admin_route(struct api_req *r)
 	if (admin_path_split(r->url, &p) != 0 || p.n == 0)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
 	if (strcmp(p.seg[0], "health") == 0 && p.n == 1)
-		return r->api->health ? api_reply_json(r, MHD_HTTP_OK, api_health_json(r->api->health))
-				      : api_reply_json(r, MHD_HTTP_OK, json_pack("{s:[]}", "servers"));
+		return admin_health(r);
 	if (strcmp(p.seg[0], "usage") == 0 && p.n == 1)
 		return admin_usage(r);
 	if (strcmp(p.seg[0], "accounts") != 0)

@@ -10,7 +10,7 @@
 
 #define API_TTL_CEIL 31536000u /* parse bound; accounts clamp lower */
 
-static bool ctype_is(const char *ctype, const char *want)
+bool api_ctype_is(const char *ctype, const char *want)
 {
 	size_t n = strlen(want);
 	if (strncasecmp(ctype, want, n) != 0)
@@ -101,9 +101,9 @@ int api_body_ttl(const char *ctype, const char *body, size_t len,
 	*msg = NULL;
 	if (len == 0)
 		return 0;
-	if (ctype && ctype_is(ctype, "application/json"))
+	if (ctype && api_ctype_is(ctype, "application/json"))
 		return ttl_json(body, len, ttl, msg);
-	if (ctype && ctype_is(ctype, "application/x-www-form-urlencoded"))
+	if (ctype && api_ctype_is(ctype, "application/x-www-form-urlencoded"))
 		return ttl_form(body, len, ttl, msg);
 	*msg = "Content-Type must be application/json or "
 	       "application/x-www-form-urlencoded";

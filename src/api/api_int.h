@@ -69,6 +69,9 @@ unsigned api_groups_for(const struct api_cfg *cfg,
  * when absent. 0, EINVAL (400, *msg says why), EPROTONOSUPPORT (415). */
 int api_body_ttl(const char *ctype, const char *body, size_t len,
 		 uint32_t *ttl, const char **msg);
+/* Whether a Content-Type value names the media type want (any case,
+ * parameters allowed: "application/json; charset=utf-8"). */
+bool api_ctype_is(const char *ctype, const char *want);
 
 /* ----- the directory: store snapshot + parsed JWT keys (api_dir.c) ----- */
 struct api_dir {

@@ -32,16 +32,40 @@ static int apicfg_err(FILE *err, const char *fmt, ...)
 	return EINVAL;
 }
 
+/* The token is the file's first line. It must arrive whole in an
+ * Authorization header: a longer one would be cut to fit out, a NUL would
+ * end it early, and a space at either end is trimmed off the header
+ * (RFC 9110 5.5), so any of them would make the admin API refuse the
+ * very token in the file. Refused here instead, naming the key. */
+static bool apicfg_token_char_ok(unsigned char c)
+{
+	return c > ' ' && c != 0x7f;
+}
+
 static int apicfg_token(const char *path, char *out, size_t sz, FILE *err)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return apicfg_err(err, "cannot read 'api-admin-token-file' %s", path);
 	size_t n = fread(out, 1, sz - 1, f);
+	int next = n == sz - 1 ? fgetc(f) : EOF;
 	fclose(f);
 	out[n] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (strlen(out) < 16)
+	size_t len = 0;
+	while (len < n && out[len] != '\r' && out[len] != '\n')
+		len++;
+	bool cut = len == n && next != EOF && next != '\r' && next != '\n';
+	bool bad = false;
+	for (size_t i = 0; i < len; i++)
+		bad |= !apicfg_token_char_ok((unsigned char)out[i]);
+	out[len] = '\0';
+	if (cut)
+		return apicfg_err(err, "'api-admin-token-file' %s: the token must be "
+			       "at most %zu characters", path, sz - 1);
+	if (bad)
+		return apicfg_err(err, "'api-admin-token-file' %s: the token must "
+			       "have no spaces or control characters", path);
+	if (len < 16)
 		return apicfg_err(err, "'api-admin-token-file' %s: the token must be "
 			       "at least 16 characters", path);
 	return 0;

@@ -185,7 +185,7 @@ static size_t usage_take(struct usage_log *u)
 
 static void usage_write(struct usage_log *u, size_t k)
 {
-	char line[2048];
+	char line[USAGE_LINE_MAX];
 	for (size_t i = 0; u->out && i < k; i++)
 		if (usage_json(&u->batch[i], line, sizeof(line)) == 0)
 			fputs(line, u->out);

@@ -11,6 +11,10 @@
 #include "turn/turn.h"
 
 #define USAGE_QUEUE_DEFAULT 4096
+/* The writer's buffer for one JSON line (usage_json): four text fields
+ * of STORE_USAGE_STR bytes, each byte at most six in JSON (\u0001), and
+ * the numbers, so that no record is left out of the file. */
+#define USAGE_LINE_MAX 8192
 
 struct usage_log;
 

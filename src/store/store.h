@@ -169,8 +169,11 @@ const struct store_block *store_snap_block(const struct store_snap *snap,
 int store_snap_refused(const struct store_snap *snap, const char ***names,
 		       size_t *n);
 
-/* Usage records of ended TURN allocations (issue 5). */
-#define STORE_USAGE_STR 128
+/* Usage records of ended TURN allocations (issue 5). A field holds a
+ * whole TURN username (the TURN core's 255 bytes): the API mints up to
+ * "<expiry>:" + 63 + ":" + 127 bytes, and a cut user-id would count two
+ * users as one. */
+#define STORE_USAGE_STR 256
 struct store_usage {
 	char account[STORE_USAGE_STR];  /* REST <expires>:<account>:<sub>, else the realm */
 	char userid[STORE_USAGE_STR];

@@ -1207,6 +1207,20 @@ def admin_cases(c):
     r = admin(c, "GET", "/health")
     check("admin GET /health", r.status == 200 and
           isinstance((r.json() or {}).get("servers"), list), r.brief())
+    for m in ("POST", "DELETE"):
+        expect_error("admin 405 %s /health" % m, admin(c, m, "/health", {}),
+                     405, "method_not_allowed", {"Allow": "GET"})
+    expect_error("admin 404 GET keys of an unknown account",
+                 admin(c, "GET", "/accounts/no-such-account/keys"), 404,
+                 "not_found")
+    for ct in ("application/jsonx", "application/json-seq"):
+        expect_error("admin 415 Content-Type %s" % ct,
+                     admin(c, "POST", "/accounts", '{"name":"adm5"}',
+                           ctype=ct), 415, "unsupported_media_type")
+    r = admin(c, "PATCH", "/accounts/adm1", '{}',
+              ctype="Application/JSON; charset=utf-8")
+    check("admin JSON with parameters and another case is JSON",
+          r.status == 200, r.brief())
     r = admin(c, "DELETE", "/accounts/adm1")
     check("admin DELETE account 204", r.status == 204 and not r.body,
           r.brief())

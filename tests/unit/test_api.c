@@ -474,6 +474,13 @@ static void test_body_ttl(void **state)
 		{"application/x-www-form-urlencoded", "ttl=1&ttl=2", EINVAL, 0},
 		{"application/x-www-form-urlencoded", "foo=1", EINVAL, 0},
 		{"application/x-www-form-urlencoded", "ttl=99999999999", EINVAL, 0},
+		/* docs/api.md, TTL: at most a year; above that a 400. */
+		{"application/json", "{\"ttl\":31536000}", 0, 31536000},
+		{"application/json", "{\"ttl\":31536001}", EINVAL, 0},
+		{"application/x-www-form-urlencoded", "ttl=31536000", 0, 31536000},
+		{"application/x-www-form-urlencoded", "ttl=31536001", EINVAL, 0},
+		/* another type that begins the same is not JSON */
+		{"application/jsonx", "{\"ttl\":1}", EPROTONOSUPPORT, 0},
 		{"text/plain", "ttl=600", EPROTONOSUPPORT, 0},
 		{NULL, "{\"ttl\":600}", EPROTONOSUPPORT, 0},
 	};

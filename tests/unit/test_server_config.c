@@ -57,16 +57,21 @@ static int args_parse(struct config *c, char **argv, struct errbuf *e)
 
 #define ARGV(...) ((char *[]){"serve", __VA_ARGS__, NULL})
 
-static char *file_make(const char *text)
+/* A temporary file of n bytes of text (a NUL among them if need be). */
+static char *file_make_n(const char *text, size_t n)
 {
 	char *path = strdup("/tmp/ts_cfg_XXXXXX");
 	assert_non_null(path);
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	size_t n = strlen(text);
 	assert_int_equal(write(fd, text, n), (ssize_t)n);
 	close(fd);
 	return path;
+}
+
+static char *file_make(const char *text)
+{
+	return file_make_n(text, strlen(text));
 }
 
 static void file_drop(char *path)
@@ -1042,6 +1047,37 @@ static void test_api_cfg(void **state)
 	snprintf(c.api_admin_token_file, sizeof(c.api_admin_token_file), "%s", tok);
 	apicfg_expect(&c, "at least 16 characters", "short");
 	file_drop(tok);
+	/* Regression: a token over 255 characters was cut to its first 255,
+	 * and one with a NUL at the NUL, so the admin API refused the
+	 * token in the file forever; a space at either end is trimmed off
+	 * the Authorization header and never matched either. */
+	char big[400];
+	memset(big, 'T', 300);
+	strcpy(big + 300, "\n");
+	static const char *const bad[][2] = {
+		{NULL, "at most 255 characters"},
+		{"0123456789abcdef\0tail\n", "no spaces or control"},
+		{"0123456789abcdef \n", "no spaces or control"},
+		{"0123 456789abcdef\n", "no spaces or control"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tok = bad[i][0] ? file_make_n(bad[i][0], i == 1 ? 22 : strlen(bad[i][0]))
+				: file_make(big);
+		snprintf(c.api_admin_token_file, sizeof(c.api_admin_token_file),
+			 "%s", tok);
+		apicfg_expect(&c, bad[i][1], bad[i][0] ? "0123" : "TTTT");
+		file_drop(tok);
+	}
+	/* 255 characters, then the newline an editor adds: fine. */
+	memset(big, 'T', 255);
+	strcpy(big + 255, "\r\n");
+	tok = file_make(big);
+	snprintf(c.api_admin_token_file, sizeof(c.api_admin_token_file), "%s", tok);
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_api_cfg(&c, &lc, &a, NULL), 0);
+	assert_int_equal(strlen(a.admin_token), 255);
+	file_drop(tok);
+	c.api_admin_token_file[0] = '\0';
 }
 
 /* The /v1/ip-ranges entries of cfg's own listeners, "ip port tr;..." in

@@ -84,6 +84,40 @@ static void test_json_line(void **state)
 	assert_int_equal(usage_json(&u, buf, 40), ENOSPC);
 }
 
+/* The longest username POST /v1/ice-servers mints: a 63-character
+ * account and a 127-character sub (docs/api.md, Tokens). Its user-id and
+ * username reach the record whole, or two users whose subs differ only
+ * at the end would be counted as one. Every field at its longest, made
+ * of characters JSON must escape, still makes a line the writer keeps. */
+static void test_long_user(void **state)
+{
+	(void)state;
+	char acct[64], sub[128], uid[192], name[256], buf[USAGE_LINE_MAX];
+	memset(acct, 'a', 63);
+	acct[63] = '\0';
+	memset(sub, 'u', 126);
+	sub[126] = 'Z';
+	sub[127] = '\0';
+	snprintf(uid, sizeof(uid), "%s:%s", acct, sub);
+	snprintf(name, sizeof(name), "1700000600:%s", uid);
+	struct store_usage u;
+	struct turn_usage t = sample(name, uid);
+	usage_from_turn(&t, &u);
+	assert_string_equal(u.account, acct);
+	assert_string_equal(u.userid, uid);
+	assert_string_equal(u.username, name);
+	/* A static user's name (the whole name is its user-id), at the TURN
+	 * core's longest, all control characters: six bytes each in JSON. */
+	char ctl[256];
+	memset(ctl, '\x01', 255);
+	ctl[255] = '\0';
+	t = sample(ctl, ctl);
+	t.realm = ctl;
+	usage_from_turn(&t, &u);
+	assert_string_equal(u.username, ctl);
+	assert_int_equal(usage_json(&u, buf, sizeof(buf)), 0);
+}
+
 static void test_queue_bounded(void **state)
 {
 	(void)state;
@@ -224,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_json_line),
+		cmocka_unit_test(test_long_user),
 		cmocka_unit_test(test_queue_bounded),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_prom_text),
