@@ -199,6 +199,29 @@ static int fx_permit(struct fixture *f, const char *base, int first, int n)
 	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(f->h);
 }
 
+/* Regression (RFC 8656 11.2): a ChannelBind whose permission did not fit
+ * was answered 508 but left the channel bound, so retrying the peer on
+ * another number got 400 (peer bound to another channel) and the number
+ * stayed taken. A 508 now binds nothing. */
+static void test_chan_bind_508_binds_nothing(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP); /* harness: 8 permissions */
+	struct fx_peers p = {"8.8.7.", 8, 1};
+	assert_int_equal(h_request(f.h, &f.s, TURN_CREATE_PERMISSION,
+				   fx_peers_attrs, &p, &h_alice), STUN_CLASS_SUCCESS);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.9.1", 1000), 508);
+	/* No ChannelData goes anywhere, and nothing was reserved. */
+	fx_chdata(&f, 0x4000, 10);
+	assert_int_equal(f.h->npout, 0);
+	f.h->mono += 301 * 1000; /* the permissions lapse: room again */
+	h_get_nonce(f.h, &f.s);
+	assert_int_equal(fx_bind(&f, 0x4001, "8.8.9.1", 1000), 0);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.9.2", 1000), 0);
+	h_free(f.h);
+}
+
 static void perms_40000(struct turn_cfg *c)
 {
 	c->max_perms = 40000; /* max-permissions takes up to 65535 */
@@ -585,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_perm_and_chan_caps_508),
 		cmocka_unit_test(test_perm_cap_all_or_nothing),
 		cmocka_unit_test(test_perm_array_past_32768),
+		cmocka_unit_test(test_chan_bind_508_binds_nothing),
 		cmocka_unit_test(test_usage_record_refresh),
 		cmocka_unit_test(test_usage_reasons),
 		cmocka_unit_test(test_failed_allocate_no_record),
