@@ -383,9 +383,16 @@ static void test_mapped_v6_forms_denied(void **state)
 				"::ffff:169.254.169.254", "::10.0.0.1",
 				"2002:7f00:1::1", "2002:a00:1::1", "64:ff9b::a00:1",
 				"64:ff9b::7f00:1", "::1", "fe80::1", "fd00::1",
-				"ff02::1", "2001:db8::1"};
-	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+				"ff02::1", "2001:db8::1", "3fff::1", "2001:2::1",
+				"5f00::1", "2001:4860:1:2:0:5efe:a00:1",
+				"2001:4860:1:2:200:5efe:a9fe:a9fe",
+				"2002:808:808:1:0:5efe:7f00:1"};
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
 		assert_int_equal(fx_perm(&f, denied[i]), 403);
+		assert_int_equal(fx_bind(&f, 0x4000, denied[i], 9), 403);
+		fx_send_ind(&f, denied[i], "x");
+		assert_int_equal(f.h->npout, 0);
+	}
 	assert_int_equal(fx_perm(&f, "2606:4700::1111"), 0);
 	h_free(f.h);
 }
