@@ -39,18 +39,19 @@ static int tcfg_self_relay(const struct config *c, struct peer_policy *p,
 
 /* A wildcard listening or relay address stands for every address of this
  * host: each gets the self entries its wildcard would have had (the
- * listening ports; outside the relay range, everything). Without this,
+ * listening ports, and outside the relay range everything). Without this,
  * --listening-ip 0.0.0.0 left the host's own sshd or API reachable as a
  * peer through its public address. */
 static int tcfg_self_host(const struct config *c, const struct net_listen_cfg *lc,
 			  const struct turn_cfg *t, struct peer_policy *p,
 			  FILE *err)
 {
-	bool relay_any[2] = {sa_af(&t->relay4) && sa_is_any(&t->relay4),
-			     sa_af(&t->relay6) && sa_is_any(&t->relay6)};
-	bool any = relay_any[0] || relay_any[1];
+	bool self_any[2] = {sa_af(&t->relay4) && sa_is_any(&t->relay4),
+			    sa_af(&t->relay6) && sa_is_any(&t->relay6)};
 	for (unsigned i = 0; i < lc->naddrs; i++)
-		any |= sa_is_any(&lc->addrs[i]);
+		if (sa_is_any(&lc->addrs[i]))
+			self_any[sa_af(&lc->addrs[i]) == AF_INET6] = true;
+	bool any = self_any[0] || self_any[1];
 	if (!any)
 		return 0;
 	struct ifaddrs *ifs;
@@ -78,7 +79,7 @@ static int tcfg_self_host(const struct config *c, const struct net_listen_cfg *l
 			sa_set_port(&s, sa_port(&lc->addrs[i]));
 			rc = peer_policy_add_self(p, &s);
 		}
-		if (!rc && relay_any[sa_af(&host) == AF_INET6])
+		if (!rc && self_any[sa_af(&host) == AF_INET6])
 			rc = tcfg_self_relay(c, p, &host);
 	}
 	freeifaddrs(ifs);
@@ -103,12 +104,16 @@ static int tcfg_policy(const struct config *c, const struct net_listen_cfg *lc,
 			fprintf(err, "turnstone: invalid value for 'denied-peer-ip': '%s'\n",
 				c->denied_peers[i]);
 	/* Our own sockets are never a peer (RFC 8656 21.3): the listening
-	 * ports, and every port outside the relay range on the relay and
-	 * external addresses (sshd, the API, ...). Ports inside the range
-	 * stay reachable: two clients relaying through the same server are
-	 * each other's peers (relay/relay, the usual WebRTC case). */
-	for (unsigned i = 0; i < lc->naddrs && !rc; i++)
+	 * ports, and every port outside the relay range on the listening,
+	 * relay and external addresses (sshd, the API, ...), whose traffic
+	 * from the relay would arrive as local. Ports inside the range stay
+	 * reachable: two clients relaying through the same server are each
+	 * other's peers (relay/relay, the usual WebRTC case). */
+	for (unsigned i = 0; i < lc->naddrs && !rc; i++) {
 		rc = peer_policy_add_self(p, &lc->addrs[i]);
+		if (!rc)
+			rc = tcfg_self_relay(c, p, &lc->addrs[i]);
+	}
 	const struct sa *relays[] = {&t->relay4, &t->relay6, &t->ext4, &t->ext6};
 	for (size_t i = 0; i < 4 && !rc; i++)
 		rc = tcfg_self_relay(c, p, relays[i]);

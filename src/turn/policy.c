@@ -9,7 +9,7 @@
 
 #include "turn/policy.h"
 
-#define POLICY_FORMS_MAX 3 /* the address, then up to two embedded IPv4 */
+#define POLICY_FORMS_MAX 4 /* the address, then up to three embedded IPv4 */
 #define POLICY_STR_MAX (2 * INET6_ADDRSTRLEN + 2)
 
 struct policy_range {
@@ -70,6 +70,10 @@ static const struct policy_net policy_defaults[] = {
 	{AF_INET6, 10, {0xfe, 0xc0}},      /* site-local (deprecated) */
 	{AF_INET6, 8, {0xff}},             /* multicast */
 	{AF_INET6, 32, {0x20, 0x01, 0x0d, 0xb8}}, /* documentation */
+	{AF_INET6, 20, {0x3f, 0xff}},      /* documentation, RFC 9637 */
+	{AF_INET6, 48, {0x20, 0x01, 0, 0x02}}, /* benchmarking, RFC 5180 */
+	{AF_INET6, 28, {0x20, 0x01, 0, 0x10}}, /* ORCHID (deprecated) */
+	{AF_INET6, 16, {0x5f, 0x00}},      /* SRv6 SIDs, RFC 9602 */
 	{AF_INET6, 32, {0x20, 0x01}},      /* Teredo */
 	{AF_INET6, 16, {0x20, 0x02}},      /* 6to4 */
 	{AF_INET6, 96, {0, 0x64, 0xff, 0x9b}},       /* NAT64 well-known */
@@ -155,14 +159,24 @@ static bool policy_low32(const uint8_t *a)
 	return memcmp(a, nat64, 12) == 0 || memcmp(a, nat64_local, 6) == 0;
 }
 
+/* An ISATAP interface identifier (RFC 5214 6.1): 0000:5efe or, with
+ * the u bit, 0200:5efe, then the node's IPv4 address. Under any prefix:
+ * the ISATAP router of the server's own site tunnels it to that IPv4. */
+static bool policy_isatap(const uint8_t *a)
+{
+	return (a[8] & 0xfc) == 0 && a[9] == 0 && a[10] == 0x5e && a[11] == 0xfe;
+}
+
 /* The IPv4 addresses a packet to the IPv6 address s may end up at, most
  * specific first, with s's port. Teredo (RFC 4380 4) yields the client
- * (its obfuscated last 32 bits) and the server (bits 32-63). */
-static size_t policy_embedded(const struct sa *s, struct sa v4[2])
+ * (its obfuscated last 32 bits) and the server (bits 32-63); an ISATAP
+ * interface identifier one more. */
+static size_t policy_embedded(const struct sa *s, struct sa v4[3])
 {
 	const uint8_t *a = sa_addr_bytes(s);
 	uint16_t port = sa_port(s);
 	uint8_t client[4];
+	size_t n = 0;
 
 	sa_unmap(&v4[0], s); /* ::ffff:a.b.c.d, RFC 4291 2.5.5.2 */
 	if (sa_af(&v4[0]) == AF_INET)
@@ -172,17 +186,16 @@ static size_t policy_embedded(const struct sa *s, struct sa v4[2])
 		return 1;
 	}
 	if (a[0] == 0x20 && a[1] == 0x02) { /* 6to4, RFC 3056 2 */
-		sa_set_raw(&v4[0], AF_INET, a + 2, port);
-		return 1;
-	}
-	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
+		sa_set_raw(&v4[n++], AF_INET, a + 2, port);
+	} else if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
 		for (int i = 0; i < 4; i++)
 			client[i] = (uint8_t)~a[12 + i];
-		sa_set_raw(&v4[0], AF_INET, client, port);
-		sa_set_raw(&v4[1], AF_INET, a + 4, port);
-		return 2;
+		sa_set_raw(&v4[n++], AF_INET, client, port);
+		sa_set_raw(&v4[n++], AF_INET, a + 4, port);
 	}
-	return 0;
+	if (policy_isatap(a))
+		sa_set_raw(&v4[n++], AF_INET, a + 12, port);
+	return n;
 }
 
 /* forms[0] is the peer itself; the rest are its embedded IPv4 forms, all
@@ -195,7 +208,7 @@ static size_t policy_forms(const struct sa *peer, struct sa *forms)
 
 bool peer_policy_unmap(const struct sa *in, struct sa *out)
 {
-	struct sa v4[2];
+	struct sa v4[POLICY_FORMS_MAX - 1];
 
 	if (!in || !out || sa_af(in) != AF_INET6 || policy_embedded(in, v4) == 0)
 		return false;

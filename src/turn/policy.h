@@ -27,7 +27,8 @@ int peer_policy_add_self(struct peer_policy *p, const struct sa *addr);
 
 /* Reduce every IPv4-in-IPv6 form (::ffff:a.b.c.d, ::a.b.c.d, 6to4
  * 2002:AABB:CCDD::, NAT64 64:ff9b::/96 and 64:ff9b:1::/48 with /96
- * embedding, Teredo 2001::/32 client address) to plain IPv4 in out.
+ * embedding, Teredo 2001::/32 client address, an ISATAP interface
+ * identifier ::5efe:a.b.c.d) to plain IPv4 in out.
  * Returns true if out was rewritten. */
 bool peer_policy_unmap(const struct sa *in, struct sa *out);
 

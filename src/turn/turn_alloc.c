@@ -252,19 +252,21 @@ struct turn_perm *turn_perm_find(struct turn_alloc *a, const struct sa *peer,
 	return NULL;
 }
 
-/* Grow an array on the control path, bounded by max. */
+/* Grow an array on the control path, bounded by max. Doubled in an
+ * unsigned: in a uint16_t 32768 * 2 wrapped to 0, and realloc(p, 0)
+ * freed the array still in use. */
 static int grow(void **arr, uint16_t *cap, uint16_t max, size_t elem)
 {
 	if (*cap >= max)
 		return ENOSPC;
-	uint16_t ncap = *cap ? (uint16_t)(*cap * 2) : 4;
+	unsigned ncap = *cap ? *cap * 2u : 4;
 	if (ncap > max)
 		ncap = max;
 	void *n = realloc(*arr, (size_t)ncap * elem);
 	if (!n)
 		return ENOMEM;
 	*arr = n;
-	*cap = ncap;
+	*cap = (uint16_t)ncap;
 	return 0;
 }
 

@@ -277,6 +277,7 @@ static int allocate_build(struct turn_srv *srv, const struct turn_src *src,
 	a->userid_len = (uint16_t)auth->userid_len;
 	memcpy(a->tid, req->tid, STUN_TID_LEN);
 	a->tcp = ar->tcp;
+	a->df = ar->dont_fragment;
 	code = allocate_relays(srv, a, ar);
 	if (code) {
 		turn_alloc_destroy(srv, a);

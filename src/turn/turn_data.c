@@ -94,6 +94,11 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 	if (!a || a->tcp || !data || /* TCP allocations: no Send (RFC 6062) */
 	    stun_msg_get_xaddr(ind, TURN_ATTR_XOR_PEER_ADDRESS, &peer) != 0)
 		return;
+	/* DF is set per relay socket, at Allocate: a Send asking for it on
+	 * one that does not set it is discarded, as for an unknown
+	 * comprehension-required attribute (10.2). */
+	if (!a->df && stun_msg_attr(ind, TURN_ATTR_DONT_FRAGMENT))
+		return;
 	if (peer_policy_check(srv->cfg->policy, &peer) != 0) {
 		turn_stat_add(&srv->stats.peer_denied, 1);
 		return;

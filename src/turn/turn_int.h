@@ -82,6 +82,7 @@ struct turn_alloc {
 	uint16_t userid_off; /* user-id: userid_len bytes at username + */
 	uint16_t userid_len; /* userid_off (REST: before or after expiry) */
 	bool tcp;            /* TCP relay (RFC 6062): relay[0] is a listener */
+	bool df;             /* relays set DF (Allocate had DONT-FRAGMENT) */
 	struct turn_tconn *tconns;
 	unsigned ntconns;
 	uint8_t tid[STUN_TID_LEN]; /* the Allocate, to answer retransmits */

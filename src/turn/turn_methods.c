@@ -199,11 +199,15 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 		return;
 	}
 	int code = method_peer_check(srv, a, req, at, &peer, false);
+	/* ChannelBind also installs or refreshes the permission (11.2); the
+	 * room for it is checked before the channel is bound, so that a 508
+	 * leaves no binding behind. */
+	if (!code && !turn_perm_room(srv, a, &peer, 1))
+		code = 508;
 	if (!code) {
 		int err = turn_chan_bind(srv, a, ch, &peer);
 		code = err == EINVAL ? 400 : err ? 508 : 0;
 	}
-	/* ChannelBind also installs or refreshes the permission (11.2). */
 	if (!code && turn_perm_install(srv, a, &peer) != 0)
 		code = 508;
 	if (code) {

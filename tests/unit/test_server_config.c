@@ -1877,6 +1877,51 @@ static void test_wildcard_self_denied(void **state)
 	server_tcfg_free(t);
 }
 
+/* Regression (RFC 8656 21.3): a listening address that is not the relay
+ * address had only its listening port denied, so this host's own
+ * services on it (sshd, a database the firewall shuts to the outside)
+ * were reachable as peers, the relay's traffic arriving as local. Its
+ * ports outside the relay range are now denied as the relay address's
+ * are. TEST-NET addresses, opened with allowed-peer-ip so that only the
+ * self entries decide. */
+static void test_listening_self_denied(void **state)
+{
+	(void)state;
+	struct config c;
+	valid_config(&c);
+	strcpy(c.allowed_peers[0], "192.0.2.0/24");
+	c.nallowed = 1;
+	sa_set_str(&c.listen[0], "192.0.2.1", 0);
+	c.nlisten = 1;
+	sa_set_str(&c.relay[0], "192.0.2.2", 0);
+	c.nrelay = 1;
+	struct net_listen_cfg lc;
+	struct server_tcfg *t;
+	server_listen_cfg(&c, &lc);
+	assert_int_equal(server_tcfg_build(&c, &lc, &t, stderr), 0);
+	const struct {
+		const char *ip;
+		uint16_t port;
+		int want;
+	} cases[] = {
+		{"192.0.2.1", 22, EPERM},
+		{"192.0.2.1", c.port, EPERM},
+		{"192.0.2.1", c.min_port, 0},
+		{"192.0.2.2", 22, EPERM},
+		{"192.0.2.2", c.max_port, 0},
+		{"192.0.2.3", 22, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sa peer;
+		sa_set_str(&peer, cases[i].ip, cases[i].port);
+		if (peer_policy_check(t->tcfg.policy, &peer) != cases[i].want) {
+			print_error("%s:%u\n", cases[i].ip, cases[i].port);
+			fail();
+		}
+	}
+	server_tcfg_free(t);
+}
+
 /* syslog, syslog-facility, no-stdout-log, log-binding: parsed, the
  * facility checked when read (coturn's LOG_ spelling too), and the
  * combinations that would log nowhere, or ignore a setting, refused. */
@@ -2157,6 +2202,7 @@ int main(void)
 		cmocka_unit_test(test_software_attribute),
 		cmocka_unit_test(test_service_options),
 		cmocka_unit_test(test_wildcard_self_denied),
+		cmocka_unit_test(test_listening_self_denied),
 		cmocka_unit_test(test_stun_modes_options),
 		cmocka_unit_test(test_stun_modes_conflicts),
 	};

@@ -132,6 +132,58 @@ static void test_send_unknown_attribute_dropped(void **state)
 	h_free(f.h);
 }
 
+/* A Send indication with DONT-FRAGMENT. */
+static void fx_send_df(struct fixture *f, const char *ip)
+{
+	uint8_t buf[512], tid[STUN_TID_LEN] = {3};
+	struct send_args a = {h_sa(ip, 9), "df"};
+	struct stun_enc e;
+	stun_enc_init(&e, buf, sizeof(buf), TURN_SEND, STUN_CLASS_INDICATION, tid);
+	send_attrs(&e, &a);
+	stun_enc_attr(&e, TURN_ATTR_DONT_FRAGMENT, NULL, 0);
+	size_t len;
+	assert_int_equal(stun_enc_finish(&e, &len), 0);
+	turn_client_input(f->h->srv, &f->s, buf, len);
+}
+
+static void df_alloc_attrs(struct stun_enc *e, void *arg)
+{
+	(void)arg;
+	h_transport(e, TURN_PROTO_UDP);
+	stun_enc_attr(e, TURN_ATTR_DONT_FRAGMENT, NULL, 0);
+}
+
+/* Regression (RFC 8656 10.2): a Send indication asking for DF was relayed
+ * through a relay socket that does not set DF (an Allocate without
+ * DONT-FRAGMENT), so it could leave fragmented, and a client probing the
+ * path MTU would learn a wrong one. The relay sets DF only per
+ * allocation, so such a Send is discarded, as the RFC says when the
+ * server cannot set DF; on a DONT-FRAGMENT allocation it goes. */
+static void test_send_dont_fragment(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup(&f);
+	assert_false(fx_relay(&f)->df);
+	assert_int_equal(fx_perm(&f, "8.8.8.8"), 0);
+	fx_send_df(&f, "8.8.8.8");
+	assert_int_equal(f.h->npout, 0);
+	fx_send_ind(&f, "8.8.8.8", "plain");
+	assert_int_equal(f.h->npout, 1);
+	h_free(f.h);
+
+	f.h = h_new(NULL);
+	h_get_nonce(f.h, &f.s);
+	assert_int_equal(h_request(f.h, &f.s, TURN_ALLOCATE, df_alloc_attrs, NULL,
+				   &h_alice), STUN_CLASS_SUCCESS);
+	assert_true(fx_relay(&f)->df);
+	assert_int_equal(fx_perm(&f, "8.8.8.8"), 0);
+	fx_send_df(&f, "8.8.8.8");
+	assert_int_equal(f.h->npout, 1);
+	assert_memory_equal(f.h->pout, "df", 2);
+	h_free(f.h);
+}
+
 static void test_denied_peers_403(void **state)
 {
 	(void)state;
@@ -331,9 +383,16 @@ static void test_mapped_v6_forms_denied(void **state)
 				"::ffff:169.254.169.254", "::10.0.0.1",
 				"2002:7f00:1::1", "2002:a00:1::1", "64:ff9b::a00:1",
 				"64:ff9b::7f00:1", "::1", "fe80::1", "fd00::1",
-				"ff02::1", "2001:db8::1"};
-	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+				"ff02::1", "2001:db8::1", "3fff::1", "2001:2::1",
+				"5f00::1", "2001:4860:1:2:0:5efe:a00:1",
+				"2001:4860:1:2:200:5efe:a9fe:a9fe",
+				"2002:808:808:1:0:5efe:7f00:1"};
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
 		assert_int_equal(fx_perm(&f, denied[i]), 403);
+		assert_int_equal(fx_bind(&f, 0x4000, denied[i], 9), 403);
+		fx_send_ind(&f, denied[i], "x");
+		assert_int_equal(f.h->npout, 0);
+	}
 	assert_int_equal(fx_perm(&f, "2606:4700::1111"), 0);
 	h_free(f.h);
 }
@@ -343,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_permission_and_send_indication),
 		cmocka_unit_test(test_send_unknown_attribute_dropped),
+		cmocka_unit_test(test_send_dont_fragment),
 		cmocka_unit_test(test_denied_peers_403),
 		cmocka_unit_test(test_permission_all_or_nothing),
 		cmocka_unit_test(test_channel_bind_rules),

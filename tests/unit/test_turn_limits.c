@@ -199,6 +199,84 @@ static int fx_permit(struct fixture *f, const char *base, int first, int n)
 	return cls == STUN_CLASS_SUCCESS ? 0 : h_err(f->h);
 }
 
+/* Regression (RFC 8656 11.2): a ChannelBind whose permission did not fit
+ * was answered 508 but left the channel bound, so retrying the peer on
+ * another number got 400 (peer bound to another channel) and the number
+ * stayed taken. A 508 now binds nothing. */
+static void test_chan_bind_508_binds_nothing(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, NULL, TURN_PROTO_UDP); /* harness: 8 permissions */
+	struct fx_peers p = {"8.8.7.", 8, 1};
+	assert_int_equal(h_request(f.h, &f.s, TURN_CREATE_PERMISSION,
+				   fx_peers_attrs, &p, &h_alice), STUN_CLASS_SUCCESS);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.9.1", 1000), 508);
+	/* No ChannelData goes anywhere, and nothing was reserved. */
+	fx_chdata(&f, 0x4000, 10);
+	assert_int_equal(f.h->npout, 0);
+	f.h->mono += 301 * 1000; /* the permissions lapse: room again */
+	h_get_nonce(f.h, &f.s);
+	assert_int_equal(fx_bind(&f, 0x4001, "8.8.9.1", 1000), 0);
+	assert_int_equal(fx_bind(&f, 0x4000, "8.8.9.2", 1000), 0);
+	h_free(f.h);
+}
+
+static void perms_40000(struct turn_cfg *c)
+{
+	c->max_perms = 40000; /* max-permissions takes up to 65535 */
+}
+
+/* Peers 8.(128 + i / 65536).(i / 256 % 256).(i % 256) for i in
+ * [first, first + n), so every one is a new public address. */
+struct fx_many {
+	unsigned first, n;
+};
+
+static void fx_many_attrs(struct stun_enc *e, void *arg)
+{
+	const struct fx_many *m = arg;
+	for (unsigned i = m->first; i < m->first + m->n; i++) {
+		uint8_t a[4] = {8, (uint8_t)(128 + i / 65536),
+				(uint8_t)(i / 256 % 256), (uint8_t)(i % 256)};
+		struct sa peer;
+		sa_set_raw(&peer, AF_INET, a, 9);
+		stun_enc_xaddr(e, TURN_ATTR_XOR_PEER_ADDRESS, &peer);
+	}
+}
+
+/* Regression: the permission array grows by doubling in a uint16_t, so
+ * past 32768 entries the new capacity wrapped to 0 and realloc(p, 0)
+ * freed the array while the allocation kept using it (use after free,
+ * then a double free at teardown). Any max-permissions above 32768 let
+ * one authenticated client do it. */
+static void test_perm_array_past_32768(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_setup_cfg(&f, perms_40000, TURN_PROTO_UDP);
+	unsigned done = 0;
+	while (done < 32800) { /* ends at 32832: the last is 8.128.128.63 */
+		struct fx_many m = {done, 36}; /* 36 peers + 4 auth attributes */
+		assert_int_equal(h_request(f.h, &f.s, TURN_CREATE_PERMISSION,
+					   fx_many_attrs, &m, &h_alice),
+				 STUN_CLASS_SUCCESS);
+		done += m.n;
+	}
+	/* Every one still works: data to the first and the last. */
+	uint8_t first[4] = {8, 128, 0, 0}, last[4] = {8, 128, 128, 63};
+	struct sa p;
+	sa_set_raw(&p, AF_INET, first, 7);
+	turn_peer_input(f.h->srv, f.h->relays[0].owner, &p, (const uint8_t *)"a", 1);
+	assert_int_equal(h_resp(f.h), 0);
+	assert_int_equal(f.h->resp.method, TURN_DATA);
+	unsigned before = f.h->nout;
+	sa_set_raw(&p, AF_INET, last, 7);
+	turn_peer_input(f.h->srv, f.h->relays[0].owner, &p, (const uint8_t *)"b", 1);
+	assert_int_equal(f.h->nout, before + 1);
+	h_free(f.h);
+}
+
 /* Regression (RFC 8656 9.2): ten peers against a cap of eight got 508 but
  * kept the first eight installed. Now a 508 installs none. */
 static void test_perm_cap_all_or_nothing(void **state)
@@ -529,6 +607,8 @@ int main(void)
 		cmocka_unit_test(test_bps_capacity_grants),
 		cmocka_unit_test(test_perm_and_chan_caps_508),
 		cmocka_unit_test(test_perm_cap_all_or_nothing),
+		cmocka_unit_test(test_perm_array_past_32768),
+		cmocka_unit_test(test_chan_bind_508_binds_nothing),
 		cmocka_unit_test(test_usage_record_refresh),
 		cmocka_unit_test(test_usage_reasons),
 		cmocka_unit_test(test_failed_allocate_no_record),

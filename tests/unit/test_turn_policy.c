@@ -51,6 +51,12 @@ static const char *const default_denied[] = {
 	"64:ff9b::ffff:ffff", "64:ff9b:1::",
 	"64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "100::",
 	"100::ffff:ffff:ffff:ffff",
+	/* IANA special-purpose, not globally reachable: documentation (RFC
+	 * 9637), benchmarking (RFC 5180), ORCHID, SRv6 SIDs (RFC 9602). */
+	"3fff::", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:2::",
+	"2001:2:0:ffff:ffff:ffff:ffff:ffff", "2001:10::",
+	"2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", "5f00::",
+	"5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 	/* The IPv6 transition prefixes stay denied with a public IPv4. */
 	"2002:808:808::1", "64:ff9b::8.8.8.8", "64:ff9b:1::8.8.8.8",
 	"2001:0:4136:e378:8000:63bf:f7f7:f7f7",
@@ -71,6 +77,10 @@ static const char *const default_allowed[] = {
 	"2001:1::5", "2003::1", "2001:ffff::1", "100:0:0:1::",
 	"64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", "64:ff9b::1:0:0:0",
 	"64:ff9b:2::", "2000::1",
+	"3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "3fff:1000::", "2001:2:1::",
+	"2001:1:ffff:ffff:ffff:ffff:ffff:ffff", "2001:f:ffff:ffff:ffff:ffff:ffff:ffff",
+	"2001:20::", "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "5f01::",
+	"2001:4860:1:2:0:5efe:808:808",
 };
 
 static void test_default_list(void **state)
@@ -106,6 +116,9 @@ enum enc {
 	ENC_NAT64_LOCAL, /* 64:ff9b:1::a.b.c.d */
 	ENC_TEREDO_CLIENT, /* client = ~last 32 bits */
 	ENC_TEREDO_SERVER, /* server = bits 32-63, public client */
+	ENC_ISATAP,     /* 2001:4860:1:2:0:5efe:a.b.c.d */
+	ENC_ISATAP_U,   /* 2001:4860:1:2:200:5efe:a.b.c.d */
+	ENC_6TO4_ISATAP, /* 2002:808:808:1:0:5efe:a.b.c.d, public 6to4 */
 	ENC_COUNT,
 };
 
@@ -149,6 +162,17 @@ static void encode(int kind, const uint8_t v4[4], uint8_t a[16])
 			a[12 + i] = (uint8_t)~cli[i];
 		break;
 	}
+	case ENC_ISATAP:
+	case ENC_ISATAP_U:
+	case ENC_6TO4_ISATAP: {
+		static const uint8_t global[8] = {0x20, 0x01, 0x48, 0x60, 0, 1, 0, 2};
+		static const uint8_t six4[8] = {0x20, 0x02, 8, 8, 8, 8, 0, 1};
+		memcpy(a, kind == ENC_6TO4_ISATAP ? six4 : global, 8);
+		a[8] = kind == ENC_ISATAP_U ? 0x02 : 0;
+		a[10] = 0x5e, a[11] = 0xfe;
+		memcpy(a + 12, v4, 4);
+		break;
+	}
 	}
 }
 
@@ -173,7 +197,7 @@ static void test_embedded_denied(void **state)
 			assert_true(peer_policy_unmap(&s, &out));
 			assert_int_equal(sa_af(&out), AF_INET);
 			assert_int_equal(sa_port(&out), 4242);
-			if (k != ENC_TEREDO_SERVER)
+			if (k != ENC_TEREDO_SERVER && k != ENC_6TO4_ISATAP)
 				assert_memory_equal(sa_addr_bytes(&out),
 						    private_v4[i], 4);
 		}
@@ -228,6 +252,11 @@ static void test_unmap(void **state)
 		{"64:ff9b:1:abcd::a00:1", "10.0.0.1"},
 		/* RFC 4380 example: server 65.54.227.120, client 192.0.2.45. */
 		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45"},
+		/* ISATAP, RFC 5214 6.1, without and with the u bit. */
+		{"2001:4860:1:2:0:5efe:a00:1", "10.0.0.1"},
+		{"2001:4860:1:2:200:5efe:a00:1", "10.0.0.1"},
+		{"2001:4860:1:2:0:5eff:a00:1", NULL},
+		{"2001:4860:1:2:400:5efe:a00:1", NULL},
 		{"::2", "0.0.0.2"},
 		{"::", NULL},
 		{"::1", NULL},

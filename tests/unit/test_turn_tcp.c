@@ -198,7 +198,8 @@ static void test_connect_errors(void **state)
 	/* The peer policy: 403 and no connection attempt at all. */
 	const char *denied[] = {"10.0.0.1", "169.254.169.254", "127.0.0.1",
 				"::ffff:10.0.0.1", "::ffff:169.254.169.254",
-				"64:ff9b::a00:1", "0.0.0.0", "192.168.1.1"};
+				"64:ff9b::a00:1", "0.0.0.0", "192.168.1.1",
+				"2001:4860:1:2:0:5efe:a00:1", "3fff::1"};
 	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
 		struct sa bad = h_sa(denied[i], 80);
 		assert_int_equal(tcp_connect(h, &t, &bad), 403);
