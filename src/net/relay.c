@@ -64,6 +64,16 @@ static int io_relay_open(void *arg, const struct sa *bind, bool df,
 	return 0;
 }
 
+static void io_relay_df(void *arg, void *handle)
+{
+	(void)arg;
+	struct net_relay *r = handle;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(r->lf.fd, (struct sockaddr *)&ss, &len) == 0)
+		relay_set_df(r->lf.fd, ss.ss_family);
+}
+
 static void io_relay_close(void *arg, void *handle)
 {
 	struct net_worker *w = arg;
@@ -119,6 +129,7 @@ void net_io_init(struct net_worker *w, struct turn_io *io)
 	*io = (struct turn_io){
 		.relay_open = io_relay_open,
 		.relay_close = io_relay_close,
+		.relay_df = io_relay_df,
 		.relay_send = io_relay_send,
 		.client_send = io_client_send,
 		.udp_conn = io_udp_conn,

@@ -46,6 +46,10 @@ struct turn_io {
 	int (*relay_open)(void *arg, const struct sa *bind, bool dont_fragment,
 			  struct turn_relay *owner, void **handlep);
 	void (*relay_close)(void *arg, void *handle);
+	/* From now on set DF on what this relay sends (a Send indication
+	 * asked for it, RFC 8656 10.2; relay_open's dont_fragment is the
+	 * same for the whole allocation). */
+	void (*relay_df)(void *arg, void *handle);
 	void (*relay_send)(void *arg, void *handle, const struct sa *peer,
 			   const uint8_t *buf, size_t len);
 	/* Send to a client over the transport it used (UDP listener or TCP

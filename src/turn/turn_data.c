@@ -83,6 +83,15 @@ static inline void data_to_peer(struct turn_srv *srv, struct turn_alloc *a,
 	}
 }
 
+static void alloc_set_df(struct turn_srv *srv, struct turn_alloc *a)
+{
+	for (int i = 0; i < 2; i++) {
+		if (a->relay[i].handle)
+			srv->io.relay_df(srv->io.arg, a->relay[i].handle);
+	}
+	a->df = true;
+}
+
 /* Send indication (10.2): no error responses exist for indications, so
  * anything wrong means the data is silently dropped. */
 void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
@@ -94,18 +103,20 @@ void turn_handle_send(struct turn_srv *srv, const struct turn_src *src,
 	if (!a || a->tcp || !data || /* TCP allocations: no Send (RFC 6062) */
 	    stun_msg_get_xaddr(ind, TURN_ATTR_XOR_PEER_ADDRESS, &peer) != 0)
 		return;
-	/* DF is set per relay socket, at Allocate: a Send asking for it on
-	 * one that does not set it is discarded, as for an unknown
-	 * comprehension-required attribute (10.2). */
-	if (!a->df && stun_msg_attr(ind, TURN_ATTR_DONT_FRAGMENT))
-		return;
 	if (peer_policy_check(srv->cfg->policy, &peer) != 0) {
 		turn_stat_add(&srv->stats.peer_denied, 1);
 		return;
 	}
 	uint64_t now = turn_now(srv);
-	if (turn_perm_find(a, &peer, now))
-		data_to_peer(srv, a, &peer, data->val, data->len, now);
+	if (!turn_perm_find(a, &peer, now))
+		return;
+	/* DONT-FRAGMENT (10.2): DF must be set on this datagram, and a
+	 * server that cannot would discard the Send. DF is a setting of the
+	 * relay socket, so it stays on for what the allocation sends next
+	 * (what a client that asks for it once expects anyway). */
+	if (!a->df && stun_msg_attr(ind, TURN_ATTR_DONT_FRAGMENT))
+		alloc_set_df(srv, a);
+	data_to_peer(srv, a, &peer, data->val, data->len, now);
 }
 
 /* ChannelData from the client (12.4). The permission is re-checked: a

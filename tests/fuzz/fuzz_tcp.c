@@ -100,6 +100,12 @@ static int fz_tcp_listen(void *arg, const struct sa *bind,
 	return fz_open(arg, owner, true, hp);
 }
 
+static void fz_relay_df(void *arg, void *handle)
+{
+	(void)arg;
+	(void)handle;
+}
+
 static void fz_relay_close(void *arg, void *handle)
 {
 	(void)arg;
@@ -460,6 +466,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct turn_clock clk = {fz_mono, fz_wall, &f};
 	struct turn_io io = {
 		.relay_open = fz_relay_open, .relay_close = fz_relay_close,
+		.relay_df = fz_relay_df,
 		.relay_send = fz_relay_send, .client_send = fz_client_send,
 		.tcp_listen = fz_tcp_listen, .tcp_unlisten = fz_tcp_unlisten,
 		.tcp_connect = fz_tcp_connect, .tcp_close = fz_tcp_never,

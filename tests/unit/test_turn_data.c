@@ -156,20 +156,32 @@ static void df_alloc_attrs(struct stun_enc *e, void *arg)
 /* Regression (RFC 8656 10.2): a Send indication asking for DF was relayed
  * through a relay socket that does not set DF (an Allocate without
  * DONT-FRAGMENT), so it could leave fragmented, and a client probing the
- * path MTU would learn a wrong one. The relay sets DF only per
- * allocation, so such a Send is discarded, as the RFC says when the
- * server cannot set DF; on a DONT-FRAGMENT allocation it goes. */
+ * path MTU would learn a wrong one. DF is a relay socket's setting: the
+ * first such Send turns it on (where coturn sets it per datagram, and
+ * the RFC discards the Send only for a server that cannot set DF); on a
+ * DONT-FRAGMENT allocation it is on from the start. */
 static void test_send_dont_fragment(void **state)
 {
 	(void)state;
 	struct fixture f;
 	fx_setup(&f);
 	assert_false(fx_relay(&f)->df);
-	assert_int_equal(fx_perm(&f, "8.8.8.8"), 0);
+	/* No permission: nothing is sent, and DF stays off. */
 	fx_send_df(&f, "8.8.8.8");
 	assert_int_equal(f.h->npout, 0);
+	assert_false(fx_relay(&f)->df);
+	assert_int_equal(fx_perm(&f, "8.8.8.8"), 0);
 	fx_send_ind(&f, "8.8.8.8", "plain");
 	assert_int_equal(f.h->npout, 1);
+	assert_false(fx_relay(&f)->df);
+	/* The first Send with DONT-FRAGMENT turns DF on for the relay before
+	 * its datagram leaves (10.2), and it stays on. */
+	fx_send_df(&f, "8.8.8.8");
+	assert_int_equal(f.h->npout, 2);
+	assert_memory_equal(f.h->pout, "df", 2);
+	assert_true(fx_relay(&f)->df);
+	fx_send_ind(&f, "8.8.8.8", "plain");
+	assert_int_equal(f.h->npout, 3);
 	h_free(f.h);
 
 	f.h = h_new(NULL);

@@ -145,9 +145,9 @@ static void encode(int kind, const uint8_t v4[4], uint8_t a[16])
 		a[15] = 1;
 		break;
 	case ENC_NAT64_LOCAL:
-		a[5] = 1;
-		/* fall through */
 	case ENC_NAT64:
+		if (kind == ENC_NAT64_LOCAL)
+			a[5] = 1;
 		a[1] = 0x64, a[2] = 0xff, a[3] = 0x9b;
 		memcpy(a + 12, v4, 4);
 		break;

@@ -101,6 +101,14 @@ static inline void h_relay_close(void *arg, void *handle)
 	r->open = false;
 }
 
+static inline void h_relay_df(void *arg, void *handle)
+{
+	(void)arg;
+	struct h_relay *r = handle;
+	assert_true(r->open);
+	r->df = true;
+}
+
 static inline void h_relay_send(void *arg, void *handle, const struct sa *peer,
 				const uint8_t *buf, size_t len)
 {
@@ -218,6 +226,7 @@ static inline struct turn_io h_io(struct harness *h)
 {
 	struct turn_io io = {
 		.relay_open = h_relay_open, .relay_close = h_relay_close,
+		.relay_df = h_relay_df,
 		.relay_send = h_relay_send, .client_send = h_client_send,
 		.tcp_listen = h_tcp_listen, .tcp_unlisten = h_tcp_unlisten,
 		.tcp_connect = h_tcp_connect, .tcp_close = h_tcp_close,
