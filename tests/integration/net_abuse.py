@@ -73,14 +73,20 @@ def binding_req():
     return struct.pack("!HHI12s", 1, 0, 0x2112A442, os.urandom(12))
 
 
-def tlsspin(port, tls_port, pid):
+def tls_open(tls_port, rcvbuf=None, tls12=False):
+    """A handshaken TLS client over memory BIOs on a non-blocking socket."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    s = socket.create_connection((H, tls_port))
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((H, tls_port))
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     o = ctx.wrap_bio(inc, out)
+    s.settimeout(3)
     while True:
         try:
             o.do_handshake()
@@ -89,6 +95,13 @@ def tlsspin(port, tls_port, pid):
             s.sendall(out.read())
             inc.write(s.recv(65536))
     s.sendall(out.read())
+    s.setblocking(False)
+    return s, inc, out, o
+
+
+def tlsspin(port, tls_port, pid):
+    s, inc, out, o = tls_open(tls_port, tls12=True)
+    s.settimeout(3)
     o.write(binding_req())  # framed once: the connection is established
     s.sendall(out.read())
     s.settimeout(3)
@@ -114,29 +127,6 @@ def tlsspin(port, tls_port, pid):
     check("tlsspin: the frame deadline closes it", closed,
           "after %.1f s" % (time.monotonic() - start))
     s.close()
-
-
-def tls_open(tls_port, rcvbuf):
-    """A handshaken TLS client over memory BIOs on a non-blocking socket."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.connect((H, tls_port))
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    o = ctx.wrap_bio(inc, out)
-    s.settimeout(3)
-    while True:
-        try:
-            o.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            s.sendall(out.read())
-            inc.write(s.recv(65536))
-    s.sendall(out.read())
-    s.setblocking(False)
-    return s, inc, out, o
 
 
 def stun_count(buf):
