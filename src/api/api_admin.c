@@ -495,9 +495,16 @@ static int admin_route(struct api_req *r);
 
 int api_admin_handle(struct api_req *r)
 {
+	/* HEAD is routed as GET (RFC 9110 9.3.2); libmicrohttpd leaves out
+	 * the body of a HEAD request's answer. */
+	const char *method = r->method;
+	bool head = strcmp(method, "HEAD") == 0;
+	if (head)
+		r->method = "GET";
 	int rc = admin_route(r);
-	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
-	    r->replied && r->status >= 200 && r->status < 300)
+	r->method = method;
+	if (!head && strcmp(method, "GET") && r->replied && r->status >= 200 &&
+	    r->status < 300)
 		admin_audit(r);
 	return rc;
 }

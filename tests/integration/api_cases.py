@@ -1025,6 +1025,14 @@ def admin_cases(c):
     check("admin GET /accounts/adm1", r.status == 200 and
           r.json() and r.json().get("name") == "adm1" and
           r.h("Cache-Control") == "no-store", r.brief())
+    # HEAD is GET without the body (RFC 9110 9.3.2); it used to be 405.
+    r = admin(c, "HEAD", "/accounts/adm1")
+    check("admin HEAD /accounts/adm1: 200, JSON headers, no body",
+          r.status == 200 and r.body == b"" and
+          (r.h("Content-Type") or "").startswith("application/json"), r.brief())
+    expect_status = admin(c, "HEAD", "/accounts/no-such-account").status
+    check("admin HEAD of an unknown account: 404", expect_status == 404,
+          "HTTP %s" % expect_status)
     r = admin(c, "GET", "/accounts")
     names = [a.get("name") for a in (r.json() or {}).get("accounts", [])] \
         if r.status == 200 else []
