@@ -49,6 +49,7 @@ static int listen_add(struct net_worker *w, const struct sa *a, bool udp,
 
 int net_listen_open(struct net_worker *w, const struct net_listen_cfg *lc)
 {
+	w->pend_max = lc->proxy_wait;
 	for (unsigned i = 0; i < lc->naddrs; i++) {
 		int err = listen_add(w, &lc->addrs[i], lc->udp || lc->dtls,
 				     lc->tcp || lc->tls, lc_proxy(lc, &lc->addrs[i]));
@@ -87,6 +88,7 @@ void net_listen_change(struct net_worker *w, const struct net_listen_cfg *lc)
 	w->plain_tcp = lc->tcp;
 	w->tls_on = lc->tls;
 	w->dtls_on = lc->dtls;
+	w->pend_max = lc->proxy_wait; /* the next stream brings it down to it */
 	if (w->dtls_on && net_dtls_init(w) != 0)
 		log_err("worker %u: DTLS setup failed", w->id);
 	for (unsigned i = 0; i < lc->naddrs; i++) {

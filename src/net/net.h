@@ -25,6 +25,9 @@ struct net_listen_cfg {
 	/* tcp-proxy-port: addresses on this port listen over TCP only, for
 	 * streams that start with a PROXY header (0 = none). */
 	uint16_t proxy_port;
+	/* Per worker, streams still waiting for that header
+	 * (net_proxy_wait_max). */
+	unsigned proxy_wait;
 };
 
 /* TLS and DTLS server contexts, built once from files and then read-only;
@@ -94,6 +97,11 @@ const struct turn_stats *net_worker_stats(const struct net_worker *w);
 uint64_t net_worker_busy_ns(const struct net_worker *w);
 /* Before net_worker_start: where usage records go (turn_srv_set_usage_h). */
 void net_worker_set_usage_h(struct net_worker *w, turn_usage_h *h, void *arg);
+
+/* How many streams awaiting a PROXY header each of nworkers workers may
+ * hold: a quarter of the descriptor limit (RLIMIT_NOFILE) between them,
+ * from 16 to 4096 each. */
+unsigned net_proxy_wait_max(unsigned nworkers);
 
 /* Monotonic milliseconds. */
 uint64_t net_mono_ms(void);

@@ -36,6 +36,8 @@ struct net_tls {
 };
 
 struct net_worker;
+struct srccount;
+struct net_tcp_conn;
 
 /* First member of every object handed to the turn core as a client
  * connection, so client_send can tell UDP from TCP. */
@@ -91,6 +93,14 @@ enum net_tcp_mode { NET_TCP_SNIFF = 0, NET_TCP_PLAIN, NET_TCP_TLS, NET_TCP_PROXY
  * one. */
 int net_proxy_parse(const uint8_t *b, size_t n, struct sa *src, size_t *used);
 
+/* proxywait.c: streams waiting for their PROXY header, per worker, at
+ * most pend_max of them (the oldest of the balancer holding the most
+ * makes room). add is false when out of memory: close the stream. */
+int net_proxy_wait_init(struct net_worker *w);
+void net_proxy_wait_fini(struct net_worker *w);
+bool net_proxy_wait_add(struct net_tcp_conn *c);
+void net_proxy_wait_del(struct net_tcp_conn *c);
+
 struct net_tcp_conn {
 	enum net_kind kind;
 	struct loop_fd lf;
@@ -124,6 +134,9 @@ struct net_tcp_conn {
 	uint32_t ev; /* the epoll events registered */
 	bool counted; /* holds a turn_shared_conn_take (no allocation yet) */
 	bool allocd;  /* has carried an allocation (sticky) */
+	/* On the worker's list of streams awaiting a PROXY header. */
+	bool pwaiting;
+	struct net_tcp_conn *pprev, *pnext;
 };
 
 /* Whether reading c waits: a pipe whose peer is full, or a stream with
@@ -184,6 +197,13 @@ struct net_worker {
 	unsigned nlinger;
 	uint64_t next_sweep, accept_resume, emfile_logged, refused_logged;
 	uint64_t untrusted_logged; /* tcp-proxy-trusted refusals, said rarely */
+	/* proxywait.c: streams awaiting their PROXY header, oldest first,
+	 * counted per balancer; pend_top is the one that held the most. */
+	struct net_tcp_conn *pend_head, *pend_tail;
+	unsigned npend, pend_max;
+	struct srccount *pend_src;
+	struct sa pend_top;
+	uint64_t pend_logged;
 	/* DTLS: the cookie exchanger, the sessions and their index. */
 	BIO_METHOD *biom;
 	struct net_dtls *dlisten;

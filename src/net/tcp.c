@@ -113,6 +113,7 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 	else
 		tcp_dirty_del(c);
 	tcp_uncount(c);
+	net_proxy_wait_del(c);
 	if (c->pipe)
 		net_pipe_client_closed(c);
 	struct turn_src src = tcp_src(c);
@@ -370,7 +371,8 @@ static int tcp_read_plain(struct net_tcp_conn *c)
  * keep the level-triggered epoll firing, and the worker would spin
  * until the rest came. The client it names is counted
  * (max-unauth-tcp-per-ip) and seen by the TURN core instead of the
- * balancer. */
+ * balancer; until then the stream counts among those waiting for a
+ * header (proxywait.c). */
 static void tcp_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max);
 
@@ -404,6 +406,7 @@ static int tcp_proxy_read(struct net_tcp_conn *c)
 	if (recv(c->lf.fd, b + have, used - have, MSG_DONTWAIT) != (ssize_t)(used - have))
 		return EIO;
 	c->rlen = 0;
+	net_proxy_wait_del(c); /* by the balancer's address, so first */
 	const struct turn_cfg *cfg = tcp_cfg(c->w);
 	if (!turn_shared_conn_take(c->w->sh, &client, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_refused, 1);
@@ -583,14 +586,15 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 		return NULL;
 	/* Behind a balancer the source is the balancer: the client its
 	 * PROXY header names is counted instead (tcp_proxy_read). Until the
-	 * header comes the stream counts against no one, on purpose: every
-	 * client behind a balancer shares its address, so counting there
-	 * would let max-unauth-tcp-per-ip (64) streams awaiting headers (a
-	 * burst of connects accepted before their headers are read, or
-	 * clients a balancer connects before they send anything) shut out
-	 * every client of that balancer, the harm the limit exists to stop.
-	 * Such streams come only from trusted balancers, and each is closed
-	 * if its header is not whole within NET_TCP_FRAME_MS (10 s). */
+	 * header comes the stream is not counted against the balancer's
+	 * address: every client behind a balancer shares it, so
+	 * max-unauth-tcp-per-ip (64) streams awaiting headers (a burst of
+	 * connects accepted before their headers are read, or clients a
+	 * balancer connects before they send anything) would shut out every
+	 * client of that balancer, the harm the limit exists to stop. It
+	 * counts among the worker's streams awaiting a header instead
+	 * (proxywait.c, tcp_accept), and is closed if its header is not
+	 * whole within NET_TCP_FRAME_MS (10 s) of accept. */
 	if (!l->proxy &&
 	    !turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
@@ -652,6 +656,8 @@ static void tcp_accept(struct loop_fd *lf, uint32_t events)
 		if (c->next)
 			c->next->prev = c;
 		l->w->conns = c;
+		if (l->proxy && !net_proxy_wait_add(c))
+			tcp_conn_close(c);
 	}
 }
 

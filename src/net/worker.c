@@ -66,6 +66,8 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	if (!err)
 		err = net_dtls_init(w);
 	if (!err)
+		err = net_proxy_wait_init(w);
+	if (!err)
 		err = net_listen_open(w, lc);
 	if (err) {
 		net_worker_free(w);
@@ -224,6 +226,7 @@ void net_worker_free(struct net_worker *w)
 	if (w->spare_fd >= 0)
 		close(w->spare_fd);
 	net_tcprelay_fini(w);
+	net_proxy_wait_fini(w);
 	loop_free(w->loop);
 	free(w);
 }

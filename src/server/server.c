@@ -20,7 +20,6 @@
 #include "server/server.h"
 #include "server/server_int.h"
 #include "store/store.h"
-#include "util/cpus.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -71,12 +70,6 @@ int server_load_tls(struct server *s, const struct config *c,
 const struct net_tls *server_tls_now(const struct server *s)
 {
 	return s->tls ? s->tls->tls : NULL;
-}
-
-static unsigned server_nthreads(const struct config *c)
-{
-	unsigned n = c->relay_threads ? c->relay_threads : util_cpus_usable();
-	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
 }
 
 /* The workers bind with SO_REUSEPORT, and so may another process of the

@@ -19,6 +19,8 @@ struct server_tcfg {
 	uint64_t gen;              /* reload generation (server_trim) */
 };
 
+/* Worker threads: relay-threads, or one per usable CPU. */
+unsigned server_nthreads(const struct config *c);
 void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc);
 bool server_listen_equal(const struct net_listen_cfg *a,
 			 const struct net_listen_cfg *b);

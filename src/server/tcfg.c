@@ -9,6 +9,7 @@
 #include "server/server_int.h"
 #include "stun/stun.h"
 #include "util/bytes.h"
+#include "util/cpus.h"
 #include "util/log.h"
 #include "util/rand.h"
 
@@ -174,6 +175,12 @@ static int tcfg_users(const struct config *c, struct turn_cfg *t)
 	return 0;
 }
 
+unsigned server_nthreads(const struct config *c)
+{
+	unsigned n = c->relay_threads ? c->relay_threads : util_cpus_usable();
+	return n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : n;
+}
+
 void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 {
 	memset(lc, 0, sizeof(*lc));
@@ -196,6 +203,7 @@ void server_listen_cfg(const struct config *c, struct net_listen_cfg *lc)
 	/* tcp-proxy-port (coturn's): every listening address on it, over
 	 * TCP only, for a load balancer's PROXY-headed streams. */
 	lc->proxy_port = c->tcp_proxy_port;
+	lc->proxy_wait = net_proxy_wait_max(server_nthreads(c));
 	for (unsigned i = 0; c->tcp_proxy_port && i < primary && lc->naddrs < NET_MAX_LISTEN; i++) {
 		lc->addrs[lc->naddrs] = lc->addrs[i];
 		sa_set_port(&lc->addrs[lc->naddrs++], c->tcp_proxy_port);

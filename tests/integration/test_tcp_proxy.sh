@@ -7,7 +7,10 @@
 #  - max-unauth-tcp-per-ip counts the clients the headers name, not the
 #    balancer (whose own address would hit the cap at once);
 #  - a stream without a header is closed; the port has no UDP listener;
-#    the usual port needs no header.
+#    the usual port needs no header;
+#  - a stream whose header is not whole 10 s after accept is closed, one
+#    that trickles it included (test_tcp_proxy_wait.sh bounds how many
+#    may wait).
 # The streams come from 127.0.0.1, a balancer tcp-proxy-trusted trusts by
 # default (test_tcp_proxy_trust.sh covers that option).
 #
@@ -96,14 +99,7 @@ check("TLS after the header: the client it names", binding(t) == ("198.51.100.10
 t.close()
 
 # max-unauth-tcp-per-ip 2: by the clients the headers name.
-def alive(s):
-    s.setblocking(False)
-    try:
-        return s.recv(1) != b""
-    except BlockingIOError:
-        return True
-    finally:
-        s.setblocking(True)
+alive = tc.stream_open
 same = []
 for i in range(3):
     s = connect(v2("203.0.113.5", 30000 + i))
@@ -182,6 +178,43 @@ for name, hdr, cut, want in (("v1", v1, 17, ("198.51.100.22", 43001)),
           used < 0.3, "%.2f s of CPU" % used)
     s.sendall(hdr[cut:])
     check("%s: the rest arrives: the client it names" % name, binding(s) == want)
+    s.close()
+EOF
+
+# The header deadline: a stream that sends nothing, and one that trickles
+# its header a byte at a time, are closed 10 s (NET_TCP_FRAME_MS) after
+# accept; trickling does not extend it.
+ts_python_checks "the PROXY header deadline" - "$PP" <<'EOF'
+import select, socket, sys, time
+pp = int(sys.argv[1])
+
+def check(name, ok, detail=""):
+    print(("ok " if ok else "FAIL ") + name + (" (%s)" % detail if detail else ""), flush=True)
+
+hdr = b"PROXY TCP4 198.51.100.30 127.0.0.1 43002 %d\r\n" % pp
+t0 = time.monotonic()
+silent = socket.create_connection(("127.0.0.1", pp), timeout=3)
+trickle = socket.create_connection(("127.0.0.1", pp), timeout=3)
+closed, sent = {}, 0
+while len(closed) < 2 and time.monotonic() - t0 < 14:
+    if trickle not in closed and sent < len(hdr) - 1:
+        try:
+            trickle.sendall(hdr[sent:sent + 1])
+            sent += 1
+        except OSError:
+            closed[trickle] = time.monotonic() - t0
+    r, _, _ = select.select([s for s in (silent, trickle) if s not in closed], [], [], 0.25)
+    for s in r:
+        try:
+            gone = s.recv(1) == b""
+        except OSError:
+            gone = True
+        if gone:
+            closed[s] = time.monotonic() - t0
+for name, s in (("sends nothing", silent), ("trickles a byte every 0.25 s", trickle)):
+    t = closed.get(s)
+    check("a stream that %s is closed 10 s after accept" % name,
+          t is not None and 9.5 <= t <= 12, "after %s s" % (t and round(t, 1)))
     s.close()
 EOF
 ts_finish

@@ -276,6 +276,20 @@ def proxy_v2(client, server):
         struct.pack("!HH", client[1], server[1])
 
 
+def stream_open(s):
+    """Whether the server still holds stream s open: nothing to read yet
+    is open, EOF or a reset is not."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        s.setblocking(True)
+
+
 class Timeout(Exception):
     pass
 

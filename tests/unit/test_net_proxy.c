@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "net/net_int.h"
@@ -115,11 +116,35 @@ static void test_v1(void **state)
 	assert_int_equal(net_proxy_parse((const uint8_t *)longline, 50, &s, &used), EAGAIN);
 }
 
+/* Streams awaiting a header (proxywait.c): a quarter of the descriptor
+ * limit shared by the workers, 16 to 4096 each. */
+static void test_wait_max(void **state)
+{
+	(void)state;
+	struct rlimit old, rl;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 400;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(net_proxy_wait_max(1), 100);
+	assert_int_equal(net_proxy_wait_max(4), 25);
+	assert_int_equal(net_proxy_wait_max(0), 100); /* as one */
+	assert_int_equal(net_proxy_wait_max(8), 16);  /* at least 16 */
+	if (old.rlim_max >= 65536) {
+		rl.rlim_cur = 65536;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		assert_int_equal(net_proxy_wait_max(1), 4096); /* at most */
+		assert_int_equal(net_proxy_wait_max(8), 2048);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v2),
 		cmocka_unit_test(test_v1),
+		cmocka_unit_test(test_wait_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
