@@ -217,6 +217,18 @@ out:
 	return err;
 }
 
+/* EIO, logged, for a schema this build does not know: a newer release
+ * wrote it, and an older one must not guess at it. */
+static int store_version_known(struct store *s, int64_t v)
+{
+	if (v >= 0 && v <= STORE_SCHEMA_VERSION)
+		return 0;
+	log_err("store: %s: schema version %lld is newer than this build "
+		"knows (%d); left unchanged", s->path, (long long)v,
+		STORE_SCHEMA_VERSION);
+	return EIO;
+}
+
 /* Runs the next pending step, if any, in its own transaction. The version
  * is re-read under the write lock so two processes opening a fresh file
  * at once do not both run a step. *done is set when none is left. */
@@ -230,13 +242,9 @@ static int store_migrate_step(struct store *s, bool *done)
 	err = store_query_int(s, "PRAGMA user_version", &v);
 	if (err)
 		goto out;
-	if (v > STORE_SCHEMA_VERSION || v < 0) {
-		log_err("store: %s: schema version %lld is newer than this "
-			"build knows (%d)", s->path, (long long)v,
-			STORE_SCHEMA_VERSION);
-		err = EIO;
+	err = store_version_known(s, v);
+	if (err)
 		goto out;
-	}
 	*done = v == STORE_SCHEMA_VERSION;
 	if (*done)
 		goto out;
@@ -285,6 +293,32 @@ out:
 	return err;
 }
 
+/* Refuses, before anything is written (WAL mode changes the header), a
+ * file this build must not touch: a newer schema, or another program's
+ * SQLite database (tables, but no schema version of ours: coturn's
+ * userdb given as db, say), which the migrations would fill with our
+ * tables. store_migrate_step checks the version again under the lock. */
+static int store_schema_check(struct store *s)
+{
+	int64_t v, nobj;
+	int err = store_query_int(s, "PRAGMA user_version", &v);
+	if (!err)
+		err = store_query_int(s, "SELECT count(*) FROM sqlite_schema",
+				      &nobj);
+	if (err)
+		return err;
+	err = store_version_known(s, v);
+	if (err)
+		return err;
+	if (v == 0 && nobj > 0) {
+		log_err("store: %s: an SQLite database of another program "
+			"(tables, no Turnstone schema version); left unchanged",
+			s->path);
+		return EIO;
+	}
+	return 0;
+}
+
 static int store_configure(struct store *s)
 {
 	sqlite3_extended_result_codes(s->db, 1);
@@ -293,7 +327,9 @@ static int store_configure(struct store *s)
 	 * schema of a file someone else may have crafted. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	int err = store_wal_set(s);
+	int err = store_schema_check(s);
+	if (!err)
+		err = store_wal_set(s);
 	if (!err)
 		err = store_exec(s, "PRAGMA synchronous = FULL");
 	if (!err)
@@ -324,6 +360,49 @@ static int store_identity_set(struct store *s)
 	return 0;
 }
 
+/* The file holds TURN secrets and HS256 keys: a new one is made
+ * owner-only whatever the umask (the CLI may create it, not only the
+ * daemon with its UMask=0077); SQLite gives -wal and -shm the same mode.
+ * O_EXCL: only when it did not exist, so no one has it open and this
+ * close() drops no lock (see struct store). Its errno, not SQLite's
+ * "unable to open database file", says why a path cannot be used (a
+ * missing directory, a read-only one). */
+static int store_create(struct store *s)
+{
+	int fd = open(s->path,
+		      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	int err = errno;
+	log_err("store: %s: cannot create: %s", s->path, strerror(err));
+	return err;
+}
+
+/* SQLite opens a file it may not write read-only without a word; then
+ * every write would fail later (503s, lost usage records), and its WAL
+ * read would leave a -shm of the file's read-only mode behind that keeps
+ * failing opens once the file is made writable. Refused here, before any
+ * statement touches -wal or -shm. */
+static int store_sql_open(struct store *s)
+{
+	/* Our own mutex serialises callers; SQLite's would be a second. */
+	int rc = sqlite3_open_v2(s->path, &s->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	int err = store_sql_err(s, rc);
+	if (!err && sqlite3_db_readonly(s->db, "main") == 1) {
+		log_err("store: %s: not writable (it needs read and write "
+			"access, and its directory write access)", s->path);
+		err = EACCES;
+	}
+	return err;
+}
+
 int store_open(struct store **sp, const char *path)
 {
 	if (!sp || !path || !*path)
@@ -336,21 +415,9 @@ int store_open(struct store **sp, const char *path)
 	s->path = strdup(path);
 	if (!s->path)
 		goto out;
-	/* The file holds TURN secrets and HS256 keys: a new one is made
-	 * owner-only whatever the umask (the CLI may create it, not only
-	 * the daemon with its UMask=0077); SQLite gives -wal and -shm the
-	 * same mode. O_EXCL: only when it did not exist, so no one has it
-	 * open and this close() drops no lock (see struct store). */
-	int nfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		       0600);
-	if (nfd >= 0)
-		close(nfd);
-	/* Our own mutex serialises callers; SQLite's would be a second. */
-	int rc = sqlite3_open_v2(path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					 SQLITE_OPEN_NOMUTEX,
-				 NULL);
-	err = store_sql_err(s, rc);
+	err = store_create(s);
+	if (!err)
+		err = store_sql_open(s);
 	if (!err)
 		err = store_configure(s);
 	if (!err)

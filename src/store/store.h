@@ -98,7 +98,12 @@ struct store_key {
 struct store;
 
 /* Opens or creates path, sets WAL and synchronous=FULL (an acknowledged
- * write survives SIGKILL and power loss), runs pending migrations. */
+ * write survives SIGKILL and power loss), runs pending migrations, each
+ * in one transaction. Refused, the file left as it was (logged, naming
+ * the path): a path that cannot be created (open(2)'s errno: ENOENT for
+ * a missing directory, EACCES, EROFS), a file we may not write (EACCES),
+ * a newer schema, another program's SQLite database, a file that is not
+ * one or is damaged (EIO). */
 int store_open(struct store **sp, const char *path);
 void store_close(struct store *s);
 
