@@ -17,6 +17,7 @@
 #define STORE_BUSY_MS 5000
 #define STORE_MAGIC "SQLite format 3" /* and its NUL: 16 bytes */
 #define STORE_MAGIC_LEN 16
+#define STORE_HDR_LEN 100 /* the database header, in every valid file */
 
 /* Schema steps in order; step i takes user_version i to i + 1. Append
  * only: a released step never changes. */
@@ -467,9 +468,33 @@ static int store_magic_check(struct store *s)
 	return 0;
 }
 
-int store_file_check(const char *path)
+/* A big-endian 4-byte field of the database header (sqlite.org/fileformat
+ * 1.3). */
+static uint32_t store_hdr_u32(const unsigned char *h, size_t off)
 {
-	char buf[STORE_MAGIC_LEN], dir[PATH_MAX];
+	return (uint32_t)h[off] << 24 | (uint32_t)h[off + 1] << 16 |
+	       (uint32_t)h[off + 2] << 8 | h[off + 3];
+}
+
+/* What store_schema_check refuses, from the header alone: the schema
+ * cookie (offset 40) counts schema changes, user_version is at 60. With
+ * WAL the header may lag the newest commits, but always shows some
+ * committed state, and none of ours has a cookie without a version. */
+static int store_hdr_check(const unsigned char *h, const char **why)
+{
+	uint32_t cookie = store_hdr_u32(h, 40), v = store_hdr_u32(h, 60);
+	if (v > (uint32_t)STORE_SCHEMA_VERSION)
+		*why = "a newer schema version than this build knows";
+	else if (v == 0 && cookie != 0)
+		*why = "an SQLite database of another program";
+	return *why ? EINVAL : 0;
+}
+
+int store_file_check(const char *path, const char **why)
+{
+	*why = NULL;
+	unsigned char buf[STORE_HDR_LEN];
+	char dir[PATH_MAX];
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno != ENOENT)
@@ -486,7 +511,11 @@ int store_file_check(const char *path)
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n != 0 && (n != (ssize_t)sizeof(buf) ||
-		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0))
+		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)) {
+		*why = "not an SQLite database";
+		return EINVAL;
+	}
+	if (n != 0 && store_hdr_check(buf, why))
 		return EINVAL;
 	return access(path, R_OK | W_OK) == 0 ? 0 : errno;
 }

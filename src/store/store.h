@@ -210,11 +210,13 @@ int store_check(struct store *s);
 /* Whether store_open could open path, without creating or changing
  * anything (serve --check-config): 0 for an SQLite database (or an empty
  * file) we may read and write, or a missing file in a directory we may
- * write; EINVAL for a file that is not a database; else the errno of
- * what failed (ENOENT for a missing directory, EACCES). Opens and closes
- * the file: never while a store of this process has it open (that close
- * would drop SQLite's POSIX locks). */
-int store_file_check(const char *path);
+ * write; EINVAL for a file that is not a database, or that store_open
+ * refuses by its header (a newer schema, another program's database),
+ * *why saying which; else the errno of what failed (ENOENT for a missing
+ * directory, EACCES). Opens and closes the file: never while a store of
+ * this process has it open (that close would drop SQLite's POSIX
+ * locks). */
+int store_file_check(const char *path, const char **why);
 
 /* coturn's SQLite user database (its userdb, what `turnadmin -b` writes),
  * opened read-only and never changed: the rows of one realm that
