@@ -201,15 +201,9 @@ static void test_migrate_future(void **state)
 	struct fx *f = *state;
 	struct store *s = NULL;
 	char *logbuf = NULL;
-	size_t loglen = 0;
 	raw_exec(f->path, "PRAGMA user_version = 99");
-	FILE *log = open_memstream(&logbuf, &loglen);
-	assert_non_null(log);
-	log_setup(log, LOG_INFO);
-	assert_int_equal(store_open(&s, f->path), EIO);
+	assert_int_equal(store_open_logged(&s, f->path, &logbuf), EIO);
 	assert_null(s);
-	log_setup(stderr, LOG_INFO);
-	fclose(log);
 	assert_non_null(strstr(logbuf, "schema version 99"));
 	free(logbuf);
 }
@@ -232,15 +226,9 @@ static void test_missing_directory(void **state)
 {
 	struct fx *f = *state;
 	char path[160], *logbuf = NULL;
-	size_t loglen = 0;
 	struct store *s = NULL;
 	snprintf(path, sizeof(path), "%s/no/such/t.db", f->dir);
-	FILE *log = open_memstream(&logbuf, &loglen);
-	assert_non_null(log);
-	log_setup(log, LOG_INFO);
-	assert_int_equal(store_open(&s, path), ENOENT);
-	log_setup(stderr, LOG_INFO);
-	fclose(log);
+	assert_int_equal(store_open_logged(&s, path, &logbuf), ENOENT);
 	assert_null(s);
 	assert_non_null(strstr(logbuf, path));
 	assert_non_null(strstr(logbuf, strerror(ENOENT)));

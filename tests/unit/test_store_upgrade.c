@@ -211,15 +211,9 @@ static void assert_refused_unchanged(const char *path, const char *want)
 {
 	static char before[65536], after[65536];
 	char wal[160], *logbuf = NULL;
-	size_t loglen = 0;
 	struct store *s = NULL;
 	size_t n = file_read(path, before, sizeof(before));
-	FILE *log = open_memstream(&logbuf, &loglen);
-	assert_non_null(log);
-	log_setup(log, LOG_INFO);
-	assert_int_equal(store_open(&s, path), EIO);
-	log_setup(stderr, LOG_INFO);
-	fclose(log);
+	assert_int_equal(store_open_logged(&s, path, &logbuf), EIO);
 	assert_null(s);
 	assert_non_null(strstr(logbuf, want));
 	assert_non_null(strstr(logbuf, path));
