@@ -343,10 +343,11 @@ static void server_usage(void)
  * it, so store_file_check's close drops no lock of ours). */
 static int server_db_check(const struct config *c, FILE *err)
 {
-	int e = c->db[0] ? store_file_check(c->db) : 0;
+	const char *why = NULL;
+	int e = c->db[0] ? store_file_check(c->db, &why) : 0;
 	if (e)
 		fprintf(err, "turnstone: invalid value for 'db': '%s': %s\n", c->db,
-			e == EINVAL ? "not an SQLite database" : strerror(e));
+			why ? why : strerror(e));
 	return e;
 }
 

@@ -17,6 +17,7 @@
 #define STORE_BUSY_MS 5000
 #define STORE_MAGIC "SQLite format 3" /* and its NUL: 16 bytes */
 #define STORE_MAGIC_LEN 16
+#define STORE_HDR_LEN 100 /* the database header, in every valid file */
 
 /* Schema steps in order; step i takes user_version i to i + 1. Append
  * only: a released step never changes. */
@@ -217,6 +218,18 @@ out:
 	return err;
 }
 
+/* EIO, logged, for a schema this build does not know: a newer release
+ * wrote it, and an older one must not guess at it. */
+static int store_version_known(struct store *s, int64_t v)
+{
+	if (v >= 0 && v <= STORE_SCHEMA_VERSION)
+		return 0;
+	log_err("store: %s: schema version %lld is newer than this build "
+		"knows (%d); left unchanged", s->path, (long long)v,
+		STORE_SCHEMA_VERSION);
+	return EIO;
+}
+
 /* Runs the next pending step, if any, in its own transaction. The version
  * is re-read under the write lock so two processes opening a fresh file
  * at once do not both run a step. *done is set when none is left. */
@@ -230,13 +243,9 @@ static int store_migrate_step(struct store *s, bool *done)
 	err = store_query_int(s, "PRAGMA user_version", &v);
 	if (err)
 		goto out;
-	if (v > STORE_SCHEMA_VERSION || v < 0) {
-		log_err("store: %s: schema version %lld is newer than this "
-			"build knows (%d)", s->path, (long long)v,
-			STORE_SCHEMA_VERSION);
-		err = EIO;
+	err = store_version_known(s, v);
+	if (err)
 		goto out;
-	}
 	*done = v == STORE_SCHEMA_VERSION;
 	if (*done)
 		goto out;
@@ -285,6 +294,32 @@ out:
 	return err;
 }
 
+/* Refuses, before anything is written (WAL mode changes the header), a
+ * file this build must not touch: a newer schema, or another program's
+ * SQLite database (tables, but no schema version of ours: coturn's
+ * userdb given as db, say), which the migrations would fill with our
+ * tables. store_migrate_step checks the version again under the lock. */
+static int store_schema_check(struct store *s)
+{
+	int64_t v, nobj;
+	int err = store_query_int(s, "PRAGMA user_version", &v);
+	if (!err)
+		err = store_query_int(s, "SELECT count(*) FROM sqlite_schema",
+				      &nobj);
+	if (err)
+		return err;
+	err = store_version_known(s, v);
+	if (err)
+		return err;
+	if (v == 0 && nobj > 0) {
+		log_err("store: %s: an SQLite database of another program "
+			"(tables, no Turnstone schema version); left unchanged",
+			s->path);
+		return EIO;
+	}
+	return 0;
+}
+
 static int store_configure(struct store *s)
 {
 	sqlite3_extended_result_codes(s->db, 1);
@@ -293,7 +328,9 @@ static int store_configure(struct store *s)
 	 * schema of a file someone else may have crafted. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	int err = store_wal_set(s);
+	int err = store_schema_check(s);
+	if (!err)
+		err = store_wal_set(s);
 	if (!err)
 		err = store_exec(s, "PRAGMA synchronous = FULL");
 	if (!err)
@@ -324,6 +361,49 @@ static int store_identity_set(struct store *s)
 	return 0;
 }
 
+/* The file holds TURN secrets and HS256 keys: a new one is made
+ * owner-only whatever the umask (the CLI may create it, not only the
+ * daemon with its UMask=0077); SQLite gives -wal and -shm the same mode.
+ * O_EXCL: only when it did not exist, so no one has it open and this
+ * close() drops no lock (see struct store). Its errno, not SQLite's
+ * "unable to open database file", says why a path cannot be used (a
+ * missing directory, a read-only one). */
+static int store_create(struct store *s)
+{
+	int fd = open(s->path,
+		      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	int err = errno;
+	log_err("store: %s: cannot create: %s", s->path, strerror(err));
+	return err;
+}
+
+/* SQLite opens a file it may not write read-only without a word; then
+ * every write would fail later (503s, lost usage records), and its WAL
+ * read would leave a -shm of the file's read-only mode behind that keeps
+ * failing opens once the file is made writable. Refused here, before any
+ * statement touches -wal or -shm. */
+static int store_sql_open(struct store *s)
+{
+	/* Our own mutex serialises callers; SQLite's would be a second. */
+	int rc = sqlite3_open_v2(s->path, &s->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	int err = store_sql_err(s, rc);
+	if (!err && sqlite3_db_readonly(s->db, "main") == 1) {
+		log_err("store: %s: not writable (it needs read and write "
+			"access, and its directory write access)", s->path);
+		err = EACCES;
+	}
+	return err;
+}
+
 int store_open(struct store **sp, const char *path)
 {
 	if (!sp || !path || !*path)
@@ -336,21 +416,9 @@ int store_open(struct store **sp, const char *path)
 	s->path = strdup(path);
 	if (!s->path)
 		goto out;
-	/* The file holds TURN secrets and HS256 keys: a new one is made
-	 * owner-only whatever the umask (the CLI may create it, not only
-	 * the daemon with its UMask=0077); SQLite gives -wal and -shm the
-	 * same mode. O_EXCL: only when it did not exist, so no one has it
-	 * open and this close() drops no lock (see struct store). */
-	int nfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		       0600);
-	if (nfd >= 0)
-		close(nfd);
-	/* Our own mutex serialises callers; SQLite's would be a second. */
-	int rc = sqlite3_open_v2(path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					 SQLITE_OPEN_NOMUTEX,
-				 NULL);
-	err = store_sql_err(s, rc);
+	err = store_create(s);
+	if (!err)
+		err = store_sql_open(s);
 	if (!err)
 		err = store_configure(s);
 	if (!err)
@@ -400,9 +468,33 @@ static int store_magic_check(struct store *s)
 	return 0;
 }
 
-int store_file_check(const char *path)
+/* A big-endian 4-byte field of the database header (sqlite.org/fileformat
+ * 1.3). */
+static uint32_t store_hdr_u32(const unsigned char *h, size_t off)
 {
-	char buf[STORE_MAGIC_LEN], dir[PATH_MAX];
+	return (uint32_t)h[off] << 24 | (uint32_t)h[off + 1] << 16 |
+	       (uint32_t)h[off + 2] << 8 | h[off + 3];
+}
+
+/* What store_schema_check refuses, from the header alone: the schema
+ * cookie (offset 40) counts schema changes, user_version is at 60. With
+ * WAL the header may lag the newest commits, but always shows some
+ * committed state, and none of ours has a cookie without a version. */
+static int store_hdr_check(const unsigned char *h, const char **why)
+{
+	uint32_t cookie = store_hdr_u32(h, 40), v = store_hdr_u32(h, 60);
+	if (v > (uint32_t)STORE_SCHEMA_VERSION)
+		*why = "a newer schema version than this build knows";
+	else if (v == 0 && cookie != 0)
+		*why = "an SQLite database of another program";
+	return *why ? EINVAL : 0;
+}
+
+int store_file_check(const char *path, const char **why)
+{
+	*why = NULL;
+	unsigned char buf[STORE_HDR_LEN];
+	char dir[PATH_MAX];
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno != ENOENT)
@@ -419,7 +511,11 @@ int store_file_check(const char *path)
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n != 0 && (n != (ssize_t)sizeof(buf) ||
-		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0))
+		       memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0)) {
+		*why = "not an SQLite database";
+		return EINVAL;
+	}
+	if (n != 0 && store_hdr_check(buf, why))
 		return EINVAL;
 	return access(path, R_OK | W_OK) == 0 ? 0 : errno;
 }

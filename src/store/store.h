@@ -98,7 +98,12 @@ struct store_key {
 struct store;
 
 /* Opens or creates path, sets WAL and synchronous=FULL (an acknowledged
- * write survives SIGKILL and power loss), runs pending migrations. */
+ * write survives SIGKILL and power loss), runs pending migrations, each
+ * in one transaction. Refused, the file left as it was (logged, naming
+ * the path): a path that cannot be created (open(2)'s errno: ENOENT for
+ * a missing directory, EACCES, EROFS), a file we may not write (EACCES),
+ * a newer schema, another program's SQLite database, a file that is not
+ * one or is damaged (EIO). */
 int store_open(struct store **sp, const char *path);
 void store_close(struct store *s);
 
@@ -205,11 +210,13 @@ int store_check(struct store *s);
 /* Whether store_open could open path, without creating or changing
  * anything (serve --check-config): 0 for an SQLite database (or an empty
  * file) we may read and write, or a missing file in a directory we may
- * write; EINVAL for a file that is not a database; else the errno of
- * what failed (ENOENT for a missing directory, EACCES). Opens and closes
- * the file: never while a store of this process has it open (that close
- * would drop SQLite's POSIX locks). */
-int store_file_check(const char *path);
+ * write; EINVAL for a file that is not a database, or that store_open
+ * refuses by its header (a newer schema, another program's database),
+ * *why saying which; else the errno of what failed (ENOENT for a missing
+ * directory, EACCES). Opens and closes the file: never while a store of
+ * this process has it open (that close would drop SQLite's POSIX
+ * locks). */
+int store_file_check(const char *path, const char **why);
 
 /* coturn's SQLite user database (its userdb, what `turnadmin -b` writes),
  * opened read-only and never changed: the rows of one realm that

@@ -24,6 +24,20 @@ check "a db in a missing directory is refused, naming db" 2 "'db'" \
 	"$TS_TMP/no/such/dir/accounts.db"
 printf 'not a database at all, but long enough to look like a file\n' >"$TS_TMP/text"
 check "a db that is not a database is refused, naming db" 2 "'db'" "$TS_TMP/text"
+# Refused by the start without a change to the file; --check-config said
+# OK for both. Another program's database: coturn's userdb given as db.
+"$TS_PY" -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("CREATE TABLE turnusers_lt (realm, name, hmackey)")
+c.commit()' "$TS_TMP/turndb"
+check "another program's SQLite database is refused, naming db" 2 \
+	"'db': '$TS_TMP/turndb': an SQLite database of another program" \
+	"$TS_TMP/turndb"
+"$TS_PY" -c 'import sqlite3, sys
+sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version = 99")' \
+	"$TS_TMP/newer.db"
+check "a store of a newer schema is refused, naming db" 2 \
+	"'db': '$TS_TMP/newer.db': a newer schema version" "$TS_TMP/newer.db"
 check "a new db in a writable directory is OK" 0 "configuration OK" "$TS_TMP/new.db"
 if [ -e "$TS_TMP/new.db" ]; then
 	ts_fail "--check-config does not create the db"

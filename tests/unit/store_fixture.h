@@ -80,6 +80,20 @@ static inline void log_quiet(bool on)
 	log_setup(on ? null : stderr, LOG_INFO);
 }
 
+/* store_open(path) with what it logs captured in *logbuf (free() it). */
+static inline int store_open_logged(struct store **sp, const char *path,
+				    char **logbuf)
+{
+	size_t loglen = 0;
+	FILE *log = open_memstream(logbuf, &loglen);
+	assert_non_null(log);
+	log_setup(log, LOG_INFO);
+	int err = store_open(sp, path);
+	log_setup(stderr, LOG_INFO);
+	fclose(log);
+	return err;
+}
+
 /* A second, raw connection to look at what the store wrote. */
 static inline int64_t raw_int(const char *path, const char *sql)
 {

@@ -614,7 +614,7 @@ static void test_args(void **state)
 	assert_int_equal(store_open(&s, NULL), EINVAL);
 	assert_int_equal(store_open(&s, ""), EINVAL);
 	log_quiet(true);
-	assert_int_equal(store_open(&s, "/nonexistent/dir/x.db"), EIO);
+	assert_int_equal(store_open(&s, "/nonexistent/dir/x.db"), ENOENT);
 	log_quiet(false);
 	assert_null(s);
 	assert_int_equal(store_snapshot(f->s, NULL), EINVAL);

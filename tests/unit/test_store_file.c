@@ -201,15 +201,9 @@ static void test_migrate_future(void **state)
 	struct fx *f = *state;
 	struct store *s = NULL;
 	char *logbuf = NULL;
-	size_t loglen = 0;
 	raw_exec(f->path, "PRAGMA user_version = 99");
-	FILE *log = open_memstream(&logbuf, &loglen);
-	assert_non_null(log);
-	log_setup(log, LOG_INFO);
-	assert_int_equal(store_open(&s, f->path), EIO);
+	assert_int_equal(store_open_logged(&s, f->path, &logbuf), EIO);
 	assert_null(s);
-	log_setup(stderr, LOG_INFO);
-	fclose(log);
 	assert_non_null(strstr(logbuf, "schema version 99"));
 	free(logbuf);
 }
@@ -223,6 +217,68 @@ static void test_not_a_database(void **state)
 	log_quiet(true);
 	assert_int_equal(store_open(&s, path), EIO);
 	log_quiet(false);
+}
+
+/* Regression: a db path in a missing directory failed with SQLite's
+ * "unable to open database file" and EIO ("database error" from the CLI,
+ * "Input/output error" from the daemon), which did not say why. */
+static void test_missing_directory(void **state)
+{
+	struct fx *f = *state;
+	char path[160], *logbuf = NULL;
+	struct store *s = NULL;
+	snprintf(path, sizeof(path), "%s/no/such/t.db", f->dir);
+	assert_int_equal(store_open_logged(&s, path, &logbuf), ENOENT);
+	assert_null(s);
+	assert_non_null(strstr(logbuf, path));
+	assert_non_null(strstr(logbuf, strerror(ENOENT)));
+	free(logbuf);
+	snprintf(path, sizeof(path), "%s/no", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* store_open as an unprivileged user (nobody, when the tests run as
+ * root, for whom no mode bit is read-only) in a child: its result. */
+static int open_unprivileged(const char *path)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *s = NULL;
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(126);
+		log_quiet(true);
+		int err = store_open(&s, path);
+		_exit(err == 0 ? (s ? 0 : 125) : err);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* Regression: SQLite opened a file we may not write read-only without a
+ * word, so the daemon started with a store that failed every write (and
+ * --check-config said EACCES for the same file); and its read left a
+ * read-only -shm that made later opens fail once the file was writable. */
+static void test_read_only_file(void **state)
+{
+	struct fx *f = *state;
+	char path[160], shm[170];
+	struct store *s = NULL;
+	snprintf(path, sizeof(path), "%s/ro.db", f->dir);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	assert_int_equal(store_open(&s, path), 0);
+	store_close(s);
+	s = NULL;
+	/* Readable by all, writable by none; the directory open to all. */
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	assert_int_equal(open_unprivileged(path), EACCES);
+	assert_int_equal(access(shm, F_OK), -1);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(open_unprivileged(path), 0);
+	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
 static void test_check(void **state)
@@ -386,6 +442,8 @@ int main(int argc, char **argv)
 		T(test_coturn_userdb),
 		T(test_migrate_future),
 		T(test_not_a_database),
+		T(test_missing_directory),
+		T(test_read_only_file),
 		T(test_check),
 		T(test_check_unlink),
 		T(test_check_replaced),
