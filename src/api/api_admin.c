@@ -89,34 +89,42 @@ static const char *field_json(const char *f)
 	return f;
 }
 
-static int reply_field(struct api_req *r, int err, const char *field)
+/* 400 for an unknown key, 422 for a bad value; the message ends in the
+ * field's path (error_message cuts a long one at a character). */
+static int reply_field(struct api_req *r, int err, const struct admin_field *f)
 {
 	char msg[160];
-	field = field_json(field);
-	snprintf(msg, sizeof(msg), "%s field: %s",
-		 err == ENOENT ? "unknown" : "invalid", field ? field : "?");
+	const char *name = f->in ? f->name : field_json(f->name);
+	snprintf(msg, sizeof(msg), "%s field: %s%s%s",
+		 err == ENOENT ? "unknown" : "invalid", f->in ? f->in : "",
+		 f->in ? "." : "", name ? name : "?");
 	if (err == ENOENT)
 		return api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
 	return api_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT,
 			       "invalid_field", msg);
 }
 
-/* The JSON body, or NULL after replying 400/415. */
+/* The JSON body, an object, or NULL after replying 400/415. */
 json_t *admin_body(struct api_req *r, int *rc)
 {
 	const char *ct = api_header(r, "Content-Type");
-	json_error_t jerr;
+	char msg[API_BODY_MSG_MAX];
 	if (!ct || !api_ctype_is(ct, "application/json")) {
 		*rc = api_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				      "unsupported_media_type",
 				      "Content-Type must be application/json");
 		return NULL;
 	}
-	json_t *j = json_loadb(r->body ? r->body : "", r->len,
-			       JSON_REJECT_DUPLICATES, &jerr);
+	json_t *j = api_json_parse(r->body, r->len, msg);
 	if (!j)
+		*rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+	/* Every admin body is an object, as POST /v1/ice-servers's. */
+	else if (!json_is_object(j)) {
 		*rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-				      "body is not valid JSON");
+				      "body must be a JSON object");
+		json_decref(j);
+		j = NULL;
+	}
 	return j;
 }
 
@@ -149,22 +157,22 @@ static int op_key_add(struct store *s, void *k) { return store_key_add(s, k); }
 
 /* Validate, then create or update, then answer with the stored account.
  * err is what applying the JSON gave (0 or a field error). */
-static int account_save(struct api_req *r, int err, const char *field,
+static int account_save(struct api_req *r, int err, struct admin_field *f,
 			int (*op)(struct store *, void *),
 			struct store_account *acc, unsigned status)
 {
-	if (!err && (err = store_account_validate(acc, &field)) == 0) {
+	if (!err && (err = store_account_validate(acc, &f->name)) == 0) {
 		err = admin_write(r->api, op, acc);
 		return err ? admin_store_err(r, err, "account")
 			   : reply_account(r, status, acc->name);
 	}
-	return reply_field(r, err, field);
+	return reply_field(r, err, f);
 }
 
 static int account_create(struct api_req *r)
 {
 	int rc;
-	const char *field = NULL;
+	struct admin_field field = {NULL, NULL};
 	json_t *j = admin_body(r, &rc);
 	if (!j)
 		return rc;
@@ -172,7 +180,7 @@ static int account_create(struct api_req *r)
 	const char *name = json_string_value(json_object_get(j, "name"));
 	store_account_init(&acc, name && strlen(name) < STORE_NAME_MAX ? name : "");
 	int err = admin_account_apply(j, &acc, true, &field);
-	rc = account_save(r, err, field, op_create, &acc, MHD_HTTP_CREATED);
+	rc = account_save(r, err, &field, op_create, &acc, MHD_HTTP_CREATED);
 	json_decref(j);
 	return rc;
 }
@@ -183,7 +191,7 @@ struct patch_ctx {
 	json_t *body;
 	bool turn;
 	struct store_server tmp[STORE_SERVERS_MAX];
-	const char *field;
+	struct admin_field field;
 	int apply_err; /* what fn returned, to tell it from the store's */
 };
 
@@ -201,7 +209,7 @@ static int patch_edit(struct store_account *acc, void *arg)
 	if (!err && !acc->configurable_turn &&
 	    (acc->mode != STORE_TURN_PLATFORM || acc->nservers))
 		err = c->turn ? PATCH_FEATURE : PATCH_CONFLICT;
-	if (!err && store_account_validate(acc, &c->field) != 0)
+	if (!err && store_account_validate(acc, &c->field.name) != 0)
 		err = EINVAL;
 	c->apply_err = err;
 	return err;
@@ -219,7 +227,7 @@ static int patch_reply_err(struct api_req *r, const struct patch_ctx *c,
 				       "a Configurable TURN policy; PUT its turn "
 				       "{\"mode\":\"platform\"} first");
 	if (err == c->apply_err)
-		return reply_field(r, err, c->field);
+		return reply_field(r, err, &c->field);
 	return admin_store_err(r, err, "account");
 }
 
@@ -334,10 +342,14 @@ static int key_check(json_t *j, struct store_key *k, const char **field)
 	enum jwt_alg a = alg ? jwt_alg_from_str(alg) : JWT_ALG_NONE;
 	if (a == JWT_ALG_NONE)
 		return EINVAL;
+	/* The other kind of material is refused whatever its JSON type
+	 * (null, a number): ignoring it would hide a mistake. */
+	*field = a == JWT_ALG_HS256 ? "publicKey" : "secret";
+	if (json_object_get(j, *field))
+		return EINVAL;
 	*field = a == JWT_ALG_HS256 ? "secret" : "publicKey";
 	const char *mat = a == JWT_ALG_HS256 ? sec : pem;
-	if (!mat || (a == JWT_ALG_HS256 ? pem != NULL : sec != NULL) ||
-	    jwt_key_check_public(a, (const uint8_t *)mat, strlen(mat)) != 0)
+	if (!mat || jwt_key_check_public(a, (const uint8_t *)mat, strlen(mat)) != 0)
 		return EINVAL;
 	memcpy(k->kid, kid, strlen(kid) + 1);
 	snprintf(k->alg, sizeof(k->alg), "%s", jwt_alg_str(a));
@@ -370,13 +382,14 @@ static int key_add(struct api_req *r, const char *name)
 	struct store_key k;
 	memset(&k, 0, sizeof(k));
 	memcpy(k.account, name, strlen(name) + 1); /* length checked by caller */
-	int err = json_is_object(j) ? key_check(j, &k, &field) : EINVAL;
+	int err = key_check(j, &k, &field);
+	struct admin_field f = {NULL, field ? field : "body"};
 	if (!err) {
 		err = admin_write(r->api, op_key_add, &k);
 		rc = err ? admin_store_err(r, err, err == ENOENT ? "account" : "kid")
 			 : reply_key(r, k.kid);
 	} else
-		rc = reply_field(r, err, field ? field : "body");
+		rc = reply_field(r, err, &f);
 	json_decref(j);
 	return rc;
 }

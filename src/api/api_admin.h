@@ -9,21 +9,33 @@ json_t *admin_account_json(const struct store_account *a,
 			   const struct store_snap *snap);
 json_t *admin_turn_json(const struct store_account *a);
 json_t *admin_keys_json(const struct store_snap *snap, const char *account);
-/* Apply the fields of body to a. EINVAL: a bad value; ENOENT: an unknown
- * field. *field names it either way. name is settable only on create. */
+/* A refused field by its JSON path, in two parts so that no buffer is
+ * needed: in is the object that holds it ("rateLimit", "servers[1]"),
+ * NULL at the top level, and name its key ("perSec"), or the whole path
+ * when in is NULL ("rateLimit.perSecond", "servers[1].urls[0]", or a
+ * store field such as "max_ttl"). Each points at a static string or
+ * into the request body, so it lives as long as the body. */
+struct admin_field {
+	const char *in;
+	const char *name;
+};
+/* Apply the fields of body to a. EINVAL: a bad value (or a value of the
+ * wrong JSON type); ENOENT: an unknown key, at any level. *f names it
+ * either way. name is settable only on create. */
 int admin_account_apply(json_t *body, struct store_account *a, bool create,
-			const char **field);
+			struct admin_field *f);
 /* PUT .../turn: mode (required), iceTransportPolicy and servers (into
  * tmp, which a->servers then points at), replacing the old policy whole:
  * left out means "all" and no servers. Same errors as
- * admin_account_apply; a server's field reads "servers[1].urls". */
+ * admin_account_apply; a server's field reads "servers[1].urls[0]". */
 int admin_turn_apply(json_t *body, struct store_account *a,
 		     struct store_server tmp[STORE_SERVERS_MAX],
-		     const char **field);
+		     struct admin_field *f);
 /* api_admin.c's helpers for the handlers in other files. */
 /* 404/409/422/503 for an errno value from the store; what names it. */
 int admin_store_err(struct api_req *r, int err, const char *what);
-/* The JSON body, or NULL after replying 400/415 (*rc). */
+/* The JSON body, an object (duplicate keys refused), or NULL after
+ * replying 400/415 (*rc). */
 json_t *admin_body(struct api_req *r, int *rc);
 /* fn on the store under the directory lock, then a directory refresh
  * when it succeeded (so the next request, and TURN, see it). */

@@ -87,6 +87,21 @@ static int get_str(json_t *v, char *out, size_t sz)
 	return 0;
 }
 
+/* Name a field by its whole path (a static string). */
+static void field_at(struct admin_field *f, const char *path)
+{
+	f->in = NULL;
+	f->name = path;
+}
+
+/* An unknown key k of the object at path in (NULL: the body itself). */
+static int field_unknown(struct admin_field *f, const char *in, const char *k)
+{
+	f->in = in;
+	f->name = k;
+	return ENOENT;
+}
+
 static int apply_status(json_t *v, struct store_account *a)
 {
 	const char *s = json_string_value(v);
@@ -96,15 +111,18 @@ static int apply_status(json_t *v, struct store_account *a)
 	return 0;
 }
 
-static int apply_features(json_t *v, struct store_account *a, const char **f)
+static int apply_features(json_t *v, struct store_account *a,
+			  struct admin_field *f)
 {
 	const char *k;
 	json_t *x;
 	if (!json_is_object(v))
 		return EINVAL;
 	json_object_foreach(v, k, x) {
-		*f = "features.configurableTurn";
-		if (strcmp(k, "configurableTurn") != 0 || !json_is_boolean(x))
+		if (strcmp(k, "configurableTurn") != 0)
+			return field_unknown(f, "features", k);
+		field_at(f, "features.configurableTurn");
+		if (!json_is_boolean(x))
 			return EINVAL;
 		a->configurable_turn = json_is_true(x);
 	}
@@ -112,33 +130,31 @@ static int apply_features(json_t *v, struct store_account *a, const char **f)
 }
 
 /* rateLimit or userRateLimit: {perSecond, burst} into rate[0], rate[1];
- * names[] are the field names for errors (static: *f outlives v). */
+ * names[] are the object's path and its fields' (static: *f outlives v). */
 static int apply_rate(json_t *v, uint32_t *rate[2], const char *const names[3],
-		      const char **f)
+		      struct admin_field *f)
 {
 	const char *k;
 	json_t *x;
-	*f = names[0];
 	if (!json_is_object(v))
 		return EINVAL;
 	json_object_foreach(v, k, x) {
-		*f = names[0];
 		unsigned i = strcmp(k, "perSecond") == 0 ? 0
 			     : strcmp(k, "burst") == 0   ? 1 : 2;
 		if (i == 2)
-			return EINVAL;
-		*f = names[i + 1];
+			return field_unknown(f, names[0], k);
+		field_at(f, names[i + 1]);
 		if (get_u32(x, rate[i]))
 			return EINVAL;
 	}
 	return 0;
 }
 
-/* One field of an account object. EINVAL with *f naming it. */
+/* One field of an account object. EINVAL or ENOENT with *f naming it. */
 static int apply_field(const char *k, json_t *v, struct store_account *a,
-		       bool create, const char **f)
+		       bool create, struct admin_field *f)
 {
-	*f = k;
+	field_at(f, k);
 	if (strcmp(k, "name") == 0)
 		return create ? get_str(v, a->name, sizeof(a->name)) : EINVAL;
 	if (strcmp(k, "status") == 0)
@@ -162,71 +178,67 @@ static int apply_field(const char *k, json_t *v, struct store_account *a,
 	}
 	if (strcmp(k, "issuer") == 0)
 		return get_str(v, a->issuer, sizeof(a->issuer));
-	return ENOENT;
+	return field_unknown(f, NULL, k);
 }
 
 int admin_account_apply(json_t *body, struct store_account *a, bool create,
-			const char **field)
+			struct admin_field *f)
 {
 	const char *k;
 	json_t *v;
-	if (!json_is_object(body)) {
-		*field = "body";
+	field_at(f, "body");
+	if (!json_is_object(body))
 		return EINVAL;
-	}
 	json_object_foreach(body, k, v) {
-		int err = apply_field(k, v, a, create, field);
+		int err = apply_field(k, v, a, create, f);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* Field names for a server's values, static so that *field outlives
- * the request body (the store names the same fields the same way). */
-#define SRV_NAMES(i)                                                       \
-	{"servers[" #i "]", "servers[" #i "].urls",                        \
-	 "servers[" #i "].username", "servers[" #i "].credential",         \
-	 "servers[" #i "].secret"}
-static const char *const srv_names[STORE_SERVERS_MAX][5] = {
-	SRV_NAMES(0), SRV_NAMES(1), SRV_NAMES(2), SRV_NAMES(3)};
-_Static_assert(STORE_SERVERS_MAX == 4, "srv_names lists four servers");
-
-static int server_urls_apply(json_t *v, struct store_server *s)
+/* urls of server i: an array of at most STORE_URLS_MAX strings. */
+static int server_urls_apply(json_t *v, size_t i, struct store_server *s,
+			     struct admin_field *f)
 {
 	json_t *u;
-	size_t i;
+	size_t j;
+	field_at(f, store_srv_field((unsigned)i, STORE_SRV_URLS));
 	if (!json_is_array(v) || json_array_size(v) > STORE_URLS_MAX)
 		return EINVAL;
-	json_array_foreach(v, i, u)
+	json_array_foreach(v, j, u) {
+		field_at(f, store_srv_field((unsigned)i, STORE_SRV_URL0 + j));
 		if (get_str(u, s->urls[s->nurls++], STORE_URL_MAX))
 			return EINVAL;
+	}
 	return 0;
 }
 
-/* Server number i; *f names the bad value as "servers[i].urls". */
+/* Server number i; *f names the bad value as "servers[i].secret". */
 static int server_apply(json_t *o, size_t i, struct store_server *s,
-			const char **f)
+			struct admin_field *f)
 {
 	static const char *const keys[] = {"urls", "username", "credential",
 					   "secret"};
+	static const enum store_srv_field fields[] = {
+		STORE_SRV_URLS, STORE_SRV_USERNAME, STORE_SRV_CREDENTIAL,
+		STORE_SRV_SECRET};
 	char *dst[] = {NULL, s->username, s->credential, s->secret};
 	const char *k;
 	json_t *v;
 	memset(s, 0, sizeof(*s));
-	*f = srv_names[i][0];
+	field_at(f, store_srv_field((unsigned)i, STORE_SRV_SELF));
 	if (!json_is_object(o))
 		return EINVAL;
 	json_object_foreach(o, k, v) {
 		size_t n = 0;
 		while (n < 4 && strcmp(k, keys[n]) != 0)
 			n++;
-		if (n == 4) {
-			*f = k;
-			return ENOENT;
-		}
-		*f = srv_names[i][n + 1];
-		if (n == 0 ? server_urls_apply(v, s)
+		if (n == 4)
+			return field_unknown(f, store_srv_field((unsigned)i,
+								STORE_SRV_SELF), k);
+		field_at(f, store_srv_field((unsigned)i, fields[n]));
+		if (n == 0 ? server_urls_apply(v, i, s, f)
 			   : get_str(v, dst[n], STORE_CRED_MAX))
 			return EINVAL;
 	}
@@ -234,11 +246,11 @@ static int server_apply(json_t *o, size_t i, struct store_server *s,
 }
 
 static int turn_servers_apply(json_t *v, struct store_account *a,
-			      struct store_server *tmp, const char **f)
+			      struct store_server *tmp, struct admin_field *f)
 {
 	json_t *o;
 	size_t i;
-	*f = "servers";
+	field_at(f, "servers");
 	if (!json_is_array(v) || json_array_size(v) > STORE_SERVERS_MAX)
 		return EINVAL;
 	json_array_foreach(v, i, o) {
@@ -251,13 +263,22 @@ static int turn_servers_apply(json_t *v, struct store_account *a,
 	return 0;
 }
 
+static int turn_policy_apply(json_t *v, struct store_account *a)
+{
+	const char *s = json_string_value(v);
+	if (!s || (strcmp(s, "all") && strcmp(s, "relay")))
+		return EINVAL;
+	a->relay_only = strcmp(s, "relay") == 0;
+	return 0;
+}
+
 int admin_turn_apply(json_t *body, struct store_account *a,
 		     struct store_server tmp[STORE_SERVERS_MAX],
-		     const char **field)
+		     struct admin_field *f)
 {
 	const char *k;
 	json_t *v;
-	*field = "body";
+	field_at(f, "body");
 	if (!json_is_object(body))
 		return EINVAL;
 	/* PUT replaces the policy as a whole: what the body leaves out
@@ -266,26 +287,22 @@ int admin_turn_apply(json_t *body, struct store_account *a,
 	a->relay_only = false;
 	a->nservers = 0;
 	a->servers = NULL;
-	*field = "mode";
+	field_at(f, "mode");
 	if (!json_is_string(json_object_get(body, "mode")))
 		return EINVAL;
 	json_object_foreach(body, k, v) {
-		*field = k;
-		if (strcmp(k, "mode") == 0) {
-			if (!json_is_string(v) ||
-			    store_turn_mode_parse(json_string_value(v), &a->mode))
-				return EINVAL;
-		} else if (strcmp(k, "iceTransportPolicy") == 0) {
-			const char *s = json_string_value(v);
-			if (!s || (strcmp(s, "all") && strcmp(s, "relay")))
-				return EINVAL;
-			a->relay_only = strcmp(s, "relay") == 0;
-		} else if (strcmp(k, "servers") == 0) {
-			int err = turn_servers_apply(v, a, tmp, field);
-			if (err)
-				return err;
-		} else
-			return ENOENT;
+		int err = 0;
+		field_at(f, k);
+		if (strcmp(k, "mode") == 0)
+			err = store_turn_mode_parse(json_string_value(v), &a->mode);
+		else if (strcmp(k, "iceTransportPolicy") == 0)
+			err = turn_policy_apply(v, a);
+		else if (strcmp(k, "servers") == 0)
+			err = turn_servers_apply(v, a, tmp, f);
+		else
+			err = field_unknown(f, NULL, k);
+		if (err)
+			return err;
 	}
 	return 0;
 }

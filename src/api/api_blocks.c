@@ -81,11 +81,10 @@ static int blocks_add(struct api_req *r, const char *account)
 	json_object_foreach(j, k, v)
 		if (strcmp(k, "sub") != 0)
 			extra = k;
-	if (!json_is_object(j) || extra) {
+	if (extra) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "unknown field: %.64s", extra ? extra : "?");
-		rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-				     json_is_object(j) ? msg : "body must be an object");
+		snprintf(msg, sizeof(msg), "unknown field: %.64s", extra);
+		rc = api_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
 	} else if (!json_is_string(sub)) {
 		rc = api_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT,
 				     "invalid_field", "invalid field: sub");

@@ -3,6 +3,7 @@
  * typo ("tll") is an error, not a silent default. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,28 +20,43 @@ bool api_ctype_is(const char *ctype, const char *want)
 	return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
 }
 
-static int ttl_json(const char *body, size_t len, uint32_t *ttl,
-		    const char **msg)
+json_t *api_json_parse(const char *body, size_t len,
+		       char msg[API_BODY_MSG_MAX])
 {
 	json_error_t jerr;
-	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES,
+			       &jerr);
+	/* jansson's reason names a duplicate key ("duplicate object key
+	 * near '\"ttl\"'") or where the text broke off. */
+	if (!j)
+		snprintf(msg, API_BODY_MSG_MAX, "body is not valid JSON: %s",
+			 jerr.text);
+	return j;
+}
+
+static int ttl_json(const char *body, size_t len, uint32_t *ttl,
+		    char msg[API_BODY_MSG_MAX])
+{
+	json_t *o = api_json_parse(body, len, msg);
 	int err = EINVAL;
-	*msg = "body is not valid JSON";
 	if (!o)
 		return EINVAL;
-	*msg = "body must be a JSON object";
+	snprintf(msg, API_BODY_MSG_MAX, "body must be a JSON object");
 	if (!json_is_object(o))
 		goto out;
 	const char *k;
 	json_t *v;
 	json_object_foreach(o, k, v) {
 		if (strcmp(k, "ttl") != 0) {
-			*msg = "unknown field (only \"ttl\" is accepted)";
+			/* The key last: a long one is cut, not the hint. */
+			snprintf(msg, API_BODY_MSG_MAX, "unknown field (only "
+				 "\"ttl\" is accepted): %s", k);
 			goto out;
 		}
 	}
 	v = json_object_get(o, "ttl");
-	*msg = "ttl must be a positive integer (seconds)";
+	snprintf(msg, API_BODY_MSG_MAX,
+		 "ttl must be a positive integer (seconds)");
 	if (v && (!json_is_integer(v) || json_integer_value(v) <= 0 ||
 		  json_integer_value(v) > API_TTL_CEIL))
 		goto out;
@@ -69,7 +85,7 @@ static int ttl_digits(const char *s, size_t len, uint32_t *ttl)
 
 /* Only "ttl=<digits>" pairs; no percent-escapes are needed for digits. */
 static int ttl_form(const char *body, size_t len, uint32_t *ttl,
-		    const char **msg)
+		    char msg[API_BODY_MSG_MAX])
 {
 	size_t i = 0;
 	bool seen = false;
@@ -80,32 +96,34 @@ static int ttl_form(const char *body, size_t len, uint32_t *ttl,
 		i += plen + 1;
 		if (plen == 0)
 			continue;
-		*msg = "unknown field (only \"ttl\" is accepted)";
+		const char *why = NULL;
 		if (plen < 4 || memcmp(pair, "ttl=", 4) != 0)
+			why = "unknown field (only \"ttl\" is accepted)";
+		else if (seen)
+			why = "ttl given twice";
+		else if (ttl_digits(pair + 4, plen - 4, ttl) != 0)
+			why = "ttl must be a positive integer (seconds)";
+		if (why) {
+			snprintf(msg, API_BODY_MSG_MAX, "%s", why);
 			return EINVAL;
-		*msg = "ttl given twice";
-		if (seen)
-			return EINVAL;
-		*msg = "ttl must be a positive integer (seconds)";
-		if (ttl_digits(pair + 4, plen - 4, ttl) != 0)
-			return EINVAL;
+		}
 		seen = true;
 	}
 	return 0;
 }
 
 int api_body_ttl(const char *ctype, const char *body, size_t len,
-		 uint32_t *ttl, const char **msg)
+		 uint32_t *ttl, char msg[API_BODY_MSG_MAX])
 {
 	*ttl = 0;
-	*msg = NULL;
+	msg[0] = '\0';
 	if (len == 0)
 		return 0;
 	if (ctype && api_ctype_is(ctype, "application/json"))
 		return ttl_json(body, len, ttl, msg);
 	if (ctype && api_ctype_is(ctype, "application/x-www-form-urlencoded"))
 		return ttl_form(body, len, ttl, msg);
-	*msg = "Content-Type must be application/json or "
-	       "application/x-www-form-urlencoded";
+	snprintf(msg, API_BODY_MSG_MAX, "Content-Type must be application/json "
+		 "or application/x-www-form-urlencoded");
 	return EPROTONOSUPPORT;
 }

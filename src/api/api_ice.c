@@ -188,9 +188,9 @@ int api_ice_handle(struct api_req *r)
 	if (!ice_auth(r, &c, &rc))
 		goto out;
 	uint32_t ttl;
-	const char *msg;
+	char msg[API_BODY_MSG_MAX];
 	int err = api_body_ttl(api_header(r, "Content-Type"), r->body, r->len,
-			       &ttl, &msg);
+			       &ttl, msg);
 	if (err == EPROTONOSUPPORT)
 		rc = api_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "unsupported_media_type", msg);

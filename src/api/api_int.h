@@ -65,10 +65,16 @@ unsigned api_groups_for(const struct api_cfg *cfg,
 
 /* ----- request bodies (api_body.c, pure) ----- */
 
+#define API_BODY_MSG_MAX 256
 /* Parse the optional {"ttl":N} / ttl=N body. ctype may be NULL. *ttl is 0
- * when absent. 0, EINVAL (400, *msg says why), EPROTONOSUPPORT (415). */
+ * when absent. 0, EINVAL (400, msg says why and names an unknown JSON
+ * key), EPROTONOSUPPORT (415). */
 int api_body_ttl(const char *ctype, const char *body, size_t len,
-		 uint32_t *ttl, const char **msg);
+		 uint32_t *ttl, char msg[API_BODY_MSG_MAX]);
+/* A JSON body (body may be NULL when len is 0), duplicate keys refused
+ * at every level; NULL with msg saying why (jansson's reason). */
+json_t *api_json_parse(const char *body, size_t len,
+		       char msg[API_BODY_MSG_MAX]);
 /* Whether a Content-Type value names the media type want (any case,
  * parameters allowed: "application/json; charset=utf-8"). */
 bool api_ctype_is(const char *ctype, const char *want);

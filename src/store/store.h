@@ -83,6 +83,20 @@ void store_account_clear(struct store_account *a);
  * ("name", "max_ttl", "servers[1].urls[0]", ...). */
 int store_account_validate(const struct store_account *a,
 			   const char **field);
+/* The fields of custom server i as the admin API and the validation
+ * above name them: "servers[1]", "servers[1].urls", "servers[1].urls[0]",
+ * "servers[1].secret". */
+enum store_srv_field {
+	STORE_SRV_SELF,
+	STORE_SRV_URLS,
+	STORE_SRV_URL0, /* urls[j] is STORE_SRV_URL0 + j */
+	STORE_SRV_USERNAME = STORE_SRV_URL0 + STORE_URLS_MAX,
+	STORE_SRV_CREDENTIAL,
+	STORE_SRV_SECRET,
+	STORE_SRV_NFIELDS
+};
+/* A static string; "servers" when i or f is out of range. */
+const char *store_srv_field(unsigned i, enum store_srv_field f);
 /* true if name is a valid account name (the "name" check above). */
 bool store_account_name_valid(const char *name);
 

@@ -23,23 +23,24 @@ static const char *const valid_modes[] = {
 
 /* Field names are static strings, so *field stays valid forever and no
  * thread shares a buffer. One row per server. */
-enum valid_srv_field {
-	SRV_URLS = 0, /* urls[j] is SRV_URLS + 1 + j */
-	SRV_USERNAME = STORE_URLS_MAX + 1,
-	SRV_CREDENTIAL,
-	SRV_SECRET,
-	SRV_NFIELDS
-};
 #define VALID_SRV_ROW(i)                                                   \
-	{"servers[" #i "].urls", "servers[" #i "].urls[0]",                \
-	 "servers[" #i "].urls[1]", "servers[" #i "].urls[2]",             \
-	 "servers[" #i "].urls[3]", "servers[" #i "].username",            \
-	 "servers[" #i "].credential", "servers[" #i "].secret"}
-static const char *const valid_srv_names[STORE_SERVERS_MAX][SRV_NFIELDS] = {
+	{"servers[" #i "]", "servers[" #i "].urls",                        \
+	 "servers[" #i "].urls[0]", "servers[" #i "].urls[1]",             \
+	 "servers[" #i "].urls[2]", "servers[" #i "].urls[3]",             \
+	 "servers[" #i "].username", "servers[" #i "].credential",         \
+	 "servers[" #i "].secret"}
+static const char *const valid_srv_names[STORE_SERVERS_MAX][STORE_SRV_NFIELDS] = {
 	VALID_SRV_ROW(0), VALID_SRV_ROW(1), VALID_SRV_ROW(2), VALID_SRV_ROW(3),
 };
 _Static_assert(STORE_URLS_MAX == 4 && STORE_SERVERS_MAX == 4,
 	       "valid_srv_names lists four servers of four urls");
+
+const char *store_srv_field(unsigned i, enum store_srv_field f)
+{
+	if (i >= STORE_SERVERS_MAX || (unsigned)f >= STORE_SRV_NFIELDS)
+		return "servers";
+	return valid_srv_names[i][f];
+}
 
 const char *store_turn_mode_str(enum store_turn_mode m)
 {
@@ -161,35 +162,35 @@ static int valid_urls(const struct store_server *v, bool *turn)
 	return -1;
 }
 
-/* -1, or the index (into valid_srv_names) of the first bad field. */
+/* -1, or the store_srv_field of the first bad field. */
 static int valid_server(const struct store_server *v)
 {
 	bool turn;
 	if (v->nurls == 0 || v->nurls > STORE_URLS_MAX)
-		return SRV_URLS;
+		return STORE_SRV_URLS;
 	int j = valid_urls(v, &turn);
 	if (j >= 0)
-		return SRV_URLS + 1 + j;
+		return STORE_SRV_URL0 + j;
 	if (!valid_text(v->username, STORE_CRED_MAX, true))
-		return SRV_USERNAME;
+		return STORE_SRV_USERNAME;
 	if (!valid_text(v->credential, STORE_CRED_MAX, true))
-		return SRV_CREDENTIAL;
+		return STORE_SRV_CREDENTIAL;
 	if (!valid_text(v->secret, STORE_CRED_MAX, true))
-		return SRV_SECRET;
+		return STORE_SRV_SECRET;
 	/* What the admin API shows instead of a secret, sent back by a
 	 * client that PUT a GET's answer: storing it would mint credentials
 	 * no TURN server accepts. */
 	if (strcmp(v->credential, STORE_REDACTED) == 0)
-		return SRV_CREDENTIAL;
+		return STORE_SRV_CREDENTIAL;
 	if (strcmp(v->secret, STORE_REDACTED) == 0)
-		return SRV_SECRET;
+		return STORE_SRV_SECRET;
 	bool user = v->username[0], cred = v->credential[0];
 	bool secret = v->secret[0];
 	if (user != cred)
-		return user ? SRV_CREDENTIAL : SRV_USERNAME;
+		return user ? STORE_SRV_CREDENTIAL : STORE_SRV_USERNAME;
 	/* Static or secret, not both; TURN needs one of them. */
 	if ((user && secret) || (turn && !user && !secret))
-		return SRV_SECRET;
+		return STORE_SRV_SECRET;
 	return -1;
 }
 

@@ -90,13 +90,13 @@ static void fz_use(const struct store_account *a)
 static void fz_create(json_t *body)
 {
 	struct store_account a;
-	const char *field = NULL;
+	struct admin_field field = {NULL, NULL};
 	const char *name = json_string_value(json_object_get(body, "name"));
 	store_account_init(&a, name && strlen(name) < STORE_NAME_MAX ? name : "");
 	int err = admin_account_apply(body, &a, true, &field);
-	if (!err && store_account_validate(&a, &field) == 0)
+	if (!err && store_account_validate(&a, &field.name) == 0)
 		fz_use(&a);
-	else if (!field)
+	else if (!field.name)
 		abort(); /* a refusal names the field */
 }
 
@@ -120,14 +120,14 @@ static void fz_patch(json_t *body, bool turn)
 {
 	static struct store_server tmp[STORE_SERVERS_MAX];
 	struct store_account a;
-	const char *field = NULL;
+	struct admin_field field = {NULL, NULL};
 	fz_existing(&a);
 	struct store_server *own = a.servers;
 	int err = turn ? admin_turn_apply(body, &a, tmp, &field)
 		       : admin_account_apply(body, &a, false, &field);
-	if (!err && store_account_validate(&a, &field) == 0)
+	if (!err && store_account_validate(&a, &field.name) == 0)
 		fz_use(&a);
-	else if (!field)
+	else if (!field.name)
 		abort();
 	a.servers = own;
 	store_account_clear(&a);

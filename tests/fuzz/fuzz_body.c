@@ -82,11 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(body, data, size);
 	uint32_t ttl = 12345;
-	const char *msg = NULL;
-	int err = api_body_ttl(ctype, body, size, &ttl, &msg);
+	char msg[API_BODY_MSG_MAX];
+	int err = api_body_ttl(ctype, body, size, &ttl, msg);
 	if (err != 0 && err != EINVAL && err != EPROTONOSUPPORT)
 		abort();
-	if (err != 0 && !msg)
+	if (err != 0 && !msg[0])
 		abort(); /* every refusal says why */
 	if (err == 0) {
 		if (ttl > 31536000u || (size == 0 && ttl != 0))

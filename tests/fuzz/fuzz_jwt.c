@@ -40,9 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     sizeof(tok)) == 0)
 		fuzz_token(k, tok, strlen(tok));
 	uint32_t ttl;
-	const char *msg;
-	(void)api_body_ttl("application/json", s, size, &ttl, &msg);
-	(void)api_body_ttl("application/x-www-form-urlencoded", s, size, &ttl, &msg);
+	char msg[API_BODY_MSG_MAX];
+	(void)api_body_ttl("application/json", s, size, &ttl, msg);
+	(void)api_body_ttl("application/x-www-form-urlencoded", s, size, &ttl, msg);
 	free(s);
 	return 0;
 }
