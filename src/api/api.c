@@ -62,7 +62,7 @@ int api_start(struct api **ap, const struct api_cfg *cfg)
 	a->cfg = *cfg;
 	pthread_mutex_init(&a->dir_mu, NULL);
 	pthread_mutex_init(&a->wait_mu, NULL);
-	pthread_mutex_init(&a->mhdlog_mu, NULL);
+	log_limit_init(&a->mhdlog, API_MHD_LOG_PER_S);
 	cond_init_mono(&a->wait_cv);
 	int err = api_start_parts(a);
 	if (err) {
@@ -93,7 +93,7 @@ void api_stop(struct api *a)
 	free(a->ranges_body);
 	pthread_cond_destroy(&a->wait_cv);
 	pthread_mutex_destroy(&a->wait_mu);
-	pthread_mutex_destroy(&a->mhdlog_mu);
+	log_limit_destroy(&a->mhdlog);
 	pthread_mutex_destroy(&a->dir_mu);
 	explicit_bzero(&a->cfg, sizeof(a->cfg));
 	free(a);

@@ -354,47 +354,12 @@ static void api_conn_notify(void *cls, struct MHD_Connection *c,
  * instead of stderr. Its messages quote nothing secret (at most a
  * request path, without the query), but clients can provoke them, so
  * control characters are replaced and at most API_MHD_LOG_PER_S lines a
- * second get through, the rest counted in the next one. */
-#define API_MHD_LOG_PER_S 10
-
-static bool mhdlog_take(struct api *a, unsigned *dropped)
-{
-	uint64_t sec = api_now_us() / 1000000u;
-	bool ok;
-	pthread_mutex_lock(&a->mhdlog_mu);
-	if (sec != a->mhdlog_sec) {
-		a->mhdlog_sec = sec;
-		a->mhdlog_n = 0;
-	}
-	ok = a->mhdlog_n++ < API_MHD_LOG_PER_S;
-	*dropped = ok ? a->mhdlog_dropped : 0;
-	if (ok)
-		a->mhdlog_dropped = 0;
-	else
-		a->mhdlog_dropped++;
-	pthread_mutex_unlock(&a->mhdlog_mu);
-	return ok;
-}
-
+ * second get through, the rest counted in the next one (log_limit.h). */
 __attribute__((format(printf, 2, 0))) static void
 api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	unsigned dropped;
-	if (!mhdlog_take(cls, &dropped))
-		return;
-	char line[512];
-	vsnprintf(line, sizeof(line), fmt, ap);
-	size_t n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7F)
-			line[i] = '?';
-	if (dropped)
-		log_warn("api: http: %s (%u earlier messages suppressed)", line,
-			 dropped);
-	else
-		log_warn("api: http: %s", line);
+	struct api *a = cls;
+	log_limit_vwarn(&a->mhdlog, "api: http", fmt, ap);
 }
 
 /* libmicrohttpd's inactivity timeout: an idle kept-alive connection, or
@@ -443,7 +408,7 @@ static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr,
 	    api_proxy_trusted(&a->cfg, &src) ||
 	    !api_conns_src_full(a->conns, &src))
 		return MHD_YES;
-	if (!mhdlog_take(a, &dropped))
+	if (!log_limit_take(&a->mhdlog, &dropped))
 		return MHD_NO;
 	char ip[SA_STRLEN], more[48] = "";
 	sa_source_key(&key, &src);

@@ -11,12 +11,14 @@
 #include "api/api.h"
 #include "auth/jwt.h"
 #include "store/store.h"
+#include "util/log_limit.h"
 #include "util/sa.h"
 
 #define API_BODY_MAX 1024         /* POST /v1/ice-servers */
 #define API_ADMIN_BODY_MAX 65536  /* admin endpoints (PEM keys) */
 #define API_ETAG_LEN 24           /* "\"%016llx\"" and its NUL */
 #define API_HEADERS_MAX 16384     /* request line + headers -> 431 */
+#define API_MHD_LOG_PER_S 10      /* libmicrohttpd lines a second (api_http.c) */
 /* Firefox counts every URL in iceServers and logs "Using five or more
  * STUN/TURN servers causes problems" at five (PeerConnection.sys.mjs). */
 #define API_ICE_MAX_URLS 4
@@ -214,9 +216,7 @@ struct api {
 	struct api_health *health;
 	struct api_metrics metrics;
 	struct api_conns *conns;
-	pthread_mutex_t mhdlog_mu; /* libmicrohttpd's messages, rate-limited */
-	uint64_t mhdlog_sec;
-	unsigned mhdlog_n, mhdlog_dropped;
+	struct log_limit mhdlog; /* libmicrohttpd's messages, rate-limited */
 	char *ranges_body;
 	char ranges_etag[API_ETAG_LEN];
 };

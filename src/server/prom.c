@@ -10,12 +10,17 @@
 #include <microhttpd.h>
 
 #include "server/prom.h"
+#include "util/log_limit.h"
 #include "util/sa.h"
+
+/* libmicrohttpd's messages a second (prom_mhd_log). */
+#define PROM_LOG_PER_S 10
 
 struct prom {
 	struct MHD_Daemon *mhd;
 	prom_view_h *h;
 	void *arg;
+	struct log_limit mhdlog;
 };
 
 static const char *const tp_label[TURN_TP_COUNT] = {"udp", "tcp", "dtls", "tls"};
@@ -221,6 +226,17 @@ static enum MHD_Result prom_access(void *cls, struct MHD_Connection *c,
 	return prom_reply(c, MHD_HTTP_OK, body, len);
 }
 
+/* libmicrohttpd's messages (a malformed request, a body) go to our log,
+ * rate-limited with controls replaced, not raw to stderr: there they
+ * would break a --log-format json stream and let anyone who reaches the
+ * port write a line per request. */
+__attribute__((format(printf, 2, 0))) static void
+prom_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct prom *p = cls;
+	log_limit_vwarn(&p->mhdlog, "prometheus: http", fmt, ap);
+}
+
 int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 	       prom_view_h *h, void *arg)
 {
@@ -239,6 +255,7 @@ int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 	}
 	p->h = h;
 	p->arg = arg;
+	log_limit_init(&p->mhdlog, PROM_LOG_PER_S);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (sa_af(&s) == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -246,9 +263,11 @@ int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 				  MHD_OPTION_ARRAY, where,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+				  MHD_OPTION_EXTERNAL_LOGGER, prom_mhd_log, p,
 				  MHD_OPTION_END);
 	if (!p->mhd) {
 		/* Not closed: libmicrohttpd may have (see api_http_start). */
+		log_limit_destroy(&p->mhdlog);
 		free(p);
 		return EADDRINUSE;
 	}
@@ -261,5 +280,6 @@ void prom_stop(struct prom *p)
 	if (!p)
 		return;
 	MHD_stop_daemon(p->mhd);
+	log_limit_destroy(&p->mhdlog);
 	free(p);
 }

@@ -75,41 +75,15 @@ void usage_from_turn(const struct turn_usage *t, struct store_usage *u)
 	u->p2c_packets = t->pkts[TURN_DIR_P2C];
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
-		   : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return len;
-}
-
-/* A JSON string: quotes, backslashes and controls escaped, invalid UTF-8
- * replaced by U+FFFD, so any username gives a valid line. */
+/* A JSON string, escaped as the JSON log lines are (log_json_escape):
+ * controls escaped, and every byte that is not valid UTF-8 (overlong
+ * forms and surrogates included) replaced by U+FFFD, so any username a
+ * client sent gives a line that strict JSON readers accept. */
 static void json_str(FILE *f, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		size_t l;
-		if (s[i] == '"' || s[i] == '\\')
-			fprintf(f, "\\%c", s[i]);
-		else if (s[i] < 0x20 || s[i] == 0x7F)
-			fprintf(f, "\\u%04x", s[i]);
-		else if (s[i] < 0x80)
-			fputc(s[i], f);
-		else if ((l = utf8_len(s + i, n - i)) > 0) {
-			fwrite(s + i, 1, l, f);
-			i += l - 1;
-		} else
-			fputs("\\ufffd", f);
-	}
-	fputc('"', f);
+	char esc[STORE_USAGE_STR * 6 + 1]; /* a byte is at most 6 escaped */
+	log_json_escape(str, esc, sizeof(esc));
+	fprintf(f, "\"%s\"", esc);
 }
 
 int usage_json(const struct store_usage *u, char *buf, size_t sz)

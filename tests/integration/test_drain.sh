@@ -11,7 +11,9 @@
 #   - POST /v1/admin/drain: 401 without the admin token, 202 and JSON with
 #     it; the daemon (no allocations) then exits 0;
 #   - --log-format json: every log line is a JSON object, and no log holds
-#     the REST secret or the static user's password.
+#     the REST secret or the static user's password; libmicrohttpd's
+#     messages on the --prometheus port (malformed requests) come as such
+#     lines too, at most 10 a second, not as raw text on stderr.
 #
 #   bash test_drain.sh /path/to/turnstone     (ctest)
 TS_NAME=drain
@@ -159,10 +161,10 @@ mv "$drain_log" "$TS_TMP/usr1.log" && drain_log=$TS_TMP/usr1.log
 ts_log_has_sanitizer "$drain_log" && ts_fail "no sanitizer report (drain)" "$(tail -n 20 "$drain_log")"
 
 # --alternate-server: 300 after authentication, round robin, signed.
-alt1=$(ts_pick_port) && alt2=$(ts_pick_port) || exit 1
+alt1=$(ts_pick_port) && alt2=$(ts_pick_port) && prom=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --alternate-server "127.0.0.1:$alt1" \
 	--alternate-server "127.0.0.1:$alt2" --alternate-server "[::1]:$alt1" \
-	--log-format json || exit 1
+	--log-format json --prometheus --prometheus-port "$prom" || exit 1
 alt_log=$TS_LOG
 cat >"$TS_TMP/alt.py" <<'PY'
 import socket, struct, sys
@@ -209,6 +211,42 @@ r = c.binding()
 check("Binding is not redirected", r.code() == 0, r.describe())
 PY
 ts_python_checks "alternate-server" "$TS_TMP/alt.py" "$TS_PORT" "$alt1" "$alt2" "$TS_SECRET"
+
+# Malformed requests on the Prometheus port, one with control bytes in
+# its path: libmicrohttpd's complaints reach the JSON log (checked with
+# the others below), rate-limited, and none on stderr as raw text.
+cat >"$TS_TMP/promlog.py" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), 40
+bad = b"GET /metrics\x1b[2J\r\n HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"
+t0 = time.monotonic()
+for i in range(n):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(bad)
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+secs = int(time.monotonic() - t0) + 2  # the seconds the burst can span
+with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = s.recv(64)
+print(("ok %s" if first.startswith(b"HTTP/1.1 200") else "FAIL %s: " + repr(first))
+      % "the exporter still answers after %d malformed requests" % n)
+with open(sys.argv[2], "w") as f:
+    f.write("%d\n" % secs)
+PY
+ts_python_checks "malformed requests to the exporter" "$TS_TMP/promlog.py" \
+	"$prom" "$TS_TMP/promlog.secs"
+secs=$(cat "$TS_TMP/promlog.secs" 2>/dev/null)
+sleep 0.5
+nprom=$(grep -c '"msg":"prometheus: http: ' "$alt_log")
+if [ "$nprom" -ge 1 ] && [ "$nprom" -le $((10 * ${secs:-1})) ]; then
+	ts_pass "libmicrohttpd's messages on the Prometheus port: JSON log lines, rate-limited ($nprom)"
+else
+	ts_fail "libmicrohttpd's messages on the Prometheus port: JSON log lines, rate-limited" \
+		"$nprom lines in ${secs:-?} s"
+fi
 
 # POST /v1/admin/drain through the API.
 ts_api_init "$TS_BIN"

@@ -84,6 +84,26 @@ static void test_json_line(void **state)
 	assert_int_equal(usage_json(&u, buf, 40), ENOSPC);
 }
 
+/* Bytes that look like UTF-8 but are not (a surrogate, overlong forms, a
+ * value past U+10FFFF) from a client's USERNAME: replaced, so the line
+ * stays valid UTF-8 and strict JSON readers do not drop it. */
+static void test_json_line_utf8(void **state)
+{
+	(void)state;
+	struct store_usage u;
+	struct turn_usage t = sample("a\xed\xa0\x80" "b\xe0\x80\xaf" "c\xf0\x80\x80\xaf"
+				     "d\xf4\x90\x80\x80" "e\xc3\xa9", "u");
+	usage_from_turn(&t, &u);
+	char buf[2048];
+	assert_int_equal(usage_json(&u, buf, sizeof(buf)), 0);
+	const char *want = "\"username\":\"a\\ufffd\\ufffd\\ufffdb"
+			   "\\ufffd\\ufffd\\ufffdc"
+			   "\\ufffd\\ufffd\\ufffd\\ufffdd"
+			   "\\ufffd\\ufffd\\ufffd\\ufffde\xc3\xa9\"";
+	if (!strstr(buf, want))
+		fail_msg("got %s", buf);
+}
+
 /* The longest username POST /v1/ice-servers mints: a 63-character
  * account and a 127-character sub (docs/api.md, Tokens). Its user-id and
  * username reach the record whole, or two users whose subs differ only
@@ -258,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_json_line),
+		cmocka_unit_test(test_json_line_utf8),
 		cmocka_unit_test(test_long_user),
 		cmocka_unit_test(test_queue_bounded),
 		cmocka_unit_test(test_reopen),
