@@ -267,6 +267,9 @@ int api_ice_handle(struct api_req *r);
 int api_misc_ip_ranges(struct api_req *r);
 int api_misc_healthz(struct api_req *r);
 int api_misc_metrics(struct api_req *r);
+/* Whether r bears the admin token (--api-admin-token-file), compared in
+ * constant time; false when none is configured. */
+bool api_admin_authorized(struct api_req *r);
 int api_misc_asset(struct api_req *r, const char *name, const char *ctype);
 int api_admin_handle(struct api_req *r);
 /* A strong ETag for a JSON body: its FNV-1a 64 hash, quoted (api_misc.c;

@@ -117,13 +117,21 @@ static void render_override(FILE *f, struct api *a)
 	api_dir_put(d);
 }
 
-static void render_health(FILE *f, struct api *a)
+/* The series that name a customer (its account, its TURN servers' URLs)
+ * go only to a request with the admin token: /metrics shares the public
+ * API port, and /v1/admin/health, which says the same, needs the token. */
+static void render_health(FILE *f, struct api *a, bool admin)
 {
 	fprintf(f, "# HELP turnstone_api_store_up 1 while the account store reads.\n"
 		   "# TYPE turnstone_api_store_up gauge\nturnstone_api_store_up %d\n",
 		atomic_load(&a->store_ok) ? 1 : 0);
 	if (!a->health)
 		return;
+	if (!admin) {
+		fputs("# turnstone_api_server_up and turnstone_api_override_all_down "
+		      "name customers: sent with the admin token only.\n", f);
+		return;
+	}
 	json_t *h = api_health_json(a->health), *s;
 	size_t i;
 	fputs("# HELP turnstone_api_server_up 1 if the server answers STUN Binding.\n"
@@ -160,7 +168,7 @@ int api_misc_metrics(struct api_req *r)
 	render_requests(f, &r->api->metrics);
 	render_rejected(f, &r->api->metrics);
 	render_conns(f, r->api);
-	render_health(f, r->api);
+	render_health(f, r->api, api_admin_authorized(r));
 	fclose(f);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, buf, MHD_RESPMEM_MUST_FREE);

@@ -122,7 +122,7 @@ def phase_many(a):
         s = wait_health(a, url, False, 10)
         check(f"{url} down", s and not s["healthy"] and
               s["consecutiveFailures"] >= 2, s)
-    _, text = http("GET", f"{a.api}/metrics")
+    _, text = http("GET", f"{a.api}/metrics", a.admin)
     check("metrics: server_up 0 for a silent server",
           metric(text, "turnstone_api_server_up", f'url="{a.silent}"') == 0, "")
 
@@ -141,17 +141,27 @@ def phase_down(a):
     check("rttMs printed with at most 6 significant digits",
           rtts and all(len(re.sub(r"[^0-9]", "", r).lstrip("0")) <= 6
                        for r in rtts), rtts)
-    _, text = http("GET", f"{a.api}/metrics")
+    _, text = http("GET", f"{a.api}/metrics", a.admin)
     check("metrics: server_up 0 for the dead server",
           metric(text, "turnstone_api_server_up", f'url="{a.custom}"') == 0, "")
     check("metrics: server_up 1 for the platform",
           metric(text, "turnstone_api_server_up", f'url="{a.platform}"') == 1, "")
     check("metrics: override_all_down 1 for the override account",
           metric(text, "turnstone_api_override_all_down", 'account="ovr"') == 1, "")
+    # Without the admin token /metrics (on the public API port) names no
+    # customer: neither the account nor its server's URL.
+    _, pub = http("GET", f"{a.api}/metrics")
+    check("metrics without the admin token: no account, no customer URL",
+          "turnstone_api_requests_total" in pub and 'account="ovr"' not in pub
+          and a.custom not in pub and
+          "turnstone_api_server_up{" not in pub, pub[-300:])
+    _, pub = http("GET", f"{a.api}/metrics", "not-the-admin-token")
+    check("metrics with a wrong token: no customer URL either",
+          a.custom not in pub and "turnstone_api_server_up{" not in pub, "")
     status, urls = ice_urls(a, "ovr")
     check("override: only the customer's server, even though it is down",
           status == 200 and urls == [a.custom], f"{status} {urls}")
-    _, text = http("GET", f"{a.api}/metrics")
+    _, text = http("GET", f"{a.api}/metrics", a.admin)
     n = re.search(r"turnstone_api_override_all_down_answers_total (\d+)", text)
     check("metrics: that answer is counted", n and int(n.group(1)) >= 1, n)
     status, urls = ice_urls(a, "fb")
@@ -165,7 +175,7 @@ def phase_up(a):
                    True, a.since, 6)
     check("customer server seen again once it answers Binding",
           s and s["healthy"] and s["consecutiveFailures"] == 0, s)
-    _, text = http("GET", f"{a.api}/metrics")
+    _, text = http("GET", f"{a.api}/metrics", a.admin)
     check("metrics: override_all_down back to 0",
           metric(text, "turnstone_api_override_all_down", 'account="ovr"') == 0, "")
     status, urls = ice_urls(a, "fb")
