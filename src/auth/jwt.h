@@ -43,7 +43,8 @@ const char *jwt_alg_str(enum jwt_alg alg);
 struct jwt_key;
 
 /* HS256: material is the raw secret (>= JWT_HS256_MIN bytes).
- * RS256: PEM public key (SubjectPublicKeyInfo), RSA >= 2048 bits.
+ * RS256: PEM public key (SubjectPublicKeyInfo), RSA >= 2048 bits, odd
+ * modulus, odd e >= 3 (RFC 8017 3.1; e = 1 would let anyone sign).
  * ES256: PEM public key on P-256.  EdDSA: PEM Ed25519 public key.
  * A private key PEM is also accepted for RS256/ES256/EdDSA (its public
  * half is used), so one file can serve mint and verify.

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "auth/jwt.h"
@@ -1087,6 +1090,67 @@ static void test_key_sizes(void **state)
 			 EINVAL);
 }
 
+/* A public key PEM with the RS256 test key's modulus (plus delta, to make
+ * it even) and exponent e. Free with free(). */
+static char *rsa_pub_with(unsigned long e_word, int delta)
+{
+	EVP_PKEY *k = NULL, *src;
+	BIO *in = BIO_new_mem_buf(keys[JWT_ALG_RS256].pub, -1);
+	BIGNUM *n = NULL, *e = BN_new();
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM *p;
+	char *pem;
+
+	src = PEM_read_bio_PUBKEY(in, NULL, NULL, NULL);
+	assert_non_null(src);
+	assert_int_equal(EVP_PKEY_get_bn_param(src, OSSL_PKEY_PARAM_RSA_N, &n),
+			 1);
+	if (delta)
+		assert_int_equal(BN_add_word(n, (BN_ULONG)delta), 1);
+	assert_int_equal(BN_set_word(e, e_word), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e), 1);
+	p = OSSL_PARAM_BLD_to_param(b);
+	assert_int_equal(EVP_PKEY_fromdata_init(c), 1);
+	assert_int_equal(EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, p), 1);
+	pem = pem_dup(k, false);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(src);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(p);
+	OSSL_PARAM_BLD_free(b);
+	BN_free(n);
+	BN_free(e);
+	BIO_free(in);
+	return pem;
+}
+
+/* RFC 8017 3.1. OpenSSL verifies with e = 1, where the signature is the
+ * padded digest itself: a key like that lets anyone mint tokens, so it
+ * must be refused when added, as must an even e or an even modulus. */
+static void test_rsa_exponent(void **state)
+{
+	(void)state;
+	static const struct {
+		unsigned long e;
+		int delta;
+		int want;
+	} cases[] = {{1, 0, EINVAL}, {2, 0, EINVAL}, {65536, 0, EINVAL},
+		     {65537, 1, EINVAL}, {3, 0, 0}, {65537, 0, 0}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *pem = rsa_pub_with(cases[i].e, cases[i].delta);
+		assert_int_equal(key_try(JWT_ALG_RS256, pem, strlen(pem)),
+				 cases[i].want);
+		assert_int_equal(jwt_key_check_public(JWT_ALG_RS256,
+						      (const uint8_t *)pem,
+						      strlen(pem)),
+				 cases[i].want);
+		free(pem);
+	}
+}
+
 static void test_key_types(void **state)
 {
 	(void)state;
@@ -1291,6 +1355,7 @@ int main(void)
 		cmocka_unit_test(test_bad_base64),
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_key_sizes),
+		cmocka_unit_test(test_rsa_exponent),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_key_encrypted),
 		cmocka_unit_test(test_sign_args),
