@@ -675,16 +675,60 @@ static void test_exp(void **state)
 			 JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":\"1700000600\"")),
 			 JWT_R_EXPIRED);
-	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1700000600.0")),
-			 JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":null")), JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":-1")), JWT_R_EXPIRED);
-	/* now - 61 is beyond the 60 s skew; now - 60 and now - 1 are not. */
+	/* RFC 7519 4.1.4: valid while now < exp + skew, so now - 60 with
+	 * the 60 s skew is over; now - 59 and now - 1 are not. */
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999939")),
 			 JWT_R_EXPIRED);
-	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940")), JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940")),
+			 JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999941")), JWT_OK);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999999")), JWT_OK);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":0")), JWT_R_EXPIRED);
+}
+
+/* RFC 7519 2: a NumericDate may have a fraction. exp rounds down, nbf
+ * and iat up, so a fraction never buys a token time. */
+static void test_numericdate_fraction(void **state)
+{
+	(void)state;
+	char tok[TOKSZ];
+	struct jwt_claims c;
+
+	mint(JWT_ALG_HS256, "k1",
+	     WITH_TIMES("\"iat\":1699999999.75,\"nbf\":1699999000.25,"
+			"\"exp\":1700000600.9"),
+	     tok);
+	assert_int_equal(check_with(tok, JWT_ALG_HS256, hs_secret,
+				    strlen(hs_secret), &expect, &c),
+			 JWT_OK);
+	assert_int_equal(c.exp, 1700000600);
+	assert_int_equal(c.iat, 1700000000);
+	assert_int_equal(c.nbf, 1699999001);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1.7000006e9")), JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1700000600.0")),
+			 JWT_OK);
+	/* exp + skew rounds down onto now: over. */
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940.9")),
+			 JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":-0.5")), JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1e300")),
+			 JWT_R_LIFETIME);
+	/* nbf rounds up past now + skew. */
+	assert_int_equal(hs_claims(WITH_TIMES("\"nbf\":1700000060.01,"
+					      "\"exp\":1700000600")),
+			 JWT_R_NOT_YET);
+	assert_int_equal(hs_claims(WITH_TIMES("\"nbf\":1700000060.0,"
+					      "\"exp\":1700000600")),
+			 JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"iat\":1e300,"
+					      "\"exp\":1700000600")),
+			 JWT_R_NOT_YET);
+	assert_int_equal(hs_claims(WITH_TIMES("\"iat\":-0.1,"
+					      "\"exp\":1700000600")),
+			 JWT_R_CLAIMS);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":true")), JWT_R_EXPIRED);
 }
 
 static void test_nbf_iat(void **state)
@@ -1341,6 +1385,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key_same_alg),
 		cmocka_unit_test(test_empty_signature),
 		cmocka_unit_test(test_exp),
+		cmocka_unit_test(test_numericdate_fraction),
 		cmocka_unit_test(test_nbf_iat),
 		cmocka_unit_test(test_nbf_reported),
 		cmocka_unit_test(test_max_lifetime),
