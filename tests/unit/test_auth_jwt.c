@@ -1134,13 +1134,14 @@ static void test_key_sizes(void **state)
 			 EINVAL);
 }
 
-/* A public key PEM with the RS256 test key's modulus (plus delta, to make
- * it even) and exponent e. Free with free(). */
-static char *rsa_pub_with(unsigned long e_word, int delta)
+/* A public key PEM with exponent e (hex) and the RS256 test key's modulus
+ * shifted left by shift bits, plus add (to make it even, or odd again).
+ * Free with free(). */
+static char *rsa_pub_with(const char *e_hex, int shift, int add)
 {
 	EVP_PKEY *k = NULL, *src;
 	BIO *in = BIO_new_mem_buf(keys[JWT_ALG_RS256].pub, -1);
-	BIGNUM *n = NULL, *e = BN_new();
+	BIGNUM *n = NULL, *e = NULL;
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	OSSL_PARAM *p;
@@ -1150,9 +1151,9 @@ static char *rsa_pub_with(unsigned long e_word, int delta)
 	assert_non_null(src);
 	assert_int_equal(EVP_PKEY_get_bn_param(src, OSSL_PKEY_PARAM_RSA_N, &n),
 			 1);
-	if (delta)
-		assert_int_equal(BN_add_word(n, (BN_ULONG)delta), 1);
-	assert_int_equal(BN_set_word(e, e_word), 1);
+	assert_int_equal(BN_lshift(n, n, shift), 1);
+	assert_int_equal(BN_add_word(n, (BN_ULONG)add), 1);
+	assert_true(BN_hex2bn(&e, e_hex) > 0);
 	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n), 1);
 	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e), 1);
 	p = OSSL_PARAM_BLD_to_param(b);
@@ -1170,21 +1171,34 @@ static char *rsa_pub_with(unsigned long e_word, int delta)
 	return pem;
 }
 
+#define E_2_256_PLUS_1 "1" "0000000000000000000000000000000000000000000000000000000000000001"
+#define E_2_255_PLUS_1 "8" "000000000000000000000000000000000000000000000000000000000000001"
+
 /* RFC 8017 3.1. OpenSSL verifies with e = 1, where the signature is the
  * padded digest itself: a key like that lets anyone mint tokens, so it
- * must be refused when added, as must an even e or an even modulus. */
+ * must be refused when added, as must an even e or an even modulus. A
+ * huge e or modulus would make each forged token naming the key costly
+ * to check. */
 static void test_rsa_exponent(void **state)
 {
 	(void)state;
 	static const struct {
-		unsigned long e;
-		int delta;
+		const char *e;
+		int shift, add;
 		int want;
-	} cases[] = {{1, 0, EINVAL}, {2, 0, EINVAL}, {65536, 0, EINVAL},
-		     {65537, 1, EINVAL}, {3, 0, 0}, {65537, 0, 0}};
+	} cases[] = {
+		{"1", 0, 0, EINVAL},      {"2", 0, 0, EINVAL},
+		{"10000", 0, 0, EINVAL},  {"10001", 0, 1, EINVAL},
+		{E_2_256_PLUS_1, 0, 0, EINVAL},
+		{"10001", 6145, 1, EINVAL}, /* 8193 bits */
+		{"3", 0, 0, 0},           {"10001", 0, 0, 0},
+		{E_2_255_PLUS_1, 0, 0, 0},
+		{"10001", 6144, 1, 0}, /* 8192 bits */
+	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *pem = rsa_pub_with(cases[i].e, cases[i].delta);
+		char *pem = rsa_pub_with(cases[i].e, cases[i].shift,
+					 cases[i].add);
 		assert_int_equal(key_try(JWT_ALG_RS256, pem, strlen(pem)),
 				 cases[i].want);
 		assert_int_equal(jwt_key_check_public(JWT_ALG_RS256,
