@@ -24,6 +24,7 @@
 #define JWT_SUB_MAX 128    /* sub: printable ASCII, no ':' */
 #define JWT_HS256_MIN 32   /* bytes of HMAC secret (RFC 7518 3.2) */
 #define JWT_RSA_MIN_BITS 2048
+#define JWT_RSA_MAX_BITS 8192 /* bounds the cost of checking a forgery */
 #define JWT_SKEW_DEFAULT 60
 
 enum jwt_alg {
@@ -43,7 +44,9 @@ const char *jwt_alg_str(enum jwt_alg alg);
 struct jwt_key;
 
 /* HS256: material is the raw secret (>= JWT_HS256_MIN bytes).
- * RS256: PEM public key (SubjectPublicKeyInfo), RSA >= 2048 bits.
+ * RS256: PEM public key (SubjectPublicKeyInfo), RSA of 2048 to 8192 bits,
+ * odd modulus, odd 3 <= e < 2^256 (RFC 8017 3.1; e = 1 would let anyone
+ * sign, a huge e makes every forged token cost a private-key operation).
  * ES256: PEM public key on P-256.  EdDSA: PEM Ed25519 public key.
  * A private key PEM is also accepted for RS256/ES256/EdDSA (its public
  * half is used), so one file can serve mint and verify.

@@ -68,18 +68,36 @@ static uint64_t jwt_add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* A NumericDate (RFC 7519 2), kept to a non-negative JSON integer.
- * 0, ENOENT when absent (*v = 0), EINVAL when ill-typed. */
-static int jwt_claim_time(const json_t *p, const char *name, uint64_t *v)
+/* A NumericDate (RFC 7519 2): a non-negative JSON number, a fraction
+ * allowed (an issuer that writes time.time() + 300 sends one). up rounds a
+ * fraction up (nbf, iat: never earlier than the issuer wrote), else down
+ * (exp: never later); beyond 2^64 saturates. 0, ENOENT when absent
+ * (*v = 0), EINVAL when ill-typed or negative. */
+static int jwt_claim_time(const json_t *p, const char *name, bool up,
+			  uint64_t *v)
 {
 	const json_t *j = json_object_get(p, name);
+	double d;
 
 	*v = 0;
 	if (!j)
 		return ENOENT;
-	if (!json_is_integer(j) || json_integer_value(j) < 0)
+	if (json_is_integer(j)) {
+		if (json_integer_value(j) < 0)
+			return EINVAL;
+		*v = (uint64_t)json_integer_value(j);
+		return 0;
+	}
+	d = json_real_value(j); /* 0.0 for a non-number */
+	if (!json_is_real(j) || !(d >= 0.0))
 		return EINVAL;
-	*v = (uint64_t)json_integer_value(j);
+	if (d >= 18446744073709551616.0) { /* 2^64: the cast would be UB */
+		*v = UINT64_MAX;
+		return 0;
+	}
+	*v = (uint64_t)d; /* truncation is floor for d >= 0 */
+	if (up && (double)*v < d)
+		(*v)++;
 	return 0;
 }
 
@@ -90,11 +108,12 @@ static enum jwt_reason jwt_claims_time(const json_t *p,
 {
 	uint64_t late = jwt_add_sat(e->now, e->skew);
 
-	if (jwt_claim_time(p, "exp", &c->exp) ||
-	    jwt_add_sat(c->exp, e->skew) < e->now)
+	/* 4.1.4: now must be before exp (plus the skew); at exp it is over. */
+	if (jwt_claim_time(p, "exp", false, &c->exp) ||
+	    jwt_add_sat(c->exp, e->skew) <= e->now)
 		return JWT_R_EXPIRED;
-	if (jwt_claim_time(p, "nbf", &c->nbf) == EINVAL ||
-	    jwt_claim_time(p, "iat", &c->iat) == EINVAL)
+	if (jwt_claim_time(p, "nbf", true, &c->nbf) == EINVAL ||
+	    jwt_claim_time(p, "iat", true, &c->iat) == EINVAL)
 		return JWT_R_CLAIMS;
 	if (c->nbf > late || c->iat > late)
 		return JWT_R_NOT_YET;

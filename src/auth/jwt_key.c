@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -112,13 +114,32 @@ static bool jwt_pkey_is_p256(EVP_PKEY *pkey)
 	return OBJ_txt2nid(name) == NID_X9_62_prime256v1;
 }
 
+/* RFC 8017 3.1: an odd modulus and an odd e >= 3. Neither OpenSSL's PEM
+ * reader nor its verifier checks e: with e = 1 a "signature" is its own
+ * padded digest, so anyone could sign for the key. e < 2^256 (SP 800-56B
+ * 6.2.1) and n <= JWT_RSA_MAX_BITS bound what a forged token naming the
+ * key's public kid costs to check: a 3072-bit e made it 100 times the
+ * usual 0.06 ms, all before the per-account limits. */
+static bool jwt_rsa_sane(EVP_PKEY *pkey)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	bool ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+		  EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+		  BN_is_odd(n) && BN_num_bits(n) <= JWT_RSA_MAX_BITS &&
+		  BN_is_odd(e) && !BN_is_one(e) && BN_num_bits(e) <= 256;
+	BN_free(n);
+	BN_free(e);
+	return ok;
+}
+
 /* RFC 7518 3.3 (RSA >= 2048), 3.4 (ES256 is P-256), RFC 8037 (Ed25519). */
 static bool jwt_pkey_fits(enum jwt_alg alg, EVP_PKEY *pkey)
 {
 	switch (alg) {
 	case JWT_ALG_RS256:
 		return EVP_PKEY_is_a(pkey, "RSA") &&
-		       EVP_PKEY_get_bits(pkey) >= JWT_RSA_MIN_BITS;
+		       EVP_PKEY_get_bits(pkey) >= JWT_RSA_MIN_BITS &&
+		       jwt_rsa_sane(pkey);
 	case JWT_ALG_ES256:
 		return jwt_pkey_is_p256(pkey);
 	case JWT_ALG_EDDSA:

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "auth/jwt.h"
@@ -672,16 +675,60 @@ static void test_exp(void **state)
 			 JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":\"1700000600\"")),
 			 JWT_R_EXPIRED);
-	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1700000600.0")),
-			 JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":null")), JWT_R_EXPIRED);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":-1")), JWT_R_EXPIRED);
-	/* now - 61 is beyond the 60 s skew; now - 60 and now - 1 are not. */
+	/* RFC 7519 4.1.4: valid while now < exp + skew, so now - 60 with
+	 * the 60 s skew is over; now - 59 and now - 1 are not. */
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999939")),
 			 JWT_R_EXPIRED);
-	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940")), JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940")),
+			 JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999941")), JWT_OK);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999999")), JWT_OK);
 	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":0")), JWT_R_EXPIRED);
+}
+
+/* RFC 7519 2: a NumericDate may have a fraction. exp rounds down, nbf
+ * and iat up, so a fraction never buys a token time. */
+static void test_numericdate_fraction(void **state)
+{
+	(void)state;
+	char tok[TOKSZ];
+	struct jwt_claims c;
+
+	mint(JWT_ALG_HS256, "k1",
+	     WITH_TIMES("\"iat\":1699999999.75,\"nbf\":1699999000.25,"
+			"\"exp\":1700000600.9"),
+	     tok);
+	assert_int_equal(check_with(tok, JWT_ALG_HS256, hs_secret,
+				    strlen(hs_secret), &expect, &c),
+			 JWT_OK);
+	assert_int_equal(c.exp, 1700000600);
+	assert_int_equal(c.iat, 1700000000);
+	assert_int_equal(c.nbf, 1699999001);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1.7000006e9")), JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1700000600.0")),
+			 JWT_OK);
+	/* exp + skew rounds down onto now: over. */
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1699999940.9")),
+			 JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":-0.5")), JWT_R_EXPIRED);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":1e300")),
+			 JWT_R_LIFETIME);
+	/* nbf rounds up past now + skew. */
+	assert_int_equal(hs_claims(WITH_TIMES("\"nbf\":1700000060.01,"
+					      "\"exp\":1700000600")),
+			 JWT_R_NOT_YET);
+	assert_int_equal(hs_claims(WITH_TIMES("\"nbf\":1700000060.0,"
+					      "\"exp\":1700000600")),
+			 JWT_OK);
+	assert_int_equal(hs_claims(WITH_TIMES("\"iat\":1e300,"
+					      "\"exp\":1700000600")),
+			 JWT_R_NOT_YET);
+	assert_int_equal(hs_claims(WITH_TIMES("\"iat\":-0.1,"
+					      "\"exp\":1700000600")),
+			 JWT_R_CLAIMS);
+	assert_int_equal(hs_claims(WITH_TIMES("\"exp\":true")), JWT_R_EXPIRED);
 }
 
 static void test_nbf_iat(void **state)
@@ -1087,6 +1134,81 @@ static void test_key_sizes(void **state)
 			 EINVAL);
 }
 
+/* A public key PEM with exponent e (hex) and the RS256 test key's modulus
+ * shifted left by shift bits, plus add (to make it even, or odd again).
+ * Free with free(). */
+static char *rsa_pub_with(const char *e_hex, int shift, int add)
+{
+	EVP_PKEY *k = NULL, *src;
+	BIO *in = BIO_new_mem_buf(keys[JWT_ALG_RS256].pub, -1);
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM *p;
+	char *pem;
+
+	src = PEM_read_bio_PUBKEY(in, NULL, NULL, NULL);
+	assert_non_null(src);
+	assert_int_equal(EVP_PKEY_get_bn_param(src, OSSL_PKEY_PARAM_RSA_N, &n),
+			 1);
+	assert_int_equal(BN_lshift(n, n, shift), 1);
+	assert_int_equal(BN_add_word(n, (BN_ULONG)add), 1);
+	assert_true(BN_hex2bn(&e, e_hex) > 0);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e), 1);
+	p = OSSL_PARAM_BLD_to_param(b);
+	assert_int_equal(EVP_PKEY_fromdata_init(c), 1);
+	assert_int_equal(EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, p), 1);
+	pem = pem_dup(k, false);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(src);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(p);
+	OSSL_PARAM_BLD_free(b);
+	BN_free(n);
+	BN_free(e);
+	BIO_free(in);
+	return pem;
+}
+
+#define E_2_256_PLUS_1 "1" "0000000000000000000000000000000000000000000000000000000000000001"
+#define E_2_255_PLUS_1 "8" "000000000000000000000000000000000000000000000000000000000000001"
+
+/* RFC 8017 3.1. OpenSSL verifies with e = 1, where the signature is the
+ * padded digest itself: a key like that lets anyone mint tokens, so it
+ * must be refused when added, as must an even e or an even modulus. A
+ * huge e or modulus would make each forged token naming the key costly
+ * to check. */
+static void test_rsa_exponent(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *e;
+		int shift, add;
+		int want;
+	} cases[] = {
+		{"1", 0, 0, EINVAL},      {"2", 0, 0, EINVAL},
+		{"10000", 0, 0, EINVAL},  {"10001", 0, 1, EINVAL},
+		{E_2_256_PLUS_1, 0, 0, EINVAL},
+		{"10001", 6145, 1, EINVAL}, /* 8193 bits */
+		{"3", 0, 0, 0},           {"10001", 0, 0, 0},
+		{E_2_255_PLUS_1, 0, 0, 0},
+		{"10001", 6144, 1, 0}, /* 8192 bits */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *pem = rsa_pub_with(cases[i].e, cases[i].shift,
+					 cases[i].add);
+		assert_int_equal(key_try(JWT_ALG_RS256, pem, strlen(pem)),
+				 cases[i].want);
+		assert_int_equal(jwt_key_check_public(JWT_ALG_RS256,
+						      (const uint8_t *)pem,
+						      strlen(pem)),
+				 cases[i].want);
+		free(pem);
+	}
+}
+
 static void test_key_types(void **state)
 {
 	(void)state;
@@ -1277,6 +1399,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key_same_alg),
 		cmocka_unit_test(test_empty_signature),
 		cmocka_unit_test(test_exp),
+		cmocka_unit_test(test_numericdate_fraction),
 		cmocka_unit_test(test_nbf_iat),
 		cmocka_unit_test(test_nbf_reported),
 		cmocka_unit_test(test_max_lifetime),
@@ -1291,6 +1414,7 @@ int main(void)
 		cmocka_unit_test(test_bad_base64),
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_key_sizes),
+		cmocka_unit_test(test_rsa_exponent),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_key_encrypted),
 		cmocka_unit_test(test_sign_args),
