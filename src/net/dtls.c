@@ -172,6 +172,15 @@ static struct net_dtls **dtls_slot(struct net_worker *w, const struct net_udp *u
 	return pp;
 }
 
+/* No longer counted against its source (--max-unauth-tcp-per-ip). */
+static void dtls_uncount(struct net_worker *w, struct net_dtls *d)
+{
+	if (!d->counted)
+		return;
+	d->counted = false;
+	turn_shared_conn_put(w->sh, &d->remote);
+}
+
 static void dtls_close(struct net_worker *w, struct net_dtls *d)
 {
 	struct net_dtls **pp = dtls_slot(w, d->u, &d->remote);
@@ -184,6 +193,7 @@ static void dtls_close(struct net_worker *w, struct net_dtls *d)
 	if (d->next)
 		d->next->prev = d->prev;
 	w->ndtls--;
+	dtls_uncount(w, d);
 	if (w->srv) {
 		struct turn_src src = dtls_src(d);
 		turn_conn_closed(w->srv, &src);
@@ -235,7 +245,25 @@ static void dtls_feed(struct net_worker *w, struct net_dtls *d,
 		}
 		struct turn_src src = dtls_src(d);
 		turn_client_input(w->srv, &src, w->dtls_buf, (size_t)n);
+		/* Allocated: the user's quota covers it from now on. */
+		if (d->counted && turn_conn_has_alloc(w->srv, &src))
+			dtls_uncount(w, d);
 	}
+}
+
+/* A session costs an SSL object, its record buffers and a signature in
+ * the handshake: one source may hold only as many without an allocation
+ * as it may TCP/TLS connections (max-unauth-tcp-per-ip), or it could take
+ * every session slot of a worker and the memory they need. */
+static bool dtls_count(struct net_worker *w, struct net_dtls *d)
+{
+	unsigned max = net_worker_cfg(w)->tcp_unauth_per_ip;
+	if (!turn_shared_conn_take(w->sh, &d->remote, max)) {
+		net_unauth_refused(w, &d->remote, max, "DTLS");
+		return false;
+	}
+	d->counted = max > 0;
+	return true;
 }
 
 /* A datagram from an address with no session: the cookie exchange. old
@@ -261,6 +289,8 @@ static void dtls_listen(struct net_worker *w, struct net_udp *u,
 	/* The cookie came back: this exchanger is now the session. */
 	if (old)
 		dtls_close(w, old);
+	if (!dtls_count(w, d))
+		return; /* the exchanger stays; the next hello clears it */
 	d->listening = false;
 	w->dlisten = dtls_new(w);
 	if (w->dlisten)

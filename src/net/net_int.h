@@ -157,6 +157,7 @@ struct net_dtls {
 	size_t inlen;
 	bool listening;    /* the worker's cookie exchanger, not a session */
 	bool established;
+	bool counted;      /* holds a turn_shared_conn_take (no allocation yet) */
 	uint64_t deadline; /* handshake, then idle */
 	uint64_t last_rx;  /* monotonic ms of the last datagram */
 	struct net_dtls *hnext, *prev, *next;
@@ -238,6 +239,12 @@ struct net_worker {
 	struct loop_fd xfer_lf;
 };
 
+/* The configuration this worker applied: its limits are read here. */
+static inline const struct turn_cfg *net_worker_cfg(const struct net_worker *w)
+{
+	return atomic_load_explicit(&w->cfg_used, memory_order_relaxed);
+}
+
 /* linger.c: close a pipe's socket without a reset; takes fd and ssl */
 struct net_linger;
 void net_linger_start(struct net_worker *w, int fd, SSL *ssl);
@@ -277,6 +284,10 @@ void net_tcp_flush_now(struct net_tcp_conn *c);
 void net_tcp_close_all(struct net_worker *w);
 void net_tcp_sweep(struct net_worker *w);
 void net_accept_shed(struct net_worker *w, int lfd);
+/* A source refused at max-unauth-tcp-per-ip; what is "TCP/TLS" or
+ * "DTLS". Logged at most every 10 s per worker. */
+void net_unauth_refused(struct net_worker *w, const struct sa *remote,
+			unsigned max, const char *what);
 void net_tcp_want_out(struct net_tcp_conn *c, bool on);
 
 /* tls.c: TLS under the TCP framing */

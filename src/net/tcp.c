@@ -37,12 +37,6 @@ static struct turn_src tcp_src(struct net_tcp_conn *c)
 				 .client = c->remote, .local = c->local, .conn = c};
 }
 
-/* The configuration this worker applied: its limits are read here. */
-static const struct turn_cfg *tcp_cfg(const struct net_worker *w)
-{
-	return atomic_load_explicit(&w->cfg_used, memory_order_relaxed);
-}
-
 /* No longer counted against its source (--max-unauth-tcp-per-ip). */
 static void tcp_uncount(struct net_tcp_conn *c)
 {
@@ -373,9 +367,6 @@ static int tcp_read_plain(struct net_tcp_conn *c)
  * (max-unauth-tcp-per-ip) and seen by the TURN core instead of the
  * balancer; until then the stream counts among those waiting for a
  * header (proxywait.c). */
-static void tcp_refused(struct net_worker *w, const struct sa *remote,
-			unsigned max);
-
 _Static_assert(TCP_RBUF_INIT >= NET_PROXY_HDR_MAX,
 	       "rbuf must hold a whole PROXY header");
 
@@ -407,10 +398,10 @@ static int tcp_proxy_read(struct net_tcp_conn *c)
 		return EIO;
 	c->rlen = 0;
 	net_proxy_wait_del(c); /* by the balancer's address, so first */
-	const struct turn_cfg *cfg = tcp_cfg(c->w);
+	const struct turn_cfg *cfg = net_worker_cfg(c->w);
 	if (!turn_shared_conn_take(c->w->sh, &client, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(c->w->srv)->conn_refused, 1);
-		tcp_refused(c->w, &client, cfg->tcp_unauth_per_ip);
+		net_unauth_refused(c->w, &client, cfg->tcp_unauth_per_ip, "TCP/TLS");
 		return ECONNREFUSED;
 	}
 	c->remote = client;
@@ -540,18 +531,18 @@ void net_accept_shed(struct net_worker *w, int lfd)
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* One source holds --max-unauth-tcp-per-ip streams without an
- * allocation already: the new one is closed at once. Said rarely. */
-static void tcp_refused(struct net_worker *w, const struct sa *remote,
-			unsigned max)
+/* One source holds --max-unauth-tcp-per-ip streams (or DTLS sessions)
+ * without an allocation already: the new one is refused. Said rarely. */
+void net_unauth_refused(struct net_worker *w, const struct sa *remote,
+			unsigned max, const char *what)
 {
 	if (w->refused_logged && w->now_ms - w->refused_logged < 10000)
 		return;
 	w->refused_logged = w->now_ms;
 	char ip[SA_STRLEN];
-	log_warn("worker %u: TCP/TLS from %s refused: it has %u connections "
+	log_warn("worker %u: %s from %s refused: it has %u connections "
 		 "without an allocation (max-unauth-tcp-per-ip)",
-		 w->id, sa_fmt_ip(remote, ip, sizeof(ip)), max);
+		 w->id, what, sa_fmt_ip(remote, ip, sizeof(ip)), max);
 }
 
 /* On tcp-proxy-port, the PROXY header names the client that the TURN
@@ -581,7 +572,7 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 					 const struct sa *remote)
 {
 	struct net_worker *w = l->w;
-	const struct turn_cfg *cfg = tcp_cfg(w);
+	const struct turn_cfg *cfg = net_worker_cfg(w);
 	if (l->proxy && !tcp_proxy_trusted(w, cfg, remote))
 		return NULL;
 	/* Behind a balancer the source is the balancer: the client its
@@ -598,7 +589,7 @@ static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
 	if (!l->proxy &&
 	    !turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
 		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
-		tcp_refused(w, remote, cfg->tcp_unauth_per_ip);
+		net_unauth_refused(w, remote, cfg->tcp_unauth_per_ip, "TCP/TLS");
 		return NULL;
 	}
 	/* --tcp-write-timeout, as the kernel's limit on unacknowledged or

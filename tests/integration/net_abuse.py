@@ -30,6 +30,11 @@ unauthcap --max-unauth-tcp-per-ip 4: a fifth connection without an
           not affected, and one that allocates stops counting.
 capone    after a reload to max-unauth-tcp-per-ip=1: a source's second
           connection without an allocation is closed.
+dtlscap   --max-unauth-tcp-per-ip 4 over DTLS: a source gets at most 4
+          sessions without an allocation (each one a cookie echo, no
+          handshake finished), another source is not affected, sessions
+          that allocate stop counting (coturn's uclient, 6 clients from
+          one source) and the handshake deadline gives the places back.
 tlsheld   a TLS client pipelines Bindings in small records without reading
           until the server stops reading it in the middle of what it read
           ahead (whole records in OpenSSL's buffer, none in the socket),
@@ -41,6 +46,7 @@ tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
 Prints "ok NAME" / "FAIL NAME: detail" (or "skip"); exits 1 on a failure.
 """
 import os
+import re
 import socket
 import ssl
 import struct
@@ -627,6 +633,91 @@ def capone(port, tls_port, pid):
     check("capone: the first connection is served", ok)
     served("127.0.0.8", port, "capone: a second is closed after the reload", False)
     k.close()
+
+
+def dtls_hello():
+    """A DTLS 1.2 ClientHello without a cookie, from openssl s_client."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((H, 0))
+    s.settimeout(5)
+    p = subprocess.Popen(["openssl", "s_client", "-dtls1_2", "-connect",
+                          "%s:%d" % s.getsockname()], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return s.recv(65536)
+    finally:
+        p.kill()
+        p.wait()
+        s.close()
+
+
+def with_cookie(hello, hvr):
+    """hello again, carrying the cookie of the HelloVerifyRequest hvr
+    (RFC 6347 4.2.1): record header 13 bytes, handshake header 12, then
+    version, random, session id and the cookie."""
+    cookie = hvr[28:28 + hvr[27]]
+    body = hello[25:]
+    sid = body[34]
+    old = body[35 + sid]
+    body = body[:35 + sid] + bytes([len(cookie)]) + cookie + body[36 + sid + old:]
+    n = len(body).to_bytes(3, "big")
+    hs = b"\x01" + n + b"\x00\x01" + b"\x00\x00\x00" + n + body
+    return hello[:3] + b"\x00\x00" + (1).to_bytes(6, "big") + \
+        len(hs).to_bytes(2, "big") + hs
+
+
+def dtls_session(src, port, hello):
+    """Echo the cookie from src; the socket, and whether the server went
+    on with the handshake (a ServerHello: handshake type 2)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.settimeout(1.0)
+    s.sendto(hello, (H, port))
+    try:
+        hvr = s.recv(65536)
+        s.sendto(with_cookie(hello, hvr), (H, port))
+        r = s.recv(65536)
+    except socket.timeout:
+        return s, False
+    return s, len(r) > 13 and r[0] == 22 and r[13] == 2
+
+
+def dtlscap(port, tls_port, pid):
+    hello = dtls_hello()
+    held = []
+    for i in range(4):
+        k, ok = dtls_session("127.0.0.9", port, hello)
+        held.append(k)
+        check("dtlscap: session %d of 4 from one source goes on" % (i + 1), ok)
+    k, ok = dtls_session("127.0.0.9", port, hello)
+    held.append(k)
+    check("dtlscap: a fifth session from that source is refused", not ok)
+    k, ok = dtls_session("127.0.0.10", port, hello)
+    held.append(k)
+    check("dtlscap: another source is not affected", ok)
+    # coturn's client, 6 clients in pairs (-y) from one source: each
+    # handshakes and allocates before the next starts: past the cap of 4,
+    # only sessions that stop counting once allocated let all 6 through.
+    out = subprocess.run(
+        ["timeout", "-k", "2", "30", "turnutils_uclient", "-S", "-y", "-c", "-m", "6",
+         "-n", "2", "-L", "127.0.0.11", "-u", "alice", "-w", "alicepw",
+         "-p", str(port), H], capture_output=True, text=True)
+    tot = {}
+    for line in out.stdout.splitlines():
+        if "msz=" not in line:
+            for k_, v in re.findall(r"(tot_send_msgs|tot_recv_msgs)=(\d+)", line):
+                tot[k_] = int(v)
+    sent, recv = tot.get("tot_send_msgs", 0), tot.get("tot_recv_msgs", 0)
+    check("dtlscap: sessions that allocate stop counting (6 clients, one source)",
+          out.returncode == 0 and sent == 12 and recv == sent,
+          "exit %d, sent %d, received %d" % (out.returncode, sent, recv))
+    # The four half-open sessions end at the handshake deadline (10 s).
+    time.sleep(11)
+    k, ok = dtls_session("127.0.0.9", port, hello)
+    held.append(k)
+    check("dtlscap: places come back when sessions end", ok)
+    for k in held:
+        k.close()
 
 
 def main(argv):

@@ -44,6 +44,22 @@ case $out in
 	"$(printf '%s' "$out" | grep -E 'New,|error|alert' | head -3)" ;;
 esac
 
+# One source could take every DTLS session slot: each cookie echo made a
+# session (an SSL object, its buffers, a signature) with no per-source
+# bound. Now DTLS sessions without an allocation count against
+# max-unauth-tcp-per-ip like TCP/TLS connections (net_abuse.py dtlscap).
+CAPTLSP=$(ts_pick_port) || exit 1
+ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
+	--legacy-channel-range --user-quota 0 --max-unauth-tcp-per-ip 4 \
+	--tls-listening-port "$CAPTLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+TS_CHECK_TIMEOUT=60 ts_python_checks dtlscap "$TS_DIR/net_abuse.py" dtlscap \
+	"$TS_PORT" "$CAPTLSP" "$TS_PID"
+case $(cat "$TS_LOG") in
+*"DTLS from 127.0.0.9 refused: it has 4 connections"*)
+	ts_pass "dtlscap: the refusal is logged, naming the option" ;;
+*) ts_fail "dtlscap: the refusal is logged, naming the option" "not in $TS_LOG" ;;
+esac
+
 # Few descriptors, one worker: the relay listener's accept hits EMFILE.
 cat >"$TS_TMP/lowfd.sh" <<SH
 #!/bin/sh
