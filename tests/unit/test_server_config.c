@@ -351,6 +351,57 @@ static void test_file_syntax(void **state)
 	assert_string_equal(c.software, "");
 }
 
+/* Regressions: bytes that string functions would act on silently. A
+ * NUL cut the line ("listening-port=3479\0junk" was port 3479); a file
+ * with CR line ends was one line, its first value holding the rest; a
+ * BOM made the first key unknown; a directory was "read error". */
+static void test_file_bytes(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "\xEF\xBB\xBFrealm=bom.example\r\n"
+				       "listening-port=4000\r\n", &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.realm, "bom.example");
+	assert_int_equal(c.port, 4000);
+	file_expect_err("realm=x\n\xEF\xBB\xBFlistening-port=1\n",
+			"unknown option", NULL);
+
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *want, *avoid;
+	} nul[] = {
+		{"realm=x\nstatic-auth-secret=top\0secret\n", 38,
+		 "a NUL byte in the line of 'static-auth-secret' (line 2 of", "top"},
+		{"no-udp\0=junk\n", 13, "a NUL byte in the line of 'no-udp'", NULL},
+	};
+	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+		char *path = file_make_n(nul[i].text, nul[i].n);
+		config_defaults(&c);
+		assert_int_equal(config_parse_file(&c, path, err_open(&e)), EINVAL);
+		err_expect(&e, nul[i].want, nul[i].avoid);
+		file_drop(path);
+	}
+
+	file_expect_err("static-auth-secret=pw\rrealm=x\r",
+			"a CR inside a line (only LF or CR LF ends one) in the "
+			"line of 'static-auth-secret' (line 1 of", "pw");
+	file_expect_err("realm=a\rb\r\n", "a CR inside a line", NULL);
+
+	char dir[] = "/tmp/ts_cfg_dir_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	config_defaults(&c);
+	assert_int_equal(config_parse_file(&c, dir, err_open(&e)), EINVAL);
+	err_expect(&e, "cannot read config file '/tmp/ts_cfg_dir_", NULL);
+	config_defaults(&c);
+	assert_int_equal(config_parse_file(&c, dir, err_open(&e)), EINVAL);
+	err_expect(&e, "Is a directory", NULL);
+	rmdir(dir);
+}
+
 static void test_file_in_place(void **state)
 {
 	(void)state;
@@ -2164,6 +2215,7 @@ int main(void)
 		cmocka_unit_test(test_args_short),
 		cmocka_unit_test(test_file_all),
 		cmocka_unit_test(test_file_syntax),
+		cmocka_unit_test(test_file_bytes),
 		cmocka_unit_test(test_file_in_place),
 		cmocka_unit_test(test_optional_values),
 		cmocka_unit_test(test_noops),
