@@ -917,6 +917,10 @@ static void test_needs(void **state)
 		{"--api-max-token-lifetime", "0",
 		 "'api-max-token-lifetime' needs 'api-listening-port'"},
 		{"--cipher-list", "HIGH", "'cipher-list' needs 'cert'"},
+		/* Regression: a TLS port without a certificate was accepted,
+		 * and nothing listened there. */
+		{"--tls-listening-port", "5350",
+		 "'tls-listening-port' needs 'cert'"},
 		{"--revoked-interval", "9", "'revoked-interval' needs 'revoked-from'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
