@@ -388,7 +388,10 @@ int server_main(int argc, char **argv)
 		    server_tcfg_build(&s->cfg, &s->lc, &t, stderr) != 0)
 			goto out;
 		server_tcfg_free(t);
-		if (server_db_check(&s->cfg, stderr) != 0)
+		/* The files the start opens, as it would (no ports are bound). */
+		if (server_db_check(&s->cfg, stderr) != 0 ||
+		    server_log_check(&s->cfg, stderr) != 0 ||
+		    server_obs_check(&s->cfg, stderr) != 0)
 			goto out;
 		printf("configuration OK\n");
 		rc = 0;
