@@ -364,6 +364,14 @@ int server_main(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* SIGHUP and SIGUSR1 kill by default: one sent while the start still
+	 * reads its files (logrotate, a reload during a slow start) would end
+	 * the daemon. Blocked from here, it waits for server_wait. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return 1;
@@ -409,12 +417,8 @@ int server_main(int argc, char **argv)
 	if (server_setup(s) != 0)
 		goto out;
 	/* Workers inherit this mask: only the main thread takes signals. */
-	sigset_t set;
-	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;

@@ -161,6 +161,33 @@ grown = rss() - before
 print(("ok" if grown < 1536 else "FAIL") + " 200 reloads: RSS grew %d KB (each kept ~16 KB before)" % grown)
 EOF
 
+# --- a SIGHUP while the daemon starts ----------------------------------
+# Regression: SIGHUP's default action ended a daemon that had not set its
+# signal mask yet (exit 129), one still reading its files, say. The file
+# is a FIFO so that the start waits in it when the signal comes; the
+# signal then waits too, and reloads once the daemon runs.
+fifo="$TS_TMP/slow.conf"
+mkfifo "$fifo"
+log4="$TS_TMP/hup-at-start.log"
+ts_bg "$TS_BIN" serve "${TS_AUTH[@]}" --listening-ip 127.0.0.1 \
+	--listening-port "$(ts_pick_port)" --relay-threads 1 -c "$fifo" >"$log4" 2>&1
+pid4=$TS_LAST_PID
+sleep 0.5
+kill -HUP "$pid4" 2>/dev/null
+sleep 0.3
+feed() { timeout 10 bash -c 'printf "realm=%s\n" "$2" >"$1"' _ "$fifo" "$1"; }
+feed start && feed reloaded
+for i in $(seq 1 50); do
+	grep -q "configuration reloaded" "$log4" && break
+	sleep 0.1
+done
+if kill -0 "$pid4" 2>/dev/null && grep -q "configuration reloaded" "$log4"; then
+	ts_pass "a SIGHUP during the start waits, then reloads"
+else
+	ts_fail "a SIGHUP during the start waits, then reloads" "$(cat "$log4")"
+fi
+ts_stop_pid "$pid4"
+
 # --- the API's options ------------------------------------------------
 ts_api_init "$TS_BIN"
 conf2="$TS_TMP/api.conf"
