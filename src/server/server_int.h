@@ -17,6 +17,7 @@ struct server_tcfg {
 	struct turn_users userdb;  /* tcfg.userdb points here (userdb.c) */
 	struct server_tcfg *older; /* kept while a worker may hold it */
 	uint64_t gen;              /* reload generation (server_trim) */
+	struct net_worker_update up; /* what a reload hands the workers */
 };
 
 /* Worker threads: relay-threads, or one per usable CPU. */
