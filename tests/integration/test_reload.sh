@@ -129,6 +129,25 @@ os.kill(pid, signal.SIGHUP)
 reloads(6)
 time.sleep(0.5)
 check("DTLS back on by the next reload: handshake works at once", dtls_ok(tlsp))
+
+# A bad new file keeps the running configuration, and the log names the
+# key and the line.
+n, failed = 6, open(log).read().count("reload failed")
+for bad, want in (("bogus-key=1\n", "unknown option 'bogus-key' (line 5 of"),
+                  ("max-port=1x\n", "invalid value for 'max-port': '1x' (line 5 of"),
+                  ("min-port=60000\nmax-port=50000\n",
+                   "'min-port' must not be greater than 'max-port'")):
+    with open(conf, "w") as f:
+        f.write(tls_conf + bad)
+    os.kill(pid, signal.SIGHUP)
+    n, failed = n + 1, failed + 1
+    text = reloads(n)
+    ok = text.count("reload failed") == failed and ("reload: " + want) in text
+    check("bad file (%s): reload refused, naming the key" % bad.split("=")[0],
+          ok, "" if ok else text[-300:])
+    check("... and P2 still answers", answers(p2))
+with open(conf, "w") as f:
+    f.write(tls_conf)
 t1.close()
 EOF
 
