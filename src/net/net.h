@@ -54,18 +54,29 @@ struct net_worker;
 
 /* Create a worker and bind its listening sockets (SO_REUSEPORT). tls is
  * needed when lc->tls or lc->dtls; it must outlive the worker's use of
- * it (net_worker_set_tls). */
+ * it (net_worker_in_use). */
 int net_worker_alloc(struct net_worker **wp, unsigned id,
 		     const struct net_listen_cfg *lc,
 		     const struct turn_cfg *tcfg, struct turn_shared *sh,
 		     const struct net_tls *tls);
-/* Swap the TLS contexts (reload): new handshakes use the new one, sessions
- * that exist keep theirs. Thread-safe. */
-void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls);
-/* Change the listening set (reload): addresses that stay keep their
- * sockets, removed ones close (their TCP connections go on), new ones are
- * bound. lc must outlive the worker. Thread-safe. */
-void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc);
+/* What a reload hands a worker: the TURN configuration, and the TLS
+ * contexts and listening set that go with it (NULL: keep the worker's).
+ * A worker applies all of it in one step, between packets, so it never
+ * serves new listeners under the old configuration, whose peer policy
+ * does not know them (tcfg.c), or the reverse. */
+struct net_worker_update {
+	const struct turn_cfg *cfg;
+	const struct net_tls *tls;   /* new handshakes; sessions keep theirs */
+	/* Addresses that stay keep their sockets, removed ones close (their
+	 * TCP connections go on), new ones are bound; ignored once draining. */
+	const struct net_listen_cfg *lc;
+};
+/* Hand the worker an update (reload). One it has not picked up yet is
+ * replaced, so each must be whole: the latest TLS contexts and listening
+ * set, changed or not. The update and all it points to must stay until
+ * net_worker_in_use reports a newer configuration. Thread-safe. */
+void net_worker_set_update(struct net_worker *w,
+			   const struct net_worker_update *up);
 /* The TURN configuration and TLS contexts the worker has applied (what
  * it was handed but has not picked up yet is not counted). Thread-safe. */
 void net_worker_in_use(const struct net_worker *w, const struct turn_cfg **cfg,
@@ -79,8 +90,6 @@ int net_worker_start(struct net_worker *w);
  * allocations, and exit once no worker has allocations left (they share
  * the listening ports) or deadline_ms (monotonic) passes. Thread-safe. */
 void net_worker_drain(struct net_worker *w, uint64_t deadline_ms);
-/* Swap the TURN configuration (reload). Thread-safe. */
-void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg);
 /* Hand the worker a new revoked set (turn_srv_set_revoked), taking a
  * reference of its own; a set it has not picked up yet is dropped.
  * Thread-safe. */

@@ -187,8 +187,8 @@ struct net_worker {
 	struct net_tcp_conn *tcp_dirty; /* streams with output to write */
 	bool plain_udp, plain_tcp, tls_on, dtls_on;
 	const struct net_tls *tls;
-	_Atomic(const struct net_tls *) pending_tls;
-	_Atomic(const struct net_listen_cfg *) pending_lc;
+	_Atomic(const struct net_worker_update *) pending_up;
+	const struct net_listen_cfg *lc_now; /* the set last applied */
 	_Atomic(const struct turn_cfg *) cfg_used; /* applied (net_worker_in_use) */
 	_Atomic(const struct net_tls *) tls_used;
 	struct net_udp *retired; /* listeners a reload removed (listen.c) */
@@ -215,7 +215,6 @@ struct net_worker {
 	BIO_ADDR *dpeer;
 	uint8_t dtls_buf[16384]; /* one record's plaintext */
 	uint8_t dtls_out[16384];
-	_Atomic(const struct turn_cfg *) pending_cfg;
 	/* A revoked set waiting for the worker (one reference; NULL: none
 	 * waiting): net_worker_set_revoked. */
 	_Atomic(struct turn_revoked *) pending_rv;

@@ -51,6 +51,7 @@ int net_worker_alloc(struct net_worker **wp, unsigned id,
 	w->tls_on = lc->tls;
 	w->dtls_on = lc->dtls;
 	w->tls = tls;
+	w->lc_now = lc;
 	atomic_store(&w->cfg_used, tcfg);
 	atomic_store(&w->tls_used, tls);
 	net_recv_init(w);
@@ -92,25 +93,33 @@ static void worker_close_listeners(struct net_worker *w)
 	(atomic_load_explicit((p), memory_order_relaxed)              \
 		 ? atomic_exchange((p), NULL) : NULL)
 
+/* A reload's update, all of it before the next packet. The
+ * configuration is said to be in use last: the server may free what the
+ * update points to once every worker uses a newer one. */
+static void worker_update(struct net_worker *w)
+{
+	const struct net_worker_update *up = WORKER_TAKE(&w->pending_up);
+	if (!up)
+		return;
+	if (up->tls && up->tls != w->tls) {
+		w->tls = up->tls;
+		net_dtls_set_ctx(w);
+		atomic_store(&w->tls_used, up->tls);
+	}
+	if (up->lc && up->lc != w->lc_now && !atomic_load(&w->draining)) {
+		w->lc_now = up->lc;
+		net_listen_change(w, up->lc);
+	}
+	turn_srv_set_cfg(w->srv, up->cfg);
+	atomic_store(&w->cfg_used, up->cfg);
+}
+
 static bool worker_step(struct net_worker *w)
 {
-	const struct turn_cfg *cfg = WORKER_TAKE(&w->pending_cfg);
-	if (cfg) {
-		turn_srv_set_cfg(w->srv, cfg);
-		atomic_store(&w->cfg_used, cfg);
-	}
+	worker_update(w);
 	struct turn_revoked *rv = WORKER_TAKE(&w->pending_rv);
 	if (rv)
 		turn_srv_set_revoked(w->srv, rv);
-	const struct net_tls *tls = WORKER_TAKE(&w->pending_tls);
-	if (tls) {
-		w->tls = tls;
-		net_dtls_set_ctx(w);
-		atomic_store(&w->tls_used, tls);
-	}
-	const struct net_listen_cfg *lc = WORKER_TAKE(&w->pending_lc);
-	if (lc && !atomic_load(&w->draining))
-		net_listen_change(w, lc);
 	if (w->now_ms >= w->next_sweep) {
 		w->next_sweep = w->now_ms + NET_SWEEP_MS;
 		net_tcp_sweep(w);
@@ -166,24 +175,15 @@ void net_worker_drain(struct net_worker *w, uint64_t deadline_ms)
 	atomic_store(&w->draining, true);
 }
 
-void net_worker_set_cfg(struct net_worker *w, const struct turn_cfg *tcfg)
+void net_worker_set_update(struct net_worker *w,
+			   const struct net_worker_update *up)
 {
-	atomic_store(&w->pending_cfg, tcfg);
+	atomic_store(&w->pending_up, up);
 }
 
 void net_worker_set_revoked(struct net_worker *w, struct turn_revoked *r)
 {
 	turn_revoked_put(atomic_exchange(&w->pending_rv, turn_revoked_ref(r)));
-}
-
-void net_worker_set_tls(struct net_worker *w, const struct net_tls *tls)
-{
-	atomic_store(&w->pending_tls, tls);
-}
-
-void net_worker_set_listen(struct net_worker *w, const struct net_listen_cfg *lc)
-{
-	atomic_store(&w->pending_lc, lc);
 }
 
 void net_worker_in_use(const struct net_worker *w, const struct turn_cfg **cfg,

@@ -1,8 +1,12 @@
 /* coturn-style config files: "key=value", "key value" or "key = value",
  * a bare key for a flag, '#' at the start of a line for a comment. A '#'
- * later in a line is part of the value, since passwords may contain one. */
+ * later in a line is part of the value, since passwords may contain one.
+ * Lines end in LF or CR LF; a UTF-8 byte order mark before the first line
+ * is skipped. A NUL or a CR inside a line is refused: string functions
+ * would cut the line there, or keep the CR in a secret, without a word. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +56,26 @@ static void cfg_line_split(char *s, char **key, char **val)
 	*val = p;
 }
 
+/* A NUL, or a CR before the line's end (a file saved with CR alone
+ * ends lines so): refused naming the key the line starts with. */
+static int cfg_line_check(const char *line, size_t n,
+			  const struct cfg_src *src)
+{
+	const char *nul = memchr(line, '\0', n);
+	const char *cr = memchr(line, '\r', nul ? (size_t)(nul - line) : n);
+	size_t end = n;
+	while (end && (line[end - 1] == '\n' || line[end - 1] == '\r'))
+		end--;
+	if (!nul && (!cr || (size_t)(cr - line) >= end))
+		return 0;
+	const char *k = line + strspn(line, " \t");
+	int klen = (int)strcspn(k, "= \t\r\n");
+	config_err(src, "%s in the line of '%.*s'",
+		   nul ? "a NUL byte" : "a CR inside a line (only LF or CR LF "
+		   "ends one)", klen > 64 ? 64 : klen, k);
+	return EINVAL;
+}
+
 static int cfg_line_parse(struct config *c, char *line,
 			  const struct cfg_src *src)
 {
@@ -87,12 +111,26 @@ int config_parse_file(struct config *c, const char *path, FILE *err)
 	char *line = NULL;
 	size_t cap = 0;
 	int r = 0;
-	while (r == 0 && getline(&line, &cap, f) >= 0) {
+	ssize_t n;
+	errno = 0;
+	while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		char *l = line;
 		src.line++;
-		r = cfg_line_parse(c, line, &src);
+		/* Windows editors may start a UTF-8 file with a BOM. */
+		if (src.line == 1 && n >= 3 && memcmp(l, "\xEF\xBB\xBF", 3) == 0) {
+			l += 3;
+			n -= 3;
+		}
+		r = cfg_line_check(l, (size_t)n, &src);
+		if (r == 0)
+			r = cfg_line_parse(c, l, &src);
+		errno = 0;
 	}
 	if (r == 0 && ferror(f)) {
-		config_err(&src, "read error");
+		int e = errno ? errno : EIO;
+		if (err) /* a directory opens, but cannot be read */
+			fprintf(err, "turnstone: cannot read config file '%s': %s\n",
+				path, strerror(e));
 		r = EINVAL;
 	}
 	free(line);

@@ -15,6 +15,8 @@ struct cfg_need {
 static const struct cfg_need cfg_needs[] = {
 	{"cipher-list", "cert", "TLS and DTLS are off without a certificate"},
 	{"no-tlsv1_2", "cert", "TLS and DTLS are off without a certificate"},
+	/* Nothing listens there without one (tlscfg.c server_listen_tls). */
+	{"tls-listening-port", "cert", "TLS and DTLS are off without a certificate"},
 	{"revoked-interval", "revoked-from", "nothing is polled without it"},
 };
 

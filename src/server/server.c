@@ -364,6 +364,14 @@ int server_main(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* SIGHUP and SIGUSR1 kill by default: one sent while the start still
+	 * reads its files (logrotate, a reload during a slow start) would end
+	 * the daemon. Blocked from here, it waits for server_wait. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return 1;
@@ -388,7 +396,10 @@ int server_main(int argc, char **argv)
 		    server_tcfg_build(&s->cfg, &s->lc, &t, stderr) != 0)
 			goto out;
 		server_tcfg_free(t);
-		if (server_db_check(&s->cfg, stderr) != 0)
+		/* The files the start opens, as it would (no ports are bound). */
+		if (server_db_check(&s->cfg, stderr) != 0 ||
+		    server_log_check(&s->cfg, stderr) != 0 ||
+		    server_obs_check(&s->cfg, stderr) != 0)
 			goto out;
 		printf("configuration OK\n");
 		rc = 0;
@@ -406,12 +417,8 @@ int server_main(int argc, char **argv)
 	if (server_setup(s) != 0)
 		goto out;
 	/* Workers inherit this mask: only the main thread takes signals. */
-	sigset_t set;
-	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;

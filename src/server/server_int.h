@@ -17,6 +17,7 @@ struct server_tcfg {
 	struct turn_users userdb;  /* tcfg.userdb points here (userdb.c) */
 	struct server_tcfg *older; /* kept while a worker may hold it */
 	uint64_t gen;              /* reload generation (server_trim) */
+	struct net_worker_update up; /* what a reload hands the workers */
 };
 
 /* Worker threads: relay-threads, or one per usable CPU. */
@@ -88,6 +89,9 @@ struct server_obs {
 };
 /* Before the workers start: open --usage-log and --db, start the writer. */
 int server_obs_open(struct server_obs *o, const struct config *c);
+/* --check-config: whether server_obs_open could open --usage-log, with
+ * the start's message; nothing is created. */
+int server_obs_check(const struct config *c, FILE *err);
 /* Before any privilege drop: with --prometheus, bind its port. */
 int server_obs_bind(struct server_obs *o, const struct config *c);
 /* Once the workers exist: route their usage records to the writer, start
@@ -112,6 +116,13 @@ struct server_log {
 	bool syslog;               /* --syslog in use */
 	struct server_logf *old;   /* files of earlier reloads, open till exit */
 };
+/* Whether fopen(path, "a") would succeed, without creating or changing
+ * anything: a file that may be written, or a directory it may be
+ * created in. 0 or an errno value. */
+int server_file_appendable(const char *path);
+/* --check-config: whether server_log_open could open --log-file, with
+ * the start's message. */
+int server_log_check(const struct config *c, FILE *err);
 /* Open what c needs that is not open yet (a new log-file); nothing
  * changes for the logger. 0, or EINVAL with a line on err. */
 int server_log_open(struct server_log *l, const struct config *c, FILE *err);

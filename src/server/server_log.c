@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/server_int.h"
@@ -43,6 +44,42 @@ static void server_log_probe(const struct server_log *l, const struct config *c,
 		fprintf(out, "turnstone: warning: 'syslog': nothing listens on "
 			"/dev/log (%s); log lines are lost until a syslog daemon "
 			"does\n", strerror(err));
+}
+
+int server_file_appendable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return EISDIR;
+		return access(path, W_OK) == 0 ? 0 : errno;
+	}
+	if (errno != ENOENT)
+		return errno;
+	/* The directory: "." for "x", "/" for "/x". */
+	char dir[4096] = ".";
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n >= sizeof(dir))
+		return ENAMETOOLONG;
+	if (slash) {
+		memcpy(dir, path, n ? n : 1);
+		dir[n ? n : 1] = '\0';
+	}
+	if (stat(dir, &st) != 0)
+		return errno;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	return access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+int server_log_check(const struct config *c, FILE *err)
+{
+	int e = c->log_file[0] ? server_file_appendable(c->log_file) : 0;
+	if (e)
+		fprintf(err, "turnstone: cannot open log-file '%s': %s\n",
+			c->log_file, strerror(e));
+	return e ? EINVAL : 0;
 }
 
 int server_log_open(struct server_log *l, const struct config *c, FILE *err)

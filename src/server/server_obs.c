@@ -31,6 +31,17 @@ int server_obs_open(struct server_obs *o, const struct config *c)
 	return err;
 }
 
+int server_obs_check(const struct config *c, FILE *err)
+{
+	if (c->no_turn || !c->usage_log[0] || strcmp(c->usage_log, "-") == 0)
+		return 0;
+	int e = server_file_appendable(c->usage_log);
+	if (e)
+		fprintf(err, "turnstone: cannot open usage-log '%s': %s\n",
+			c->usage_log, strerror(e));
+	return e ? EINVAL : 0;
+}
+
 int server_obs_bind(struct server_obs *o, const struct config *c)
 {
 	if (!c->prometheus)

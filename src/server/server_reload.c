@@ -220,16 +220,26 @@ static void server_reload_api(struct server *s, const struct config *c,
 		log_err("api: cannot start again on the old options either");
 }
 
-/* Hand the workers a new listening set (after the TLS contexts it may
- * need) and say what now listens. */
+/* Keep a new listening set (the workers get it with the rest) and say
+ * what now listens. */
 static void server_relisten(struct server *s, struct server_lc *nl)
 {
 	nl->older = s->lcs;
 	s->lcs = nl;
 	s->lc = nl->lc;
-	for (unsigned i = 0; i < s->nworkers; i++)
-		net_worker_set_listen(s->workers[i], &nl->lc);
 	server_listen_log(&s->lc, "now ");
+}
+
+/* One update per worker, whole (net_worker_set_update): the set of the
+ * last reload that changed it, or none since the start (NULL: the
+ * workers still have the start's). */
+static void server_hand_over(struct server *s, struct server_tcfg *t)
+{
+	t->up.cfg = &t->tcfg;
+	t->up.tls = server_tls_now(s);
+	t->up.lc = s->lcs ? &s->lcs->lc : NULL;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		net_worker_set_update(s->workers[i], &t->up);
 }
 
 /* What a reload found wrong (the lines naming the key that a start
@@ -263,7 +273,6 @@ void server_reload(struct server *s)
 	struct config *c = calloc(1, sizeof(*c));
 	struct server_tcfg *t = NULL;
 	struct server_lc *nl = NULL;
-	struct server_tls *old_tls = s->tls;
 	struct api_cfg *na = calloc(1, sizeof(*na));
 	char *ebuf = NULL;
 	size_t elen = 0;
@@ -287,9 +296,6 @@ void server_reload(struct server *s)
 		notify_ready();
 		return;
 	}
-	if (s->tls != old_tls)
-		for (unsigned i = 0; i < s->nworkers; i++)
-			net_worker_set_tls(s->workers[i], s->tls->tls);
 	if (nl)
 		server_relisten(s, nl);
 	server_log_use(&s->log, c);
@@ -298,8 +304,7 @@ void server_reload(struct server *s)
 	s->tcfg = t;
 	s->cfg = *c;
 	free(c);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		net_worker_set_cfg(s->workers[i], &t->tcfg);
+	server_hand_over(s, t);
 	if (s->cfg.nsecrets) /* a rotated secret signs the next poll */
 		server_revsync_secret(s->revsync, s->cfg.secrets[0]);
 	server_reload_api(s, &s->cfg, na);

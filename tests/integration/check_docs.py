@@ -131,7 +131,10 @@ def example_lines_valid(binary, example, keys):
     files = {"/etc/turnstone/cert.pem": crt, "/etc/turnstone/key.pem": key,
              "/etc/turnstone/clients-ca.pem": crt, "/etc/turnstone/dhparam.pem": dh,
              "/etc/turnstone/api-ca.pem": crt,
-             "/var/lib/turn/turndb": turndb}
+             "/var/lib/turn/turndb": turndb,
+             # --check-config sees whether these could be opened.
+             "/var/log/turnstone/turnstone.log": os.path.join(tmp, "ts.log"),
+             "/var/log/turnstone/usage.jsonl": os.path.join(tmp, "usage.jsonl")}
     bad = []
     for key, idx in sorted(keys.items()):
         if not all(lines[i].startswith("#") for i in idx):

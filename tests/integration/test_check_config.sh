@@ -2,8 +2,8 @@
 # serve --check-config checks the ICE-servers API's store (db) as the
 # start would open it, without creating or changing it: it said
 # "configuration OK" for a db in a missing directory or a file that is
-# not a database, and the start then failed. No daemon is started;
-# nothing is sent.
+# not a database, and the start then failed. The same for log-file and
+# usage-log. No daemon is started; nothing is sent.
 TS_NAME=check_config
 . "$(dirname "$0")/lib.sh"
 ts_need_bin "${1:-}"
@@ -48,4 +48,43 @@ fi
 check "an existing store is OK" 0 "configuration OK" "$TS_TMP/acc.db"
 : >"$TS_TMP/empty.db"
 check "an empty file (what SQLite starts from) is OK" 0 "configuration OK" "$TS_TMP/empty.db"
+
+# log-file and usage-log: "configuration OK", then the start failed.
+check_file() { # NAME WANT-RC WANT-TEXT ARGS...
+	local name=$1 want=$2 text=$3 out rc=0
+	shift 3
+	out=$("$TS_BIN" serve --static-auth-secret "$TS_SECRET" "$@" \
+		--check-config 2>&1) || rc=$?
+	if [ "$rc" = "$want" ] && [[ $out == *"$text"* ]]; then
+		ts_pass "$name"
+	else
+		ts_fail "$name" "exit $rc: $out"
+	fi
+}
+for key in log-file usage-log; do
+	check_file "a $key in a missing directory is refused, naming it" 2 \
+		"cannot open $key '$TS_TMP/no/such/dir/x.log': No such file" \
+		--$key "$TS_TMP/no/such/dir/x.log"
+	check_file "a $key that is a directory is refused, naming it" 2 \
+		"cannot open $key '$TS_TMP': Is a directory" --$key "$TS_TMP"
+	check_file "a new $key in a writable directory is OK" 0 \
+		"configuration OK" --$key "$TS_TMP/$key.log"
+	if [ -e "$TS_TMP/$key.log" ]; then
+		ts_fail "--check-config does not create the $key"
+	else
+		ts_pass "--check-config does not create the $key"
+	fi
+	# What the start says for each, so the two agree.
+	rc=0
+	out=$(timeout 20 "$TS_BIN" serve --static-auth-secret "$TS_SECRET" \
+		--listening-port "$(ts_pick_port)" --relay-threads 1 \
+		--$key "$TS_TMP/no/such/dir/x.log" 2>&1) || rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 124 ] &&
+		[[ $out == *"cannot open $key '$TS_TMP/no/such/dir/x.log'"* ]]; then
+		ts_pass "the start refuses that $key too"
+	else
+		ts_fail "the start refuses that $key too" "exit $rc: $out"
+	fi
+done
+check_file "usage-log=- (stdout) is OK" 0 "configuration OK" --usage-log -
 ts_finish

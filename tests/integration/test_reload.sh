@@ -129,6 +129,25 @@ os.kill(pid, signal.SIGHUP)
 reloads(6)
 time.sleep(0.5)
 check("DTLS back on by the next reload: handshake works at once", dtls_ok(tlsp))
+
+# A bad new file keeps the running configuration, and the log names the
+# key and the line.
+n, failed = 6, open(log).read().count("reload failed")
+for bad, want in (("bogus-key=1\n", "unknown option 'bogus-key' (line 5 of"),
+                  ("max-port=1x\n", "invalid value for 'max-port': '1x' (line 5 of"),
+                  ("min-port=60000\nmax-port=50000\n",
+                   "'min-port' must not be greater than 'max-port'")):
+    with open(conf, "w") as f:
+        f.write(tls_conf + bad)
+    os.kill(pid, signal.SIGHUP)
+    n, failed = n + 1, failed + 1
+    text = reloads(n)
+    ok = text.count("reload failed") == failed and ("reload: " + want) in text
+    check("bad file (%s): reload refused, naming the key" % bad.split("=")[0],
+          ok, "" if ok else text[-300:])
+    check("... and P2 still answers", answers(p2))
+with open(conf, "w") as f:
+    f.write(tls_conf)
 t1.close()
 EOF
 
@@ -160,6 +179,33 @@ reload(200)
 grown = rss() - before
 print(("ok" if grown < 1536 else "FAIL") + " 200 reloads: RSS grew %d KB (each kept ~16 KB before)" % grown)
 EOF
+
+# --- a SIGHUP while the daemon starts ----------------------------------
+# Regression: SIGHUP's default action ended a daemon that had not set its
+# signal mask yet (exit 129), one still reading its files, say. The file
+# is a FIFO so that the start waits in it when the signal comes; the
+# signal then waits too, and reloads once the daemon runs.
+fifo="$TS_TMP/slow.conf"
+mkfifo "$fifo"
+log4="$TS_TMP/hup-at-start.log"
+ts_bg "$TS_BIN" serve "${TS_AUTH[@]}" --listening-ip 127.0.0.1 \
+	--listening-port "$(ts_pick_port)" --relay-threads 1 -c "$fifo" >"$log4" 2>&1
+pid4=$TS_LAST_PID
+sleep 0.5
+kill -HUP "$pid4" 2>/dev/null
+sleep 0.3
+feed() { timeout 10 bash -c 'printf "realm=%s\n" "$2" >"$1"' _ "$fifo" "$1"; }
+feed start && feed reloaded
+for i in $(seq 1 50); do
+	grep -q "configuration reloaded" "$log4" && break
+	sleep 0.1
+done
+if kill -0 "$pid4" 2>/dev/null && grep -q "configuration reloaded" "$log4"; then
+	ts_pass "a SIGHUP during the start waits, then reloads"
+else
+	ts_fail "a SIGHUP during the start waits, then reloads" "$(cat "$log4")"
+fi
+ts_stop_pid "$pid4"
 
 # --- the API's options ------------------------------------------------
 ts_api_init "$TS_BIN"

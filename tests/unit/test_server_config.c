@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 
 #include "server/config.h"
@@ -349,6 +353,57 @@ static void test_file_syntax(void **state)
 	assert_false(c.no_tcp);
 	assert_int_equal(c.nonce_lifetime, 600);
 	assert_string_equal(c.software, "");
+}
+
+/* Regressions: bytes that string functions would act on silently. A
+ * NUL cut the line ("listening-port=3479\0junk" was port 3479); a file
+ * with CR line ends was one line, its first value holding the rest; a
+ * BOM made the first key unknown; a directory was "read error". */
+static void test_file_bytes(void **state)
+{
+	(void)state;
+	struct config c;
+	struct errbuf e;
+	config_defaults(&c);
+	assert_int_equal(file_parse(&c, "\xEF\xBB\xBFrealm=bom.example\r\n"
+				       "listening-port=4000\r\n", &e, NULL), 0);
+	err_close(&e);
+	assert_string_equal(c.realm, "bom.example");
+	assert_int_equal(c.port, 4000);
+	file_expect_err("realm=x\n\xEF\xBB\xBFlistening-port=1\n",
+			"unknown option", NULL);
+
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *want, *avoid;
+	} nul[] = {
+		{"realm=x\nstatic-auth-secret=top\0secret\n", 38,
+		 "a NUL byte in the line of 'static-auth-secret' (line 2 of", "top"},
+		{"no-udp\0=junk\n", 13, "a NUL byte in the line of 'no-udp'", NULL},
+	};
+	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+		char *path = file_make_n(nul[i].text, nul[i].n);
+		config_defaults(&c);
+		assert_int_equal(config_parse_file(&c, path, err_open(&e)), EINVAL);
+		err_expect(&e, nul[i].want, nul[i].avoid);
+		file_drop(path);
+	}
+
+	file_expect_err("static-auth-secret=pw\rrealm=x\r",
+			"a CR inside a line (only LF or CR LF ends one) in the "
+			"line of 'static-auth-secret' (line 1 of", "pw");
+	file_expect_err("realm=a\rb\r\n", "a CR inside a line", NULL);
+
+	char dir[] = "/tmp/ts_cfg_dir_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	config_defaults(&c);
+	assert_int_equal(config_parse_file(&c, dir, err_open(&e)), EINVAL);
+	err_expect(&e, "cannot read config file '/tmp/ts_cfg_dir_", NULL);
+	config_defaults(&c);
+	assert_int_equal(config_parse_file(&c, dir, err_open(&e)), EINVAL);
+	err_expect(&e, "Is a directory", NULL);
+	rmdir(dir);
 }
 
 static void test_file_in_place(void **state)
@@ -866,6 +921,10 @@ static void test_needs(void **state)
 		{"--api-max-token-lifetime", "0",
 		 "'api-max-token-lifetime' needs 'api-listening-port'"},
 		{"--cipher-list", "HIGH", "'cipher-list' needs 'cert'"},
+		/* Regression: a TLS port without a certificate was accepted,
+		 * and nothing listened there. */
+		{"--tls-listening-port", "5350",
+		 "'tls-listening-port' needs 'cert'"},
 		{"--revoked-interval", "9", "'revoked-interval' needs 'revoked-from'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1990,6 +2049,112 @@ static char *read_all(const char *path)
 	return buf;
 }
 
+/* A UDP port on 127.0.0.1 that nothing holds. */
+static uint16_t udp_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t n = sizeof(a);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* errno of a plain bind (no SO_REUSEPORT) to 127.0.0.1:port, 0 if free. */
+static int udp_bind_err(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int err = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : errno;
+	close(fd);
+	return err;
+}
+
+/* Until the worker says it uses cfg (at most 5 s). */
+static void worker_wait_cfg(struct net_worker *w, const struct turn_cfg *cfg)
+{
+	const struct turn_cfg *used = NULL;
+	const struct net_tls *tls;
+	for (int i = 0; i < 5000; i++) {
+		net_worker_in_use(w, &used, &tls);
+		if (used == cfg)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the worker did not take the update");
+}
+
+static struct server_tcfg *handover_tcfg(struct config *c, uint16_t port,
+					 struct net_listen_cfg *lc)
+{
+	struct server_tcfg *t = NULL;
+	c->port = port;
+	server_listen_cfg(c, lc);
+	assert_int_equal(server_tcfg_build(c, lc, &t, stderr), 0);
+	return t;
+}
+
+/* Regression: a reload handed a worker its TLS contexts, listening set
+ * and TURN configuration in three slots that the worker took one by one
+ * (the configuration first, and said it was in use before the listening
+ * set was applied), so a worker could serve new listeners under the old
+ * configuration, whose peer policy does not know them as the server's
+ * own, or the reverse. Now one update, applied whole: once a worker says
+ * it uses the new configuration, the new listening set is in place. And
+ * an update replaced before it was picked up loses nothing, since each
+ * is whole (server_reload.c server_hand_over). */
+static void test_reload_handover(void **state)
+{
+	(void)state;
+	struct config c;
+	valid_config(&c);
+	sa_set_str(&c.listen[0], "127.0.0.1", 0);
+	c.nlisten = 1;
+	c.allow_loopback_peers = true;
+	uint16_t p1 = udp_free_port(), p2, p3;
+	do
+		p2 = udp_free_port();
+	while (p2 == p1);
+	do
+		p3 = udp_free_port();
+	while (p3 == p1 || p3 == p2);
+	struct net_listen_cfg lc1, lc2, lc3;
+	struct server_tcfg *t1 = handover_tcfg(&c, p1, &lc1);
+	struct server_tcfg *t2 = handover_tcfg(&c, p2, &lc2);
+	struct server_tcfg *t3 = handover_tcfg(&c, p3, &lc3);
+	struct turn_shared *sh;
+	assert_int_equal(turn_shared_alloc(&sh, c.min_port, c.max_port), 0);
+	struct net_worker *w;
+	assert_int_equal(net_worker_alloc(&w, 0, &lc1, &t1->tcfg, sh, NULL), 0);
+	assert_int_equal(udp_bind_err(p1), EADDRINUSE);
+	assert_int_equal(net_worker_start(w), 0);
+
+	struct net_worker_update up2 = {.cfg = &t2->tcfg, .lc = &lc2};
+	net_worker_set_update(w, &up2);
+	worker_wait_cfg(w, &t2->tcfg);
+	assert_int_equal(udp_bind_err(p2), EADDRINUSE);
+
+	/* Two updates before the worker wakes: the last one is whole. */
+	struct net_worker_update up3 = {.cfg = &t3->tcfg, .lc = &lc3};
+	struct net_worker_update up1 = {.cfg = &t1->tcfg, .lc = &lc3};
+	net_worker_set_update(w, &up3);
+	net_worker_set_update(w, &up1);
+	worker_wait_cfg(w, &t1->tcfg);
+	assert_int_equal(udp_bind_err(p3), EADDRINUSE);
+
+	net_worker_drain(w, 0);
+	net_worker_join(w);
+	net_worker_free(w);
+	turn_shared_free(sh);
+	server_tcfg_free(t1);
+	server_tcfg_free(t2);
+	server_tcfg_free(t3);
+}
+
 /* The daemon's log routing across reloads: a new log-file name opens the
  * new file (lines go there, not to the old one); the same name keeps the
  * file; one that cannot be opened fails, changing nothing. */
@@ -2164,6 +2329,8 @@ int main(void)
 		cmocka_unit_test(test_args_short),
 		cmocka_unit_test(test_file_all),
 		cmocka_unit_test(test_file_syntax),
+		cmocka_unit_test(test_file_bytes),
+		cmocka_unit_test(test_reload_handover),
 		cmocka_unit_test(test_file_in_place),
 		cmocka_unit_test(test_optional_values),
 		cmocka_unit_test(test_noops),
