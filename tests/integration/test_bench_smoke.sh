@@ -27,6 +27,28 @@ fail() {
 	exit 1
 }
 
+# scripts/bench's table (scripts/bench-stats): medians over the measured
+# runs only (rep 0 is the warm-up), the mean of the middle two for an
+# even count, large numbers in full (not 1.23457e+06), ratio A / B.
+results=$tmp/results
+printf '%s\n' "relay turnstone 0 RESULT pps=9999999" \
+	"relay turnstone 1 RESULT pps=1234567 p99_us=10" \
+	"relay turnstone 2 RESULT pps=1000001 p99_us=20.5" \
+	"relay turnstone 3 RESULT pps=2000000 p99_us=30" \
+	"relay coturn 1 RESULT pps=500000" "alloc turnstone 1 RESULT pps=7" >"$results"
+. "$(dirname "$0")/../../scripts/bench-stats"
+[[ $(med relay turnstone pps) == 1234567 ]] ||
+	fail "med: pps median is $(med relay turnstone pps), not 1234567"
+[[ $(med relay turnstone p99_us) == 20.5 && $(med relay coturn pps) == 500000 &&
+	$(med relay coturn p99_us) == - && $(med hold turnstone pps) == - ]] ||
+	fail "med: $(med relay turnstone p99_us) $(med relay coturn pps)"
+sed -i '/turnstone 3 /d' "$results"
+[[ $(med relay turnstone pps) == 1117284 ]] ||
+	fail "med of two: $(med relay turnstone pps), not 1117284"
+[[ $(ratio 1117284 500000) == 2.23 && $(ratio 5 0) == - && $(ratio - 3) == - ]] ||
+	fail "ratio: $(ratio 1117284 500000)"
+echo "ok: scripts/bench-stats medians and ratios"
+
 secret=smoke-$RANDOM$RANDOM
 ts_make_cert bench || fail "cannot make a TLS certificate"
 
