@@ -8,6 +8,9 @@ ts=${1:?usage: test_bench_smoke.sh /path/to/turnstone}
 TS_NAME=bench_smoke
 # For ts_make_cert; this script starts and stops its daemon itself.
 . "$(dirname "$0")/lib.sh"
+# In a namespace of its own (when one can be made) the kernel's UDP
+# counters see only this test's datagrams: the relay check below.
+ts_netns_lo "$@"
 set -e
 tmp=$TS_TMP
 daemon=
@@ -101,7 +104,24 @@ cred=(--secret "$secret")
 
 run binding rps binding "${srv[@]}" --clients 4 --threads 1
 run alloc allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 --perm --chan
+udp_in() { awk '/^Udp:/ && n++ { print $2 }' /proc/net/snmp; }
+in0=$(udp_in)
 run relay pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --size 200 --window 2
+in1=$(udp_in)
+# pps counts delivered round trips twice, over the window only. Each
+# round trip is 4 datagrams received (server, peer, server, client), so
+# the kernel's InDatagrams over the whole run is 4 x the round trips in
+# the window, plus the last window in flight (4 x 2 at the end), the
+# setup (about 10 per allocation) and the 2 decimals of duration_s.
+if [[ -n ${TS_IN_NETNS:-} ]]; then
+	line=$(grep '^RESULT ' "$tmp/relay.out")
+	awk -v k=$((in1 - in0)) -v pps="$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' <<<"$line")" \
+		-v d="$(sed -n 's/.* duration_s=\([0-9.]*\).*/\1/p' <<<"$line")" 'BEGIN {
+		rt = pps * d / 2; kt = k / 4
+		exit !(rt > 1000 && kt >= rt * 0.99 && kt <= rt * 1.01 + 8 + 40) }' ||
+		fail "relay: pps does not match the kernel's $((in1 - in0)) datagrams: $line"
+	echo "ok: relay pps matches the kernel's Udp InDatagrams ($((in1 - in0)))"
+fi
 run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000 \
 	--hist-out "$tmp/relay_rate.hist"
 # Every echo carries its flow id and timestamp; one merged, cut or
