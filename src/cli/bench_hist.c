@@ -68,11 +68,15 @@ uint64_t bench_hist_pct(const struct bench_hist *h, double p)
 {
 	if (h->count == 0)
 		return 0;
-	/* The rank of the value: ceil(p% of count), at least 1. */
-	double want = p / 100.0 * (double)h->count;
-	uint64_t rank = (uint64_t)want;
-	if ((double)rank < want)
-		rank++;
+	/* The rank of the value: ceil(p% of count), at least 1, in integers
+	 * with p rounded to 1e-7 %. In doubles 99.9 / 100 * 1000 is a hair
+	 * above 999, and the p99.9 of any multiple of 1000 samples took the
+	 * next sample (for 1000, the largest). count / scale * pp cannot
+	 * overflow: pp <= scale. */
+	const uint64_t scale = 1000000000; /* 100 % */
+	uint64_t pp = p <= 0 ? 0 : p >= 100 ? scale : (uint64_t)(p * 1e7 + 0.5);
+	uint64_t rank = h->count / scale * pp +
+			((h->count % scale) * pp + scale - 1) / scale;
 	if (rank < 1)
 		rank = 1;
 	uint64_t seen = 0;

@@ -8,6 +8,9 @@ ts=${1:?usage: test_bench_smoke.sh /path/to/turnstone}
 TS_NAME=bench_smoke
 # For ts_make_cert; this script starts and stops its daemon itself.
 . "$(dirname "$0")/lib.sh"
+# In a namespace of its own (when one can be made) the kernel's UDP
+# counters see only this test's datagrams: the relay check below.
+ts_netns_lo "$@"
 set -e
 tmp=$TS_TMP
 daemon=
@@ -26,6 +29,28 @@ fail() {
 	[[ -f $tmp/daemon.log ]] && tail -n 20 "$tmp/daemon.log" >&2
 	exit 1
 }
+
+# scripts/bench's table (scripts/bench-stats): medians over the measured
+# runs only (rep 0 is the warm-up), the mean of the middle two for an
+# even count, large numbers in full (not 1.23457e+06), ratio A / B.
+results=$tmp/results
+printf '%s\n' "relay turnstone 0 RESULT pps=9999999" \
+	"relay turnstone 1 RESULT pps=1234567 p99_us=10" \
+	"relay turnstone 2 RESULT pps=1000001 p99_us=20.5" \
+	"relay turnstone 3 RESULT pps=2000000 p99_us=30" \
+	"relay coturn 1 RESULT pps=500000" "alloc turnstone 1 RESULT pps=7" >"$results"
+. "$(dirname "$0")/../../scripts/bench-stats"
+[[ $(med relay turnstone pps) == 1234567 ]] ||
+	fail "med: pps median is $(med relay turnstone pps), not 1234567"
+[[ $(med relay turnstone p99_us) == 20.5 && $(med relay coturn pps) == 500000 &&
+	$(med relay coturn p99_us) == - && $(med hold turnstone pps) == - ]] ||
+	fail "med: $(med relay turnstone p99_us) $(med relay coturn pps)"
+sed -i '/turnstone 3 /d' "$results"
+[[ $(med relay turnstone pps) == 1117284 ]] ||
+	fail "med of two: $(med relay turnstone pps), not 1117284"
+[[ $(ratio 1117284 500000) == 2.23 && $(ratio 5 0) == - && $(ratio - 3) == - ]] ||
+	fail "ratio: $(ratio 1117284 500000)"
+echo "ok: scripts/bench-stats medians and ratios"
 
 secret=smoke-$RANDOM$RANDOM
 ts_make_cert bench || fail "cannot make a TLS certificate"
@@ -79,7 +104,24 @@ cred=(--secret "$secret")
 
 run binding rps binding "${srv[@]}" --clients 4 --threads 1
 run alloc allocs_per_s alloc "${srv[@]}" "${cred[@]}" --clients 4 --perm --chan
+udp_in() { awk '/^Udp:/ && n++ { print $2 }' /proc/net/snmp; }
+in0=$(udp_in)
 run relay pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --size 200 --window 2
+in1=$(udp_in)
+# pps counts delivered round trips twice, over the window only. Each
+# round trip is 4 datagrams received (server, peer, server, client), so
+# the kernel's InDatagrams over the whole run is 4 x the round trips in
+# the window, plus the last window in flight (4 x 2 at the end), the
+# setup (about 10 per allocation) and the 2 decimals of duration_s.
+if [[ -n ${TS_IN_NETNS:-} ]]; then
+	line=$(grep '^RESULT ' "$tmp/relay.out")
+	awk -v k=$((in1 - in0)) -v pps="$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' <<<"$line")" \
+		-v d="$(sed -n 's/.* duration_s=\([0-9.]*\).*/\1/p' <<<"$line")" 'BEGIN {
+		rt = pps * d / 2; kt = k / 4
+		exit !(rt > 1000 && kt >= rt * 0.99 && kt <= rt * 1.01 + 8 + 40) }' ||
+		fail "relay: pps does not match the kernel's $((in1 - in0)) datagrams: $line"
+	echo "ok: relay pps matches the kernel's Udp InDatagrams ($((in1 - in0)))"
+fi
 run relay_rate pps relay "${srv[@]}" "${cred[@]}" --allocs 4 --rate 2000 \
 	--hist-out "$tmp/relay_rate.hist"
 # Every echo carries its flow id and timestamp; one merged, cut or

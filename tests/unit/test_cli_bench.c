@@ -521,6 +521,40 @@ static void test_hist_percentiles(void **state)
 	free(g);
 }
 
+/* The rank is ceil(p% of count) exactly: 99.9 % of 1000 samples is the
+ * 999th, not the 1000th (99.9 / 100 * 1000 in doubles is a hair above
+ * 999, which made the p99.9 of every multiple of 1000 samples the next
+ * sample's value: here the one 1 s outlier). */
+static void test_hist_rank_exact(void **state)
+{
+	(void)state;
+	struct bench_hist *h = malloc(sizeof(*h));
+	assert_non_null(h);
+	for (uint64_t n = 1000; n <= 100000; n += 1000) {
+		bench_hist_init(h);
+		for (uint64_t i = 0; i < n - n / 1000; i++)
+			bench_hist_add(h, 100);
+		for (uint64_t i = 0; i < n / 1000; i++)
+			bench_hist_add(h, 1000000000);
+		if (bench_hist_pct(h, 99.9) != 100)
+			fail_msg("n=%llu: p99.9 is %llu", (unsigned long long)n,
+				 (unsigned long long)bench_hist_pct(h, 99.9));
+		assert_int_equal(bench_hist_pct(h, 99.95), 1000000000);
+		assert_int_equal(bench_hist_pct(h, 100), 1000000000);
+	}
+	/* 99.99 % of 10,000 and 99 % of 100: the last of the small ones. */
+	bench_hist_init(h);
+	for (int i = 0; i < 9999; i++)
+		bench_hist_add(h, 100);
+	bench_hist_add(h, 5000000);
+	assert_int_equal(bench_hist_pct(h, 99.99), 100);
+	assert_int_equal(bench_hist_pct(h, 99.995), 5000000);
+	assert_int_equal(bench_hist_pct(h, 0), 100);
+	assert_int_equal(bench_hist_pct(h, -1), 100);
+	assert_int_equal(bench_hist_pct(h, 150), 5000000);
+	free(h);
+}
+
 /* A --hist-out file read back (twice, into one histogram) gives the
  * same counts and percentiles as merging the histogram with itself. */
 static void test_hist_file_roundtrip(void **state)
@@ -704,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_stream_begin),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),
+		cmocka_unit_test(test_hist_rank_exact),
 		cmocka_unit_test(test_hist_file_roundtrip),
 		cmocka_unit_test(test_hist_file_errors),
 		cmocka_unit_test(test_pool),
