@@ -61,7 +61,7 @@ static void obs_view(void *arg, struct prom_view *v)
 		v->busy_ns[i] = net_worker_busy_ns(o->workers[i]);
 		v->nworkers++;
 	}
-	v->ports_free = turn_shared_ports_free(o->sh);
+	v->ports_free = turn_shared_ports_free(o->sh, net_mono_ms());
 	v->ports_total = o->nports;
 	v->bps_granted = turn_shared_bps_granted(o->sh);
 	v->usage_dropped = o->usage ? usage_log_dropped(o->usage) : 0;

@@ -187,7 +187,9 @@ int turn_shared_alloc(struct turn_shared **shp, uint16_t min_port,
 		      uint16_t max_port);
 void turn_shared_free(struct turn_shared *sh);
 unsigned turn_shared_allocations(struct turn_shared *sh);
-unsigned turn_shared_ports_free(struct turn_shared *sh);
+/* Relay ports free at monotonic time now (ms): reservations expired by
+ * then count as free. */
+unsigned turn_shared_ports_free(struct turn_shared *sh, uint64_t now);
 /* Sum of the bandwidth granted to live allocations (bytes/s). */
 uint64_t turn_shared_bps_granted(struct turn_shared *sh);
 /* Client streams that carry no allocation yet, per source address (an

@@ -131,7 +131,7 @@ static int allocate_relay(struct turn_srv *srv, struct turn_alloc *a,
 		return 440;
 	for (int tries = 0; tries < BIND_TRIES; tries++) {
 		uint16_t port;
-		if (turn_shared_port_get(srv->sh, even, reserve, &port) != 0)
+		if (turn_shared_port_get(srv->sh, even, reserve, turn_now(srv), &port) != 0)
 			return 508;
 		sa_set_port(&addr, port);
 		int err = relay_bind(srv, a, ar, &addr);

@@ -205,7 +205,7 @@ void turn_heap_fix(struct turn_srv *srv, struct turn_alloc *a);
 
 /* turn_shared.c */
 int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
-			 uint16_t *port);
+			 uint64_t now, uint16_t *port);
 void turn_shared_port_put(struct turn_shared *sh, uint16_t port);
 /* Reserve addr (its port taken from the pool) for a RESERVATION-TOKEN. */
 int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,

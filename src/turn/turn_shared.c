@@ -35,6 +35,7 @@ struct turn_shared {
 	unsigned total;
 	uint64_t bps_granted;
 	struct resv resv[TURN_RESV_MAX];
+	unsigned nresv; /* resv[] entries in use */
 	struct turn_connids *connids; /* turn_connid.c, its own mutex */
 	struct srccount *conncap; /* turn_conncap.c, its own mutex */
 	uint32_t rnd[256]; /* getrandom() output for port choices */
@@ -119,18 +120,36 @@ unsigned turn_shared_allocations(struct turn_shared *sh)
 	return n;
 }
 
-unsigned turn_shared_ports_free(struct turn_shared *sh)
+/* Expired reservations give their port back; called under the mutex.
+ * Every reader of the pool sweeps first: a token nobody redeems must not
+ * hold its port past its 30 s (RFC 8656 7.2) until the next reservation
+ * happens to come, or a pool filled by them would stay full (508). */
+static void resv_sweep(struct turn_shared *sh, uint64_t now)
+{
+	for (size_t i = 0; sh->nresv && i < TURN_RESV_MAX; i++) {
+		struct resv *r = &sh->resv[i];
+		if (r->used && r->expires <= now) {
+			(void)portpool_put(sh->pool, sa_port(&r->addr));
+			r->used = false;
+			sh->nresv--;
+		}
+	}
+}
+
+unsigned turn_shared_ports_free(struct turn_shared *sh, uint64_t now)
 {
 	pthread_mutex_lock(&sh->mu);
+	resv_sweep(sh, now);
 	unsigned n = portpool_nfree(sh->pool);
 	pthread_mutex_unlock(&sh->mu);
 	return n;
 }
 
 int turn_shared_port_get(struct turn_shared *sh, bool even, bool reserve,
-			 uint16_t *port)
+			 uint64_t now, uint16_t *port)
 {
 	pthread_mutex_lock(&sh->mu);
+	resv_sweep(sh, now);
 	int err = even ? portpool_get_even(sh->pool, reserve, port)
 		       : portpool_get(sh->pool, port);
 	pthread_mutex_unlock(&sh->mu);
@@ -142,18 +161,6 @@ void turn_shared_port_put(struct turn_shared *sh, uint16_t port)
 	pthread_mutex_lock(&sh->mu);
 	(void)portpool_put(sh->pool, port);
 	pthread_mutex_unlock(&sh->mu);
-}
-
-/* Expired reservations give their port back; called under the mutex. */
-static void resv_sweep(struct turn_shared *sh, uint64_t now)
-{
-	for (size_t i = 0; i < TURN_RESV_MAX; i++) {
-		struct resv *r = &sh->resv[i];
-		if (r->used && r->expires <= now) {
-			(void)portpool_put(sh->pool, sa_port(&r->addr));
-			r->used = false;
-		}
-	}
 }
 
 int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,
@@ -172,6 +179,7 @@ int turn_shared_resv_add(struct turn_shared *sh, const struct sa *addr,
 		r->addr = *addr;
 		r->expires = now + TURN_RESV_MS;
 		r->used = true;
+		sh->nresv++;
 		err = 0;
 		break;
 	}
@@ -193,6 +201,7 @@ int turn_shared_resv_take(struct turn_shared *sh, const uint8_t token[8],
 			continue;
 		*addr = r->addr;
 		r->used = false;
+		sh->nresv--;
 		err = 0;
 		break;
 	}

@@ -137,7 +137,7 @@ static void test_dual_v6_no_port(void **state)
 	assert_int_equal(addr_error(h, &fam), 508);
 	assert_int_equal(fam, STUN_FAMILY_IPV6);
 	addr_error_reason(h, "Insufficient Capacity");
-	assert_int_equal(turn_shared_ports_free(h->sh), 0);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 0);
 	assert_int_equal(allocate(h, 16, &dual), 508);
 	assert_int_equal(turn_srv_count(h->srv), 16);
 	h_free(h);
@@ -157,7 +157,7 @@ static void test_dual_v4_half_fails(void **state)
 	uint8_t fam = 0;
 	assert_int_equal(addr_error(h, &fam), 508);
 	assert_int_equal(fam, STUN_FAMILY_IPV4);
-	assert_int_equal(turn_shared_ports_free(h->sh), 15);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 15);
 	/* Both halves: two relayed addresses and no ADDRESS-ERROR-CODE. */
 	assert_int_equal(allocate(h, 1, &dual), 0);
 	assert_int_equal(relayed(h, r), 2);
@@ -177,7 +177,7 @@ static void test_even_port_with_dual(void **state)
 	struct areq q = {.addfam = STUN_FAMILY_IPV6, .even = 2};
 	assert_int_equal(allocate(h, 0, &q), 400);
 	assert_int_equal(turn_srv_count(h->srv), 0);
-	assert_int_equal(turn_shared_ports_free(h->sh), 16);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 16);
 	q.even = 3;
 	assert_int_equal(allocate(h, 1, &q), 400);
 	assert_int_equal(allocate(h, 2, &(struct areq){.even = 3}), 400);
@@ -221,17 +221,17 @@ static void test_token_keeps_family(void **state)
 	/* With REQUESTED-ADDRESS-FAMILY a token is a 400 (step 5), and the
 	 * reservation survives it. */
 	reserve(h, 2, STUN_FAMILY_IPV4, t4, &a4);
-	unsigned nfree = turn_shared_ports_free(h->sh);
+	unsigned nfree = turn_shared_ports_free(h->sh, h->mono);
 	assert_int_equal(allocate(h, 3, &(struct areq){.fam = STUN_FAMILY_IPV6,
 						       .token = t4}), 400);
 	assert_int_equal(allocate(h, 3, &(struct areq){.fam = STUN_FAMILY_IPV4,
 						       .token = t4}), 400);
-	assert_int_equal(turn_shared_ports_free(h->sh), nfree);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), nfree);
 	assert_int_equal(allocate(h, 3, &(struct areq){.token = t4}), 0);
 	assert_int_equal(relayed(h, r), 1);
 	assert_int_equal(sa_af(&r[0]), AF_INET);
 	assert_int_equal(sa_port(&r[0]), sa_port(&a4) + 1);
-	assert_int_equal(turn_shared_ports_free(h->sh), nfree);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), nfree);
 	h_free(h);
 }
 
@@ -280,12 +280,12 @@ static void test_token_address_gone(void **state)
 	uint8_t t6[8];
 	struct sa a6;
 	reserve(h, 0, STUN_FAMILY_IPV6, t6, &a6);
-	assert_int_equal(turn_shared_ports_free(h->sh), 14);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 14);
 	struct turn_cfg c = h->cfg;
 	memset(&c.relay6, 0, sizeof(c.relay6));
 	turn_srv_set_cfg(h->srv, &c);
 	assert_int_equal(allocate(h, 1, &(struct areq){.token = t6}), 508);
-	assert_int_equal(turn_shared_ports_free(h->sh), 15);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 15);
 	assert_int_equal(turn_srv_count(h->srv), 1);
 	/* Another IPv4 address after a reload: the IPv4 reservation too. */
 	uint8_t t4[8];
@@ -293,8 +293,35 @@ static void test_token_address_gone(void **state)
 	reserve(h, 2, STUN_FAMILY_IPV4, t4, &a4);
 	sa_set_str(&c.relay4, "203.0.113.6", 0);
 	assert_int_equal(allocate(h, 3, &(struct areq){.token = t4}), 508);
-	assert_int_equal(turn_shared_ports_free(h->sh), 14);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 14);
 	turn_srv_set_cfg(h->srv, &h->cfg);
+	h_free(h);
+}
+
+
+/* A reservation nobody redeems gives its port back after its 30 s (RFC
+ * 8656 7.2) without waiting for another reservation to sweep it: the
+ * gauge sees it, and a pool its reservations filled serves a plain
+ * Allocate again (it used to stay 508 until the next EVEN-PORT R=1). */
+static void test_token_expiry_frees_port(void **state)
+{
+	(void)state;
+	struct harness *h = h_new(no_quota);
+	uint8_t t[8];
+	struct sa a;
+	for (int i = 0; i < 8; i++)
+		reserve(h, i, STUN_FAMILY_IPV4, t, &a);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 0);
+	assert_int_equal(allocate(h, 8, &(struct areq){0}), 508);
+	h->mono += 30000 - 1; /* TURN_RESV_MS: tokens live 30 s */
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 0);
+	h->mono += 1;
+	assert_int_equal(allocate(h, 9, &(struct areq){0}), 0);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 7);
+	/* An expired token is refused and frees nothing twice. */
+	assert_int_equal(allocate(h, 10, &(struct areq){.token = t}), 508);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 7);
+	assert_int_equal(turn_srv_count(h->srv), 9);
 	h_free(h);
 }
 
@@ -547,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_token_v6_only_server),
 		cmocka_unit_test(test_dual_order_440_before_400),
 		cmocka_unit_test(test_token_address_gone),
+		cmocka_unit_test(test_token_expiry_frees_port),
 		cmocka_unit_test(test_retransmit_same_response),
 		cmocka_unit_test(test_refresh_deletes_one_family),
 		cmocka_unit_test(test_refresh_one_family_lifetime),

@@ -502,7 +502,7 @@ static void test_even_port_reservation(void **state)
 	assert_non_null(tok);
 	uint8_t token[8];
 	memcpy(token, tok->val, 8);
-	assert_int_equal(turn_shared_ports_free(h->sh), 14);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 14);
 	struct turn_src s2 = h_src("198.51.100.7", 40002, TURN_PROTO_UDP);
 	h_get_nonce(h, &s2);
 	assert_int_equal(h_request(h, &s2, TURN_ALLOCATE, token_attrs, token, &h_alice),
@@ -571,7 +571,7 @@ static void test_port_exhaustion_508_and_bind_retry(void **state)
 	}
 	/* 16 ports: 13 in use; the 3 that failed to bind went back to the
 	 * pool, so the pool still accounts for all 16. */
-	assert_int_equal(turn_shared_ports_free(h->sh), 3);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 3);
 	for (int i = 13; i < 16; i++) {
 		struct turn_src s = exh_src(i);
 		h_allocate(h, &s, &h_alice);
@@ -620,7 +620,7 @@ static void test_refresh_and_expiry(void **state)
 	h->mono += 2 * 1000;
 	assert_int_equal(turn_srv_tick(h->srv), -1);
 	assert_int_equal(turn_srv_count(h->srv), 0);
-	assert_int_equal(turn_shared_ports_free(h->sh), 16);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 16);
 	/* Refresh with lifetime 0 deletes at once. */
 	h_allocate(h, &s, &h_alice);
 	uint32_t zero = 0;

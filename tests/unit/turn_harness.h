@@ -281,7 +281,7 @@ static inline void h_free(struct harness *h)
 {
 	turn_srv_free(h->srv);
 	/* Every port must be back in the pool after teardown. */
-	assert_int_equal(turn_shared_ports_free(h->sh), 16);
+	assert_int_equal(turn_shared_ports_free(h->sh, h->mono), 16);
 	assert_int_equal(turn_shared_allocations(h->sh), 0);
 	for (unsigned i = 0; i < h->nrelays; i++)
 		assert_false(h->relays[i].open);
