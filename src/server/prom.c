@@ -260,10 +260,13 @@ int prom_start(struct prom **pp, const char *ip, uint16_t port, int fd,
 	if (sa_af(&s) == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	p->mhd = MHD_start_daemon(flags, port, NULL, NULL, prom_access, p,
+				  /* first: libmicrohttpd warns at every start
+				   * when it is not, and would send errors in the
+				   * options before it to stderr */
+				  MHD_OPTION_EXTERNAL_LOGGER, prom_mhd_log, p,
 				  MHD_OPTION_ARRAY, where,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-				  MHD_OPTION_EXTERNAL_LOGGER, prom_mhd_log, p,
 				  MHD_OPTION_END);
 	if (!p->mhd) {
 		/* Not closed: libmicrohttpd may have (see api_http_start). */

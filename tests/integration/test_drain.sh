@@ -248,6 +248,15 @@ else
 		"$nprom lines in ${secs:-?} s"
 fi
 
+# The exporter's logger is its first libmicrohttpd option: otherwise
+# every start logs "MHD_OPTION_EXTERNAL_LOGGER is not the first option".
+if grep -q 'not the first option' "$alt_log"; then
+	ts_fail "the Prometheus exporter starts without a libmicrohttpd warning" \
+		"$(grep -m1 'not the first option' "$alt_log")"
+else
+	ts_pass "the Prometheus exporter starts without a libmicrohttpd warning"
+fi
+
 # POST /v1/admin/drain through the API.
 ts_api_init "$TS_BIN"
 ts_start_api "$TS_BIN" --user alice:alicepw --log-format json || exit 1
