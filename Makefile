@@ -52,7 +52,7 @@ fuzz: deps
 		$(FUZZ_MORE:%=build-fuzz/corpus-%)
 	@build-fuzz/fuzz_stun -max_total_time=$(FUZZ_SECONDS) -max_len=1500 build-fuzz/corpus tests/fuzz/seeds
 	@build-fuzz/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build-fuzz/corpus-jwt tests/fuzz/seeds-jwt
-	@build-fuzz/fuzz_turn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus-turn
+	@build-fuzz/fuzz_turn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus-turn tests/fuzz/seeds-turn
 	@build-fuzz/fuzz_body -max_total_time=$(FUZZ_SHORT) -max_len=1300 build-fuzz/corpus-body tests/fuzz/seeds-body
 	@build-fuzz/fuzz_admin -max_total_time=$(FUZZ_SHORT) -max_len=4096 build-fuzz/corpus-admin tests/fuzz/seeds-admin
 	@build-fuzz/fuzz_config -max_total_time=$(FUZZ_SHORT) -max_len=16384 build-fuzz/corpus-config tests/fuzz/seeds-config

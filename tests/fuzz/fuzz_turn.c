@@ -1,12 +1,15 @@
 /* libFuzzer target for the TURN core (src/turn) with fake I/O and clock.
  * The input is a script of operations: signed requests whose method and
  * attributes the fuzzer chooses (signed with the nonce the server gave
- * that client, so they get past authentication into the method handlers),
- * (RESERVATION-TOKENs and CONNECTION-IDs the server handed out can be
- * sent back), raw datagrams, ChannelData, Send indications, datagrams from peers to
- * open relays, clock jumps with timer ticks, closed client streams and
- * RFC 6062 connection events. At the end the server is freed and every
- * relay port, quota and socket must be back: a leak of any is a crash. */
+ * that client, so they get past authentication into the method handlers;
+ * MD5, SHA-256, USERHASH or REST credentials, see fz_sign;
+ * RESERVATION-TOKENs and CONNECTION-IDs the server handed out can be
+ * sent back), raw datagrams, ChannelData, Send indications, datagrams
+ * from peers to open relays, clock jumps with timer ticks, the REST
+ * user-id "bob" revoked or not, closed client streams and RFC 6062
+ * connection events. At the end the server is freed and every relay
+ * port, quota and socket must be back: a leak of any is a crash.
+ * Seeds: tests/fuzz/seeds-turn. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -301,8 +304,50 @@ static void fz_attr(const struct fz *f, struct stun_enc *e, struct rd *r)
 	}
 }
 
-/* A request from client c, signed as alice with the nonce c last saw
- * (or unsigned, to draw a 401). */
+/* The credentials a request is signed with, by bits 3-4 of its method
+ * byte: a user= line's name and MD5 key; the same with the SHA-256 key,
+ * PASSWORD-ALGORITHM(S) and MESSAGE-INTEGRITY-SHA256 (RFC 8489 9.2.4);
+ * USERHASH in place of USERNAME (14.4), SHA-256 too; or a REST username
+ * minted from the shared secret, "<expiry>:<user>", valid for up to 28
+ * hours (beyond rest_max_ttl, 24 hours, it is refused). */
+static void fz_sign(const struct fz *f, struct stun_enc *e, struct rd *r,
+		    uint8_t m, unsigned c)
+{
+	const char *user = m & 0x40 ? "bob" : "alice";
+	const char *pass = m & 0x40 ? "bobpw" : "alicepw";
+	unsigned mode = (m >> 3) & 3;
+	char rest[64], rpass[AUTH_REST_PASS_LEN + 4];
+	uint8_t key[32], uh[32];
+	if (mode == 3) {
+		uint64_t ttl = (uint64_t)rd_u8(r) * 400;
+		if (auth_rest_username(f->wall, ttl, user, AUTH_REST_SEP, rest,
+				       sizeof(rest)) != 0 ||
+		    auth_rest_password("s3cret", 6, rest, strlen(rest), rpass,
+				       sizeof(rpass)) != 0)
+			return;
+		user = rest;
+		pass = rpass;
+	}
+	if (mode == 2 && stun_userhash(user, "fz", uh) == 0)
+		stun_enc_attr(e, STUN_ATTR_USERHASH, uh, sizeof(uh));
+	else
+		stun_enc_str(e, STUN_ATTR_USERNAME, user);
+	stun_enc_str(e, STUN_ATTR_REALM, "fz");
+	stun_enc_attr(e, STUN_ATTR_NONCE, f->nonce[c], f->noncelen[c]);
+	if (mode == 1 || mode == 2) {
+		uint8_t alg[4] = {0, STUN_PWALG_SHA256, 0, 0};
+		stun_enc_password_algorithms(e);
+		stun_enc_attr(e, STUN_ATTR_PASSWORD_ALGORITHM, alg, sizeof(alg));
+		stun_key_sha256(user, "fz", pass, key);
+		stun_enc_mi256(e, key, 32);
+	} else {
+		stun_key_md5(user, "fz", pass, key);
+		stun_enc_mi(e, key, 16);
+	}
+}
+
+/* A request from client c, signed with the nonce c last saw (or
+ * unsigned, to draw a 401). */
 static void fz_request(struct fz *f, struct rd *r, unsigned c)
 {
 	uint8_t buf[2048], tid[STUN_TID_LEN] = {0};
@@ -314,15 +359,8 @@ static void fz_request(struct fz *f, struct rd *r, unsigned c)
 	unsigned nattrs = rd_u8(r) % 6;
 	for (unsigned i = 0; i < nattrs; i++)
 		fz_attr(f, &e, r);
-	if (!(m & 0x80)) {
-		uint8_t key[16];
-		stun_enc_str(&e, STUN_ATTR_USERNAME, m & 0x40 ? "bob" : "alice");
-		stun_enc_str(&e, STUN_ATTR_REALM, "fz");
-		stun_enc_attr(&e, STUN_ATTR_NONCE, f->nonce[c], f->noncelen[c]);
-		stun_key_md5(m & 0x40 ? "bob" : "alice", "fz",
-			     m & 0x40 ? "bobpw" : "alicepw", key);
-		stun_enc_mi(&e, key, sizeof(key));
-	}
+	if (!(m & 0x80))
+		fz_sign(f, &e, r, m, c);
 	size_t len;
 	if (stun_enc_finish(&e, &len) == 0)
 		turn_client_input(f->srv, &f->src[c], buf, len);
@@ -455,6 +493,17 @@ static void fz_sources(struct fz *f)
 		fz_source(f, c);
 }
 
+/* The API revokes the REST user-id "bob" (his allocations end, his
+ * requests get 403), or lifts every revocation. */
+static void fz_revoke(struct fz *f, bool on)
+{
+	static const char *const bob[] = {"bob"};
+	struct turn_revoked *rv = NULL;
+	if (on && turn_revoked_new(&rv, bob, 1, NULL, 0) != 0)
+		abort();
+	turn_srv_set_revoked(f->srv, rv);
+}
+
 static void fz_run(struct fz *f, struct rd *r)
 {
 	for (unsigned op = 0; op < FZ_OPS && r->n > 0; op++) {
@@ -466,6 +515,10 @@ static void fz_run(struct fz *f, struct rd *r)
 		case 3: fz_send_ind(f, r, c); break;
 		case 4: fz_peer_event(f, r); break;
 		case 5:
+			if (o & 0x80) {
+				fz_revoke(f, o & 0x40);
+				break;
+			}
 			f->mono += (uint64_t)rd_u8(r) * 10000; /* up to 42 min */
 			f->wall = 1700000000 + f->mono / 1000;
 			turn_srv_tick(f->srv);
