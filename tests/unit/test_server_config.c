@@ -603,6 +603,44 @@ static void test_unknown_and_unsupported(void **state)
 	args_expect_err(ARGV("-av"), "option '-a' takes no value", NULL);
 }
 
+/* What the user typed is echoed with its control and non-ASCII bytes as
+ * \xNN and cut at 80: an escape sequence in a mistyped key used to reach
+ * the terminal or journal raw, and a long one whole. */
+static void test_unknown_echo_escaped(void **state)
+{
+	(void)state;
+	file_expect_err("bo\x1b[2Jgus=1\n", "unknown option 'bo\\x1b[2Jgus' (line 1",
+			"\x1b");
+	file_expect_err("\xff\xfe\x7fkey\n", "unknown option '\\xff\\xfe\\x7fkey'",
+			"\xff");
+	file_expect_err("k\x1b" "ey=1\rx\n", "a CR inside a line (only LF or CR "
+			"LF ends one) in the line of 'k\\x1b" "ey'", "\x1b");
+	args_expect_err(ARGV("--bo\x07gus=1"), "unknown option '--bo\\x07gus'",
+			"\x07");
+	args_expect_err(ARGV("-\x1b]0;x"), "unknown option '-\\x1b]0;x'", "\x1b");
+	args_expect_err(ARGV("st\nray"), "unexpected argument 'st\\x0aray'",
+			"st\nray");
+	file_expect_err("min-port=1\x1b" "2\n",
+			"invalid value for 'min-port': '1\\x1b" "2'", "\x1b");
+
+	char a80[81], a81[82], arg[220];
+	memset(a80, 'a', 80);
+	a80[80] = '\0';
+	memset(a81, 'a', 81);
+	a81[81] = '\0';
+	char want[128];
+	snprintf(want, sizeof(want), "unknown option '--%s...'\n", a80);
+	memcpy(arg, "--", 2);
+	memset(arg + 2, 'a', 200);
+	arg[202] = '\0';
+	args_expect_err(ARGV(arg), want, a81);
+	/* A key cut in the middle of an escape is cut before it. */
+	memset(arg + 2, 'a', 79);
+	memcpy(arg + 81, "\x01\x01", 3);
+	snprintf(want, sizeof(want), "unknown option '--%.79s...'\n", a80);
+	args_expect_err(ARGV(arg), want, "\\x01");
+}
+
 static void test_invalid_numbers(void **state)
 {
 	(void)state;
@@ -2338,6 +2376,7 @@ int main(void)
 		cmocka_unit_test(test_log_options),
 		cmocka_unit_test(test_log_routing),
 		cmocka_unit_test(test_unknown_and_unsupported),
+		cmocka_unit_test(test_unknown_echo_escaped),
 		cmocka_unit_test(test_tls_and_process_options),
 		cmocka_unit_test(test_invalid_numbers),
 		cmocka_unit_test(test_bad_addresses),
