@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -639,6 +640,47 @@ static void test_unknown_echo_escaped(void **state)
 	memcpy(arg + 81, "\x01\x01", 3);
 	snprintf(want, sizeof(want), "unknown option '--%.79s...'\n", a80);
 	args_expect_err(ARGV(arg), want, "\\x01");
+}
+
+/* The store holds TURN secrets and JWT signing keys: one that group or
+ * others may read or write is warned about at start (server_setup),
+ * naming its path and mode, and left as it is. */
+static void db_mode_expect(mode_t mode, const char *shown)
+{
+	char path[] = "/tmp/ts_db_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+	struct errbuf e;
+	log_setup(err_open(&e), LOG_INFO);
+	server_db_mode_warn(path);
+	log_setup(stderr, LOG_INFO);
+	const char *msg = err_text(&e);
+	char want[256];
+	snprintf(want, sizeof(want), "db '%s' has mode %s: group or others may "
+		 "read or write it, and it holds TURN secrets and JWT signing "
+		 "keys; fix with 'chmod 600 %s'", path, shown ? shown : "", path);
+	if (shown ? !strstr(msg, want) : msg[0] != '\0')
+		fail_msg("want '%s' in '%s'", shown ? want : "nothing", msg);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, mode);
+	err_close(&e);
+	unlink(path);
+}
+
+static void test_db_mode_warn(void **state)
+{
+	(void)state;
+	db_mode_expect(0644, "0644");
+	db_mode_expect(0620, "0620");
+	db_mode_expect(0606, "0606");
+	db_mode_expect(0600, NULL);
+	db_mode_expect(0711, NULL);
+	db_mode_expect(0400, NULL);
+	server_db_mode_warn("/nonexistent/ts_db"); /* created later, 0600 */
+	server_db_mode_warn("");
 }
 
 static void test_invalid_numbers(void **state)
@@ -2377,6 +2419,7 @@ int main(void)
 		cmocka_unit_test(test_log_routing),
 		cmocka_unit_test(test_unknown_and_unsupported),
 		cmocka_unit_test(test_unknown_echo_escaped),
+		cmocka_unit_test(test_db_mode_warn),
 		cmocka_unit_test(test_tls_and_process_options),
 		cmocka_unit_test(test_invalid_numbers),
 		cmocka_unit_test(test_bad_addresses),
