@@ -259,6 +259,7 @@ static bool dtls_count(struct net_worker *w, struct net_dtls *d)
 {
 	unsigned max = net_worker_cfg(w)->tcp_unauth_per_ip;
 	if (!turn_shared_conn_take(w->sh, &d->remote, max)) {
+		turn_stat_add(&turn_srv_net_stats(w->srv)->dtls_refused, 1);
 		net_unauth_refused(w, &d->remote, max, "DTLS");
 		return false;
 	}

@@ -91,7 +91,9 @@ static int cfg_arg_long(struct config *c, int argc, char **argv, int *i,
 		o = config_opt_find(name);
 	}
 	if (!o) {
-		config_err(src, "unknown option '--%.*s'", (int)n, arg + 2);
+		char shown[CFG_SHOWN_MAX];
+		config_err(src, "unknown option '--%s'",
+			   config_shown(shown, arg + 2, n));
 		return EINVAL;
 	}
 	const char *val = eq ? eq + 1 : NULL;
@@ -111,7 +113,9 @@ static int cfg_arg_short(struct config *c, int argc, char **argv, int *i,
 	const char *arg = argv[*i];
 	const struct cfg_opt *o = config_opt_find_short(arg[1]);
 	if (!o) {
-		config_err(src, "unknown option '%s'", arg);
+		char shown[CFG_SHOWN_MAX];
+		config_err(src, "unknown option '%s'",
+			   config_shown(shown, arg, SIZE_MAX));
 		return EINVAL;
 	}
 	if (o->kind == CFG_UNSUP) {
@@ -145,7 +149,9 @@ int config_parse_args(struct config *c, int argc, char **argv, FILE *err)
 		else if (arg[0] == '-' && arg[1] && arg[1] != '-')
 			r = cfg_arg_short(c, argc, argv, &i, &src);
 		else {
-			config_err(&src, "unexpected argument '%s'", arg);
+			char shown[CFG_SHOWN_MAX];
+			config_err(&src, "unexpected argument '%s'",
+				   config_shown(shown, arg, SIZE_MAX));
 			r = EINVAL;
 		}
 		if (r)

@@ -69,10 +69,11 @@ static int cfg_line_check(const char *line, size_t n,
 	if (!nul && (!cr || (size_t)(cr - line) >= end))
 		return 0;
 	const char *k = line + strspn(line, " \t");
-	int klen = (int)strcspn(k, "= \t\r\n");
-	config_err(src, "%s in the line of '%.*s'",
+	char shown[CFG_SHOWN_MAX];
+	config_shown(shown, k, strcspn(k, "= \t\r\n"));
+	config_err(src, "%s in the line of '%s'",
 		   nul ? "a NUL byte" : "a CR inside a line (only LF or CR LF "
-		   "ends one)", klen > 64 ? 64 : klen, k);
+		   "ends one)", shown);
 	return EINVAL;
 }
 
@@ -87,7 +88,9 @@ static int cfg_line_parse(struct config *c, char *line,
 	cfg_line_split(s, &key, &val);
 	const struct cfg_opt *o = config_opt_find(key);
 	if (!o) {
-		config_err(src, "unknown option '%.64s'", key);
+		char shown[CFG_SHOWN_MAX];
+		config_err(src, "unknown option '%s'",
+			   config_shown(shown, key, SIZE_MAX));
 		return EINVAL;
 	}
 	if (val && cfg_unquote(&val) != 0) {

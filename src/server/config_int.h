@@ -71,6 +71,13 @@ int config_opt_apply(struct config *c, const struct cfg_opt *o,
 		     const char *key, const char *val,
 		     const struct cfg_src *src);
 
+/* What the user typed, safe to echo: a byte outside printable ASCII as
+ * \xNN (an escape sequence in a mistyped key would otherwise reach the
+ * operator's terminal or the journal raw), at most 80 of them shown, then
+ * "...". n bounds s, which may also end at a NUL. Returns out. */
+#define CFG_SHOWN_MAX 84
+const char *config_shown(char out[CFG_SHOWN_MAX], const char *s, size_t n);
+
 /* Error helpers: "turnstone: <msg>[ (line N of FILE)]\n". */
 void config_err(const struct cfg_src *src, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -2,6 +2,7 @@
  * line naming the key; values of secret options are never echoed. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,26 @@ void config_err(const struct cfg_src *src, const char *fmt, ...)
 	fputc('\n', src->err);
 }
 
+const char *config_shown(char out[CFG_SHOWN_MAX], const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && s[i]; i++) {
+		unsigned char b = (unsigned char)s[i];
+		size_t w = b >= 0x20 && b < 0x7f ? 1 : 4;
+		if (o + w + 4 > CFG_SHOWN_MAX) {
+			memcpy(out + o, "...", 4);
+			return out;
+		}
+		if (w == 1)
+			out[o] = (char)b;
+		else
+			snprintf(out + o, 5, "\\x%02x", b);
+		o += w;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void *cfg_field(struct config *c, const struct cfg_opt *o)
 {
 	return (char *)c + o->off;
@@ -38,10 +59,12 @@ static unsigned *cfg_count(struct config *c, const struct cfg_opt *o)
 static int cfg_invalid(const struct cfg_opt *o, const char *key,
 		       const char *val, const struct cfg_src *src)
 {
+	char shown[CFG_SHOWN_MAX];
 	if (o->flags & CFG_F_SECRET)
 		config_err(src, "invalid value for '%s'", key);
 	else
-		config_err(src, "invalid value for '%s': '%.80s'", key, val);
+		config_err(src, "invalid value for '%s': '%s'", key,
+			   config_shown(shown, val, SIZE_MAX));
 	return EINVAL;
 }
 

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/server_int.h"
+#include "util/log.h"
 
 /* A decimal id, as coturn also takes. */
 static bool privs_num(const char *s, unsigned long *v)
@@ -151,6 +153,17 @@ int server_privs_own_file(const struct server_privs *p, const char *path)
 	int err = fchown(fd, uid, p->gid) == 0 ? 0 : errno;
 	close(fd);
 	return err;
+}
+
+void server_db_mode_warn(const char *path)
+{
+	struct stat st;
+	if (!path[0] || stat(path, &st) != 0 || !(st.st_mode & 066))
+		return;
+	log_warn("db '%s' has mode %04o: group or others may read or write "
+		 "it, and it holds TURN secrets and JWT signing keys; "
+		 "fix with 'chmod 600 %s' (the mode Turnstone creates it with)", path,
+		 (unsigned)(st.st_mode & 07777), path);
 }
 
 int server_listen_tcp(const char *ip, uint16_t port, int *fdp)

@@ -109,6 +109,11 @@ static void render_auth(const struct prom_view *v, FILE *f)
 		   "max-unauth-tcp-per-ip connections without an allocation, "
 		   "or is not in tcp-proxy-trusted (on tcp-proxy-port).",
 		   OFF(conn_refused));
+	render_one(v, f, "dtls_refused_total",
+		   "DTLS sessions refused when their cookie verified: their "
+		   "source held max-unauth-tcp-per-ip sessions and connections "
+		   "without an allocation.",
+		   OFF(dtls_refused));
 	render_one(v, f, "tcp_timed_out_total",
 		   "TCP/TLS connections the kernel ended because the client left "
 		   "output unread or unacknowledged for tcp-write-timeout.",

@@ -249,6 +249,8 @@ static int server_setup(struct server *s)
 		err = server_tcfg_build(&s->cfg, &s->lc, &s->tcfg, stderr);
 	if (!err)
 		err = turn_shared_alloc(&s->sh, s->cfg.min_port, s->cfg.max_port);
+	if (!err)
+		server_db_mode_warn(s->cfg.db);
 	if (!err && (err = server_privs_own_file(&s->privs, s->cfg.db)) != 0)
 		log_err("cannot create the store '%s' for 'proc-user': %s",
 			s->cfg.db, strerror(err));

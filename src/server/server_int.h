@@ -66,6 +66,10 @@ int server_privs_drop(const struct server_privs *p, FILE *err);
  * not exist yet: the store, which the API opens after the drop (SQLite,
  * run as root, gives -wal and -shm the file's owner). 0 or errno. */
 int server_privs_own_file(const struct server_privs *p, const char *path);
+/* A warning naming path and its mode if it exists and group or others
+ * may read or write it: the store holds TURN secrets and JWT signing
+ * keys. The file is left as it is (the operator may mean it). */
+void server_db_mode_warn(const char *path);
 /* A bound, listening, non-blocking TCP socket for an HTTP server. 0 or
  * an errno value. */
 int server_listen_tcp(const char *ip, uint16_t port, int *fdp);

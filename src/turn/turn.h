@@ -315,6 +315,7 @@ struct turn_stats {
 	_Atomic uint64_t conn_refused; /* TCP/TLS over max-unauth-tcp-per-ip,
 					* or not from tcp-proxy-trusted */
 	_Atomic uint64_t conn_timed_out; /* TCP/TLS ended by tcp-write-timeout */
+	_Atomic uint64_t dtls_refused;   /* DTLS over max-unauth-tcp-per-ip */
 };
 
 static inline void turn_stat_add(_Atomic uint64_t *c, uint64_t n)

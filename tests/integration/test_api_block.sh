@@ -21,7 +21,17 @@ if ! { acct create acme &&
 	exit 1
 fi
 
+# A store group or others may read (it holds the keys just added) is
+# warned about at start, and left as it is.
+chmod 644 "$TS_DB"
 ts_start_api "$TS_BIN" || exit 1
+if grep -qF "db '$TS_DB' has mode 0644: group or others may read or write it" "$TS_LOG" &&
+	grep -qF "fix with 'chmod 600 $TS_DB'" "$TS_LOG" &&
+	[ "$(stat -c %a "$TS_DB")" = 644 ]; then
+	ts_pass "a store readable by others is warned about, not changed"
+else
+	ts_fail "a store readable by others is warned about, not changed" "not in $TS_LOG"
+fi
 
 ts_python_checks "block cases" "$TS_DIR/block_cases.py" \
 	--api-port "$TS_API_PORT" --turn-port "$TS_PORT" \

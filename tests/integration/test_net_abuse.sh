@@ -49,11 +49,19 @@ esac
 # bound. Now DTLS sessions without an allocation count against
 # max-unauth-tcp-per-ip like TCP/TLS connections (net_abuse.py dtlscap).
 CAPTLSP=$(ts_pick_port) || exit 1
+CAPPROM=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" --allow-loopback-peers --relay-threads 2 \
 	--legacy-channel-range --user-quota 0 --max-unauth-tcp-per-ip 4 \
-	--tls-listening-port "$CAPTLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+	--tls-listening-port "$CAPTLSP" --cert "$TS_CERT" --pkey "$TS_KEY" \
+	--prometheus --prometheus-port "$CAPPROM" || exit 1
 TS_CHECK_TIMEOUT=60 ts_python_checks dtlscap "$TS_DIR/net_abuse.py" dtlscap \
 	"$TS_PORT" "$CAPTLSP" "$TS_PID"
+# DTLS refusals used to be logged but counted nowhere.
+metrics=$(curl -s --max-time 5 "http://127.0.0.1:$CAPPROM/metrics")
+metric() { printf '%s\n' "$metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+ts_check "dtlscap: the refusal counts in dtls_refused_total, not tcp_refused_total" \
+	test "$(metric turnstone_dtls_refused_total)" -ge 1 -a \
+	"$(metric turnstone_tcp_refused_total)" = 0
 case $(cat "$TS_LOG") in
 *"DTLS from 127.0.0.9 refused: it has 4 connections"*)
 	ts_pass "dtlscap: the refusal is logged, naming the option" ;;

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -601,6 +602,85 @@ static void test_unknown_and_unsupported(void **state)
 	args_expect_err(ARGV("--realm"), "option '--realm' needs a value", NULL);
 	file_expect_err("realm\n", "option 'realm' needs a value", NULL);
 	args_expect_err(ARGV("-av"), "option '-a' takes no value", NULL);
+}
+
+/* What the user typed is echoed with its control and non-ASCII bytes as
+ * \xNN and cut at 80: an escape sequence in a mistyped key used to reach
+ * the terminal or journal raw, and a long one whole. */
+static void test_unknown_echo_escaped(void **state)
+{
+	(void)state;
+	file_expect_err("bo\x1b[2Jgus=1\n", "unknown option 'bo\\x1b[2Jgus' (line 1",
+			"\x1b");
+	file_expect_err("\xff\xfe\x7fkey\n", "unknown option '\\xff\\xfe\\x7fkey'",
+			"\xff");
+	file_expect_err("k\x1b" "ey=1\rx\n", "a CR inside a line (only LF or CR "
+			"LF ends one) in the line of 'k\\x1b" "ey'", "\x1b");
+	args_expect_err(ARGV("--bo\x07gus=1"), "unknown option '--bo\\x07gus'",
+			"\x07");
+	args_expect_err(ARGV("-\x1b]0;x"), "unknown option '-\\x1b]0;x'", "\x1b");
+	args_expect_err(ARGV("st\nray"), "unexpected argument 'st\\x0aray'",
+			"st\nray");
+	file_expect_err("min-port=1\x1b" "2\n",
+			"invalid value for 'min-port': '1\\x1b" "2'", "\x1b");
+
+	char a80[81], a81[82], arg[220];
+	memset(a80, 'a', 80);
+	a80[80] = '\0';
+	memset(a81, 'a', 81);
+	a81[81] = '\0';
+	char want[128];
+	snprintf(want, sizeof(want), "unknown option '--%s...'\n", a80);
+	memcpy(arg, "--", 2);
+	memset(arg + 2, 'a', 200);
+	arg[202] = '\0';
+	args_expect_err(ARGV(arg), want, a81);
+	/* A key cut in the middle of an escape is cut before it. */
+	memset(arg + 2, 'a', 79);
+	memcpy(arg + 81, "\x01\x01", 3);
+	snprintf(want, sizeof(want), "unknown option '--%.79s...'\n", a80);
+	args_expect_err(ARGV(arg), want, "\\x01");
+}
+
+/* The store holds TURN secrets and JWT signing keys: one that group or
+ * others may read or write is warned about at start (server_setup),
+ * naming its path and mode, and left as it is. */
+static void db_mode_expect(mode_t mode, const char *shown)
+{
+	char path[] = "/tmp/ts_db_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+	struct errbuf e;
+	log_setup(err_open(&e), LOG_INFO);
+	server_db_mode_warn(path);
+	log_setup(stderr, LOG_INFO);
+	const char *msg = err_text(&e);
+	char want[256];
+	snprintf(want, sizeof(want), "db '%s' has mode %s: group or others may "
+		 "read or write it, and it holds TURN secrets and JWT signing "
+		 "keys; fix with 'chmod 600 %s'", path, shown ? shown : "", path);
+	if (shown ? !strstr(msg, want) : msg[0] != '\0')
+		fail_msg("want '%s' in '%s'", shown ? want : "nothing", msg);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, mode);
+	err_close(&e);
+	unlink(path);
+}
+
+static void test_db_mode_warn(void **state)
+{
+	(void)state;
+	db_mode_expect(0644, "0644");
+	db_mode_expect(0620, "0620");
+	db_mode_expect(0606, "0606");
+	db_mode_expect(0600, NULL);
+	db_mode_expect(0711, NULL);
+	db_mode_expect(0400, NULL);
+	server_db_mode_warn("/nonexistent/ts_db"); /* created later, 0600 */
+	server_db_mode_warn("");
 }
 
 static void test_invalid_numbers(void **state)
@@ -2338,6 +2418,8 @@ int main(void)
 		cmocka_unit_test(test_log_options),
 		cmocka_unit_test(test_log_routing),
 		cmocka_unit_test(test_unknown_and_unsupported),
+		cmocka_unit_test(test_unknown_echo_escaped),
+		cmocka_unit_test(test_db_mode_warn),
 		cmocka_unit_test(test_tls_and_process_options),
 		cmocka_unit_test(test_invalid_numbers),
 		cmocka_unit_test(test_bad_addresses),
