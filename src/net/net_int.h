@@ -117,6 +117,9 @@ struct net_tcp_conn {
 	/* Reading stopped before OpenSSL asked for more input, so its
 	 * read-ahead buffer may hold whole records (net_tcp_events). */
 	bool ssl_held;
+	/* TLS 1.3 KeyUpdates the client sent since keyupd_since (tls.c). */
+	uint64_t keyupd_since;
+	unsigned keyupd_n;
 	uint64_t deadline;    /* monotonic ms; 0 = none (NET_TCP_FRAME_MS) */
 	struct net_tcp_conn *prev, *next; /* worker's list, for shutdown */
 	/* On the worker's dirty list: wbuf holds what this epoll batch
@@ -198,6 +201,7 @@ struct net_worker {
 	unsigned nlinger;
 	uint64_t next_sweep, accept_resume, emfile_logged, refused_logged;
 	uint64_t untrusted_logged; /* tcp-proxy-trusted refusals, said rarely */
+	uint64_t keyupd_logged; /* KeyUpdate floods closed (tls.c), said rarely */
 	/* proxywait.c: streams awaiting their PROXY header, oldest first,
 	 * counted per balancer; pend_top is the one that held the most. */
 	struct net_tcp_conn *pend_head, *pend_tail;

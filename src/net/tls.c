@@ -9,6 +9,54 @@
 #include <sys/epoll.h>
 
 #include "net/net_int.h"
+#include "util/log.h"
+#include "util/sa.h"
+
+/* RFC 8446 4.6.3: each KeyUpdate makes OpenSSL rekey, and one with
+ * update_requested makes it answer with a KeyUpdate record of its own,
+ * with no limit: a client could keep a worker deriving keys and writing
+ * records for as long as it sends them. Clients send one after very large
+ * amounts of data (the AEAD limits of RFC 8446 5.5), so more than
+ * TLS_KEYUPD_MAX within TLS_KEYUPD_WINDOW_MS closes the connection. */
+#define TLS_KEYUPD_MAX 10u
+#define TLS_KEYUPD_WINDOW_MS 10000u
+
+/* OpenSSL's message callback: it sees every record header too, so it
+ * returns at the first test unless a KeyUpdate came in. */
+static void tls_msg(int write_p, int version, int content_type,
+		    const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+	    *(const unsigned char *)buf != SSL3_MT_KEY_UPDATE)
+		return;
+	struct net_tcp_conn *c = arg;
+	uint64_t now = c->w->now_ms;
+	if (c->keyupd_n == 0 || now - c->keyupd_since >= TLS_KEYUPD_WINDOW_MS) {
+		c->keyupd_since = now;
+		c->keyupd_n = 0;
+	}
+	/* Over the limit: SSL_read returns once the records it holds are
+	 * done, instead of reading on from the socket (net_tls_conn_read
+	 * then closes). Processing this one cannot be stopped from here. */
+	if (++c->keyupd_n > TLS_KEYUPD_MAX)
+		SSL_clear_mode(ssl, SSL_MODE_AUTO_RETRY);
+}
+
+/* The client went over the KeyUpdate limit: close, said rarely. */
+static int tls_keyupd_close(struct net_tcp_conn *c)
+{
+	struct net_worker *w = c->w;
+	ERR_clear_error();
+	if (!w->keyupd_logged || w->now_ms - w->keyupd_logged >= 10000) {
+		w->keyupd_logged = w->now_ms;
+		char ip[SA_STRLEN];
+		log_warn("worker %u: TLS from %s closed: more than %u KeyUpdate "
+			 "messages in %u s", w->id, sa_fmt_ip(&c->remote, ip, sizeof(ip)),
+			 TLS_KEYUPD_MAX, TLS_KEYUPD_WINDOW_MS / 1000u);
+	}
+	return EPROTO;
+}
 
 int net_tls_conn_start(struct net_tcp_conn *c)
 {
@@ -24,6 +72,8 @@ int net_tls_conn_start(struct net_tcp_conn *c)
 		return ENOMEM;
 	}
 	SSL_set_accept_state(c->ssl);
+	SSL_set_msg_callback(c->ssl, tls_msg);
+	SSL_set_msg_callback_arg(c->ssl, c);
 	c->mode = NET_TCP_TLS;
 	return 0;
 }
@@ -64,6 +114,8 @@ int net_tls_conn_read(struct net_tcp_conn *c)
 		 * runs between reads: clear it before every call. */
 		ERR_clear_error();
 		int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+		if (c->keyupd_n > TLS_KEYUPD_MAX)
+			return tls_keyupd_close(c);
 		if (n <= 0)
 			return tls_wait(c, n);
 		c->rlen += (size_t)n;
