@@ -242,6 +242,17 @@ struct net_worker {
 	struct loop_fd xfer_lf;
 };
 
+/* Whether a warning that a client can provoke may be logged now: at
+ * most once every NET_SAY_RARELY_MS per worker and kind (*last). */
+#define NET_SAY_RARELY_MS 10000
+static inline bool net_say_rarely(const struct net_worker *w, uint64_t *last)
+{
+	if (*last && w->now_ms - *last < NET_SAY_RARELY_MS)
+		return false;
+	*last = w->now_ms;
+	return true;
+}
+
 /* The configuration this worker applied: its limits are read here. */
 static inline const struct turn_cfg *net_worker_cfg(const struct net_worker *w)
 {

@@ -79,9 +79,8 @@ static struct net_tcp_conn *proxy_wait_victim(struct net_worker *w,
 /* Said at most every 10 s per worker. */
 static void proxy_wait_log(struct net_worker *w, const struct sa *src)
 {
-	if (w->pend_logged && w->now_ms - w->pend_logged < 10000)
+	if (!net_say_rarely(w, &w->pend_logged))
 		return;
-	w->pend_logged = w->now_ms;
 	char ip[SA_STRLEN];
 	log_warn("worker %u: %u TCP streams wait for a PROXY header; the "
 		 "oldest from %s is closed for a new one",

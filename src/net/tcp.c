@@ -511,8 +511,7 @@ static void tcp_accept_pause(struct net_tcp_listener *l, int err)
 	l->paused = true;
 	loop_mod(w->loop, &l->lf, 0);
 	w->accept_resume = w->now_ms + NET_ACCEPT_PAUSE_MS;
-	if (!w->emfile_logged || w->now_ms - w->emfile_logged >= 10000) {
-		w->emfile_logged = w->now_ms;
+	if (net_say_rarely(w, &w->emfile_logged)) {
 		log_warn("worker %u: accept: %s; pausing new TCP/TLS connections",
 			 w->id, strerror(err));
 	}
@@ -536,9 +535,8 @@ void net_accept_shed(struct net_worker *w, int lfd)
 void net_unauth_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max, const char *what)
 {
-	if (w->refused_logged && w->now_ms - w->refused_logged < 10000)
+	if (!net_say_rarely(w, &w->refused_logged))
 		return;
-	w->refused_logged = w->now_ms;
 	char ip[SA_STRLEN];
 	log_warn("worker %u: %s from %s refused: it has %u connections "
 		 "without an allocation (max-unauth-tcp-per-ip)",
@@ -556,9 +554,8 @@ static bool tcp_proxy_trusted(struct net_worker *w, const struct turn_cfg *cfg,
 	if (cidr_list_has(cfg->proxy_trusted, cfg->nproxy_trusted, remote))
 		return true;
 	turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
-	if (w->untrusted_logged && w->now_ms - w->untrusted_logged < 10000)
+	if (!net_say_rarely(w, &w->untrusted_logged))
 		return false;
-	w->untrusted_logged = w->now_ms;
 	char ip[SA_STRLEN];
 	log_warn("worker %u: TCP from %s to the tcp-proxy-port refused: not a "
 		 "trusted balancer (name it with tcp-proxy-trusted)",

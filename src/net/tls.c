@@ -48,8 +48,7 @@ static int tls_keyupd_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
 	ERR_clear_error();
-	if (!w->keyupd_logged || w->now_ms - w->keyupd_logged >= 10000) {
-		w->keyupd_logged = w->now_ms;
+	if (net_say_rarely(w, &w->keyupd_logged)) {
 		char ip[SA_STRLEN];
 		log_warn("worker %u: TLS from %s closed: more than %u KeyUpdate "
 			 "messages in %u s", w->id, sa_fmt_ip(&c->remote, ip, sizeof(ip)),
