@@ -48,6 +48,7 @@ static int tls_keyupd_close(struct net_tcp_conn *c)
 {
 	struct net_worker *w = c->w;
 	ERR_clear_error();
+	turn_stat_add(&turn_srv_net_stats(w->srv)->tls_keyupd_closed, 1);
 	if (net_say_rarely(w, &w->keyupd_logged)) {
 		char ip[SA_STRLEN];
 		log_warn("worker %u: TLS from %s closed: more than %u KeyUpdate "

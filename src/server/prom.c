@@ -114,6 +114,10 @@ static void render_auth(const struct prom_view *v, FILE *f)
 		   "source held max-unauth-tcp-per-ip sessions and connections "
 		   "without an allocation.",
 		   OFF(dtls_refused));
+	render_one(v, f, "tls_keyupdate_closed_total",
+		   "TURN over TLS connections closed for sending more than 10 "
+		   "TLS 1.3 KeyUpdate messages in 10 s.",
+		   OFF(tls_keyupd_closed));
 	render_one(v, f, "tcp_timed_out_total",
 		   "TCP/TLS connections the kernel ended because the client left "
 		   "output unread or unacknowledged for tcp-write-timeout.",

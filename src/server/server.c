@@ -403,6 +403,7 @@ int server_main(int argc, char **argv)
 		    server_log_check(&s->cfg, stderr) != 0 ||
 		    server_obs_check(&s->cfg, stderr) != 0)
 			goto out;
+		server_db_mode_warn(s->cfg.db); /* as server_setup does */
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;

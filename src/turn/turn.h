@@ -316,6 +316,7 @@ struct turn_stats {
 					* or not from tcp-proxy-trusted */
 	_Atomic uint64_t conn_timed_out; /* TCP/TLS ended by tcp-write-timeout */
 	_Atomic uint64_t dtls_refused;   /* DTLS over max-unauth-tcp-per-ip */
+	_Atomic uint64_t tls_keyupd_closed; /* TLS over the KeyUpdate limit */
 };
 
 static inline void turn_stat_add(_Atomic uint64_t *c, uint64_t n)

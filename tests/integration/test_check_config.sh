@@ -3,7 +3,8 @@
 # start would open it, without creating or changing it: it said
 # "configuration OK" for a db in a missing directory or a file that is
 # not a database, and the start then failed. The same for log-file and
-# usage-log. No daemon is started; nothing is sent.
+# usage-log, and for the start's warning about a db others may read. No
+# daemon is started; nothing is sent.
 TS_NAME=check_config
 . "$(dirname "$0")/lib.sh"
 ts_need_bin "${1:-}"
@@ -48,6 +49,19 @@ fi
 check "an existing store is OK" 0 "configuration OK" "$TS_TMP/acc.db"
 : >"$TS_TMP/empty.db"
 check "an empty file (what SQLite starts from) is OK" 0 "configuration OK" "$TS_TMP/empty.db"
+# A store others may read holds TURN secrets and JWT keys: the start warns,
+# and --check-config said nothing. It warns the same (and still passes).
+chmod 644 "$TS_TMP/acc.db"
+check "a db others may read is OK, with the start's warning" 0 \
+	"'$TS_TMP/acc.db' has mode 0644: group or others may read" "$TS_TMP/acc.db"
+chmod 600 "$TS_TMP/acc.db"
+out=$("$TS_BIN" serve --static-auth-secret "$TS_SECRET" --api-listening-port 1 \
+	--db "$TS_TMP/acc.db" --check-config 2>&1) || true
+if [[ $out == "configuration OK" ]]; then
+	ts_pass "a db of mode 0600 gets no warning"
+else
+	ts_fail "a db of mode 0600 gets no warning" "$out"
+fi
 
 # log-file and usage-log: "configuration OK", then the start failed.
 check_file() { # NAME WANT-RC WANT-TEXT ARGS...

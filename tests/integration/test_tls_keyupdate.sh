@@ -6,7 +6,7 @@
 # command K sends one with update_requested.
 #  - a client sending 40, one every 25 ms, is closed after the limit (more
 #    than 10 in 10 s), well before its input ends, and the closing is
-#    logged once;
+#    logged once and counted once in turnstone_tls_keyupdate_closed_total;
 #  - a client sending 3 stays connected and then gets a STUN Binding
 #    answered over the same TLS connection;
 #  - the HTTPS API (libmicrohttpd over GnuTLS, whose TLS we do not drive)
@@ -20,8 +20,10 @@ ts_need_bin "${1:-}"
 [ "$TS_SERVER" = turnstone ] || exit 0
 ts_make_cert keyupd || exit 1
 TLSP=$(ts_pick_port) || exit 1
+PROM=$(ts_pick_port) || exit 1
 ts_start_server "$TS_BIN" "${TS_AUTH[@]}" \
-	--tls-listening-port "$TLSP" --cert "$TS_CERT" --pkey "$TS_KEY" || exit 1
+	--tls-listening-port "$TLSP" --cert "$TS_CERT" --pkey "$TS_KEY" \
+	--prometheus --prometheus-port "$PROM" || exit 1
 
 cat >"$TS_TMP/keyupd.py" <<'EOF'
 import os, select, struct, subprocess, sys, time
@@ -113,6 +115,11 @@ print(("ok" if ok else "FAIL") +
       " 3 KeyUpdates: still connected, a Binding over the same TLS is answered")
 EOF
 ts_python_checks "keyupdate" "$TS_TMP/keyupd.py" turn "$TLSP" "$TS_LOG"
+# One flood closed, one client within the limit: the counter says 1.
+closed=$(curl -s --max-time 5 "http://127.0.0.1:$PROM/metrics" |
+	awk '$1 == "turnstone_tls_keyupdate_closed_total" { print $2 }')
+ts_check "the close counts once in turnstone_tls_keyupdate_closed_total" \
+	test "$closed" = 1
 
 ts_api_init "$TS_BIN"
 ts_start_api_tls "$TS_BIN" "$TS_CERT" "$TS_KEY" || exit 1

@@ -226,6 +226,7 @@ static void test_prom_text(void **state)
 	turn_stat_add(&a.conn_refused, 1);
 	turn_stat_add(&b.conn_refused, 2);
 	turn_stat_add(&b.dtls_refused, 5);
+	turn_stat_add(&a.tls_keyupd_closed, 6);
 	struct prom_view v = {.stats = {&a, &b}, .busy_ns = {1500000000, 0},
 			      .nworkers = 2, .ports_free = 90, .ports_total = 100};
 	char *text = NULL;
@@ -245,6 +246,7 @@ static void test_prom_text(void **state)
 		"# HELP turnstone_peer_denied_total ",
 		"turnstone_tcp_refused_total 3\n",
 		"turnstone_dtls_refused_total 5\n",
+		"turnstone_tls_keyupdate_closed_total 6\n",
 		"turnstone_tcp_timed_out_total 0\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
