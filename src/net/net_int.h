@@ -284,17 +284,12 @@ void net_recv_init(struct net_worker *w);
  * EAGAIN). Truncated datagrams come back with rmsgs[i].msg_len = 0. */
 int net_recv_batch(struct net_worker *w, int fd);
 
-/* tcp.c */
+/* tcpaccept.c: listeners, accept, the sweep */
+#define NET_TCP_RBUF_INIT 2048 /* a new stream's rbuf */
 void net_tcp_nodelay(int fd);
 int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
 		   struct net_tcp_listener **lp);
 void net_tcp_listener_close(struct net_tcp_listener *l);
-/* Queues the frame; it is written by net_tcp_flush_dirty at the end of
- * the epoll batch (net_flush_all), or by net_tcp_flush_now before the
- * stream is closed or handed to another worker. */
-void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
-void net_tcp_flush_dirty(struct net_worker *w);
-void net_tcp_flush_now(struct net_tcp_conn *c);
 void net_tcp_close_all(struct net_worker *w);
 void net_tcp_sweep(struct net_worker *w);
 void net_accept_shed(struct net_worker *w, int lfd);
@@ -302,6 +297,20 @@ void net_accept_shed(struct net_worker *w, int lfd);
  * "DTLS". Logged at most every 10 s per worker. */
 void net_unauth_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max, const char *what);
+
+/* tcp.c: a connection's stream */
+/* The connection as the turn core knows it (its 5-tuple and handle). */
+struct turn_src net_tcp_src(struct net_tcp_conn *c);
+/* No longer counted against its source (--max-unauth-tcp-per-ip). */
+void net_tcp_uncount(struct net_tcp_conn *c);
+/* The connection's epoll handler (its loop_fd). */
+void net_tcp_event(struct loop_fd *lf, uint32_t events);
+/* Queues the frame; it is written by net_tcp_flush_dirty at the end of
+ * the epoll batch (net_flush_all), or by net_tcp_flush_now before the
+ * stream is closed or handed to another worker. */
+void net_tcp_send(struct net_tcp_conn *c, const struct iovec *iov, int iovcnt);
+void net_tcp_flush_dirty(struct net_worker *w);
+void net_tcp_flush_now(struct net_tcp_conn *c);
 void net_tcp_want_out(struct net_tcp_conn *c, bool on);
 
 /* tls.c: TLS under the TCP framing */

@@ -1,44 +1,30 @@
-/* TCP client transport (RFC 8656 3.1, 12.5): a stream of STUN messages
- * and ChannelData frames, the latter padded to four bytes. Closing the
- * connection deletes its allocation. Writes that cannot go out at once
- * are buffered up to a cap; past it, data is dropped as UDP would. */
+/* TCP client transport (RFC 8656 3.1, 12.5), one connection's stream:
+ * reading (PROXY header, plain/TLS sniff), framing STUN messages and
+ * ChannelData frames (the latter padded to four bytes) for the turn core,
+ * buffered writing and closing. Closing the connection deletes its
+ * allocation. Writes that cannot go out at once are buffered up to a cap;
+ * past it, data is dropped as UDP would. Accepting, admission and the
+ * sweep are in tcpaccept.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "net/net_int.h"
 #include "stun/stun.h"
-#include "util/log.h"
-#include "util/sa.h"
 
-#define TCP_RBUF_INIT 2048
 #define TCP_TLS_HANDSHAKE 22 /* TLS record type */
 
-/* No Nagle on streams that carry media: the worker already writes a
- * whole batch at once, and Nagle would hold a small write (a STUN answer
- * just after a TLS handshake, a ChannelData frame) while an earlier one
- * waits for the peer's delayed ACK, ~40 ms on Linux. */
-void net_tcp_nodelay(int fd)
-{
-	int one = 1;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 /* The connection as the turn core knows it (its 5-tuple and handle). */
-static struct turn_src tcp_src(struct net_tcp_conn *c)
+struct turn_src net_tcp_src(struct net_tcp_conn *c)
 {
 	return (struct turn_src){.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
 				 .client = c->remote, .local = c->local, .conn = c};
 }
 
 /* No longer counted against its source (--max-unauth-tcp-per-ip). */
-static void tcp_uncount(struct net_tcp_conn *c)
+void net_tcp_uncount(struct net_tcp_conn *c)
 {
 	if (!c->counted)
 		return;
@@ -51,11 +37,11 @@ static void tcp_uncount(struct net_tcp_conn *c)
 static void tcp_settle_count(struct net_tcp_conn *c)
 {
 	if (!c->allocd && !c->pipe) {
-		struct turn_src src = tcp_src(c);
+		struct turn_src src = net_tcp_src(c);
 		c->allocd = turn_conn_has_alloc(c->w->srv, &src);
 	}
 	if (c->pipe || c->allocd)
-		tcp_uncount(c);
+		net_tcp_uncount(c);
 }
 
 static int tcp_flush(struct net_tcp_conn *c);
@@ -106,11 +92,11 @@ static void tcp_conn_close(struct net_tcp_conn *c)
 		net_tcp_flush_now(c);
 	else
 		tcp_dirty_del(c);
-	tcp_uncount(c);
+	net_tcp_uncount(c);
 	net_proxy_wait_del(c);
 	if (c->pipe)
 		net_pipe_client_closed(c);
-	struct turn_src src = tcp_src(c);
+	struct turn_src src = net_tcp_src(c);
 	turn_conn_closed(w->srv, &src);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -290,7 +276,7 @@ int net_tcp_frames(struct net_tcp_conn *c)
 			}
 			break;
 		}
-		struct turn_src src = tcp_src(c);
+		struct turn_src src = net_tcp_src(c);
 		turn_client_input(c->w->srv, &src, c->rbuf + off, flen);
 		if (c->lf.fd < 0)
 			return 0;
@@ -367,7 +353,7 @@ static int tcp_read_plain(struct net_tcp_conn *c)
  * (max-unauth-tcp-per-ip) and seen by the TURN core instead of the
  * balancer; until then the stream counts among those waiting for a
  * header (proxywait.c). */
-_Static_assert(TCP_RBUF_INIT >= NET_PROXY_HDR_MAX,
+_Static_assert(NET_TCP_RBUF_INIT >= NET_PROXY_HDR_MAX,
 	       "rbuf must hold a whole PROXY header");
 
 static int tcp_proxy_read(struct net_tcp_conn *c)
@@ -449,7 +435,7 @@ static int tcp_sock_error(const struct net_tcp_conn *c)
 	return getsockopt(c->lf.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : errno;
 }
 
-static void tcp_event(struct loop_fd *lf, uint32_t events)
+void net_tcp_event(struct loop_fd *lf, uint32_t events)
 {
 	struct net_tcp_conn *c = lf->arg;
 	if (events & EPOLLOUT) {
@@ -500,223 +486,4 @@ void net_tcp_input(struct net_tcp_conn *c)
 void net_tcp_close(struct net_tcp_conn *c)
 {
 	tcp_conn_close(c);
-}
-
-/* Out of descriptors: the pending connection stays queued and the
- * listener stays readable, so accepting again at once would spin. Stop
- * listening for a moment (net_tcp_sweep resumes) and say so, rarely. */
-static void tcp_accept_pause(struct net_tcp_listener *l, int err)
-{
-	struct net_worker *w = l->w;
-	l->paused = true;
-	loop_mod(w->loop, &l->lf, 0);
-	w->accept_resume = w->now_ms + NET_ACCEPT_PAUSE_MS;
-	if (net_say_rarely(w, &w->emfile_logged)) {
-		log_warn("worker %u: accept: %s; pausing new TCP/TLS connections",
-			 w->id, strerror(err));
-	}
-}
-
-/* Accept one pending connection and close it at once, with the spare
- * descriptor kept for this: for listeners that cannot pause. */
-void net_accept_shed(struct net_worker *w, int lfd)
-{
-	if (w->spare_fd < 0)
-		return;
-	close(w->spare_fd);
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-/* One source holds --max-unauth-tcp-per-ip streams (or DTLS sessions)
- * without an allocation already: the new one is refused. Said rarely. */
-void net_unauth_refused(struct net_worker *w, const struct sa *remote,
-			unsigned max, const char *what)
-{
-	if (!net_say_rarely(w, &w->refused_logged))
-		return;
-	char ip[SA_STRLEN];
-	log_warn("worker %u: %s from %s refused: it has %u connections "
-		 "without an allocation (max-unauth-tcp-per-ip)",
-		 w->id, what, sa_fmt_ip(remote, ip, sizeof(ip)), max);
-}
-
-/* On tcp-proxy-port, the PROXY header names the client that the TURN
- * core, the logs, usage records and max-unauth-tcp-per-ip then see: only
- * a balancer the operator trusts (tcp-proxy-trusted, by default loopback
- * and private ranges) may send one, or anyone reaching the port could
- * claim any address. Anyone else is closed at accept and said rarely. */
-static bool tcp_proxy_trusted(struct net_worker *w, const struct turn_cfg *cfg,
-			      const struct sa *remote)
-{
-	if (cidr_list_has(cfg->proxy_trusted, cfg->nproxy_trusted, remote))
-		return true;
-	turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
-	if (!net_say_rarely(w, &w->untrusted_logged))
-		return false;
-	char ip[SA_STRLEN];
-	log_warn("worker %u: TCP from %s to the tcp-proxy-port refused: not a "
-		 "trusted balancer (name it with tcp-proxy-trusted)",
-		 w->id, sa_fmt_ip(remote, ip, sizeof(ip)));
-	return false;
-}
-
-/* A new client stream: counted against its source until it carries an
- * allocation, and given a kernel deadline for its output. */
-static struct net_tcp_conn *tcp_conn_new(struct net_tcp_listener *l, int fd,
-					 const struct sa *remote)
-{
-	struct net_worker *w = l->w;
-	const struct turn_cfg *cfg = net_worker_cfg(w);
-	if (l->proxy && !tcp_proxy_trusted(w, cfg, remote))
-		return NULL;
-	/* Behind a balancer the source is the balancer: the client its
-	 * PROXY header names is counted instead (tcp_proxy_read). Until the
-	 * header comes the stream is not counted against the balancer's
-	 * address: every client behind a balancer shares it, so
-	 * max-unauth-tcp-per-ip (64) streams awaiting headers (a burst of
-	 * connects accepted before their headers are read, or clients a
-	 * balancer connects before they send anything) would shut out every
-	 * client of that balancer, the harm the limit exists to stop. It
-	 * counts among the worker's streams awaiting a header instead
-	 * (proxywait.c, tcp_accept), and is closed if its header is not
-	 * whole within NET_TCP_FRAME_MS (10 s) of accept. */
-	if (!l->proxy &&
-	    !turn_shared_conn_take(w->sh, remote, cfg->tcp_unauth_per_ip)) {
-		turn_stat_add(&turn_srv_net_stats(w->srv)->conn_refused, 1);
-		net_unauth_refused(w, remote, cfg->tcp_unauth_per_ip, "TCP/TLS");
-		return NULL;
-	}
-	/* --tcp-write-timeout, as the kernel's limit on unacknowledged or
-	 * unsent output (RFC 5482), a shut window included: a client that
-	 * stops reading is dropped; one reading slowly is not. */
-	unsigned to = cfg->tcp_write_timeout * 1000u;
-	if (to)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &to, sizeof(to));
-	net_tcp_nodelay(fd);
-	struct net_tcp_conn *c = calloc(1, sizeof(*c));
-	uint8_t *rb = malloc(TCP_RBUF_INIT);
-	if (!c || !rb) {
-		free(c);
-		free(rb);
-		if (!l->proxy)
-			turn_shared_conn_put(w->sh, remote);
-		return NULL;
-	}
-	*c = (struct net_tcp_conn){.kind = NET_KIND_TCP, .w = w,
-		.local = l->local, .remote = *remote, .rbuf = rb,
-		.rcap = TCP_RBUF_INIT, .ev = EPOLLIN, .last_rx = w->now_ms,
-		.deadline = w->now_ms + NET_TCP_FRAME_MS,
-		.counted = !l->proxy && cfg->tcp_unauth_per_ip > 0,
-		.mode = l->proxy ? NET_TCP_PROXY : NET_TCP_SNIFF};
-	c->lf = (struct loop_fd){.fd = fd, .h = tcp_event, .arg = c};
-	if (loop_add(w->loop, &c->lf, EPOLLIN) != 0) {
-		tcp_uncount(c);
-		free(rb);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void tcp_accept(struct loop_fd *lf, uint32_t events)
-{
-	struct net_tcp_listener *l = lf->arg;
-	(void)events;
-	for (int i = 0; i < 16; i++) {
-		struct sa remote = {.len = sizeof(remote.u)};
-		int fd = accept4(lf->fd, &remote.u.sa, &remote.len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				tcp_accept_pause(l, errno);
-			return;
-		}
-		struct net_tcp_conn *c = tcp_conn_new(l, fd, &remote);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->next = l->w->conns;
-		if (c->next)
-			c->next->prev = c;
-		l->w->conns = c;
-		if (l->proxy && !net_proxy_wait_add(c))
-			tcp_conn_close(c);
-	}
-}
-
-int net_tcp_listen(struct net_worker *w, const struct sa *addr, bool proxy,
-		   struct net_tcp_listener **lp)
-{
-	struct net_tcp_listener *l = calloc(1, sizeof(*l));
-	if (!l)
-		return ENOMEM;
-	int fd = net_socket_bind(SOCK_STREAM, addr, true);
-	if (fd < 0 || listen(fd, 1024) != 0) {
-		int err = fd < 0 ? -fd : errno;
-		if (fd >= 0)
-			close(fd);
-		free(l);
-		return err;
-	}
-	l->w = w;
-	l->local = *addr;
-	l->proxy = proxy;
-	l->lf = (struct loop_fd){.fd = fd, .h = tcp_accept, .arg = l};
-	int err = loop_add(w->loop, &l->lf, EPOLLIN);
-	if (err) {
-		close(fd);
-		free(l);
-		return err;
-	}
-	*lp = l;
-	return 0;
-}
-
-void net_tcp_listener_close(struct net_tcp_listener *l)
-{
-	if (!l)
-		return;
-	loop_close(l->w->loop, &l->lf);
-	free(l);
-}
-
-/* Quiet for NET_TCP_IDLE_MS with no allocation and no pipe. */
-static bool tcp_idle_bare(struct net_tcp_conn *c)
-{
-	if (c->pipe || c->piped || c->w->now_ms - c->last_rx < NET_TCP_IDLE_MS)
-		return false;
-	struct turn_src src = tcp_src(c);
-	return !turn_conn_has_alloc(c->w->srv, &src);
-}
-
-void net_tcp_sweep(struct net_worker *w)
-{
-	if (w->accept_resume && w->now_ms >= w->accept_resume) {
-		w->accept_resume = 0;
-		for (unsigned i = 0; i < w->ntcp; i++) {
-			if (w->tcp[i]->paused)
-				loop_mod(w->loop, &w->tcp[i]->lf, EPOLLIN);
-			w->tcp[i]->paused = false;
-		}
-	}
-	struct net_tcp_conn *c = w->conns;
-	while (c) {
-		struct net_tcp_conn *next = c->next;
-		bool late = c->deadline && w->now_ms >= c->deadline &&
-			    !net_tcp_rblocked(c);
-		if (c->lf.fd >= 0 && (late || tcp_idle_bare(c)))
-			tcp_conn_close(c);
-		c = next;
-	}
-}
-
-void net_tcp_close_all(struct net_worker *w)
-{
-	while (w->conns)
-		tcp_conn_close(w->conns);
 }
