@@ -26,7 +26,8 @@ bool cli_args_has(const struct cli_args *a, const char *name)
 	return false;
 }
 
-static void cli_vsay(const struct cli_args *a, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+cli_vsay(const struct cli_args *a, const char *fmt, va_list ap)
 {
 	fprintf(a->err, "%s: ", a->prog);
 	vfprintf(a->err, fmt, ap);

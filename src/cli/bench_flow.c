@@ -197,11 +197,11 @@ static enum bench_flow_state flow_next(const struct bench_flow *f)
 	case BF_ALLOC1:
 		if (f->perm)
 			return BF_PERM;
-		/* fall through */
+		__attribute__((fallthrough));
 	case BF_PERM:
 		if (f->chan)
 			return BF_CHAN;
-		/* fall through */
+		__attribute__((fallthrough));
 	case BF_CHAN:
 		return f->refresh_after ? BF_REFRESH : BF_READY;
 	case BF_REFRESH:

@@ -6,6 +6,7 @@
  * (RFC 7443). */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,9 @@ static int tls_identity(struct probe_io *io, const struct probe_args *a)
 	if (SSL_set_alpn_protos(io->ssl, alpn, sizeof(alpn) - 1) != 0)
 		return EIO;
 	if (a->servername) {
-		SSL_set_tlsext_host_name(io->ssl, a->servername);
+		/* OpenSSL's macro casts the name to void *; it only copies it. */
+		char *sn = (char *)(uintptr_t)a->servername;
+		SSL_set_tlsext_host_name(io->ssl, sn);
 		return SSL_set1_host(io->ssl, a->servername) == 1 ? 0 : EINVAL;
 	}
 	char ip[SA_STRLEN];

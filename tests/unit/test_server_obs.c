@@ -267,8 +267,8 @@ static void test_prom_text(void **state)
 	const char *rv[] = {
 		"# TYPE turnstone_revoked_users gauge\nturnstone_revoked_users 3\n",
 		"turnstone_revoked_accounts 1\n",
-		"# TYPE turnstone_revoked_sync_failures_total counter\n"
-		"turnstone_revoked_sync_failures_total 2\n",
+		("# TYPE turnstone_revoked_sync_failures_total counter\n"
+		 "turnstone_revoked_sync_failures_total 2\n"),
 		"turnstone_revoked_last_sync_timestamp_seconds 1764000000\n",
 	};
 	for (size_t i = 0; i < sizeof(rv) / sizeof(rv[0]); i++)
