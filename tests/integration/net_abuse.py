@@ -270,18 +270,11 @@ def tlsheld_pipe(port, tls_port):
     Once the peer reads, only the ssl_held wake-up (tcp.c,
     net_tcp_events) makes the server read those records: nothing else
     is due, no input and no output of the client's."""
-    lst = socket.socket()
-    lst.bind((H, 0))
-    lst.listen(1)
-    c = tc.Client((H, port), transport="tcp", timeout=5.0)
-    c.set_user("alice", "alicepw")
-    assert c.allocate(proto=6).cls == tc.SUCCESS
-    r = c.connect(H, lst.getsockname()[1])
-    peer, _ = lst.accept()
+    c, connid, peer, lst = peer_conn(port)
     # Memory BIOs: each burst below is many records in one send.
     s, inc, out, o = tls_open(tls_port)
     me = s.getsockname()
-    bind = [(tc.CONNECTION_ID, r.get(tc.CONNECTION_ID))]
+    bind = [(tc.CONNECTION_ID, connid)]
     o.write(tc.build(tc.CONNECTION_BIND, tc.REQUEST, bind))
     s.sendall(out.read())
     m = tls_answer(s, inc, o)
@@ -363,7 +356,9 @@ def tlsheld_pipe(port, tls_port):
         x.close()
 
 
-def pipe(port):
+def peer_conn(port):
+    """A TCP allocation connected to a loopback peer (RFC 6062): the
+    control client, the CONNECTION-ID to bind, the peer, its listener."""
     lst = socket.socket()
     lst.bind((H, 0))
     lst.listen(4)
@@ -372,9 +367,14 @@ def pipe(port):
     assert c.allocate(proto=6).cls == tc.SUCCESS
     r = c.connect(H, lst.getsockname()[1])
     peer, _ = lst.accept()
+    return c, r.get(tc.CONNECTION_ID), peer, lst
+
+
+def pipe(port):
+    c, connid, peer, lst = peer_conn(port)
     d = tc.Client((H, port), transport="tcp", timeout=5.0)
     d.set_user("alice", "alicepw")
-    assert d.connection_bind(r.get(tc.CONNECTION_ID)).cls == tc.SUCCESS
+    assert d.connection_bind(connid).cls == tc.SUCCESS
     return c, d, peer, lst
 
 
