@@ -36,9 +36,14 @@ dtlscap   --max-unauth-tcp-per-ip 4 over DTLS: a source gets at most 4
           that allocate stop counting (coturn's uclient, 6 clients from
           one source) and the handshake deadline gives the places back.
 tlsheld   a TLS client pipelines Bindings in small records without reading
-          until the server stops reading it in the middle of what it read
-          ahead (whole records in OpenSSL's buffer, none in the socket),
-          then reads all the answers at once: every request is answered.
+          until the server stops reading it, then reads all the answers
+          at once: every request is answered. Then a TLS RFC 6062 pipe
+          whose peer does not read: the server stops reading it with its
+          last records whole in OpenSSL's read-ahead buffer and none in
+          the socket, and the client sends nothing more; once the peer
+          reads, every byte reaches it. Only the wake-up for what OpenSSL
+          holds (ssl_held) resumes that pipe; the Bindings' client is
+          also woken by the server's own output waiting.
 tailloss  an RFC 6062 peer sends 1 MiB and FIN while the client keeps
           sending: the client gets all 1 MiB, then a clean EOF (the server
           used to close with input unread, and the reset lost the tail).
@@ -147,20 +152,21 @@ def stun_count(buf):
     return n, used
 
 
-def queues(tls_port, me):
-    """(server Send-Q, client Recv-Q) of the connection from me (ss)."""
+def sock_queues(local, remote):
+    """(Recv-Q, Send-Q) of the connection from local to remote (ss)."""
     out = subprocess.run(["ss", "-tnH", "state", "established",
-                          "( sport = :%d or dport = :%d )" % (tls_port, tls_port)],
+                          "( sport = :%d )" % local[1]],
                          capture_output=True, text=True).stdout
-    sq = rq = None
-    me = "%s:%d" % me
     for line in out.splitlines():
         f = line.split()
-        if len(f) >= 4 and f[2].endswith(":%d" % tls_port) and f[3] == me:
-            sq = int(f[1])
-        elif len(f) >= 4 and f[2] == me:
-            rq = int(f[0])
-    return sq, rq
+        if len(f) >= 4 and f[2] == "%s:%d" % local[:2] and f[3] == "%s:%d" % remote[:2]:
+            return int(f[0]), int(f[1])
+    return None, None
+
+
+def queues(tls_port, me):
+    """(server Send-Q, client Recv-Q) of the connection from me (ss)."""
+    return sock_queues((H, tls_port), me)[1], sock_queues(me, (H, tls_port))[0]
 
 
 def tls_read_all(s, inc, o, plain):
@@ -197,8 +203,8 @@ def tlsheld(port, tls_port, pid):
     # Chunks of 72 records of 10 Bindings, each read by the server in one
     # read-ahead read, without reading the answers, until more answers
     # must exist than the kernel holds plus the server's pause mark
-    # (64 KiB): the server then stopped reading in the middle of a chunk,
-    # with whole records left in OpenSSL's buffer and none in the socket.
+    # (64 KiB): the server then stopped reading, in the middle of a chunk
+    # (records left in OpenSSL's buffer) or at its end.
     total, held, stuck, end = 0, False, False, time.monotonic() + 30
     while not held and not stuck and time.monotonic() < end:
         for _ in range(72):
@@ -223,8 +229,9 @@ def tlsheld(port, tls_port, pid):
           held or stuck, "%d requests" % total)
     print("tlsheld: %d requests; records %s" %
           (total, "read ahead into OpenSSL's buffer" if held else "in the socket"))
-    # Read everything at once: the server's output drains in one write,
-    # and only the records OpenSSL holds are left to wake it.
+    # Read everything at once. Its output waiting, the server is woken
+    # when it drains (EPOLLOUT) and reads on then, ssl_held or not:
+    # tlsheld_pipe is the case only that wake-up resumes.
     got, plain = 0, b""
     last, end = time.monotonic(), time.monotonic() + 20
     while got < total and time.monotonic() - last < 3 and time.monotonic() < end:
@@ -238,9 +245,120 @@ def tlsheld(port, tls_port, pid):
     check("tlsheld: every pipelined Binding over TLS is answered",
           got == total, "%d of %d answered" % (got, total))
     s.close()
+    tlsheld_pipe(port, tls_port)
 
 
-def pipe(port):
+def tls_answer(s, inc, o):
+    """The next STUN message from a memory-BIO TLS client, or None (3 s)."""
+    plain, end = b"", time.monotonic() + 3
+    while time.monotonic() < end:
+        plain = tls_read_all(s, inc, o, plain)
+        n, used = stun_count(plain)
+        if n:
+            return tc.Msg(plain[:used])
+        time.sleep(0.005)
+    return None
+
+
+PIPE_RBUF = 64 * 1024  # tcprelay.c: what a pipe reads ahead of its peer
+
+
+def tlsheld_pipe(port, tls_port):
+    """A TLS pipe (RFC 6062) whose peer is full stops being read (its
+    read buffer full) while whole records wait in OpenSSL's read-ahead
+    buffer and none in the socket; the client then sends nothing more.
+    Once the peer reads, only the ssl_held wake-up (tcp.c,
+    net_tcp_events) makes the server read those records: nothing else
+    is due, no input and no output of the client's."""
+    c, connid, peer, lst = peer_conn(port)
+    # Memory BIOs: each burst below is many records in one send.
+    s, inc, out, o = tls_open(tls_port)
+    me = s.getsockname()
+    bind = [(tc.CONNECTION_ID, connid)]
+    o.write(tc.build(tc.CONNECTION_BIND, tc.REQUEST, bind))
+    s.sendall(out.read())
+    m = tls_answer(s, inc, o)
+    if m is not None:
+        c._learn(m)  # this connection's nonce
+        o.write(c.signed(tc.CONNECTION_BIND, bind))
+        s.sendall(out.read())
+        m = tls_answer(s, inc, o)
+    check("tlsheld: ConnectionBind over TLS", m is not None and m.cls == tc.SUCCESS,
+          m.describe() if m else "no answer")
+    relay, dst = peer.getpeername(), peer.getsockname()
+    sent = 0
+
+    def burst(recs):
+        """recs as records in one send, then until the server read it."""
+        nonlocal sent
+        for b in recs:
+            o.write(b)
+            sent += len(b)
+        s.setblocking(True)
+        s.sendall(out.read())
+        s.setblocking(False)
+        for _ in range(500):
+            if server_recvq(tls_port, me) == 0:
+                break
+            time.sleep(0.002)
+
+    def unsent(settle):
+        """What the server holds of what was sent (read buffer and
+        OpenSSL's); with settle, once the queues to the peer have stayed
+        the same that many times 10 ms apart. It only shrinks."""
+        last, same = None, 0
+        for _ in range(300):
+            sq, rq = sock_queues(relay, dst)[1], sock_queues(dst, relay)[0]
+            v = sq + rq if sq is not None and rq is not None else None
+            same = same + 1 if v == last else 0
+            last = v
+            if same >= settle:
+                break
+            time.sleep(0.01)
+        return sent - (last or 0)
+
+    def big(n):
+        return [b"a" * min(1024, n - i) for i in range(0, n, 1024)]
+
+    # Fill the peer's side, then the read buffer to within 2 KiB, never
+    # over: a record split by a full read buffer would leave decrypted
+    # bytes (SSL_pending), which wake the server on their own.
+    gap, end = PIPE_RBUF, time.monotonic() + 20
+    while time.monotonic() < end:
+        gap = PIPE_RBUF - unsent(0)
+        if gap <= 2048:
+            gap = PIPE_RBUF - unsent(4)
+            if gap <= 2048:
+                break
+        burst(big(gap - 1024))
+    # Then, in one send that the read-ahead (16 KiB and more) takes
+    # whole, the rest of the read buffer and 1-byte records past it:
+    # those are never split, and the ones left over stay in OpenSSL.
+    burst(big(gap - 64) + [b"b"] * 512)
+    held = unsent(4) - PIPE_RBUF
+    check("tlsheld: the server stopped reading the pipe with records held",
+          0 < held <= 512, "%d bytes past the read buffer" % held)
+    print("tlsheld: %d bytes, %d held in OpenSSL's buffer" % (sent, held))
+    got, last = 0, time.monotonic()
+    peer.setblocking(False)
+    while got < sent and time.monotonic() - last < 3:
+        try:
+            d = peer.recv(1 << 20)
+            if not d:
+                break
+            got += len(d)
+            last = time.monotonic()
+        except BlockingIOError:
+            time.sleep(0.005)
+    check("tlsheld: every byte of the pipe reaches the peer once it reads",
+          got == sent, "%d of %d" % (got, sent))
+    for x in (s, peer, c, lst):
+        x.close()
+
+
+def peer_conn(port):
+    """A TCP allocation connected to a loopback peer (RFC 6062): the
+    control client, the CONNECTION-ID to bind, the peer, its listener."""
     lst = socket.socket()
     lst.bind((H, 0))
     lst.listen(4)
@@ -249,9 +367,14 @@ def pipe(port):
     assert c.allocate(proto=6).cls == tc.SUCCESS
     r = c.connect(H, lst.getsockname()[1])
     peer, _ = lst.accept()
+    return c, r.get(tc.CONNECTION_ID), peer, lst
+
+
+def pipe(port):
+    c, connid, peer, lst = peer_conn(port)
     d = tc.Client((H, port), transport="tcp", timeout=5.0)
     d.set_user("alice", "alicepw")
-    assert d.connection_bind(r.get(tc.CONNECTION_ID)).cls == tc.SUCCESS
+    assert d.connection_bind(connid).cls == tc.SUCCESS
     return c, d, peer, lst
 
 

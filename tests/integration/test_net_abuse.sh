@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regression tests for network-layer bugs found in review (net_abuse.py):
-# a TLS client stopping mid-record, one whose records wait in OpenSSL's
-# read-ahead buffer while it is paused, resets on full RFC 6062 pipes, a
+# a TLS client stopping mid-record, a TLS client or pipe whose records wait in
+# OpenSSL's read-ahead buffer while it is paused, resets on full RFC 6062 pipes, a
 # spoofed port-0 datagram, a TLS ConnectionBind handed to another worker,
 # a relayed-address listener out of descriptors, and a pipe's last bytes
 # lost to a reset on close, and idle connections with no allocation closed
