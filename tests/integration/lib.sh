@@ -10,7 +10,7 @@
 #     ts_finish
 #
 # What it gives:
-#   - random free loopback ports (listening 20000-39999, relay ranges in
+#   - random free loopback ports (listening 20000-32767, relay ranges in
 #     40000-48999) so tests can run side by side;
 #   - ts_start_server: the daemon in the background, ready once it answers
 #     a STUN Binding (bounded wait); TS_SERVER=coturn runs coturn's
