@@ -464,20 +464,25 @@ int api_http_start(struct api *a)
 			close(fd);
 		return err;
 	}
-	struct MHD_OptionItem where[5] = {
-		fd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}
-			: (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss},
-		{MHD_OPTION_END, 0, NULL}};
+	struct MHD_OptionItem where[6]; /* socket, pool, TLS's 3, end */
+	size_t n = 0;
+	where[n++] = fd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}
+			     : (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+	/* A pool size of 0 or 1 is ignored with a warning at every start:
+	 * one thread is MHD's internal one, without the option. */
+	if (threads > 1)
+		where[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+						     (intptr_t)threads, NULL};
+	where[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (a->cfg.tls_cert[0]) {
 		flags |= MHD_USE_TLS;
-		api_http_tls(a, where + 1);
+		api_http_tls(a, where + n);
 	}
 	a->mhd = MHD_start_daemon(
 		flags, a->cfg.port, api_accept, a, api_access, a,
 		/* first, so that errors in the options below go there too */
 		MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 		MHD_OPTION_ARRAY, where,
-		MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
 		MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
 		/* The request head and MHD's buffers share this; see

@@ -47,7 +47,7 @@ struct turn_io {
 			  struct turn_relay *owner, void **handlep);
 	void (*relay_close)(void *arg, void *handle);
 	/* From now on set DF on what this relay sends (a Send indication
-	 * asked for it, RFC 8656 10.2; relay_open's dont_fragment is the
+	 * asked for it, RFC 8656 11.2; relay_open's dont_fragment is the
 	 * same for the whole allocation). */
 	void (*relay_df)(void *arg, void *handle);
 	void (*relay_send)(void *arg, void *handle, const struct sa *peer,

@@ -102,7 +102,7 @@ static void method_refresh(struct turn_srv *srv, const struct turn_src *src,
 	turn_resp_init(&r, srv, req, STUN_CLASS_SUCCESS, auth);
 	stun_enc_u32(&r.enc, TURN_ATTR_LIFETIME, lt);
 	turn_resp_send(srv, src, &r);
-	/* RFC 8656 7.1: with REQUESTED-ADDRESS-FAMILY, a dual allocation
+	/* RFC 8656 8.1: with REQUESTED-ADDRESS-FAMILY, a dual allocation
 	 * refreshes or deletes that family alone; without it, all. */
 	if (one && turn_alloc_family_expiry(srv, a, turn_family_af(fam), exp))
 		return;
@@ -137,7 +137,7 @@ static int method_peer_check(struct turn_srv *srv, const struct turn_alloc *a,
 	return 0;
 }
 
-/* RFC 8656 9.2: every XOR-PEER-ADDRESS must pass, and all must fit,
+/* RFC 8656 10.2: every XOR-PEER-ADDRESS must pass, and all must fit,
  * before any is installed, so a request naming one forbidden peer, or one
  * too many, changes nothing. */
 static void method_permission(struct turn_srv *srv, const struct turn_src *src,
@@ -189,7 +189,7 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 	uint16_t ch;
 	struct sa peer;
 	const struct stun_attr *at = stun_msg_attr(req, TURN_ATTR_XOR_PEER_ADDRESS);
-	/* RFC 8656 11.2: missing attributes or a number outside
+	/* RFC 8656 12.2: missing attributes or a number outside
 	 * 0x4000-0x4FFF get 400 (0x7FFF with --legacy-channel-range, for
 	 * RFC 5766 clients such as turnutils_uclient). A TCP allocation has
 	 * no channels (RFC 6062: data flows on data connections). */
@@ -199,7 +199,7 @@ static void method_channel_bind(struct turn_srv *srv, const struct turn_src *src
 		return;
 	}
 	int code = method_peer_check(srv, a, req, at, &peer, false);
-	/* ChannelBind also installs or refreshes the permission (11.2); the
+	/* ChannelBind also installs or refreshes the permission (12.2); the
 	 * room for it is checked before the channel is bound, so that a 508
 	 * leaves no binding behind. */
 	if (!code && !turn_perm_room(srv, a, &peer, 1))
