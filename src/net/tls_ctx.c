@@ -44,8 +44,10 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out,
 /* OpenSSL's last error, unless the queue holds a system error (a file
  * that cannot be opened): then that errno, which says why, where the
  * last entry says only "system lib". */
-static void tls_reason(char *err, size_t errlen, const char *what,
-		       const char *path)
+/* "'key'[ note]: 'value': reason", quoted as every configuration error
+ * names its key. */
+static void tls_reason_note(char *err, size_t errlen, const char *key,
+			    const char *note, const char *path)
 {
 	unsigned long e, last = 0;
 	int sys = 0;
@@ -59,7 +61,13 @@ static void tls_reason(char *err, size_t errlen, const char *what,
 		snprintf(buf, sizeof(buf), "%s", strerror(sys));
 	else if (last)
 		ERR_error_string_n(last, buf, sizeof(buf));
-	snprintf(err, errlen, "%s '%s': %s", what, path, buf);
+	snprintf(err, errlen, "'%s'%s: '%s': %s", key, note, path, buf);
+}
+
+static void tls_reason(char *err, size_t errlen, const char *key,
+		       const char *path)
+{
+	tls_reason_note(err, errlen, key, "", path);
 }
 
 /* What the password callback was given and whether OpenSSL asked. */
@@ -94,8 +102,8 @@ static int tls_ctx_pkey(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
 	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
 	if (ok == 1)
 		return 0;
-	tls_reason(err, errlen, p.asked ? "pkey (encrypted: wrong or no pkey-pwd)"
-					: "pkey", c->pkey);
+	tls_reason_note(err, errlen, "pkey",
+			p.asked ? " (encrypted: wrong or no pkey-pwd)" : "", c->pkey);
 	return EINVAL;
 }
 
@@ -116,7 +124,7 @@ static int tls_ctx_dh(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	if (dh && !EVP_PKEY_is_a(dh, "DH") && !EVP_PKEY_is_a(dh, "DHX")) {
 		EVP_PKEY_free(dh);
 		ERR_clear_error();
-		snprintf(err, errlen, "dh-file '%s': not DH parameters", path);
+		snprintf(err, errlen, "'dh-file': '%s': not DH parameters", path);
 		return EINVAL;
 	}
 	if (!dh || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
@@ -151,7 +159,7 @@ static int tls_ctx_keys(SSL_CTX *ctx, const struct net_tls_cfg *c, char *err,
 	if (tls_ctx_pkey(ctx, c, err, errlen) != 0)
 		return EINVAL;
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_reason(err, errlen, "pkey does not match cert", c->pkey);
+		tls_reason_note(err, errlen, "pkey", " (does not match 'cert')", c->pkey);
 		return EINVAL;
 	}
 	if (c->ca_file && c->ca_file[0]) {

@@ -51,13 +51,13 @@ check() {
 TLSARGS=(--cert "$CERT" --pkey "$KEY")
 printf 'garbage\n' >"$TS_TMP/bad-dh.pem"
 check "dh-file: valid file accepted" 0 "configuration OK" "${TLSARGS[@]}" --dh-file "$DH"
-check "dh-file: garbage is fatal naming the key" 2 "dh-file '$TS_TMP/bad-dh.pem'" "${TLSARGS[@]}" --dh-file "$TS_TMP/bad-dh.pem"
-check "dh-file: missing file is fatal naming the key" 2 "dh-file '$TS_TMP/none.pem'" \
+check "dh-file: garbage is fatal naming the key" 2 "'dh-file': '$TS_TMP/bad-dh.pem'" "${TLSARGS[@]}" --dh-file "$TS_TMP/bad-dh.pem"
+check "dh-file: missing file is fatal naming the key" 2 "'dh-file': '$TS_TMP/none.pem'" \
 	"${TLSARGS[@]}" --dh-file "$TS_TMP/none.pem"
 check "dh-file: a key is not DH parameters" 2 "dh-file" "${TLSARGS[@]}" --dh-file "$KEY"
 check "dh-file: needs cert" 2 "'dh-file'" --dh-file "$DH"
 check "ec-curve-name: secp384r1 accepted" 0 "configuration OK" "${TLSARGS[@]}" --ec-curve-name secp384r1
-check "ec-curve-name: unknown name is fatal naming the key" 2 "ec-curve-name 'nosuchcurve'" \
+check "ec-curve-name: unknown name is fatal naming the key" 2 "'ec-curve-name': 'nosuchcurve'" \
 	"${TLSARGS[@]}" --ec-curve-name nosuchcurve
 check "pkey-pwd: encrypted key loads with it" 0 "configuration OK" \
 	--cert "$CERT" --pkey "$EKEY" --pkey-pwd "$PWD_SECRET"

@@ -107,10 +107,10 @@ static void test_missing_files(void **state)
 	char why[512];
 	assert_int_not_equal(build("/nonexistent/c.pem", fs->key, "", why,
 				   sizeof(why)), 0);
-	expect_why(why, "cert '/nonexistent/c.pem'", "No such file or directory");
+	expect_why(why, "'cert': '/nonexistent/c.pem'", "No such file or directory");
 	assert_int_not_equal(build(fs->cert, "/nonexistent/k.pem", "", why,
 				   sizeof(why)), 0);
-	expect_why(why, "pkey '/nonexistent/k.pem'", "No such file or directory");
+	expect_why(why, "'pkey': '/nonexistent/k.pem'", "No such file or directory");
 }
 
 static void test_wrong_files(void **state)
@@ -119,12 +119,13 @@ static void test_wrong_files(void **state)
 	char why[512];
 	/* A key where the chain belongs: not a certificate (OpenSSL's words). */
 	assert_int_not_equal(build(fs->key, fs->key, "", why, sizeof(why)), 0);
-	expect_why(why, "cert '", "PEM");
+	expect_why(why, "'cert': '", "PEM");
 	assert_int_not_equal(build(fs->cert, fs->key2, "", why, sizeof(why)), 0);
+	expect_why(why, "'pkey': '", "mismatch");
 	expect_why(why, fs->key2, "mismatch"); /* OpenSSL: "key values mismatch" */
 	assert_int_not_equal(build(fs->cert, fs->key, "NO-SUCH-CIPHER", why,
 				   sizeof(why)), 0);
-	expect_why(why, "cipher-list 'NO-SUCH-CIPHER'", "");
+	expect_why(why, "'cipher-list': 'NO-SUCH-CIPHER'", "");
 }
 
 int main(void)
