@@ -299,10 +299,23 @@ void net_unauth_refused(struct net_worker *w, const struct sa *remote,
 			unsigned max, const char *what);
 
 /* tcp.c: a connection's stream */
-/* The connection as the turn core knows it (its 5-tuple and handle). */
-struct turn_src net_tcp_src(struct net_tcp_conn *c);
+/* The connection as the turn core knows it (its 5-tuple and handle).
+ * Inline here, not exported from tcp.c: under -fPIC GCC does not inline
+ * an exported function even in its own file, and this runs per frame. */
+static inline struct turn_src net_tcp_src(struct net_tcp_conn *c)
+{
+	return (struct turn_src){.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
+				 .client = c->remote, .local = c->local, .conn = c};
+}
+
 /* No longer counted against its source (--max-unauth-tcp-per-ip). */
-void net_tcp_uncount(struct net_tcp_conn *c);
+static inline void net_tcp_uncount(struct net_tcp_conn *c)
+{
+	if (!c->counted)
+		return;
+	c->counted = false;
+	turn_shared_conn_put(c->w->sh, &c->remote);
+}
 /* The connection's epoll handler (its loop_fd). */
 void net_tcp_event(struct loop_fd *lf, uint32_t events);
 /* Queues the frame; it is written by net_tcp_flush_dirty at the end of

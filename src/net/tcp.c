@@ -16,22 +16,6 @@
 
 #define TCP_TLS_HANDSHAKE 22 /* TLS record type */
 
-/* The connection as the turn core knows it (its 5-tuple and handle). */
-struct turn_src net_tcp_src(struct net_tcp_conn *c)
-{
-	return (struct turn_src){.proto = TURN_PROTO_TCP, .secure = c->ssl != NULL,
-				 .client = c->remote, .local = c->local, .conn = c};
-}
-
-/* No longer counted against its source (--max-unauth-tcp-per-ip). */
-void net_tcp_uncount(struct net_tcp_conn *c)
-{
-	if (!c->counted)
-		return;
-	c->counted = false;
-	turn_shared_conn_put(c->w->sh, &c->remote);
-}
-
 /* Allocated or bound to a peer: the user's quota covers it, and it stops
  * counting against its source. */
 static void tcp_settle_count(struct net_tcp_conn *c)
