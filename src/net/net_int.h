@@ -316,6 +316,7 @@ static inline void net_tcp_uncount(struct net_tcp_conn *c)
 	c->counted = false;
 	turn_shared_conn_put(c->w->sh, &c->remote);
 }
+
 /* The connection's epoll handler (its loop_fd). */
 void net_tcp_event(struct loop_fd *lf, uint32_t events);
 /* Queues the frame; it is written by net_tcp_flush_dirty at the end of

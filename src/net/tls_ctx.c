@@ -43,9 +43,8 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out,
 
 /* OpenSSL's last error, unless the queue holds a system error (a file
  * that cannot be opened): then that errno, which says why, where the
- * last entry says only "system lib". */
-/* "'key'[ note]: 'value': reason", quoted as every configuration error
- * names its key. */
+ * last entry says only "system lib". As "'key'[ note]: 'value': reason",
+ * the key quoted as every configuration error names it. */
 static void tls_reason_note(char *err, size_t errlen, const char *key,
 			    const char *note, const char *path)
 {
