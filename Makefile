@@ -87,4 +87,4 @@ install: $(if $(BIN),,build)
 	install -m 0644 packaging/turnstone.sysusers $(DESTDIR)$(SYSUSERSDIR)/turnstone.conf
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
